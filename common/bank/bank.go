@@ -1,0 +1,89 @@
+package bank
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Bank is the IGBank service. Every transport's server serves a Bank and
+// every transport's client is a Bank, so callers cannot tell which transport
+// they hold.
+type Bank interface {
+	// Balance returns the current balance of acc.
+	Balance(ctx context.Context, acc AccountNo) (Money, error)
+	// Statement lists the transactions of acc in month, with the balance
+	// before the month's first transaction and after its last.
+	Statement(ctx context.Context, acc AccountNo, month Month) (Statement, error)
+	// Deposit adds req.Amount to req.Account exactly once per
+	// req.IdempotencyKey; a repeat of the key returns the stored receipt
+	// with Replayed set.
+	Deposit(ctx context.Context, req DepositRequest) (DepositReceipt, error)
+}
+
+// Money is an amount in cents. It is never a float, anywhere.
+type Money int64
+
+// String formats m as units and cents, for example "220.77" or "-0.05".
+func (m Money) String() string {
+	sign := ""
+	u := uint64(m)
+	if m < 0 {
+		sign = "-"
+		u = uint64(-m) // also right for math.MinInt64: two's complement
+	}
+	return fmt.Sprintf("%s%d.%02d", sign, u/100, u%100)
+}
+
+// AccountNo is an account number: exactly nine decimal digits, such as
+// "000169990".
+type AccountNo string
+
+// Month is a calendar month written "YYYY-MM".
+type Month string
+
+// Range returns the first instant of m and of the month after it, in UTC.
+func (m Month) Range() (start, end time.Time, err error) {
+	t, err := time.Parse("2006-01", string(m))
+	if err != nil || len(m) != 7 {
+		return time.Time{}, time.Time{}, Errorf(InvalidArgument, "month %q is not YYYY-MM", string(m))
+	}
+	return t, t.AddDate(0, 1, 0), nil
+}
+
+// MonthOf returns the month, in UTC, that t falls in.
+func MonthOf(t time.Time) Month { return Month(t.UTC().Format("2006-01")) }
+
+// Transaction is one entry of an account's ledger.
+type Transaction struct {
+	ID             int64     // unique within the ledger, increasing
+	Time           time.Time // when the ledger applied it, UTC
+	Amount         Money     // positive for a deposit
+	BalanceAfter   Money     // the account's balance right after it
+	IdempotencyKey string    // the key of the deposit that created it
+}
+
+// Statement is an account's activity over one month.
+type Statement struct {
+	Account      AccountNo
+	Month        Month
+	Opening      Money // balance before the month's first transaction
+	Closing      Money // balance after the month's last transaction
+	Transactions []Transaction
+}
+
+// DepositRequest asks for Amount to be added to Account. IdempotencyKey is
+// required: a retry of the same logical deposit carries the same key.
+type DepositRequest struct {
+	Account        AccountNo
+	Amount         Money
+	IdempotencyKey string
+}
+
+// DepositReceipt is the outcome of a deposit. A replay of a key returns the
+// receipt stored the first time, with Replayed set.
+type DepositReceipt struct {
+	TransactionID int64
+	Balance       Money // the balance right after this deposit
+	Replayed      bool
+}

@@ -1,0 +1,54 @@
+package bank
+
+import "context"
+
+// Ledger stores accounts and applies deposits. Its methods have the shape
+// of Bank's, but a Ledger may assume validated input: NewService checks
+// every argument first. Deposit must apply the deposit and record its
+// idempotency key, the request's fingerprint and the receipt in one atomic
+// step (one transaction in a SQL store), and follow the idempotency rules:
+// a repeat returns the stored receipt with Replayed set, a different
+// request under the same key gets IdempotencyKeyReuse, a repeat while the
+// first is being applied gets InFlight, and keys expire after the ledger's
+// retention. An unknown account is NotFound.
+type Ledger interface {
+	Balance(ctx context.Context, acc AccountNo) (Money, error)
+	Statement(ctx context.Context, acc AccountNo, month Month) (Statement, error)
+	Deposit(ctx context.Context, req DepositRequest) (DepositReceipt, error)
+}
+
+// Service is the reference Bank: it validates every request and hands it
+// to a Ledger. Every server serves a Service (possibly wrapped).
+type Service struct {
+	ledger Ledger
+}
+
+// NewService returns the reference Bank over l.
+func NewService(l Ledger) *Service { return &Service{ledger: l} }
+
+// Balance implements Bank.
+func (s *Service) Balance(ctx context.Context, acc AccountNo) (Money, error) {
+	if err := ValidateAccount(acc); err != nil {
+		return 0, err
+	}
+	return s.ledger.Balance(ctx, acc)
+}
+
+// Statement implements Bank.
+func (s *Service) Statement(ctx context.Context, acc AccountNo, month Month) (Statement, error) {
+	if err := ValidateAccount(acc); err != nil {
+		return Statement{}, err
+	}
+	if err := ValidateMonth(month); err != nil {
+		return Statement{}, err
+	}
+	return s.ledger.Statement(ctx, acc, month)
+}
+
+// Deposit implements Bank.
+func (s *Service) Deposit(ctx context.Context, req DepositRequest) (DepositReceipt, error) {
+	if err := ValidateDeposit(req); err != nil {
+		return DepositReceipt{}, err
+	}
+	return s.ledger.Deposit(ctx, req)
+}

@@ -1,0 +1,148 @@
+package cli
+
+import (
+	"context"
+	"crypto/rand"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/igbank/igbank/common/bank"
+	"github.com/igbank/igbank/common/transport"
+)
+
+// ExitUsage is the exit status for a malformed command line. A failed call
+// exits with its bank error code (1 to 10), so scripts can tell them apart.
+const ExitUsage = 64
+
+const clientUsage = `usage:
+  client [-addr HOST:PORT] [-timeout D] balance ACCOUNT
+  client [-addr HOST:PORT] [-timeout D] statement ACCOUNT YYYY-MM
+  client [-addr HOST:PORT] [-timeout D] deposit ACCOUNT CENTS [-key KEY]
+`
+
+// ClientOption adapts ClientMain and RunClient to a transport.
+type ClientOption func(*clientOptions)
+
+type clientOptions struct {
+	flags []func(*flag.FlagSet)
+}
+
+// WithClientFlags lets a transport add flags of its own to the client's
+// command line, such as a protocol variant. The command line is parsed
+// before dial is called, so dial may read them.
+func WithClientFlags(register func(fs *flag.FlagSet)) ClientOption {
+	return func(o *clientOptions) { o.flags = append(o.flags, register) }
+}
+
+// ClientMain is the whole main function of a transport's cmd/client.
+func ClientMain(defaultAddr string, dial transport.DialFunc, opts ...ClientOption) {
+	os.Exit(RunClient(os.Args[1:], os.Stdout, os.Stderr, defaultAddr, dial, opts...))
+}
+
+// RunClient runs one client command line and returns the exit status.
+func RunClient(args []string, stdout, stderr io.Writer, defaultAddr string, dial transport.DialFunc, opts ...ClientOption) int {
+	var o clientOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	fs := flag.NewFlagSet("client", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, clientUsage); fs.PrintDefaults() }
+	addr := fs.String("addr", defaultAddr, "server address")
+	timeout := fs.Duration("timeout", 5*time.Second, "deadline of the call")
+	key := fs.String("key", "", "idempotency key of a deposit (default: a new random key)")
+	for _, register := range o.flags {
+		register(fs)
+	}
+	if err := fs.Parse(args); err != nil {
+		return ExitUsage
+	}
+	// Flags may also follow the arguments, as in "deposit ACC CENTS -key K";
+	// a negative number is an argument, not a flag, so that the server gets
+	// to reject it.
+	var pos []string
+	for rest := fs.Args(); len(rest) > 0; {
+		if _, err := strconv.ParseInt(rest[0], 10, 64); err == nil || !strings.HasPrefix(rest[0], "-") {
+			pos, rest = append(pos, rest[0]), rest[1:]
+			continue
+		}
+		if err := fs.Parse(rest); err != nil {
+			return ExitUsage
+		}
+		rest = fs.Args()
+	}
+	usage := func(msg string) int {
+		fmt.Fprintf(stderr, "client: %s\n%s", msg, clientUsage)
+		return ExitUsage
+	}
+	if len(pos) == 0 {
+		return usage("no command")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+	defer cancel()
+	run := func(f func(bank.Bank) error) int {
+		c, err := dial(ctx, *addr)
+		if err == nil {
+			defer c.Close()
+			err = f(c)
+		}
+		if err != nil {
+			code := bank.CodeOf(err)
+			fmt.Fprintf(stderr, "error %s: %v\n", code, err)
+			return int(code)
+		}
+		return 0
+	}
+	switch cmd, a := pos[0], pos[1:]; {
+	case cmd == "balance" && len(a) == 1:
+		return run(func(b bank.Bank) error {
+			m, err := b.Balance(ctx, bank.AccountNo(a[0]))
+			if err == nil {
+				fmt.Fprintf(stdout, "account %s balance %s (%d cents)\n", a[0], m, int64(m))
+			}
+			return err
+		})
+	case cmd == "statement" && len(a) == 2:
+		return run(func(b bank.Bank) error {
+			st, err := b.Statement(ctx, bank.AccountNo(a[0]), bank.Month(a[1]))
+			if err == nil {
+				PrintStatement(stdout, st)
+			}
+			return err
+		})
+	case cmd == "deposit" && len(a) == 2:
+		cents, err := strconv.ParseInt(a[1], 10, 64)
+		if err != nil {
+			return usage(fmt.Sprintf("amount %q is not an integer number of cents", a[1]))
+		}
+		k := *key
+		if k == "" {
+			k = rand.Text()
+		}
+		return run(func(b bank.Bank) error {
+			r, err := b.Deposit(ctx, bank.DepositRequest{Account: bank.AccountNo(a[0]), Amount: bank.Money(cents), IdempotencyKey: k})
+			if err == nil {
+				fmt.Fprintf(stdout, "deposit %s to %s: transaction %d, balance %s, replayed %t, key %s\n",
+					bank.Money(cents), a[0], r.TransactionID, r.Balance, r.Replayed, k)
+			}
+			return err
+		})
+	}
+	return usage(fmt.Sprintf("bad command %q", pos))
+}
+
+// PrintStatement writes st as a small table.
+func PrintStatement(w io.Writer, st bank.Statement) {
+	fmt.Fprintf(w, "statement of %s for %s\n", st.Account, st.Month)
+	fmt.Fprintf(w, "  opening balance %14s\n", st.Opening)
+	for _, tx := range st.Transactions {
+		fmt.Fprintf(w, "  %s  tx %-8d %14s  balance %14s  key %s\n",
+			tx.Time.Format(time.RFC3339), tx.ID, tx.Amount, tx.BalanceAfter, tx.IdempotencyKey)
+	}
+	fmt.Fprintf(w, "  closing balance %14s\n", st.Closing)
+}

@@ -1,0 +1,123 @@
+// Package cli holds what every transport's cmd/server and cmd/client share:
+// flags, signal handling, the ready line, argument parsing and printing, so
+// that each reference program is only the lines that pick its transport.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/url"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/igbank/igbank/common/bank"
+	"github.com/igbank/igbank/common/ledger"
+	"github.com/igbank/igbank/common/store"
+	"github.com/igbank/igbank/common/transport"
+)
+
+// ServerFlags are the flags every server program accepts.
+type ServerFlags struct {
+	Addr     string
+	Accounts int
+	// Store is the ledger store spec (see package store): "memory" (the
+	// default), "sqlite:PATH" or "postgres://...".
+	Store string
+}
+
+// Register adds the common server flags to fs, with defaultAddr for -addr.
+func (f *ServerFlags) Register(fs *flag.FlagSet, defaultAddr string) {
+	fs.StringVar(&f.Addr, "addr", defaultAddr, "address to listen on")
+	fs.IntVar(&f.Accounts, "accounts", ledger.DefaultAccounts, "number of seeded accounts, numbered from 000000001")
+	fs.StringVar(&f.Store, "store", store.Default, store.Usage)
+}
+
+// Bank returns the bank the flags describe. A durable store stays open
+// until the process exits; use Open to be able to close it.
+func (f *ServerFlags) Bank() (bank.Bank, error) {
+	b, _, err := f.Open(context.Background())
+	return b, err
+}
+
+// Open returns the bank the flags describe, over the store -store names,
+// and the io.Closer that closes that store.
+func (f *ServerFlags) Open(ctx context.Context) (bank.Bank, io.Closer, error) {
+	if f.Accounts < 1 || f.Accounts > 999_999_999 {
+		return nil, nil, fmt.Errorf("-accounts %d is out of range", f.Accounts)
+	}
+	spec := f.Store
+	if spec == "" {
+		spec = store.Default
+	}
+	l, c, err := store.Open(ctx, spec, f.Accounts)
+	if err != nil {
+		return nil, nil, err
+	}
+	return bank.NewService(l), c, nil
+}
+
+// RunServer listens on the flags' address, serves the server that
+// newServer makes, logs one line when ready, and shuts down gracefully on
+// SIGINT or SIGTERM, giving calls in progress up to 10 seconds.
+func RunServer(name string, f *ServerFlags, newServer transport.NewServerFunc) (err error) {
+	octx, ocancel := context.WithTimeout(context.Background(), time.Minute)
+	b, closer, err := f.Open(octx)
+	ocancel()
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, closer.Close()) }()
+	l, err := net.Listen("tcp", f.Addr)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	srv := newServer(b)
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(l) }()
+	log.Printf("igbank %s server ready on %s (%d accounts, store %s)", name, l.Addr(), f.Accounts, storeName(f.Store))
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	log.Printf("igbank %s server shutting down", name)
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return <-done
+}
+
+// ServerMain is the whole main function of a transport's cmd/server.
+func ServerMain(name, defaultAddr string, newServer transport.NewServerFunc) {
+	var f ServerFlags
+	f.Register(flag.CommandLine, defaultAddr)
+	flag.Parse()
+	if err := RunServer(name, &f, newServer); err != nil {
+		log.Fatalf("igbank %s server: %v", name, err)
+	}
+}
+
+// storeName is the store spec for the ready line, without a password.
+func storeName(spec string) string {
+	if spec == "" {
+		return store.Default
+	}
+	if u, err := url.Parse(spec); err == nil && u.User != nil {
+		if _, has := u.User.Password(); has {
+			u.User = url.UserPassword(u.User.Username(), "xxxxx")
+			return u.String()
+		}
+	}
+	return spec
+}

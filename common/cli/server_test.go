@@ -1,0 +1,49 @@
+package cli_test
+
+import (
+	"context"
+	"flag"
+	"path/filepath"
+	"testing"
+
+	"github.com/igbank/igbank/common/bank"
+	"github.com/igbank/igbank/common/cli"
+	"github.com/igbank/igbank/common/ledger"
+)
+
+func TestServerFlagsStore(t *testing.T) {
+	spec := "sqlite:" + filepath.Join(t.TempDir(), "bank.db")
+	open := func() (bank.Bank, func()) {
+		var f cli.ServerFlags
+		fs := flag.NewFlagSet("server", flag.ContinueOnError)
+		f.Register(fs, "127.0.0.1:0")
+		if err := fs.Parse([]string{"-accounts", "5", "-store", spec}); err != nil {
+			t.Fatal(err)
+		}
+		b, c, err := f.Open(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b, func() { c.Close() }
+	}
+	b, done := open()
+	ctx := context.Background()
+	if _, err := b.Deposit(ctx, bank.DepositRequest{Account: ledger.SeedAccount(5), Amount: 42, IdempotencyKey: "k"}); err != nil {
+		t.Fatal(err)
+	}
+	done()
+	b, done = open()
+	defer done()
+	if got, err := b.Balance(ctx, ledger.SeedAccount(5)); err != nil || got != ledger.SeedBalance(5)+42 {
+		t.Fatalf("balance after reopening = %d, %v", got, err)
+	}
+	// The default is the memory store.
+	var f cli.ServerFlags
+	f.Register(flag.NewFlagSet("x", flag.ContinueOnError), "127.0.0.1:0")
+	if f.Store != "memory" {
+		t.Fatalf("default -store = %q", f.Store)
+	}
+	if _, err := f.Bank(); err != nil {
+		t.Fatal(err)
+	}
+}
