@@ -1,0 +1,318 @@
+package netrpcbank
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/rpc"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/igbank/igbank/common/bank"
+)
+
+// Defaults of the client; each has an option.
+const (
+	DefaultPoolSize           = 1
+	DefaultDialTimeout        = 5 * time.Second
+	DefaultClientWriteTimeout = 10 * time.Second
+)
+
+// ClientOption configures a Client.
+type ClientOption func(*clientConfig)
+
+type clientConfig struct {
+	poolSize     int
+	dialTimeout  time.Duration
+	writeTimeout time.Duration
+	dial         func(ctx context.Context, network, addr string) (net.Conn, error)
+}
+
+// WithPoolSize sets how many connections the client spreads its calls
+// over, round robin. net/rpc multiplexes any number of calls on one
+// connection, so one is the default; more can help many parallel callers
+// on several cores.
+func WithPoolSize(n int) ClientOption { return func(c *clientConfig) { c.poolSize = n } }
+
+// WithDialTimeout bounds each connection attempt, within the caller's own
+// deadline. Default DefaultDialTimeout.
+func WithDialTimeout(d time.Duration) ClientOption {
+	return func(c *clientConfig) { c.dialTimeout = d }
+}
+
+// WithClientWriteTimeout bounds the time to write one request. net/rpc
+// sends a request before the call can wait on its context, so this, not
+// the caller's deadline, bounds a send to a server that stopped reading;
+// the connection is then replaced. Default DefaultClientWriteTimeout.
+func WithClientWriteTimeout(d time.Duration) ClientOption {
+	return func(c *clientConfig) { c.writeTimeout = d }
+}
+
+// WithDialer replaces the function that opens connections (a net.Dialer's
+// DialContext by default), for example to add TLS or to go through a fault
+// injecting proxy.
+func WithDialer(dial func(ctx context.Context, network, addr string) (net.Conn, error)) ClientOption {
+	return func(c *clientConfig) { c.dial = dial }
+}
+
+// Client is a bank.Bank reached over net/rpc; it is a transport.Client and
+// safe for concurrent use.
+//
+// Deadlines: net/rpc has no context, so a call is started with
+// rpc.Client.Go and the client waits for whichever comes first, the reply
+// or the end of the caller's context. A call abandoned that way is not
+// stopped: the request has been sent, the server still runs it (within the
+// Timeout sent in its arguments), and its reply, when it comes, is
+// discarded. An abandoned Deposit may therefore have been applied; retry it
+// with the same idempotency key to find out.
+//
+// Connections: the client keeps a small pool (WithPoolSize), dialed on
+// first use, and replaces a connection that broke. A call that finds its
+// connection already shut down (rpc.ErrShutdown: the request was never
+// sent) is tried once more on a fresh connection; a call whose connection
+// broke while it was in flight is not retried, and returns
+// bank.ErrUnavailable.
+type Client struct {
+	addr   string
+	cfg    clientConfig
+	slots  []slot
+	next   atomic.Uint32
+	closed atomic.Bool
+}
+
+// slot holds one connection of the pool. mu guards rc and dialing; a
+// caller that finds the slot empty dials outside the lock, and the others
+// wait for it on the dialing channel or their own context.
+type slot struct {
+	mu      sync.Mutex
+	rc      *clientConn
+	dialing chan struct{}
+	err     error // of the last dial, for those who waited on it
+}
+
+var errClientClosed = errors.New("netrpcbank: client closed")
+
+// Dial returns a client of the server at addr. It opens the first
+// connection before it returns, so that an unreachable server is reported
+// here (as bank.ErrUnavailable, or the context's error).
+func Dial(ctx context.Context, addr string, opts ...ClientOption) (*Client, error) {
+	cfg := clientConfig{poolSize: DefaultPoolSize, dialTimeout: DefaultDialTimeout, writeTimeout: DefaultClientWriteTimeout}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	cfg.poolSize = max(cfg.poolSize, 1)
+	if cfg.dial == nil {
+		d := &net.Dialer{}
+		cfg.dial = d.DialContext
+	}
+	c := &Client{addr: addr, cfg: cfg, slots: make([]slot, cfg.poolSize)}
+	if _, err := c.slots[0].get(ctx, c); err != nil {
+		return nil, bank.FromContext(ctx, err)
+	}
+	return c, nil
+}
+
+// Close closes every connection. Calls in flight return
+// bank.ErrUnavailable; later calls too.
+func (c *Client) Close() error {
+	c.closed.Store(true)
+	for i := range c.slots {
+		s := &c.slots[i]
+		s.mu.Lock()
+		if s.rc != nil {
+			s.rc.Close()
+			s.rc = nil
+		}
+		s.mu.Unlock()
+	}
+	return nil
+}
+
+// get returns the slot's connection, dialing it if needed.
+func (s *slot) get(ctx context.Context, c *Client) (*clientConn, error) {
+	for {
+		s.mu.Lock()
+		if c.closed.Load() {
+			s.mu.Unlock()
+			return nil, errClientClosed
+		}
+		if s.rc != nil {
+			rc := s.rc
+			s.mu.Unlock()
+			return rc, nil
+		}
+		if wait := s.dialing; wait != nil {
+			s.mu.Unlock()
+			select {
+			case <-wait:
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+			s.mu.Lock()
+			err := s.err
+			s.mu.Unlock()
+			if err != nil && !isContextError(err) {
+				return nil, err
+			}
+			// Dialed, or the dialer's own deadline ran out (ours may
+			// not have): look again, and dial ourselves if needed.
+			continue
+		}
+		done := make(chan struct{})
+		s.dialing = done
+		s.mu.Unlock()
+
+		rc, err := c.dialOne(ctx)
+		s.mu.Lock()
+		s.dialing, s.err = nil, err
+		if err == nil {
+			if c.closed.Load() {
+				rc.Close()
+				rc, err = nil, errClientClosed
+			} else {
+				s.rc = rc
+			}
+		}
+		s.mu.Unlock()
+		close(done)
+		return rc, err
+	}
+}
+
+func isContextError(err error) bool {
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)
+}
+
+// drop forgets rc if it is still the slot's connection, so that the next
+// call dials a new one.
+func (s *slot) drop(rc *clientConn) {
+	s.mu.Lock()
+	if s.rc == rc {
+		s.rc = nil
+	}
+	s.mu.Unlock()
+	rc.Close()
+}
+
+func (c *Client) dialOne(ctx context.Context) (*clientConn, error) {
+	dctx, cancel := context.WithTimeout(ctx, c.cfg.dialTimeout)
+	defer cancel()
+	nc, err := c.cfg.dial(dctx, "tcp", c.addr)
+	if err != nil {
+		if ctx.Err() == nil && dctx.Err() != nil {
+			// Our dial timeout, not the caller's deadline: the server
+			// is unreachable. (Not wrapped: the cause would read as the
+			// caller's deadline.)
+			return nil, bank.Errorf(bank.Unavailable, "dial %s: no answer within %v", c.addr, c.cfg.dialTimeout)
+		}
+		return nil, err
+	}
+	return newClientConn(&writeTimeoutConn{Conn: nc, timeout: c.cfg.writeTimeout}), nil
+}
+
+// writeTimeoutConn bounds every write. rpc.Client.Go writes the request
+// before it returns, so a server that stops reading would otherwise block
+// the caller past its deadline; with this the write fails after the write
+// timeout and the connection is replaced.
+type writeTimeoutConn struct {
+	net.Conn
+	timeout time.Duration
+}
+
+func (c *writeTimeoutConn) Write(p []byte) (int, error) {
+	c.Conn.SetWriteDeadline(time.Now().Add(c.timeout))
+	return c.Conn.Write(p)
+}
+
+// doneChans recycles the channels calls are answered on; a channel is
+// only put back after its one answer was received.
+var doneChans = sync.Pool{New: func() any { return make(chan *rpc.Call, 1) }}
+
+// call runs one net/rpc call under ctx and returns a typed bank error.
+func (c *Client) call(ctx context.Context, method string, args, reply any) error {
+	if err := ctx.Err(); err != nil {
+		return bank.FromContext(ctx, err)
+	}
+	s := &c.slots[0]
+	if len(c.slots) > 1 {
+		s = &c.slots[c.next.Add(1)%uint32(len(c.slots))]
+	}
+	for attempt := 0; ; attempt++ {
+		rc, err := s.get(ctx, c)
+		if err != nil {
+			return bank.FromContext(ctx, err)
+		}
+		done := doneChans.Get().(chan *rpc.Call)
+		rc.sending.Add(1)
+		call := rc.Go(method, args, reply, done)
+		rc.sending.Add(-1)
+		select {
+		case <-call.Done:
+			doneChans.Put(done)
+		case <-ctx.Done():
+			// Abandoned: the server still runs the call, and net/rpc
+			// drops its reply into done, which is not reused.
+			return bank.FromContext(ctx, ctx.Err())
+		}
+		err = call.Error
+		if err == nil {
+			return nil
+		}
+		var se rpc.ServerError
+		if errors.As(err, &se) {
+			if berr, ok := DecodeError(string(se)); ok {
+				return berr
+			}
+			// The server answered, but not in this package's convention
+			// (a net/rpc error such as an unknown method): a mismatch of
+			// versions, not an outage, so not worth retrying.
+			return &bank.Error{Code: bank.Internal, Message: "server error", Err: err}
+		}
+		s.drop(rc)
+		if errors.Is(err, rpc.ErrShutdown) && attempt == 0 && !c.closed.Load() {
+			continue // never sent: safe to send on a new connection
+		}
+		return bank.FromContext(ctx, err)
+	}
+}
+
+// timeout is what the caller has left, sent to the server in the
+// arguments (0: no deadline).
+func timeout(ctx context.Context) time.Duration {
+	if d, ok := ctx.Deadline(); ok {
+		return max(time.Until(d), 1)
+	}
+	return 0
+}
+
+// Balance implements bank.Bank.
+func (c *Client) Balance(ctx context.Context, acc bank.AccountNo) (bank.Money, error) {
+	var reply BalanceReply
+	// reply is read only on success: an abandoned call's reply may still
+	// be written by net/rpc after call returns.
+	if err := c.call(ctx, MethodBalance, &BalanceArgs{Account: acc, Timeout: timeout(ctx)}, &reply); err != nil {
+		return 0, err
+	}
+	return reply.Balance, nil
+}
+
+// Statement implements bank.Bank.
+func (c *Client) Statement(ctx context.Context, acc bank.AccountNo, month bank.Month) (bank.Statement, error) {
+	var reply StatementReply
+	err := c.call(ctx, MethodStatement, &StatementArgs{Account: acc, Month: month, Timeout: timeout(ctx)}, &reply)
+	if err != nil {
+		return bank.Statement{}, err
+	}
+	return reply.Statement, nil
+}
+
+// Deposit implements bank.Bank.
+func (c *Client) Deposit(ctx context.Context, req bank.DepositRequest) (bank.DepositReceipt, error) {
+	var reply DepositReply
+	err := c.call(ctx, MethodDeposit, &DepositArgs{Request: req, Timeout: timeout(ctx)}, &reply)
+	if err != nil {
+		return bank.DepositReceipt{}, err
+	}
+	return reply.Receipt, nil
+}

@@ -1,0 +1,219 @@
+package netrpcbank
+
+import (
+	"bufio"
+	"encoding/gob"
+	"errors"
+	"io"
+	"net"
+	"net/rpc"
+	"runtime"
+	"sync"
+	"time"
+)
+
+// serverCodec is net/rpc's gob server codec (the same bytes on the wire as
+// rpc.ServeConn, so a plain rpc.Dial client works too) with what the
+// standard one lacks: an idle timeout between requests, a read timeout
+// within one, a write timeout per reply, a size limit per request, a limit
+// on calls in flight, and a clean stop at a request boundary for Shutdown.
+type serverCodec struct {
+	conn *serverConn
+	cfg  *serverConfig
+
+	limit *countingReader
+	rd    *bufio.Reader
+	dec   *gob.Decoder
+	wbuf  *bufio.Writer
+	enc   *gob.Encoder
+
+	// calls holds one token per call read and not yet answered; its
+	// capacity is the per-connection limit. net/rpc answers every request
+	// whose header it read, exactly once, through WriteResponse.
+	calls chan struct{}
+
+	wmu      sync.Mutex    // guards wbuf and enc: WriteResponse and the flusher
+	flushReq chan struct{} // a reply is waiting in wbuf
+	closed   chan struct{} // closed by Close: ends the flusher
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+var errServerClosing = errors.New(serverClosingErrorMessage)
+
+func newServerCodec(c *serverConn) *serverCodec {
+	cfg := &c.s.cfg
+	limit := &countingReader{r: c.nc}
+	rd := bufio.NewReader(limit)
+	wbuf := bufio.NewWriter(c.nc)
+	return &serverCodec{
+		conn:     c,
+		cfg:      cfg,
+		limit:    limit,
+		rd:       rd,
+		dec:      gob.NewDecoder(rd),
+		wbuf:     wbuf,
+		enc:      gob.NewEncoder(wbuf),
+		calls:    make(chan struct{}, cfg.maxCallsPerConn),
+		flushReq: make(chan struct{}, 1),
+		closed:   make(chan struct{}),
+	}
+}
+
+// ReadRequestHeader implements rpc.ServerCodec.
+func (sc *serverCodec) ReadRequestHeader(r *rpc.Request) error {
+	sc.limit.remaining = sc.cfg.maxRequestBytes
+	if err := sc.waitForRequest(); err != nil {
+		return sc.readFailed(err)
+	}
+	// A request has begun. Take a call slot first: at the limit this
+	// blocks, and the connection is not read until a call finishes.
+	sc.calls <- struct{}{}
+	sc.conn.nc.SetReadDeadline(time.Now().Add(sc.cfg.readTimeout))
+	if err := sc.dec.Decode(r); err != nil {
+		<-sc.calls
+		return sc.readFailed(err)
+	}
+	return nil
+}
+
+// waitForRequest returns when the first byte of a request is there. It
+// gives up after the idle timeout, but only if no call of this connection
+// is running, and stops at once when the server is shutting down.
+func (sc *serverCodec) waitForRequest() error {
+	for {
+		if sc.conn.s.closing() {
+			return errServerClosing
+		}
+		if sc.rd.Buffered() > 0 {
+			return nil
+		}
+		sc.conn.nc.SetReadDeadline(time.Now().Add(sc.cfg.idleTimeout))
+		// Checked again after setting the deadline: Shutdown sets the
+		// flag and then a deadline in the past, so either this sees the
+		// flag or Shutdown's deadline wins over ours.
+		if sc.conn.s.closing() {
+			return errServerClosing
+		}
+		_, err := sc.rd.Peek(1)
+		if err == nil {
+			return nil
+		}
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() && len(sc.calls) > 0 && !sc.conn.s.closing() {
+			continue // not idle: a call is still running
+		}
+		return err
+	}
+}
+
+// readFailed ends the connection's reading. Unless the server is shutting
+// down (when calls in flight must finish), the client is gone or broken,
+// so the calls it still has running are canceled: nobody can read their
+// replies.
+func (sc *serverCodec) readFailed(err error) error {
+	if !sc.conn.s.closing() {
+		sc.conn.cancel()
+	}
+	if errors.Is(err, io.EOF) {
+		return io.EOF // net/rpc's quiet way to end ServeCodec
+	}
+	return err
+}
+
+// ReadRequestBody implements rpc.ServerCodec.
+func (sc *serverCodec) ReadRequestBody(body any) error {
+	return sc.dec.Decode(body) // a nil body discards the value
+}
+
+// WriteResponse implements rpc.ServerCodec. net/rpc calls it for one
+// reply at a time.
+//
+// Replies are coalesced: when other calls of the connection are still
+// running, their replies are about to follow, so this one is left in the
+// buffer and the flusher goroutine writes it after letting them run; the
+// last call running flushes at once. Many callers on one connection then
+// cost one write system call per batch instead of one per reply.
+func (sc *serverCodec) WriteResponse(r *rpc.Response, body any) (err error) {
+	sc.wmu.Lock()
+	defer sc.wmu.Unlock()
+	defer func() { <-sc.calls }()
+	if err = sc.enc.Encode(r); err == nil {
+		err = sc.enc.Encode(body)
+	}
+	if err == nil {
+		if len(sc.calls) > 1 {
+			select {
+			case sc.flushReq <- struct{}{}:
+			default: // a flush is already due
+			}
+			return nil
+		}
+		err = sc.flushLocked()
+	}
+	if err != nil {
+		// A reply half written, or a client that does not read: the
+		// stream cannot go on. Closing also ends the reader.
+		sc.Close()
+	}
+	return err
+}
+
+// flushLocked writes what the buffer holds, bounded by the write timeout.
+// The caller holds wmu.
+func (sc *serverCodec) flushLocked() error {
+	if sc.wbuf.Buffered() == 0 {
+		return nil
+	}
+	sc.conn.nc.SetWriteDeadline(time.Now().Add(sc.cfg.writeTimeout))
+	return sc.wbuf.Flush()
+}
+
+// flusher writes the replies WriteResponse left in the buffer. It yields
+// first, so that calls about to answer can add theirs to the same write.
+func (sc *serverCodec) flusher() {
+	for {
+		select {
+		case <-sc.flushReq:
+		case <-sc.closed:
+			return
+		}
+		runtime.Gosched()
+		sc.wmu.Lock()
+		err := sc.flushLocked()
+		sc.wmu.Unlock()
+		if err != nil {
+			sc.Close()
+			return
+		}
+	}
+}
+
+// Close implements rpc.ServerCodec.
+func (sc *serverCodec) Close() error {
+	sc.closeOnce.Do(func() {
+		close(sc.closed)
+		sc.closeErr = sc.conn.nc.Close()
+	})
+	return sc.closeErr
+}
+
+// countingReader fails once more than remaining bytes are read through it;
+// the codec resets remaining at every request.
+type countingReader struct {
+	r         io.Reader
+	remaining int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	if c.remaining <= 0 {
+		return 0, errRequestTooLarge
+	}
+	if int64(len(p)) > c.remaining {
+		p = p[:c.remaining]
+	}
+	n, err := c.r.Read(p)
+	c.remaining -= int64(n)
+	return n, err
+}

@@ -1,0 +1,246 @@
+package rawbank
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"runtime"
+	"sync"
+	"time"
+)
+
+// frameReader reads frames from a connection. A frame that fits in the
+// read buffer is returned in place; a larger one is read into scratch,
+// which grows up to max and no further, so a peer can never make it buffer
+// more than max bytes for one frame.
+type frameReader struct {
+	r       *bufio.Reader
+	max     int
+	scratch []byte
+	pending int // bytes of the last frame still to discard from r
+
+	// Deadlines (a server's): idle while waiting for a frame's first byte,
+	// read once it has begun. Zero means none.
+	idle, read  time.Duration
+	setDeadline func(t time.Time) error // the connection's SetReadDeadline
+}
+
+func newFrameReader(r io.Reader, size, max int) *frameReader {
+	return &frameReader{r: bufio.NewReaderSize(r, size), max: max}
+}
+
+// errIdle is returned when no frame began within the idle timeout.
+var errIdle = errors.New("rawbank: connection idle")
+
+// next returns the next frame's header and payload. The payload is valid
+// until the following call.
+func (fr *frameReader) next() (Header, []byte, error) {
+	if fr.pending > 0 {
+		fr.r.Discard(fr.pending)
+		fr.pending = 0
+	}
+	if cap(fr.scratch) > 1<<20 {
+		fr.scratch = nil // do not hold on to a rare huge frame's memory
+	}
+	if fr.r.Buffered() == 0 {
+		if fr.idle > 0 {
+			fr.setDeadline(time.Now().Add(fr.idle))
+		}
+		if _, err := fr.r.Peek(1); err != nil {
+			if isTimeout(err) {
+				return Header{}, nil, errIdle
+			}
+			return Header{}, nil, err
+		}
+	}
+	// The frame has begun: the rest must come within the read timeout.
+	readSet := false
+	if fr.read > 0 && fr.r.Buffered() < 4 {
+		fr.setDeadline(time.Now().Add(fr.read))
+		readSet = true
+	}
+	b, err := fr.r.Peek(4)
+	if err != nil {
+		return Header{}, nil, noEOF(err)
+	}
+	n, err := frameLen(b, fr.max)
+	if err != nil {
+		return Header{}, nil, err
+	}
+	if fr.read > 0 && !readSet && fr.r.Buffered() < n {
+		fr.setDeadline(time.Now().Add(fr.read))
+	}
+	if n <= fr.r.Size() {
+		if b, err = fr.r.Peek(n); err != nil {
+			return Header{}, nil, noEOF(err)
+		}
+		fr.pending = n
+	} else {
+		if cap(fr.scratch) < n {
+			fr.scratch = make([]byte, n)
+		}
+		b = fr.scratch[:n]
+		if _, err := io.ReadFull(fr.r, b); err != nil {
+			return Header{}, nil, noEOF(err)
+		}
+	}
+	h, p, _, err := DecodeFrame(b, fr.max)
+	return h, p, err
+}
+
+// noEOF reports a frame cut short as such, not as a clean end of stream.
+func noEOF(err error) error {
+	if err == io.EOF {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+func isTimeout(err error) bool { return errors.Is(err, os.ErrDeadlineExceeded) }
+
+// frameWriter writes whole frames to a connection from many goroutines and
+// coalesces them. A writer appends its frame to a queue in memory and
+// returns at once, so no caller ever waits on the network; a flusher
+// goroutine first yields, so that writers that are ready to run add their
+// frames too, then sends the whole queue in one system call while writers
+// fill the other of two buffers. Under load many frames share a write; a
+// writer that knows it is alone sends its frame itself, saving the hop.
+type frameWriter struct {
+	nc        net.Conn
+	timeout   time.Duration // per write to nc; 0 = none
+	maxQueued int           // bytes queued beyond which the peer counts as stuck
+	onError   func(error)   // called once when the connection fails
+
+	mu    sync.Mutex
+	queue []byte // frames not yet handed to the socket
+	err   error  // sticky: the connection is broken
+
+	ioMu  sync.Mutex // held while writing to nc
+	spare []byte     // the idle buffer; only the ioMu holder touches it
+
+	kick    chan struct{} // cap 1: there is something to send
+	stop    chan struct{}
+	once    sync.Once
+	errOnce sync.Once
+}
+
+// errStuck is the failure of a peer that has not read what it was sent.
+var errStuck = errors.New("rawbank: peer is not reading; write queue full")
+
+func newFrameWriter(nc net.Conn, timeout time.Duration, maxQueued int, onError func(error)) *frameWriter {
+	w := &frameWriter{nc: nc, timeout: timeout, maxQueued: maxQueued, onError: onError,
+		queue: make([]byte, 0, 4096), spare: make([]byte, 0, 4096),
+		kick: make(chan struct{}, 1), stop: make(chan struct{})}
+	go w.flusher()
+	return w
+}
+
+// write queues a copy of frame. A frame is always accepted into an empty
+// queue, so one large reply goes through whatever maxQueued is.
+func (w *frameWriter) write(frame []byte, alone bool) error {
+	w.mu.Lock()
+	if w.err == nil && len(w.queue) > 0 && len(w.queue)+len(frame) > w.maxQueued {
+		w.err = errStuck
+		w.mu.Unlock()
+		w.fail(errStuck)
+		return errStuck
+	}
+	err := w.err
+	if err == nil {
+		w.queue = append(w.queue, frame...)
+	}
+	w.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	if alone && w.ioMu.TryLock() {
+		err = w.send()
+		w.ioMu.Unlock()
+		return err
+	}
+	select {
+	case w.kick <- struct{}{}:
+	default: // a send is already due
+	}
+	return nil
+}
+
+// sync sends everything queued so far before it returns.
+func (w *frameWriter) sync() error {
+	w.ioMu.Lock()
+	defer w.ioMu.Unlock()
+	return w.send()
+}
+
+func (w *frameWriter) flusher() {
+	for {
+		select {
+		case <-w.kick:
+		case <-w.stop:
+			return
+		}
+		runtime.Gosched() // let the writers that are ready add their frames
+		if w.sync() != nil {
+			return
+		}
+	}
+}
+
+// send writes the queue to nc; the caller holds ioMu.
+func (w *frameWriter) send() error {
+	w.mu.Lock()
+	b, err := w.queue, w.err
+	if err == nil && len(b) > 0 {
+		w.queue, w.spare = w.spare[:0], nil
+	}
+	w.mu.Unlock()
+	if err != nil || len(b) == 0 {
+		return err
+	}
+	if w.timeout > 0 {
+		w.nc.SetWriteDeadline(time.Now().Add(w.timeout))
+	}
+	if _, err = w.nc.Write(b); err != nil {
+		w.mu.Lock()
+		w.err = err
+		w.mu.Unlock()
+		w.fail(err)
+		return err
+	}
+	if cap(b) <= maxPooledBuf {
+		w.spare = b[:0]
+	} else {
+		w.spare = make([]byte, 0, 4096) // let a burst's big buffer go
+	}
+	return nil
+}
+
+func (w *frameWriter) fail(err error) {
+	if w.onError != nil {
+		w.errOnce.Do(func() { w.onError(err) })
+	}
+}
+
+// close stops the flusher; frames not yet sent are dropped.
+func (w *frameWriter) close() { w.once.Do(func() { close(w.stop) }) }
+
+// maxQueued is the most a connection queues for a peer that does not read.
+const maxQueued = 4 << 20
+
+// bufPool holds frame buffers for encoding requests and replies.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+// maxPooledBuf keeps a rare huge statement from pinning memory in the pool.
+const maxPooledBuf = 64 << 10
+
+func getBuf() *[]byte { return bufPool.Get().(*[]byte) }
+
+func putBuf(b *[]byte) {
+	if cap(*b) > maxPooledBuf {
+		return
+	}
+	*b = (*b)[:0]
+	bufPool.Put(b)
+}

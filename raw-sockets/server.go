@@ -1,0 +1,343 @@
+package rawbank
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/igbank/igbank/common/bank"
+	"github.com/igbank/igbank/common/connserver"
+)
+
+// Server serves a bank.Bank over the raw-sockets protocol. Each connection
+// has one goroutine that reads frames and hands each call to an idle worker
+// of that connection, or to a new one if none is idle; the workers write
+// their replies through a shared buffered writer that coalesces them into
+// few system calls.
+type Server struct {
+	bank bank.Bank
+	opt  serverOptions
+
+	conns *connserver.Server // listeners, connections, accept loop, Shutdown
+}
+
+type serverOptions struct {
+	maxConns        int
+	maxCallsPerConn int
+	idleTimeout     time.Duration
+	readTimeout     time.Duration
+	writeTimeout    time.Duration
+	logf            func(format string, args ...any)
+}
+
+// ServerOption configures a Server.
+type ServerOption func(*serverOptions)
+
+// WithMaxConns limits the connections served at once (default 1024); a
+// connection beyond the limit waits in the listen queue until another
+// closes. Zero or less means no limit.
+func WithMaxConns(n int) ServerOption { return func(o *serverOptions) { o.maxConns = n } }
+
+// WithMaxCallsPerConn limits the calls in flight on one connection (default
+// 512); past it, the server stops reading that connection until a call ends.
+func WithMaxCallsPerConn(n int) ServerOption {
+	return func(o *serverOptions) { o.maxCallsPerConn = max(n, 1) }
+}
+
+// WithIdleTimeout closes a connection with no call in flight that has not
+// begun a frame for d (default 5 minutes).
+func WithIdleTimeout(d time.Duration) ServerOption {
+	return func(o *serverOptions) { o.idleTimeout = d }
+}
+
+// WithReadTimeout bounds the time from a frame's first byte to its last
+// (default 10 seconds).
+func WithReadTimeout(d time.Duration) ServerOption {
+	return func(o *serverOptions) { o.readTimeout = d }
+}
+
+// WithWriteTimeout bounds each write of a batch of replies (default 10
+// seconds).
+func WithWriteTimeout(d time.Duration) ServerOption {
+	return func(o *serverOptions) { o.writeTimeout = d }
+}
+
+// WithErrorLog sets where the server reports recovered panics and accept
+// errors (default log.Printf).
+func WithErrorLog(logf func(format string, args ...any)) ServerOption {
+	return func(o *serverOptions) { o.logf = logf }
+}
+
+// NewServer returns a server of b.
+func NewServer(b bank.Bank, opts ...ServerOption) *Server {
+	s := &Server{
+		bank: b,
+		opt: serverOptions{
+			maxConns:        1024,
+			maxCallsPerConn: 512,
+			idleTimeout:     5 * time.Minute,
+			readTimeout:     10 * time.Second,
+			writeTimeout:    10 * time.Second,
+			logf:            log.Printf,
+		},
+	}
+	for _, o := range opts {
+		o(&s.opt)
+	}
+	s.conns = connserver.New(connserver.Config{
+		NewConn:  func(nc net.Conn) connserver.Conn { return s.newConn(nc) },
+		MaxConns: s.opt.maxConns,
+		Logf:     func(format string, args ...any) { s.opt.logf("rawbank: "+format, args...) },
+	})
+	return s
+}
+
+// Serve accepts connections on l until Shutdown, then returns nil. Any
+// other return is an error of the listener.
+func (s *Server) Serve(l net.Listener) error { return s.conns.Serve(l) }
+
+// Shutdown stops accepting, stops reading new calls, lets the calls in
+// flight finish and sends their replies, says Goodbye on every connection
+// and closes it. If ctx ends first, it closes every connection at once,
+// canceling the calls' contexts, and returns ctx.Err().
+func (s *Server) Shutdown(ctx context.Context) error { return s.conns.Shutdown(ctx) }
+
+// shutting reports whether Shutdown has begun.
+func (s *Server) shutting() bool { return s.conns.ShuttingDown() }
+
+var aLongTimeAgo = time.Unix(1, 0)
+
+// serverConn is one client connection.
+type serverConn struct {
+	s           *Server
+	nc          net.Conn
+	fr          *frameReader
+	fw          *frameWriter
+	ctx         context.Context // canceled when the connection is torn down
+	cancel      context.CancelFunc
+	calls       sync.WaitGroup
+	inflight    atomic.Int32
+	sem         chan struct{} // one token per call in flight
+	idleWorkers atomic.Int32
+	work        chan request // unbuffered: a send succeeds only to an idle worker
+}
+
+// newConn makes the connection that serves nc; the caller registers it.
+func (s *Server) newConn(nc net.Conn) *serverConn {
+	c := &serverConn{s: s, nc: nc, sem: make(chan struct{}, s.opt.maxCallsPerConn), work: make(chan request)}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	c.fr = newFrameReader(nc, 16<<10, MaxRequestFrame)
+	c.fr.idle, c.fr.read = s.opt.idleTimeout, s.opt.readTimeout
+	c.fr.setDeadline = func(t time.Time) error {
+		err := nc.SetReadDeadline(t)
+		if s.shutting() { // Shutdown may have just woken us: stay woken
+			err = nc.SetReadDeadline(aLongTimeAgo)
+		}
+		return err
+	}
+	c.fw = newFrameWriter(nc, s.opt.writeTimeout, maxQueued, func(error) { nc.Close() })
+	return c
+}
+
+// Drain implements connserver.Conn: it wakes the connection's reader,
+// which then sees the server shutting down, answers the calls in flight
+// and says Goodbye.
+func (c *serverConn) Drain() { c.nc.SetReadDeadline(aLongTimeAgo) }
+
+// Close implements connserver.Conn.
+func (c *serverConn) Close() { c.abort() }
+
+func (c *serverConn) abort() {
+	c.cancel()
+	c.nc.Close()
+	c.fw.close()
+}
+
+// request is a decoded call.
+type request struct {
+	h     Header
+	dep   bank.DepositRequest // Account is set for every op
+	month bank.Month
+}
+
+// Serve implements connserver.Conn.
+func (c *serverConn) Serve() {
+	defer c.abort()
+	for !c.s.shutting() {
+		h, p, err := c.fr.next()
+		if err == errIdle && c.inflight.Load() > 0 && !c.s.shutting() {
+			continue // not idle: a call is still being served
+		}
+		if err != nil {
+			c.readFailed(err)
+			return
+		}
+		if h.ID == 0 {
+			c.readFailed(&FrameError{Reason: "request id 0"})
+			return
+		}
+		req := request{h: h}
+		var perr error
+		switch h.Op {
+		case OpBalance:
+			req.dep.Account, perr = decodeBalanceRequest(p)
+		case OpStatement:
+			req.dep.Account, req.month, perr = decodeStatementRequest(p)
+		case OpDeposit:
+			req.dep, perr = decodeDepositRequest(p)
+		default:
+			c.errorReply(h, bank.InvalidArgument, fmt.Sprintf("unknown op %d", h.Op))
+			continue
+		}
+		if perr != nil {
+			c.errorReply(h, bank.InvalidArgument, fmt.Sprintf("malformed payload of op %d", h.Op))
+			continue
+		}
+		c.sem <- struct{}{}
+		c.calls.Add(1)
+		c.inflight.Add(1)
+		select {
+		case c.work <- req: // an idle worker took it
+		default:
+			go c.worker(req)
+		}
+	}
+	c.calls.Wait()
+	c.goodbye(bank.Unavailable, 0, "server shutting down")
+}
+
+// readFailed ends the connection after a failed read, with the Goodbye
+// that PROTOCOL.md prescribes for the failure.
+func (c *serverConn) readFailed(err error) {
+	// Calls read before the failure are answered first.
+	c.calls.Wait()
+	var fe *FrameError
+	switch {
+	case c.s.shutting() && (isTimeout(err) || err == errIdle):
+		c.goodbye(bank.Unavailable, 0, "server shutting down")
+	case err == errIdle:
+		c.goodbye(bank.Unavailable, 0, "connection idle")
+	case errors.As(err, &fe):
+		c.goodbye(bank.InvalidArgument, fe.ID, fe.Error())
+	case isTimeout(err):
+		c.goodbye(bank.InvalidArgument, 0, "frame not completed within the read timeout")
+	}
+	// Anything else (EOF, reset) means the client is gone: just close.
+}
+
+// goodbye sends the connection's last frame, then half-closes and drains
+// what the client still sends for a moment, so that the client reads the
+// Goodbye rather than a reset.
+func (c *serverConn) goodbye(status bank.Code, id uint64, msg string) {
+	bp := getBuf()
+	defer putBuf(bp)
+	b := appendErrorMessage(beginFrame((*bp)[:0], OpGoodbye, status), msg)
+	*bp = finishFrame(b, id, 0)
+	if c.fw.write(*bp, false) != nil || c.fw.sync() != nil {
+		return
+	}
+	if tc, ok := c.nc.(interface{ CloseWrite() error }); ok && tc.CloseWrite() == nil {
+		c.nc.SetReadDeadline(time.Now().Add(time.Second))
+		io.Copy(io.Discard, io.LimitReader(c.nc, 1<<20))
+	}
+}
+
+// errorReply answers one request with an error; the connection stays open.
+func (c *serverConn) errorReply(h Header, status bank.Code, msg string) {
+	bp := getBuf()
+	defer putBuf(bp)
+	b := appendErrorMessage(beginFrame((*bp)[:0], h.Op|ReplyBit, status), msg)
+	*bp = finishFrame(b, h.ID, 0)
+	c.fw.write(*bp, c.inflight.Load() == 0)
+}
+
+// worker serves req, then waits for more calls until the connection ends.
+// Workers are started only when no idle one is there to take a call, so
+// a slow call never holds up another, and a busy connection reuses its
+// workers instead of starting (and allocating) a goroutine per call.
+// At most maxIdleWorkers wait per connection; the rest of a burst's
+// workers exit, so a burst does not leave its goroutines behind.
+func (c *serverConn) worker(req request) {
+	for {
+		c.handle(req)
+		if c.idleWorkers.Add(1) > maxIdleWorkers {
+			c.idleWorkers.Add(-1)
+			return
+		}
+		select {
+		case req = <-c.work:
+			c.idleWorkers.Add(-1)
+		case <-c.ctx.Done():
+			return
+		}
+	}
+}
+
+const maxIdleWorkers = 16
+
+// handle runs one call and writes its reply.
+func (c *serverConn) handle(req request) {
+	defer func() {
+		c.inflight.Add(-1)
+		<-c.sem
+		c.calls.Done()
+	}()
+	ctx := c.ctx
+	if req.h.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, time.Duration(req.h.Timeout)*time.Microsecond)
+		defer cancel()
+	}
+	bp := getBuf()
+	defer putBuf(bp)
+	*bp = c.s.reply((*bp)[:0], ctx, req)
+	c.fw.write(*bp, c.inflight.Load() == 1)
+}
+
+// reply appends the complete reply frame to req to b.
+func (s *Server) reply(b []byte, ctx context.Context, req request) (frame []byte) {
+	op := req.h.Op | ReplyBit
+	defer func() {
+		if p := recover(); p != nil {
+			s.opt.logf("rawbank: panic serving op %d: %v\n%s", req.h.Op, p, debug.Stack())
+			frame = finishFrame(appendErrorMessage(beginFrame(b[:0], op, bank.Internal), "internal error"), req.h.ID, 0)
+		}
+	}()
+	var err error
+	b = beginFrame(b, op, bank.OK)
+	switch req.h.Op {
+	case OpBalance:
+		var m bank.Money
+		if m, err = s.bank.Balance(ctx, req.dep.Account); err == nil {
+			b = appendBalanceReply(b, m)
+		}
+	case OpStatement:
+		var st bank.Statement
+		if st, err = s.bank.Statement(ctx, req.dep.Account, req.month); err == nil {
+			b = appendStatementReply(b, &st)
+			if len(b)+crcSize > MaxReplyFrame {
+				err = bank.Errorf(bank.Internal, "statement of %d transactions is over the frame limit", len(st.Transactions))
+			}
+		}
+	case OpDeposit:
+		var r bank.DepositReceipt
+		if r, err = s.bank.Deposit(ctx, req.dep); err == nil {
+			b = appendDepositReply(b, r)
+		}
+	}
+	if err != nil {
+		code := bank.CodeOf(err)
+		if code == bank.OK { // cannot happen for a non-nil err; be safe
+			code = bank.Internal
+		}
+		b = appendErrorMessage(beginFrame(b[:0], op, code), bank.Detail(err))
+	}
+	return finishFrame(b, req.h.ID, 0)
+}
