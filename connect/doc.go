@@ -1,0 +1,16 @@
+// Package connectbank is the Connect transport of IGBank
+// (connectrpc.com/connect): a net/http server that serves any bank.Bank as
+// the igbank.v1.BankService of grpc/proto/igbank/v1/bank.proto in the
+// Connect, gRPC and gRPC-Web protocols on one port, over HTTP/1.1 and
+// unencrypted HTTP/2 (h2c), and a client that is a bank.Bank and speaks
+// any of the three.
+//
+// The messages are the grpc module's (package igbankv1), and so is the
+// error mapping (package pbbank): bank errors travel as Connect codes
+// (numerically gRPC's) with a google.rpc.ErrorInfo detail naming the bank's
+// code, so every client, Connect or gRPC, restores the exact typed error.
+//
+// Balance and Statement are side-effect free (NO_SIDE_EFFECTS in the
+// .proto), so a Connect client can call them with HTTP GET, and so can curl;
+// see README.md.
+package connectbank

@@ -1,0 +1,169 @@
+package connectbank
+
+import (
+	"context"
+	"errors"
+	"log"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"connectrpc.com/connect"
+	"connectrpc.com/grpcreflect"
+	"github.com/igbank/igbank/common/bank"
+	"github.com/igbank/igbank/connect/igbankv1connect"
+	grpcbank "github.com/igbank/igbank/grpc"
+	"github.com/igbank/igbank/grpc/pbbank"
+)
+
+// Limits of the server: the same as the gRPC transport's.
+const (
+	MaxRequestBytes  = grpcbank.MaxRequestBytes
+	MaxResponseBytes = grpcbank.MaxResponseBytes
+	// CompressMinBytes is the smallest message that is gzipped when the
+	// peer accepts gzip. connect-go's default is 0: every 10-byte balance
+	// would be gzipped into a bigger one at a high CPU cost.
+	CompressMinBytes = 1024
+)
+
+// ServerOption configures a Server.
+type ServerOption func(*serverConfig)
+
+type serverConfig struct {
+	handlerOpts []connect.HandlerOption
+	configure   []func(*http.Server)
+}
+
+// WithHandlerOptions adds options to the Connect handler, after the
+// defaults (interceptors, other limits, codecs).
+func WithHandlerOptions(opts ...connect.HandlerOption) ServerOption {
+	return func(c *serverConfig) { c.handlerOpts = append(c.handlerOpts, opts...) }
+}
+
+// WithHTTPServer lets f change the http.Server after NewServer has set it
+// up (TLS, other timeouts), before it serves.
+func WithHTTPServer(f func(*http.Server)) ServerOption {
+	return func(c *serverConfig) { c.configure = append(c.configure, f) }
+}
+
+// Server serves a bank.Bank over Connect, gRPC and gRPC-Web on one port.
+// It implements transport.Server.
+type Server struct {
+	http *http.Server
+
+	mu   sync.Mutex
+	shut bool
+}
+
+// NewServer returns a server of b.
+func NewServer(b bank.Bank, opts ...ServerOption) *Server {
+	var cfg serverConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
+	handlerOpts := append([]connect.HandlerOption{
+		connect.WithReadMaxBytes(MaxRequestBytes),
+		connect.WithSendMaxBytes(MaxResponseBytes),
+		connect.WithCompressMinBytes(CompressMinBytes),
+		connect.WithRecover(recoverPanic),
+	}, cfg.handlerOpts...)
+	mux := http.NewServeMux()
+	mux.Handle(igbankv1connect.NewBankServiceHandler(&pbbank.Service{Bank: b, WireError: connectError}, handlerOpts...))
+	// Reflection, so grpcurl works against this server as against the
+	// gRPC one.
+	reflector := grpcreflect.NewStaticReflector(igbankv1connect.BankServiceName)
+	mux.Handle(grpcreflect.NewHandlerV1(reflector))
+	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
+
+	var protocols http.Protocols
+	protocols.SetHTTP1(true)            // curl, browsers, Connect and gRPC-Web over HTTP/1.1
+	protocols.SetUnencryptedHTTP2(true) // h2c with prior knowledge: gRPC needs HTTP/2
+	hs := &http.Server{
+		Handler:           mux,
+		Protocols:         &protocols,
+		ReadHeaderTimeout: 5 * time.Second,
+		// A whole request (headers and body) must arrive within 10 s and
+		// a response must be written within 30 s; calls are unary and
+		// small, so this only cuts off stalled or hostile peers.
+		ReadTimeout:    10 * time.Second,
+		WriteTimeout:   30 * time.Second,
+		IdleTimeout:    2 * time.Minute,
+		MaxHeaderBytes: 16 << 10,
+		HTTP2:          serverHTTP2Config(),
+		ErrorLog:       log.New(discard{}, "", 0),
+	}
+	for _, f := range cfg.configure {
+		f(hs)
+	}
+	return &Server{http: hs}
+}
+
+// serverHTTP2Config is the HTTP/2 tuning of the server; README.md has the
+// measurements behind it.
+func serverHTTP2Config() *http.HTTP2Config {
+	return &http.HTTP2Config{
+		MaxConcurrentStreams: grpcbank.MaxConcurrentStreams,
+		// Ping a connection that has been silent for 30 s and close it if
+		// the peer does not answer within 10 s.
+		SendPingTimeout: 30 * time.Second,
+		PingTimeout:     10 * time.Second,
+		// Receive windows as the gRPC server's: small calls never wait for
+		// a window update.
+		MaxReceiveBufferPerStream:     1 << 20,
+		MaxReceiveBufferPerConnection: 8 << 20,
+		// No WriteByteTimeout: the ping above already drops a peer that
+		// stops reading, and it would cost two write-deadline updates on
+		// every write of the connection.
+	}
+}
+
+// discard drops the http.Server's log of client misbehaviour (bad
+// requests, TLS probes), which a benchmark or a fuzzer would flood.
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+// Serve serves l until Shutdown, and then returns nil.
+func (s *Server) Serve(l net.Listener) error {
+	err := s.http.Serve(l)
+	if errors.Is(err, http.ErrServerClosed) {
+		s.mu.Lock()
+		shut := s.shut
+		s.mu.Unlock()
+		if shut {
+			return nil
+		}
+	}
+	return err
+}
+
+// Shutdown stops accepting connections and lets calls in progress finish
+// until ctx ends; then it closes every connection and returns ctx.Err().
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.shut = true
+	s.mu.Unlock()
+	err := s.http.Shutdown(ctx)
+	if err != nil {
+		s.http.Close() // cut the calls still running
+	}
+	return err
+}
+
+func recoverPanic(_ context.Context, spec connect.Spec, _ http.Header, p any) error {
+	log.Printf("connectbank: panic in %s: %v\n%s", spec.Procedure, p, debug.Stack())
+	return connectError(bank.Errorf(bank.Internal, "panic in %s: %v", spec.Procedure, p))
+}
+
+// connectError converts a bank error to a Connect error with the code of
+// pbbank's table and the IGBank ErrorInfo detail.
+func connectError(err error) error {
+	c := bank.CodeOf(err)
+	ce := connect.NewError(connect.Code(pbbank.StatusCode(c)), errors.New(pbbank.Message(err)))
+	if d, derr := connect.NewErrorDetail(pbbank.ErrorInfo(c)); derr == nil {
+		ce.AddDetail(d)
+	}
+	return ce
+}

@@ -1,0 +1,13 @@
+// Package grpcbank is the gRPC transport of IGBank: a server that serves any
+// bank.Bank as the igbank.v1.BankService of grpc/proto/igbank/v1/bank.proto
+// with google.golang.org/grpc, and a client that is a bank.Bank.
+//
+// Bank errors travel as gRPC status codes with a google.rpc.ErrorInfo
+// detail naming the bank's code (see package pbbank), so the client
+// restores the exact typed error. The server also registers the standard
+// health service (grpc.health.v1) and server reflection, so grpcurl and
+// health probes work against it.
+//
+// The generated messages and stubs are in package igbankv1; the connect
+// transport imports the same messages.
+package grpcbank

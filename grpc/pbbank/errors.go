@@ -1,0 +1,160 @@
+package pbbank
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/igbank/igbank/common/bank"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// Domain is the google.rpc.ErrorInfo domain of IGBank's errors. The
+// ErrorInfo reason is the bank code's wire name in upper case, as the
+// ErrorInfo convention asks: "NOT_FOUND", "IDEMPOTENCY_KEY_REUSED", ...
+const Domain = "igbank.v1"
+
+// StatusCode returns the gRPC code a bank error code travels as. Connect
+// uses the same numbers (connect.Code(StatusCode(c))).
+func StatusCode(c bank.Code) codes.Code {
+	switch c {
+	case bank.OK:
+		return codes.OK
+	case bank.NotFound:
+		return codes.NotFound
+	case bank.InvalidArgument:
+		return codes.InvalidArgument
+	case bank.IdempotencyKeyReuse:
+		return codes.FailedPrecondition
+	case bank.InFlight:
+		return codes.Aborted
+	case bank.Unavailable:
+		return codes.Unavailable
+	case bank.DeadlineExceeded:
+		return codes.DeadlineExceeded
+	case bank.Unauthenticated:
+		return codes.Unauthenticated
+	case bank.PermissionDenied:
+		return codes.PermissionDenied
+	case bank.Canceled:
+		return codes.Canceled
+	}
+	return codes.Internal
+}
+
+// BankCode classifies a gRPC code that came without an IGBank ErrorInfo
+// (from a proxy, the gRPC library itself, or another server). It is the
+// inverse of StatusCode where that has one; the other codes go to the
+// nearest bank code.
+func BankCode(c codes.Code) bank.Code {
+	switch c {
+	case codes.OK:
+		return bank.OK
+	case codes.NotFound:
+		return bank.NotFound
+	case codes.InvalidArgument, codes.OutOfRange:
+		return bank.InvalidArgument
+	case codes.FailedPrecondition:
+		return bank.IdempotencyKeyReuse
+	case codes.Aborted:
+		return bank.InFlight
+	case codes.Unavailable, codes.ResourceExhausted:
+		// ResourceExhausted is gRPC's "overloaded / over quota"; a retry
+		// later may succeed, as with Unavailable.
+		return bank.Unavailable
+	case codes.DeadlineExceeded:
+		return bank.DeadlineExceeded
+	case codes.Unauthenticated:
+		return bank.Unauthenticated
+	case codes.PermissionDenied:
+		return bank.PermissionDenied
+	case codes.Canceled:
+		return bank.Canceled
+	}
+	return bank.Internal // Unknown, Unimplemented, Internal, DataLoss, AlreadyExists, others
+}
+
+// ErrorInfo returns the error detail that names c.
+func ErrorInfo(c bank.Code) *errdetails.ErrorInfo {
+	return &errdetails.ErrorInfo{Reason: strings.ToUpper(c.String()), Domain: Domain}
+}
+
+// CodeFromErrorInfo returns the bank code an ErrorInfo names, and false if
+// it is not an IGBank ErrorInfo or names no known code.
+func CodeFromErrorInfo(info *errdetails.ErrorInfo) (bank.Code, bool) {
+	if info.GetDomain() != Domain || len(info.GetReason()) > 64 {
+		return 0, false
+	}
+	c, ok := bank.ParseCode(strings.ToLower(info.GetReason()))
+	if !ok || c == bank.OK {
+		return 0, false
+	}
+	return c, true
+}
+
+// Message returns the text a server sends with err: the bank error's own
+// message (not its code, which travels as the status code and ErrorInfo),
+// or the whole error text when there is none.
+func Message(err error) string {
+	var be *bank.Error
+	if errors.As(err, &be) && be.Message != "" {
+		return be.Message
+	}
+	return err.Error()
+}
+
+// Status returns err as a gRPC status error with the IGBank ErrorInfo
+// detail; nil stays nil. A server returns it from its handlers.
+func Status(err error) error {
+	if err == nil {
+		return nil
+	}
+	c := bank.CodeOf(err)
+	st, derr := status.New(StatusCode(c), Message(err)).WithDetails(ErrorInfo(c))
+	if derr != nil { // cannot happen: ErrorInfo always marshals
+		return status.Error(StatusCode(c), Message(err))
+	}
+	return st.Err()
+}
+
+// FromStatus restores the bank error from the error err of a gRPC call
+// made with ctx. An IGBank ErrorInfo gives the exact code and the server's
+// message; without one, a caller's expired or canceled ctx gives
+// DeadlineExceeded or Canceled, and any other status is classified by its
+// code (BankCode), keeping err as the cause. The result is never nil for a
+// non-nil err, and is always a *bank.Error.
+func FromStatus(ctx context.Context, err error) error {
+	if err == nil {
+		return nil
+	}
+	st, ok := status.FromError(err)
+	if !ok {
+		return bank.FromContext(ctx, err)
+	}
+	if c, ok := codeFromDetails(st); ok {
+		return bank.FromCode(c, st.Message())
+	}
+	if ctx.Err() != nil {
+		return bank.FromContext(ctx, err)
+	}
+	c := BankCode(st.Code())
+	if c == bank.OK {
+		// A status error with code OK is a broken peer, not a success.
+		c = bank.Internal
+	}
+	return &bank.Error{Code: c, Err: err}
+}
+
+func codeFromDetails(st *status.Status) (bank.Code, bool) {
+	for _, a := range st.Proto().GetDetails() {
+		var info errdetails.ErrorInfo
+		if a.MessageIs(&info) && a.UnmarshalTo(&info) == nil {
+			if c, ok := CodeFromErrorInfo(&info); ok {
+				return c, true
+			}
+		}
+	}
+	return 0, false
+}
