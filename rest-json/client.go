@@ -1,0 +1,344 @@
+package restbank
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	json "github.com/go-json-experiment/json"
+
+	"github.com/igbank/igbank/common/bank"
+)
+
+// Client limits.
+const (
+	// DefaultMaxConnsPerHost bounds the client's connections to the
+	// server: HTTP/1.1 carries one call at a time per connection, so this
+	// is also how many calls can be in flight at once.
+	DefaultMaxConnsPerHost = 512
+	// maxResponseBytes bounds a success response (a long statement);
+	// maxProblemBytes bounds an error response.
+	maxResponseBytes = 16 << 20
+	maxProblemBytes  = 64 << 10
+)
+
+// Client is a bank.Bank that calls a restbank server. It is safe for
+// concurrent use; it implements transport.Client.
+type Client struct {
+	host      string
+	rt        http.RoundTripper
+	transport *http.Transport // nil when the caller supplied the RoundTripper
+	auth      []string        // the Authorization header value, or nil
+	header    http.Header     // the header of calls with no per-call header
+	scheme    string
+}
+
+// ClientOption configures a Client.
+type ClientOption func(*Client)
+
+// WithRoundTripper makes the client send its requests through rt instead
+// of its own tuned http.Transport (for TLS, tracing or tests).
+func WithRoundTripper(rt http.RoundTripper) ClientOption {
+	return func(c *Client) { c.rt, c.transport = rt, nil }
+}
+
+// WithBearerToken makes the client send "Authorization: Bearer token".
+func WithBearerToken(token string) ClientOption {
+	return func(c *Client) { c.auth = []string{"Bearer " + token} }
+}
+
+// NewTransport returns the http.Transport the client uses by default:
+// keep-alive connections, enough idle connections per host that 256 or
+// more concurrent callers reuse theirs instead of dialling, no gzip (the
+// bodies are tens of bytes), and timeouts on dialling and on idle
+// connections. The caller's deadline bounds each call through its context.
+func NewTransport() *http.Transport {
+	return &http.Transport{
+		Proxy: nil, // a loopback or in-cluster service; no environment proxies
+		DialContext: (&net.Dialer{
+			Timeout:   5 * time.Second,
+			KeepAlive: 30 * time.Second,
+		}).DialContext,
+		MaxIdleConns:           2 * DefaultMaxConnsPerHost,
+		MaxIdleConnsPerHost:    DefaultMaxConnsPerHost,
+		MaxConnsPerHost:        DefaultMaxConnsPerHost,
+		IdleConnTimeout:        90 * time.Second,
+		ExpectContinueTimeout:  0,
+		DisableCompression:     true,
+		MaxResponseHeaderBytes: 64 << 10,
+	}
+}
+
+// Dial returns a client of the server at addr (host:port). HTTP connects
+// lazily, so Dial does not touch the network: a server that cannot be
+// reached makes the first call fail with Unavailable.
+func Dial(ctx context.Context, addr string, opts ...ClientOption) (*Client, error) {
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		return nil, &bank.Error{Code: bank.InvalidArgument, Message: "bad server address", Err: err}
+	}
+	t := NewTransport()
+	c := &Client{host: addr, rt: t, transport: t, scheme: "http"}
+	for _, o := range opts {
+		o(c)
+	}
+	c.header = http.Header{}
+	if c.auth != nil {
+		c.header["Authorization"] = c.auth
+	}
+	return c, nil
+}
+
+// Close releases the client's idle connections.
+func (c *Client) Close() error {
+	if c.transport != nil {
+		c.transport.CloseIdleConnections()
+	}
+	return nil
+}
+
+// checkSegment refuses what cannot be one path segment: the empty string,
+// "." and ".." (a path with them would be another path), and "/" (escaped
+// as %2F it is a segment, but ServeMux's matcher takes a lone "/" for the
+// trailing slash of a path, so it never reaches a handler). Everything
+// else goes to the server, escaped, and the server validates it.
+func checkSegment(what, s string) error {
+	if s == "" || s == "." || s == ".." || s == "/" {
+		return bank.Errorf(bank.InvalidArgument, "%s %q is malformed", what, s)
+	}
+	return nil
+}
+
+// resource is the URL path of a call: path is its decoded form and raw
+// the escaped one, empty when no segment needs escaping (the usual case,
+// which then costs no escaping work).
+type resource struct{ path, raw string }
+
+// accountPath returns the path /v1/accounts/{acc}/{rest...}, with acc and
+// the optional last segment escaped as single segments.
+func accountPath(acc bank.AccountNo, sub string, last string) resource {
+	r := resource{path: "/v1/accounts/" + string(acc) + "/" + sub}
+	if last != "" {
+		r.path += "/" + last
+	}
+	ea := url.PathEscape(string(acc))
+	el := url.PathEscape(last)
+	if ea != string(acc) || el != last {
+		r.raw = "/v1/accounts/" + ea + "/" + sub
+		if last != "" {
+			r.raw += "/" + el
+		}
+	}
+	return r
+}
+
+// Balance implements bank.Bank.
+func (c *Client) Balance(ctx context.Context, acc bank.AccountNo) (bank.Money, error) {
+	if err := checkSegment("account", string(acc)); err != nil {
+		return 0, err
+	}
+	var out balanceJSON
+	if _, err := c.call(ctx, http.MethodGet, accountPath(acc, "balance", ""), "", nil, http.StatusOK, &out); err != nil {
+		return 0, err
+	}
+	return bank.Money(out.Balance), nil
+}
+
+// Statement implements bank.Bank.
+func (c *Client) Statement(ctx context.Context, acc bank.AccountNo, month bank.Month) (bank.Statement, error) {
+	if err := checkSegment("account", string(acc)); err != nil {
+		return bank.Statement{}, err
+	}
+	if err := checkSegment("month", string(month)); err != nil {
+		return bank.Statement{}, err
+	}
+	var out statementJSON
+	if _, err := c.call(ctx, http.MethodGet, accountPath(acc, "statements", string(month)), "", nil, http.StatusOK, &out); err != nil {
+		return bank.Statement{}, err
+	}
+	st := bank.Statement{
+		Account: bank.AccountNo(out.Account),
+		Month:   bank.Month(out.Month),
+		Opening: bank.Money(out.Opening),
+		Closing: bank.Money(out.Closing),
+	}
+	if len(out.Transactions) > 0 {
+		st.Transactions = make([]bank.Transaction, len(out.Transactions))
+		for i, tx := range out.Transactions {
+			st.Transactions[i] = bank.Transaction{
+				ID:             tx.ID,
+				Time:           tx.Time.UTC(),
+				Amount:         bank.Money(tx.Amount),
+				BalanceAfter:   bank.Money(tx.BalanceAfter),
+				IdempotencyKey: tx.IdempotencyKey,
+			}
+		}
+	}
+	return st, nil
+}
+
+// Deposit implements bank.Bank. The key is checked here as well as on the
+// server because an HTTP header cannot carry every string faithfully
+// (control characters are refused, surrounding spaces are trimmed).
+func (c *Client) Deposit(ctx context.Context, req bank.DepositRequest) (bank.DepositReceipt, error) {
+	if err := checkSegment("account", string(req.Account)); err != nil {
+		return bank.DepositReceipt{}, err
+	}
+	if err := bank.ValidateKey(req.IdempotencyKey); err != nil {
+		return bank.DepositReceipt{}, err
+	}
+	var body [40]byte
+	var out receiptJSON
+	resp, err := c.call(ctx, http.MethodPost, accountPath(req.Account, "deposits", ""), req.IdempotencyKey,
+		appendDeposit(body[:0], req.Amount), http.StatusCreated, &out)
+	if err != nil {
+		return bank.DepositReceipt{}, err
+	}
+	return bank.DepositReceipt{
+		TransactionID: out.TransactionID,
+		Balance:       bank.Money(out.Balance),
+		Replayed:      resp.replayed,
+	}, nil
+}
+
+type callResult struct {
+	replayed bool
+}
+
+// call sends one request and decodes a response with status want into out,
+// or returns the typed error of any other outcome.
+func (c *Client) call(ctx context.Context, method string, path resource, key string, body []byte, want int, out any) (callResult, error) {
+	// One allocation holds the request, its URL, body and header values.
+	o := &outgoing{}
+	o.url = url.URL{Scheme: c.scheme, Host: c.host, Path: path.path, RawPath: path.raw}
+	o.req = http.Request{
+		Method:     method,
+		URL:        &o.url,
+		Proto:      "HTTP/1.1",
+		ProtoMajor: 1,
+		ProtoMinor: 1,
+		Host:       c.host,
+	}
+	dl, hasDeadline := ctx.Deadline()
+	if body == nil && !hasDeadline {
+		// net/http never modifies a request's header, so calls without
+		// per-call headers share one.
+		o.req.Header = c.header
+	} else {
+		h := make(http.Header, 4)
+		if c.auth != nil {
+			h["Authorization"] = c.auth
+		}
+		if hasDeadline {
+			left := time.Until(dl)
+			if left <= 0 {
+				return callResult{}, bank.FromContext(ctx, context.DeadlineExceeded)
+			}
+			ms := (left + time.Millisecond - 1) / time.Millisecond
+			o.timeout[0] = string(strconv.AppendInt(o.num[:0], int64(ms), 10))
+			h[headerTimeout] = o.timeout[:]
+		}
+		if body != nil {
+			h["Content-Type"] = hdrJSON
+			// The key makes net/http's transport treat the POST as
+			// idempotent, so it may resend it on a keep-alive connection
+			// the server had closed; the server's idempotency makes that
+			// safe.
+			o.key[0] = key
+			h[headerKey] = o.key[:]
+			o.body = bodyReader{b: body}
+			o.req.ContentLength = int64(len(body))
+			o.req.Body = &o.body
+			o.req.GetBody = o.getBody
+		}
+		o.req.Header = h
+	}
+	req := o.req.WithContext(ctx)
+	resp, err := c.rt.RoundTrip(req)
+	if err != nil {
+		return callResult{}, bank.FromContext(ctx, err)
+	}
+	defer resp.Body.Close()
+	limit := int64(maxResponseBytes)
+	if resp.StatusCode != want {
+		limit = maxProblemBytes
+	}
+	bp := getBuf()
+	defer putBuf(bp)
+	*bp, err = readAll(resp.Body, resp.ContentLength, limit, (*bp)[:0])
+	if err != nil {
+		return callResult{}, bank.FromContext(ctx, err)
+	}
+	if resp.StatusCode != want {
+		return callResult{}, decodeProblem(resp.StatusCode, resp.Header.Get("Content-Type"), *bp)
+	}
+	if err := json.Unmarshal(*bp, out); err != nil {
+		return callResult{}, &bank.Error{Code: bank.Internal, Message: "malformed response", Err: err}
+	}
+	r := callResult{}
+	if v := resp.Header[headerReplayed]; len(v) > 0 && v[0] == "true" {
+		r.replayed = true
+	}
+	return r, nil
+}
+
+// outgoing is everything one request needs, allocated at once.
+type outgoing struct {
+	req     http.Request
+	url     url.URL
+	body    bodyReader
+	key     [1]string
+	timeout [1]string
+	num     [20]byte
+}
+
+func (o *outgoing) getBody() (io.ReadCloser, error) { return &bodyReader{b: o.body.b}, nil }
+
+// bodyReader is a request body over a byte slice.
+type bodyReader struct {
+	b   []byte
+	off int
+}
+
+func (r *bodyReader) Read(p []byte) (int, error) {
+	if r.off >= len(r.b) {
+		return 0, io.EOF
+	}
+	n := copy(p, r.b[r.off:])
+	r.off += n
+	return n, nil
+}
+
+func (r *bodyReader) Close() error { return nil }
+
+var errTooLarge = errors.New("response body too large")
+
+// readAll reads r to the end into buf, refusing more than limit bytes.
+func readAll(r io.Reader, size, limit int64, buf []byte) ([]byte, error) {
+	if size > limit {
+		return buf, errTooLarge
+	}
+	if size > 0 && int64(cap(buf)) < size {
+		buf = make([]byte, 0, size)
+	}
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if int64(len(buf)) > limit {
+			return buf, errTooLarge
+		}
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+}

@@ -1,0 +1,349 @@
+package restbank
+
+import (
+	"context"
+	"errors"
+	"log"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"golang.org/x/net/netutil"
+
+	"github.com/igbank/igbank/common/bank"
+)
+
+// Defaults of the server's limits; see the With options to change them.
+const (
+	DefaultReadHeaderTimeout = 5 * time.Second
+	DefaultReadTimeout       = 10 * time.Second
+	DefaultWriteTimeout      = 30 * time.Second
+	DefaultIdleTimeout       = 120 * time.Second
+	DefaultMaxHeaderBytes    = 16 << 10
+	// DefaultMaxBodyBytes bounds a request body. {"amount":1000000000} is
+	// 22 bytes; 1 KiB leaves room for whitespace and nothing else.
+	DefaultMaxBodyBytes = 1 << 10
+	// MaxRequestTimeout caps the deadline a client may ask for with the
+	// Request-Timeout header (so does the server's WriteTimeout, past
+	// which no answer can be written anyway).
+	MaxRequestTimeout = 5 * time.Minute
+)
+
+// Server serves a bank.Bank over HTTP/1.1 with JSON. It implements
+// transport.Server.
+type Server struct {
+	bank      bank.Bank
+	http      *http.Server
+	maxBody   int64
+	authorize func(*http.Request) error
+	mux       *http.ServeMux
+	maxConns  int
+	// maxTimeout caps Request-Timeout: MaxRequestTimeout or WriteTimeout.
+	maxTimeout time.Duration
+}
+
+// ServerOption configures a Server.
+type ServerOption func(*Server)
+
+// WithTimeouts sets the http.Server's ReadHeaderTimeout, ReadTimeout,
+// WriteTimeout and IdleTimeout; a zero argument keeps the default.
+func WithTimeouts(readHeader, read, write, idle time.Duration) ServerOption {
+	return func(s *Server) {
+		for _, p := range []struct {
+			dst *time.Duration
+			v   time.Duration
+		}{{&s.http.ReadHeaderTimeout, readHeader}, {&s.http.ReadTimeout, read}, {&s.http.WriteTimeout, write}, {&s.http.IdleTimeout, idle}} {
+			if p.v > 0 {
+				*p.dst = p.v
+			}
+		}
+	}
+}
+
+// WithMaxBodyBytes sets the largest request body accepted (default
+// DefaultMaxBodyBytes); a larger one is rejected with 400.
+func WithMaxBodyBytes(n int64) ServerOption { return func(s *Server) { s.maxBody = n } }
+
+// WithMaxHeaderBytes sets the http.Server's MaxHeaderBytes.
+func WithMaxHeaderBytes(n int) ServerOption { return func(s *Server) { s.http.MaxHeaderBytes = n } }
+
+// WithAuthorizer makes the server call authorize before every API request
+// (not before /openapi.json). A non-nil error rejects the request with the
+// status of its bank code: return a bank error with code Unauthenticated
+// (401) or PermissionDenied (403).
+func WithAuthorizer(authorize func(*http.Request) error) ServerOption {
+	return func(s *Server) { s.authorize = authorize }
+}
+
+// WithMaxConns limits the connections served at once to n (default: no
+// limit); further clients wait in the listen backlog until one closes.
+// HTTP/1.1 carries one call at a time per connection, so n is also the most
+// calls in progress at once.
+func WithMaxConns(n int) ServerOption { return func(s *Server) { s.maxConns = n } }
+
+// WithErrorLog sets the logger of the http.Server (connection errors,
+// panics); the default is the log package's standard logger.
+func WithErrorLog(l *log.Logger) ServerOption { return func(s *Server) { s.http.ErrorLog = l } }
+
+// NewServer returns a server of b.
+func NewServer(b bank.Bank, opts ...ServerOption) *Server {
+	s := &Server{bank: b, maxBody: DefaultMaxBodyBytes, mux: http.NewServeMux()}
+	s.http = &http.Server{
+		Handler:           s.mux,
+		ReadHeaderTimeout: DefaultReadHeaderTimeout,
+		ReadTimeout:       DefaultReadTimeout,
+		WriteTimeout:      DefaultWriteTimeout,
+		IdleTimeout:       DefaultIdleTimeout,
+		MaxHeaderBytes:    DefaultMaxHeaderBytes,
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	s.maxTimeout = MaxRequestTimeout
+	if w := s.http.WriteTimeout; w > 0 && w < s.maxTimeout {
+		s.maxTimeout = w
+	}
+	s.routes()
+	return s
+}
+
+// routes registers the API. ServeMux's own 405 for a path whose pattern
+// has another method carries Allow but a text/plain body; registering the
+// same path without a method as well (less specific, so only the other
+// methods reach it) makes the 405 a problem+json like every other error.
+func (s *Server) routes() {
+	api := func(method, path, allow string, h func(http.ResponseWriter, *http.Request) error) {
+		s.mux.Handle(method+" "+path, s.apiHandler(h))
+		allowed := []string{allow}
+		s.mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+			w.Header()["Allow"] = allowed
+			writeProblemStatus(w, http.StatusMethodNotAllowed, bank.InvalidArgument, "method "+r.Method+" is not allowed; allowed: "+allow)
+		})
+	}
+	api("GET", "/v1/accounts/{acc}/balance", "GET, HEAD", s.balance)
+	api("GET", "/v1/accounts/{acc}/statements/{month}", "GET, HEAD", s.statement)
+	api("POST", "/v1/accounts/{acc}/deposits", "POST", s.deposit)
+	s.mux.HandleFunc("GET /openapi.json", serveOpenAPI)
+	s.mux.HandleFunc("/openapi.json", func(w http.ResponseWriter, r *http.Request) {
+		w.Header()["Allow"] = hdrGetHead
+		writeProblemStatus(w, http.StatusMethodNotAllowed, bank.InvalidArgument, "method "+r.Method+" is not allowed; allowed: GET, HEAD")
+	})
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, bank.NotFound, "no resource at "+clip(r.URL.Path))
+	})
+}
+
+// Handler returns the server's http.Handler, for mounting it in another
+// server or measuring it with net/http/httptest.
+func (s *Server) Handler() http.Handler { return s.mux }
+
+// Serve accepts connections on l until Shutdown; then it returns nil.
+func (s *Server) Serve(l net.Listener) error {
+	if s.maxConns > 0 {
+		l = netutil.LimitListener(l, s.maxConns)
+	}
+	err := s.http.Serve(l)
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Shutdown stops accepting, waits for calls in progress until ctx ends,
+// then closes every connection. It returns ctx.Err() if calls were cut off.
+func (s *Server) Shutdown(ctx context.Context) error {
+	err := s.http.Shutdown(ctx)
+	if err != nil {
+		s.http.Close()
+	}
+	return err
+}
+
+// apiHandler adapts an API handler: it authorizes the request, applies
+// the caller's Request-Timeout, turns a returned error into a problem
+// response, and turns a panic into a 500 rather than a dropped connection.
+func (s *Server) apiHandler(h func(http.ResponseWriter, *http.Request) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				log.Printf("restbank: panic serving %s %s: %v", r.Method, r.URL.Path, p)
+				writeProblem(w, bank.Internal, "internal error")
+			}
+		}()
+		if s.authorize != nil {
+			if err := s.authorize(r); err != nil {
+				writeError(w, err)
+				return
+			}
+		}
+		if v := r.Header[headerTimeout]; len(v) > 0 {
+			ms, err := strconv.ParseInt(v[0], 10, 64)
+			if err != nil || ms <= 0 || len(v) > 1 {
+				writeProblem(w, bank.InvalidArgument, headerTimeout+" must be one positive integer number of milliseconds")
+				return
+			}
+			d := s.maxTimeout
+			if ms < int64(d/time.Millisecond) {
+				d = time.Duration(ms) * time.Millisecond
+			}
+			ctx, cancel := context.WithTimeout(r.Context(), d)
+			defer cancel()
+			r = r.WithContext(ctx)
+		}
+		if err := h(w, r); err != nil {
+			writeError(w, err)
+		}
+	})
+}
+
+// bufPool holds response and request buffers. Buffers that grew large (a
+// long statement) are dropped rather than kept.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+const maxPooledBuf = 64 << 10
+
+func getBuf() *[]byte { return bufPool.Get().(*[]byte) }
+
+func putBuf(b *[]byte) {
+	if cap(*b) <= maxPooledBuf {
+		*b = (*b)[:0]
+		bufPool.Put(b)
+	}
+}
+
+func writeBody(w http.ResponseWriter, status int, body []byte) {
+	h := w.Header()
+	h["Content-Type"] = hdrJSON
+	h["Cache-Control"] = hdrNoCache
+	w.WriteHeader(status)
+	w.Write(body)
+}
+
+func (s *Server) balance(w http.ResponseWriter, r *http.Request) error {
+	acc := bank.AccountNo(r.PathValue("acc"))
+	m, err := s.bank.Balance(r.Context(), acc)
+	if err != nil {
+		return err
+	}
+	bp := getBuf()
+	*bp = appendBalance(*bp, acc, m)
+	writeBody(w, http.StatusOK, *bp)
+	putBuf(bp)
+	return nil
+}
+
+func (s *Server) statement(w http.ResponseWriter, r *http.Request) error {
+	st, err := s.bank.Statement(r.Context(), bank.AccountNo(r.PathValue("acc")), bank.Month(r.PathValue("month")))
+	if err != nil {
+		return err
+	}
+	bp := getBuf()
+	*bp = appendStatement(*bp, &st)
+	writeBody(w, http.StatusOK, *bp)
+	putBuf(bp)
+	return nil
+}
+
+func (s *Server) deposit(w http.ResponseWriter, r *http.Request) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" && mediaType(ct) != contentJSON {
+		return bank.Errorf(bank.InvalidArgument, "Content-Type must be %s", contentJSON)
+	}
+	keys := r.Header[headerKey]
+	if len(keys) > 1 {
+		return bank.Errorf(bank.InvalidArgument, "more than one %s header", headerKey)
+	}
+	bp := getBuf()
+	defer putBuf(bp)
+	body, err := readBody(w, r, s.maxBody, *bp)
+	*bp = body[:0]
+	if err != nil {
+		return err
+	}
+	amount, err := decodeDeposit(body)
+	if err != nil {
+		return err
+	}
+	req := bank.DepositRequest{Account: bank.AccountNo(r.PathValue("acc")), Amount: amount}
+	if len(keys) == 1 {
+		req.IdempotencyKey = keys[0]
+	}
+	if req.IdempotencyKey == "" {
+		// Checked here too, so that a Bank that forgets cannot apply a
+		// deposit without a key.
+		return bank.Errorf(bank.InvalidArgument, "the %s header is required", headerKey)
+	}
+	rc, err := s.bank.Deposit(r.Context(), req)
+	if err != nil {
+		return err
+	}
+	loc := make([]byte, 0, 64)
+	loc = append(loc, "/v1/accounts/"...)
+	loc = append(loc, req.Account...)
+	loc = append(loc, "/transactions/"...)
+	loc = strconv.AppendInt(loc, rc.TransactionID, 10)
+	h := w.Header()
+	h["Location"] = []string{string(loc)}
+	if rc.Replayed {
+		h[headerReplayed] = hdrTrue
+	}
+	*bp = appendReceipt((*bp)[:0], req.Account, req.Amount, rc)
+	writeBody(w, http.StatusCreated, *bp)
+	return nil
+}
+
+// readBody reads the whole request body into buf, refusing more than max
+// bytes (http.MaxBytesReader also stops the connection from being reused
+// by a client that keeps sending).
+func readBody(w http.ResponseWriter, r *http.Request, max int64, buf []byte) ([]byte, error) {
+	buf, err := readAll(http.MaxBytesReader(w, r.Body, max), r.ContentLength, max, buf)
+	var mbe *http.MaxBytesError
+	switch {
+	case err == nil:
+		return buf, nil
+	case errors.Is(err, errTooLarge) || errors.As(err, &mbe):
+		return buf, bank.Errorf(bank.InvalidArgument, "request body is larger than %d bytes", max)
+	}
+	return buf, bank.FromContext(r.Context(), err)
+}
+
+// writeError writes err as a problem+json response with the status of its
+// bank code.
+func writeError(w http.ResponseWriter, err error) {
+	c := bank.CodeOf(err)
+	detail := err.Error()
+	var be *bank.Error
+	if errors.As(err, &be) && be.Message != "" {
+		detail = be.Message
+		if be.Err != nil && c == bank.InvalidArgument {
+			detail += ": " + be.Err.Error()
+		}
+	}
+	writeProblem(w, c, detail)
+}
+
+func writeProblem(w http.ResponseWriter, c bank.Code, detail string) {
+	writeProblemStatus(w, statusOf(c), c, detail)
+}
+
+func writeProblemStatus(w http.ResponseWriter, status int, c bank.Code, detail string) {
+	h := w.Header()
+	h["Content-Type"] = hdrProblem
+	h["X-Content-Type-Options"] = hdrNoSniff
+	h["Cache-Control"] = hdrNoCache
+	switch c {
+	case bank.Unavailable, bank.InFlight:
+		h["Retry-After"] = hdrRetry
+	case bank.Unauthenticated:
+		h["Www-Authenticate"] = hdrBearer
+	}
+	bp := getBuf()
+	*bp = appendProblemStatus(*bp, status, c, detail)
+	w.WriteHeader(status)
+	w.Write(*bp)
+	putBuf(bp)
+}

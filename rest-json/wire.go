@@ -1,0 +1,297 @@
+package restbank
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	json "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+
+	"github.com/igbank/igbank/common/bank"
+)
+
+// The wire format. Responses are appended to a byte slice field by field
+// (strings go through jsontext.AppendQuote, so escaping is the library's):
+// no reflection and no allocation on the server's hot path. Requests and,
+// on the client, responses are decoded with github.com/go-json-experiment/json
+// (the encoding/json/v2 prototype), which is strict by default: member names
+// are case-sensitive, duplicate names are rejected, an int64 accepts only a
+// JSON integer, and trailing data is an error. BenchmarkDecodeDeposit
+// compares it with encoding/json.
+
+const (
+	contentJSON    = "application/json"
+	contentProblem = "application/problem+json"
+
+	// headerKey carries the deposit's idempotency key, as in the IETF
+	// Idempotency-Key draft and Stripe's API. The value is taken verbatim.
+	headerKey = "Idempotency-Key"
+	// headerReplayed is set to "true" on the stored response of a replay.
+	headerReplayed = "Idempotent-Replayed"
+	// headerTimeout carries the caller's remaining time budget, in whole
+	// milliseconds; the server runs the call under that deadline.
+	headerTimeout = "Request-Timeout"
+)
+
+// Shared header values. net/http never modifies a header value slice, so
+// the handlers assign these instead of allocating one per response.
+var (
+	hdrJSON    = []string{contentJSON}
+	hdrProblem = []string{contentProblem}
+	hdrTrue    = []string{"true"}
+	hdrNoSniff = []string{"nosniff"}
+	hdrRetry   = []string{"1"}
+	hdrBearer  = []string{`Bearer realm="igbank"`}
+	hdrGetHead = []string{"GET, HEAD"}
+	hdrNoCache = []string{"no-store"}
+)
+
+// strict is the decoding of request bodies: no unknown members.
+var strict = json.RejectUnknownMembers(true)
+
+// depositBody is the body of POST /v1/accounts/{acc}/deposits. Amount is a
+// pointer so that a missing or null amount is told apart from zero.
+type depositBody struct {
+	Amount *int64 `json:"amount"`
+}
+
+// decodeDeposit parses a deposit request body strictly: exactly one JSON
+// object with exactly the member "amount" holding a JSON integer.
+func decodeDeposit(body []byte) (bank.Money, error) {
+	var d depositBody
+	if err := json.Unmarshal(body, &d, strict); err != nil {
+		return 0, &bank.Error{Code: bank.InvalidArgument, Message: "malformed deposit body", Err: err}
+	}
+	if d.Amount == nil {
+		return 0, bank.Errorf(bank.InvalidArgument, `deposit body has no integer member "amount"`)
+	}
+	return bank.Money(*d.Amount), nil
+}
+
+func appendDeposit(b []byte, amount bank.Money) []byte {
+	b = append(b, `{"amount":`...)
+	b = strconv.AppendInt(b, int64(amount), 10)
+	return append(b, '}')
+}
+
+// appendString appends s as a JSON string. Invalid UTF-8 is replaced
+// rather than refused: these are our own responses.
+func appendString(b []byte, s string) []byte {
+	out, err := jsontext.AppendQuote(b, s)
+	if err != nil {
+		out, _ = jsontext.AppendQuote(b, strings.ToValidUTF8(s, "\uFFFD"))
+	}
+	return out
+}
+
+func appendBalance(b []byte, acc bank.AccountNo, m bank.Money) []byte {
+	b = append(b, `{"account":`...)
+	b = appendString(b, string(acc))
+	b = append(b, `,"balance":`...)
+	b = strconv.AppendInt(b, int64(m), 10)
+	return append(b, '}')
+}
+
+// appendReceipt writes the body of a deposit's 201 response. It holds only
+// what a replay reproduces exactly (the request's account and amount and the
+// stored receipt), so that a replay's body is byte for byte the first one;
+// whether it is a replay travels in the Idempotent-Replayed header.
+func appendReceipt(b []byte, acc bank.AccountNo, amount bank.Money, r bank.DepositReceipt) []byte {
+	b = append(b, `{"transaction_id":`...)
+	b = strconv.AppendInt(b, r.TransactionID, 10)
+	b = append(b, `,"account":`...)
+	b = appendString(b, string(acc))
+	b = append(b, `,"amount":`...)
+	b = strconv.AppendInt(b, int64(amount), 10)
+	b = append(b, `,"balance":`...)
+	b = strconv.AppendInt(b, int64(r.Balance), 10)
+	return append(b, '}')
+}
+
+func appendStatement(b []byte, st *bank.Statement) []byte {
+	b = append(b, `{"account":`...)
+	b = appendString(b, string(st.Account))
+	b = append(b, `,"month":`...)
+	b = appendString(b, string(st.Month))
+	b = append(b, `,"opening":`...)
+	b = strconv.AppendInt(b, int64(st.Opening), 10)
+	b = append(b, `,"closing":`...)
+	b = strconv.AppendInt(b, int64(st.Closing), 10)
+	b = append(b, `,"transactions":[`...)
+	for i := range st.Transactions {
+		tx := &st.Transactions[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"id":`...)
+		b = strconv.AppendInt(b, tx.ID, 10)
+		b = append(b, `,"time":"`...)
+		b = tx.Time.UTC().AppendFormat(b, time.RFC3339Nano)
+		b = append(b, `","amount":`...)
+		b = strconv.AppendInt(b, int64(tx.Amount), 10)
+		b = append(b, `,"balance_after":`...)
+		b = strconv.AppendInt(b, int64(tx.BalanceAfter), 10)
+		b = append(b, `,"idempotency_key":`...)
+		b = appendString(b, tx.IdempotencyKey)
+		b = append(b, '}')
+	}
+	return append(b, "]}"...)
+}
+
+// The client's view of the responses. Unknown members are ignored, so a
+// newer server may add fields.
+type balanceJSON struct {
+	Balance int64 `json:"balance"` // "account" is skipped: it is the one asked for
+}
+
+type receiptJSON struct {
+	TransactionID int64 `json:"transaction_id"`
+	Balance       int64 `json:"balance"` // "account" and "amount" are the request's
+}
+
+type transactionJSON struct {
+	ID             int64     `json:"id"`
+	Time           time.Time `json:"time"`
+	Amount         int64     `json:"amount"`
+	BalanceAfter   int64     `json:"balance_after"`
+	IdempotencyKey string    `json:"idempotency_key"`
+}
+
+type statementJSON struct {
+	Account      string            `json:"account"`
+	Month        string            `json:"month"`
+	Opening      int64             `json:"opening"`
+	Closing      int64             `json:"closing"`
+	Transactions []transactionJSON `json:"transactions"`
+}
+
+// problemJSON is an RFC 9457 problem detail with the extension member
+// "code": the bank error code's wire name, such as "not_found".
+type problemJSON struct {
+	Type   string `json:"type"`
+	Title  string `json:"title"`
+	Status int    `json:"status"`
+	Detail string `json:"detail"`
+	Code   string `json:"code"`
+}
+
+// problemTypePrefix is followed by the code to make a problem's type URI.
+const problemTypePrefix = "urn:igbank:problem:"
+
+// statusOf is the HTTP status of each bank code.
+func statusOf(c bank.Code) int {
+	switch c {
+	case bank.OK:
+		return http.StatusOK
+	case bank.NotFound:
+		return http.StatusNotFound
+	case bank.InvalidArgument:
+		return http.StatusBadRequest
+	case bank.IdempotencyKeyReuse:
+		return http.StatusUnprocessableEntity
+	case bank.InFlight:
+		return http.StatusConflict
+	case bank.Unavailable:
+		return http.StatusServiceUnavailable
+	case bank.DeadlineExceeded:
+		return http.StatusGatewayTimeout
+	case bank.Unauthenticated:
+		return http.StatusUnauthorized
+	case bank.PermissionDenied:
+		return http.StatusForbidden
+	case bank.Canceled:
+		return statusClientClosed
+	}
+	return http.StatusInternalServerError
+}
+
+// statusClientClosed is nginx's 499 "client closed request": the status of
+// a call whose caller went away. Nobody reads it, but logs do.
+const statusClientClosed = 499
+
+// codeOfStatus classifies a response that carries no usable problem body
+// (a proxy's error page, say) by its status alone.
+func codeOfStatus(status int) bank.Code {
+	switch status {
+	case http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType,
+		http.StatusRequestURITooLong, http.StatusRequestHeaderFieldsTooLarge:
+		return bank.InvalidArgument
+	case http.StatusNotFound:
+		return bank.NotFound
+	case http.StatusUnprocessableEntity:
+		return bank.IdempotencyKeyReuse
+	case http.StatusConflict:
+		return bank.InFlight
+	case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable:
+		return bank.Unavailable
+	case http.StatusGatewayTimeout, http.StatusRequestTimeout:
+		return bank.DeadlineExceeded
+	case http.StatusUnauthorized:
+		return bank.Unauthenticated
+	case http.StatusForbidden:
+		return bank.PermissionDenied
+	case statusClientClosed:
+		return bank.Canceled
+	}
+	return bank.Internal
+}
+
+// appendProblem writes an RFC 9457 problem detail for code c and status.
+func appendProblemStatus(b []byte, status int, c bank.Code, detail string) []byte {
+	b = append(b, `{"type":"`+problemTypePrefix...)
+	b = append(b, c.String()...)
+	b = append(b, `","title":`...)
+	b = appendString(b, http.StatusText(status))
+	b = append(b, `,"status":`...)
+	b = strconv.AppendInt(b, int64(status), 10)
+	b = append(b, `,"detail":`...)
+	b = appendString(b, detail)
+	b = append(b, `,"code":"`...)
+	b = append(b, c.String()...)
+	return append(b, `"}`...)
+}
+
+// decodeProblem turns an error response into the typed bank error it
+// carries: the "code" member of a problem+json body when there is one,
+// else a classification by status. An unknown code becomes Internal (as
+// bank.FromCode does for numeric codes), keeping the server's words.
+func decodeProblem(status int, contentType string, body []byte) error {
+	var p problemJSON
+	if mediaType(contentType) == contentProblem && json.Unmarshal(body, &p) == nil && p.Code != "" {
+		c, ok := bank.ParseCode(p.Code)
+		switch {
+		case !ok:
+			return &bank.Error{Code: bank.Internal, Message: "unknown error code " + strconv.Quote(clip(p.Code)) + ": " + clip(p.Detail)}
+		case c == bank.OK:
+			return &bank.Error{Code: bank.Internal, Message: "error response " + strconv.Itoa(status) + " with code ok: " + clip(p.Detail)}
+		}
+		return bank.FromCode(c, p.Detail)
+	}
+	return &bank.Error{Code: codeOfStatus(status), Message: "HTTP " + strconv.Itoa(status) + ": " + clip(string(body))}
+}
+
+// mediaType returns the media type of a Content-Type value without its
+// parameters, lower-cased only when it has to be.
+func mediaType(ct string) string {
+	if i := strings.IndexByte(ct, ';'); i >= 0 {
+		ct = ct[:i]
+	}
+	ct = strings.TrimSpace(ct)
+	for i := 0; i < len(ct); i++ {
+		if c := ct[i]; 'A' <= c && c <= 'Z' {
+			return strings.ToLower(ct)
+		}
+	}
+	return ct
+}
+
+// clip bounds what a hostile or broken server can put into an error.
+func clip(s string) string {
+	const max = 256
+	if len(s) > max {
+		s = s[:max] + "..."
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
+}

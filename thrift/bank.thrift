@@ -1,0 +1,73 @@
+// IGBank over Apache Thrift: the three calls of bank.Bank and one exception
+// per bank error code (common/bank/errors.go). The Go code in
+// gen/bankthrift is generated from this file by scripts/gen-thrift.
+//
+// Money is always i64 cents. Times are i64 Unix nanoseconds, UTC.
+
+namespace go bankthrift
+
+// A transaction of an account's ledger.
+struct Transaction {
+  1: i64 id
+  2: i64 time_unix_nano
+  3: i64 amount
+  4: i64 balance_after
+  5: string idempotency_key
+}
+
+// An account's activity over one month.
+struct Statement {
+  1: string account
+  2: string month
+  3: i64 opening
+  4: i64 closing
+  5: list<Transaction> transactions
+}
+
+struct DepositRequest {
+  1: string account
+  2: i64 amount
+  3: string idempotency_key
+}
+
+struct DepositReceipt {
+  1: i64 transaction_id
+  2: i64 balance
+  3: bool replayed
+}
+
+// One exception per bank.Code. Each carries the server's message, which a
+// client shows but never parses.
+exception NotFound { 1: string message }
+exception InvalidArgument { 1: string message }
+exception IdempotencyKeyReused { 1: string message }
+exception InFlight { 1: string message }
+exception Unavailable { 1: string message }
+exception DeadlineExceeded { 1: string message }
+exception Unauthenticated { 1: string message }
+exception PermissionDenied { 1: string message }
+exception Internal { 1: string message }
+exception Canceled { 1: string message }
+
+service Bank {
+  i64 balance(1: string account) throws (
+    1: NotFound not_found, 2: InvalidArgument invalid_argument,
+    3: IdempotencyKeyReused idempotency_key_reused, 4: InFlight in_flight,
+    5: Unavailable unavailable, 6: DeadlineExceeded deadline_exceeded,
+    7: Unauthenticated unauthenticated, 8: PermissionDenied permission_denied,
+    9: Internal internal, 10: Canceled canceled)
+
+  Statement statement(1: string account, 2: string month) throws (
+    1: NotFound not_found, 2: InvalidArgument invalid_argument,
+    3: IdempotencyKeyReused idempotency_key_reused, 4: InFlight in_flight,
+    5: Unavailable unavailable, 6: DeadlineExceeded deadline_exceeded,
+    7: Unauthenticated unauthenticated, 8: PermissionDenied permission_denied,
+    9: Internal internal, 10: Canceled canceled)
+
+  DepositReceipt deposit(1: DepositRequest request) throws (
+    1: NotFound not_found, 2: InvalidArgument invalid_argument,
+    3: IdempotencyKeyReused idempotency_key_reused, 4: InFlight in_flight,
+    5: Unavailable unavailable, 6: DeadlineExceeded deadline_exceeded,
+    7: Unauthenticated unauthenticated, 8: PermissionDenied permission_denied,
+    9: Internal internal, 10: Canceled canceled)
+}

@@ -1,0 +1,262 @@
+package thriftbank
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/apache/thrift/lib/go/thrift"
+
+	"github.com/igbank/igbank/common/bank"
+	"github.com/igbank/igbank/common/transport"
+	"github.com/igbank/igbank/thrift/gen/bankthrift"
+)
+
+// Client is a bank.Bank reached over framed Thrift. A generated Thrift
+// client carries one call at a time on its connection, so Client keeps a
+// pool of connections, each with its own transport, protocol and generated
+// client, and lends one to each call. It is safe for concurrent use.
+//
+// A call's deadline (its context's, or the default call timeout) becomes
+// the connection's socket deadline, and canceling the context interrupts
+// the call. A connection whose call failed in any way other than a bank
+// exception is closed rather than returned to the pool, since a late
+// answer could still be on its way.
+type Client struct {
+	addr string
+	cfg  clientConfig
+
+	idle  chan *clientConn // connections ready for a call
+	slots chan struct{}    // one token per open connection
+
+	mu       sync.Mutex // guards idle against Close
+	closed   atomic.Bool
+	closedCh chan struct{}
+}
+
+type clientConn struct {
+	nc     net.Conn
+	client *bankthrift.BankClient
+}
+
+var _ transport.Client = (*Client)(nil)
+
+// errClosed is returned by calls on a closed Client.
+var errClosed = bank.Errorf(bank.Unavailable, "thriftbank: client is closed")
+
+// Dial returns a client of the server at addr. It opens one connection
+// within ctx to check that the server is there; the pool opens more as
+// concurrent calls need them.
+func Dial(ctx context.Context, addr string, opts ...ClientOption) (*Client, error) {
+	cfg := defaultClientConfig()
+	for _, o := range opts {
+		o.applyClient(&cfg)
+	}
+	c := &Client{
+		addr:     addr,
+		cfg:      cfg,
+		idle:     make(chan *clientConn, cfg.poolSize),
+		slots:    make(chan struct{}, cfg.poolSize),
+		closedCh: make(chan struct{}),
+	}
+	c.slots <- struct{}{}
+	cc, err := c.dial(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c.idle <- cc
+	return c, nil
+}
+
+// DialFunc returns a transport.DialFunc dialing with opts, for registries
+// and the conformance suite.
+func DialFunc(opts ...ClientOption) transport.DialFunc {
+	return func(ctx context.Context, addr string) (transport.Client, error) {
+		c, err := Dial(ctx, addr, opts...)
+		if err != nil {
+			return nil, err // not a typed nil in the interface
+		}
+		return c, nil
+	}
+}
+
+// Close closes the idle connections, and every other one as its call
+// ends. Calls after Close fail with Unavailable.
+func (c *Client) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed.Swap(true) {
+		return nil
+	}
+	close(c.closedCh)
+	for {
+		select {
+		case cc := <-c.idle:
+			c.discard(cc)
+		default:
+			return nil
+		}
+	}
+}
+
+func (c *Client) dial(ctx context.Context) (*clientConn, error) {
+	d := net.Dialer{Timeout: c.cfg.dialTimeout}
+	nc, err := d.DialContext(ctx, "tcp", c.addr)
+	if err != nil {
+		return nil, bank.FromContext(ctx, err)
+	}
+	tconf := c.cfg.wire.tconf()
+	// The stream transport's buffered writer turns the framed transport's
+	// two writes (length, then body) into one.
+	trans := thrift.NewTFramedTransportConf(thrift.NewStreamTransport(nc, nc), tconf)
+	proto := c.cfg.wire.protocolFactory().GetProtocol(trans)
+	return &clientConn{nc: nc, client: bankthrift.NewBankClient(thrift.NewTStandardClient(proto, proto))}, nil
+}
+
+// get lends a connection: an idle one, a new one while the pool has room,
+// or else the first one returned, within ctx.
+func (c *Client) get(ctx context.Context) (*clientConn, error) {
+	if c.closed.Load() {
+		return nil, errClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, bank.FromContext(ctx, err)
+	}
+	select {
+	case cc := <-c.idle:
+		return cc, nil
+	default:
+	}
+	select {
+	case cc := <-c.idle:
+		return cc, nil
+	case c.slots <- struct{}{}:
+		cc, err := c.dial(ctx)
+		if err != nil {
+			<-c.slots
+			return nil, err
+		}
+		return cc, nil
+	case <-ctx.Done():
+		return nil, bank.FromContext(ctx, ctx.Err())
+	case <-c.closedCh:
+		return nil, errClosed
+	}
+}
+
+func (c *Client) put(cc *clientConn) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed.Load() {
+		c.discard(cc)
+		return
+	}
+	c.idle <- cc // never blocks: at most poolSize connections exist
+}
+
+func (c *Client) discard(cc *clientConn) {
+	cc.nc.Close()
+	<-c.slots
+}
+
+// noDeadline is the context handed to the generated client. The call's
+// deadline and cancellation act through the socket instead (see call):
+// given a context with a deadline, the library's protocols retry a read
+// that timed out without data until that context ends, which would spin.
+var noDeadline = context.Background()
+
+// aLongTimeAgo is a deadline in the past: setting it interrupts a blocked
+// read or write at once.
+var aLongTimeAgo = time.Unix(1, 0)
+
+// call lends a connection to f under ctx's deadline and maps the outcome:
+// a bank exception to its typed error, any other failure through
+// bank.FromContext (socket timeouts as DeadlineExceeded).
+func call[T any](c *Client, ctx context.Context, f func(*bankthrift.BankClient) (T, error)) (T, error) {
+	var zero T
+	cc, err := c.get(ctx)
+	if err != nil {
+		return zero, err
+	}
+	d, ok := ctx.Deadline()
+	if !ok && c.cfg.callTimeout > 0 {
+		d = time.Now().Add(c.cfg.callTimeout)
+	}
+	cc.nc.SetDeadline(d)
+	var stop func() bool
+	if ctx.Done() != nil {
+		stop = context.AfterFunc(ctx, func() { cc.nc.SetDeadline(aLongTimeAgo) })
+	}
+	v, err := f(cc.client)
+	// If the AfterFunc has run, or is running, the connection's deadline
+	// is (about to be) in the past: it cannot serve another call.
+	interrupted := stop != nil && !stop()
+	if err == nil {
+		if interrupted {
+			c.discard(cc)
+		} else {
+			c.put(cc)
+		}
+		return v, nil
+	}
+	if be, ok := fromException(err); ok {
+		if interrupted {
+			c.discard(cc)
+		} else {
+			c.put(cc)
+		}
+		return zero, be
+	}
+	c.discard(cc)
+	var ae thrift.TApplicationException
+	switch {
+	case ctx.Err() != nil:
+	case errors.As(err, &ae):
+		// The server answered, but not with a bank exception: a failure
+		// of its own, or a message we do not understand.
+		return zero, &bank.Error{Code: bank.Internal, Message: "thrift application exception", Err: err}
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		// The socket deadline is the call's deadline, and it may pass a
+		// moment before ctx notices.
+		return zero, &bank.Error{Code: bank.DeadlineExceeded, Err: err}
+	}
+	return zero, bank.FromContext(ctx, err)
+}
+
+// Balance implements bank.Bank.
+func (c *Client) Balance(ctx context.Context, acc bank.AccountNo) (bank.Money, error) {
+	v, err := call(c, ctx, func(tc *bankthrift.BankClient) (int64, error) {
+		return tc.Balance(noDeadline, string(acc))
+	})
+	return bank.Money(v), err
+}
+
+// Statement implements bank.Bank.
+func (c *Client) Statement(ctx context.Context, acc bank.AccountNo, month bank.Month) (bank.Statement, error) {
+	st, err := call(c, ctx, func(tc *bankthrift.BankClient) (*bankthrift.Statement, error) {
+		return tc.Statement(noDeadline, string(acc), string(month))
+	})
+	if err != nil {
+		return bank.Statement{}, err
+	}
+	return statementFromWire(st), nil
+}
+
+// Deposit implements bank.Bank.
+func (c *Client) Deposit(ctx context.Context, req bank.DepositRequest) (bank.DepositReceipt, error) {
+	r, err := call(c, ctx, func(tc *bankthrift.BankClient) (*bankthrift.DepositReceipt, error) {
+		return tc.Deposit(noDeadline, &bankthrift.DepositRequest{
+			Account:        string(req.Account),
+			Amount:         int64(req.Amount),
+			IdempotencyKey: req.IdempotencyKey,
+		})
+	})
+	if err != nil {
+		return bank.DepositReceipt{}, err
+	}
+	return bank.DepositReceipt{TransactionID: r.TransactionID, Balance: bank.Money(r.Balance), Replayed: r.Replayed}, nil
+}

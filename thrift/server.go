@@ -1,0 +1,346 @@
+package thriftbank
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"runtime/debug"
+	"sync/atomic"
+	"time"
+
+	"github.com/apache/thrift/lib/go/thrift"
+
+	"github.com/igbank/igbank/common/bank"
+	"github.com/igbank/igbank/common/connserver"
+	"github.com/igbank/igbank/common/transport"
+	"github.com/igbank/igbank/thrift/gen/bankthrift"
+)
+
+func init() {
+	// The generated processor starts a goroutine with a 5 ms ticker for
+	// every call, only to cancel the handler's context if the client hangs
+	// up meanwhile: half of the server's allocations per call. Our handlers
+	// are bounded by WithCallTimeout and by Shutdown instead, so we turn
+	// the check off. The setting is global to the library; it is set here,
+	// before any server runs, because changing it later would race with
+	// running processors.
+	thrift.ServerConnectivityCheckInterval = 0
+}
+
+// Server serves a bank.Bank over framed Thrift. It implements
+// transport.Server.
+//
+// It runs its own accept loop around the generated processor rather than
+// the library's TSimpleServer, which has no connection limit, no recovery
+// from handler panics, and a Stop that either waits for every client to
+// hang up or, with the global ServerStopTimeout, cuts calls off blindly.
+// Here Shutdown closes idle connections at once and lets calls in progress
+// finish.
+type Server struct {
+	cfg       serverConfig
+	processor thrift.TProcessor
+	protocols thrift.TProtocolFactory
+	tconf     *thrift.TConfiguration
+
+	baseCtx     context.Context // parent of every call's context
+	cancelCalls context.CancelFunc
+
+	conns *connserver.Server // listeners, connections, accept loop, Shutdown
+}
+
+const (
+	stateIdle   uint32 = iota // waiting for a request
+	stateActive               // reading a request, running it, or writing its answer
+)
+
+type serverConn struct {
+	s     *Server
+	nc    net.Conn
+	state atomic.Uint32
+}
+
+// Serve implements connserver.Conn.
+func (c *serverConn) Serve() { c.s.serveConn(c) }
+
+// Drain implements connserver.Conn: an idle connection is closed at once
+// (making its read fail); an active one closes after its call, when
+// setState reports that the server is shutting down.
+func (c *serverConn) Drain() {
+	if c.state.Load() == stateIdle {
+		c.nc.Close()
+	}
+}
+
+// Close implements connserver.Conn.
+func (c *serverConn) Close() { c.nc.Close() }
+
+// NewServer returns a server for b. It serves nothing until Serve.
+func NewServer(b bank.Bank, opts ...ServerOption) *Server {
+	cfg := defaultServerConfig()
+	for _, o := range opts {
+		o.applyServer(&cfg)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Server{
+		cfg:         cfg,
+		processor:   bankthrift.NewBankProcessor(handler{b, cfg.logger}),
+		protocols:   cfg.wire.protocolFactory(),
+		tconf:       cfg.wire.tconf(),
+		baseCtx:     ctx,
+		cancelCalls: cancel,
+	}
+	s.conns = connserver.New(connserver.Config{
+		NewConn: func(nc net.Conn) connserver.Conn {
+			c := &serverConn{s: s, nc: nc}
+			c.state.Store(stateActive)
+			return c
+		},
+		MaxConns:        cfg.maxConns,
+		RejectOverLimit: true, // WithMaxConns: fail fast, not wait in the backlog
+		Logf: func(format string, args ...any) {
+			cfg.logger.Warn("thriftbank: " + fmt.Sprintf(format, args...))
+		},
+		Abort: cancel,
+	})
+	return s
+}
+
+// NewServerFunc returns a transport.NewServerFunc making servers with
+// opts, for registries and the conformance suite.
+func NewServerFunc(opts ...ServerOption) transport.NewServerFunc {
+	return func(b bank.Bank) transport.Server { return NewServer(b, opts...) }
+}
+
+// Serve accepts connections on l until Shutdown, then returns nil. It
+// closes l.
+func (s *Server) Serve(l net.Listener) error { return s.conns.Serve(l) }
+
+// Shutdown stops accepting, closes idle connections, lets calls in
+// progress finish and closes their connections after them. When ctx ends
+// first, it cancels the calls' contexts, closes every connection and
+// returns ctx.Err().
+func (s *Server) Shutdown(ctx context.Context) error {
+	err := s.conns.Shutdown(ctx) // cancels the calls itself if it gives up
+	s.cancelCalls()
+	return err
+}
+
+// setState moves c to state and reports whether c may go on: false once
+// the server is shutting down (then c must close). Without a lock: c
+// stores its state before it loads the flag, Shutdown stores the flag
+// before it loads the states, and Go's atomics are sequentially
+// consistent, so at least one of them sees the other. Either c sees the
+// flag and stops, or Shutdown sees c idle and closes it (making its read
+// fail), or sees it active and lets its call finish.
+func (s *Server) setState(c *serverConn, state uint32) bool {
+	c.state.Store(state)
+	return !s.conns.ShuttingDown()
+}
+
+func (s *Server) serveConn(c *serverConn) {
+	defer func() {
+		// The processor decodes untrusted bytes; whatever goes wrong
+		// there costs this connection, never the server.
+		if r := recover(); r != nil {
+			s.cfg.logger.Error("thriftbank: panic serving a connection", "remote", c.nc.RemoteAddr(), "panic", r, "stack", string(debug.Stack()))
+		}
+		c.nc.Close()
+	}()
+	// br lets the loop wait for the first byte of the next request under
+	// the idle timeout before the framed transport reads the request
+	// under the read timeout. NewStreamTransport reuses br as its reader.
+	br := bufio.NewReader(c.nc)
+	proto := s.newProtocol(br, deadlineWriter{c.nc, s.cfg.writeTimeout})
+	calls := s.newCallContext()
+	defer calls.stop()
+	for {
+		if !s.setState(c, stateIdle) {
+			return
+		}
+		c.nc.SetReadDeadline(deadline(s.cfg.idleTimeout))
+		if _, err := br.Peek(1); err != nil {
+			return
+		}
+		if !s.setState(c, stateActive) {
+			return // shutting down: this request was never run
+		}
+		c.nc.SetReadDeadline(deadline(s.cfg.readTimeout))
+		ctx := calls.start()
+		ok, err := s.process(ctx, proto)
+		calls.end()
+		if !inStep(ok, err) {
+			return
+		}
+	}
+}
+
+// newProtocol stacks the framed transport and the protocol on the reader
+// and writer of one connection.
+func (s *Server) newProtocol(r io.Reader, w io.Writer) thrift.TProtocol {
+	return s.protocols.GetProtocol(thrift.NewTFramedTransportConf(thrift.NewStreamTransport(r, w), s.tconf))
+}
+
+// inStep reports whether the connection can carry another request after
+// the processor returned ok and err.
+func inStep(ok bool, err thrift.TException) bool {
+	if ok {
+		return true // answered, with a result or a bank exception
+	}
+	// An unknown method is answered and skipped, so the stream is still
+	// in step. Anything else was a malformed request (answered with a
+	// protocol error) or a failed connection: the stream is out of step.
+	var ae thrift.TApplicationException
+	return errors.As(err, &ae) && ae.TypeId() == thrift.UNKNOWN_METHOD
+}
+
+// process runs one request under ctx. ctx must not carry a deadline: the
+// library's protocols retry a read that timed out without data for as long
+// as the context has time left, which would turn the read timeout into a
+// busy loop. (callContext cancels at the call timeout without a deadline.)
+func (s *Server) process(ctx context.Context, proto thrift.TProtocol) (bool, thrift.TException) {
+	return s.processor.Process(ctx, proto, proto)
+}
+
+// callContext gives the calls of one connection a context that is canceled
+// when a call runs past the call timeout, or when Shutdown gives up on
+// waiting. context.WithTimeout per call would cost 4 of the server's 10
+// allocations per call; this reuses one context and one timer per
+// connection and makes a new context only after one was canceled.
+type callContext struct {
+	parent  context.Context
+	timeout time.Duration
+	ctx     context.Context
+	cancel  context.CancelCauseFunc
+	timer   *time.Timer
+}
+
+// errCallTimeout is the cause of a call context canceled by the call
+// timeout; the handler reports such a call as DeadlineExceeded.
+var errCallTimeout = fmt.Errorf("thriftbank: the call ran past the server's call timeout: %w", context.DeadlineExceeded)
+
+func (s *Server) newCallContext() *callContext {
+	cc := &callContext{parent: s.baseCtx, timeout: s.cfg.callTimeout}
+	cc.ctx, cc.cancel = context.WithCancelCause(cc.parent)
+	return cc
+}
+
+func (cc *callContext) newTimer() {
+	cancel := cc.cancel
+	cc.timer = time.AfterFunc(cc.timeout, func() { cancel(errCallTimeout) })
+}
+
+// start returns the context of the next call and starts its timeout.
+func (cc *callContext) start() context.Context {
+	if cc.timeout > 0 {
+		if cc.timer == nil {
+			cc.newTimer()
+		} else {
+			cc.timer.Reset(cc.timeout)
+		}
+	}
+	return cc.ctx
+}
+
+// end stops the call's timeout; if it fired, the next call gets a fresh
+// context.
+func (cc *callContext) end() {
+	fired := cc.timer != nil && !cc.timer.Stop()
+	if fired || cc.ctx.Err() != nil {
+		cc.cancel(nil)
+		cc.ctx, cc.cancel = context.WithCancelCause(cc.parent)
+		if cc.timer != nil {
+			cc.newTimer()
+			cc.timer.Stop()
+		}
+	}
+}
+
+func (cc *callContext) stop() {
+	if cc.timer != nil {
+		cc.timer.Stop()
+	}
+	cc.cancel(nil)
+}
+
+// deadline returns the time d from now, or no deadline for d <= 0.
+func deadline(d time.Duration) time.Time {
+	if d <= 0 {
+		return time.Time{}
+	}
+	return time.Now().Add(d)
+}
+
+// deadlineWriter gives every write to the connection the write timeout.
+type deadlineWriter struct {
+	nc      net.Conn
+	timeout time.Duration
+}
+
+func (w deadlineWriter) Write(p []byte) (int, error) {
+	w.nc.SetWriteDeadline(deadline(w.timeout))
+	return w.nc.Write(p)
+}
+
+// handler adapts a bank.Bank to the generated service interface: it maps
+// values and errors, and turns a panic into an Internal exception so that
+// the client gets an answer and the server stays up.
+type handler struct {
+	b   bank.Bank
+	log *slog.Logger
+}
+
+var _ bankthrift.Bank = handler{}
+
+func (h handler) recoverCall(method string, err *error) {
+	if r := recover(); r != nil {
+		h.log.Error("thriftbank: handler panic", "method", method, "panic", r, "stack", string(debug.Stack()))
+		*err = &bankthrift.Internal{Message: "internal error: the server failed while handling " + method}
+	}
+}
+
+// toException maps err, reporting a call that the server's call timeout
+// canceled as DeadlineExceeded rather than Canceled.
+func (h handler) toException(ctx context.Context, err error) error {
+	if bank.CodeOf(err) == bank.Canceled && errors.Is(context.Cause(ctx), errCallTimeout) {
+		err = &bank.Error{Code: bank.DeadlineExceeded, Message: "the call ran past the server's call timeout", Err: err}
+	}
+	return toException(err)
+}
+
+func (h handler) Balance(ctx context.Context, account string) (_ int64, err error) {
+	defer h.recoverCall("balance", &err)
+	m, err := h.b.Balance(ctx, bank.AccountNo(account))
+	if err != nil {
+		return 0, h.toException(ctx, err)
+	}
+	return int64(m), nil
+}
+
+func (h handler) Statement(ctx context.Context, account, month string) (_ *bankthrift.Statement, err error) {
+	defer h.recoverCall("statement", &err)
+	st, err := h.b.Statement(ctx, bank.AccountNo(account), bank.Month(month))
+	if err != nil {
+		return nil, h.toException(ctx, err)
+	}
+	return statementToWire(st), nil
+}
+
+func (h handler) Deposit(ctx context.Context, req *bankthrift.DepositRequest) (_ *bankthrift.DepositReceipt, err error) {
+	defer h.recoverCall("deposit", &err)
+	if req == nil {
+		return nil, &bankthrift.InvalidArgument{Message: "deposit request is missing"}
+	}
+	r, err := h.b.Deposit(ctx, bank.DepositRequest{
+		Account:        bank.AccountNo(req.Account),
+		Amount:         bank.Money(req.Amount),
+		IdempotencyKey: req.IdempotencyKey,
+	})
+	if err != nil {
+		return nil, h.toException(ctx, err)
+	}
+	return &bankthrift.DepositReceipt{TransactionID: r.TransactionID, Balance: int64(r.Balance), Replayed: r.Replayed}, nil
+}
