@@ -1,0 +1,93 @@
+// Command cluster starts IGBank server replicas of one transport on one
+// store, behind HAProxy when there is more than one, and serves until
+// SIGINT or SIGTERM:
+//
+//	cluster -transport grpc -replicas 2 -store postgres://postgres@127.0.0.1/igbank [-lb 127.0.0.1:8003]
+//
+// It prints the address to drive (HAProxy's, or the one replica's), for
+// example with loadtest run -addr ADDR -transports grpc -no-reference.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/igbank/igbank/cluster"
+	"github.com/igbank/igbank/common/ledger"
+	"github.com/igbank/igbank/common/store"
+)
+
+func main() {
+	var names []string
+	for n := range cluster.Servers {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	tr := flag.String("transport", "grpc", "transport of the replicas: "+strings.Join(names, ", "))
+	n := flag.Int("replicas", 2, "number of server replicas (more than 1 starts HAProxy in front)")
+	spec := flag.String("store", "memory", store.Usage+" (replicas share only a postgres store)")
+	accounts := flag.Int("accounts", ledger.DefaultAccounts, "number of seeded accounts")
+	lb := flag.String("lb", "", "HAProxy's address (default: a free loopback port)")
+	binFlag := flag.String("bin", "", "server binary to run (default: go build the transport's cmd/server; run from the checkout then)")
+	addr := flag.String("addr", "", "the address of a single replica (with -replicas 1; default: a free loopback port)")
+	flag.Parse()
+	if *n < 1 {
+		log.Fatal("-replicas must be at least 1")
+	}
+	if *n > 1 && !strings.HasPrefix(*spec, "postgres") {
+		log.Fatal("replicas share state only through a postgres store: use -store postgres://...")
+	}
+	dir, err := cluster.TempDir()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	bin := *binFlag
+	if bin == "" {
+		if bin, err = cluster.Build(ctx, dir, *tr); err != nil {
+			log.Fatal(err)
+		}
+	}
+	stop := func() {}
+	target := ""
+	if *n == 1 {
+		a := *addr
+		if a == "" {
+			if a, err = cluster.FreeAddr(); err != nil {
+				log.Fatal(err)
+			}
+		}
+		p, err := cluster.Start(ctx, bin, a, *spec, *accounts)
+		if err != nil {
+			log.Fatal(err)
+		}
+		stop = func() { p.Stop(10 * time.Second) }
+		target = a
+	} else {
+		c, err := cluster.StartCluster(ctx, dir, *tr, bin, *n, *spec, *accounts, *lb)
+		if err != nil {
+			log.Fatal(err)
+		}
+		stop = func() { c.Stop() }
+		target = c.LB.Addr
+		for i, p := range c.Replicas {
+			log.Printf("replica %d: %s", i+1, p.Addr)
+		}
+	}
+	cancel()
+	fmt.Println(target)
+	log.Printf("cluster of %d %s replica(s) on %s ready on %s", *n, *tr, *spec, target)
+	sig, stopSig := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stopSig()
+	<-sig.Done()
+	stop()
+}

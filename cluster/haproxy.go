@@ -1,0 +1,110 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// LB is an HAProxy process balancing over server replicas.
+type LB struct {
+	Addr string
+	cmd  *exec.Cmd
+	done chan struct{}
+	out  *strings.Builder
+}
+
+// HTTP2 reports whether transport's servers speak HTTP/2 (so HAProxy must
+// use h2 on both sides), as gRPC and Connect do.
+func HTTP2(transport string) bool { return transport == "grpc" || transport == "connect" }
+
+// HAProxyConfig returns an HAProxy configuration that listens on addr and
+// balances round-robin over backends, in HTTP mode (HTTP/2 on both sides
+// when h2 is set, for gRPC), with fast health checks so that a dead
+// replica leaves the rotation within about half a second, and connection
+// failures redispatched to another replica (safe: nothing was sent).
+func HAProxyConfig(addr string, backends []string, h2 bool) string {
+	proto := ""
+	if h2 {
+		proto = " proto h2"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, `global
+	maxconn 4096
+
+defaults
+	mode http
+	timeout connect 1s
+	timeout client 30s
+	timeout server 30s
+	timeout http-keep-alive 30s
+	retries 3
+	option redispatch 1
+	option http-keep-alive
+
+frontend igbank
+	bind %s%s
+	default_backend replicas
+
+backend replicas
+	balance roundrobin
+	default-server check inter 200ms fall 1 rise 2%s
+`, addr, proto, proto)
+	for i, be := range backends {
+		fmt.Fprintf(&b, "\tserver r%d %s\n", i+1, be)
+	}
+	return b.String()
+}
+
+// StartHAProxy writes the configuration into dir and runs haproxy in the
+// foreground until Stop; it returns when the frontend accepts connections.
+func StartHAProxy(ctx context.Context, dir, addr string, backends []string, h2 bool) (*LB, error) {
+	path, err := exec.LookPath("haproxy")
+	if err != nil {
+		return nil, fmt.Errorf("haproxy is not installed (apt-get install -y haproxy): %w", err)
+	}
+	cfg := filepath.Join(dir, "haproxy-"+strings.ReplaceAll(addr, ":", "_")+".cfg")
+	if err := os.WriteFile(cfg, []byte(HAProxyConfig(addr, backends, h2)), 0o644); err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(path, "-db", "-f", cfg)
+	out := &strings.Builder{}
+	cmd.Stdout, cmd.Stderr = &lockedWriter{b: out}, &lockedWriter{b: out}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	lb := &LB{Addr: addr, cmd: cmd, done: make(chan struct{}), out: out}
+	go func() { cmd.Wait(); close(lb.done) }()
+	for {
+		c, err := net.DialTimeout("tcp", addr, 100*time.Millisecond)
+		if err == nil {
+			c.Close()
+			return lb, nil
+		}
+		select {
+		case <-lb.done:
+			return nil, fmt.Errorf("haproxy exited: %s", out.String())
+		case <-ctx.Done():
+			lb.Stop()
+			return nil, fmt.Errorf("haproxy not ready: %w", ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// Stop ends HAProxy.
+func (lb *LB) Stop() {
+	lb.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-lb.done:
+	case <-time.After(5 * time.Second):
+		lb.cmd.Process.Kill()
+		<-lb.done
+	}
+}

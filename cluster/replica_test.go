@@ -1,0 +1,154 @@
+package cluster_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/igbank/igbank/cluster"
+	"github.com/igbank/igbank/common/bank"
+	"github.com/igbank/igbank/common/ledger"
+	"github.com/igbank/igbank/common/store/postgres/pgtest"
+	"github.com/igbank/igbank/common/transport"
+	grpcbank "github.com/igbank/igbank/grpc"
+	restbank "github.com/igbank/igbank/rest-json"
+)
+
+var dialers = map[string]func(ctx context.Context, addr string) (transport.Client, error){
+	"rest": func(ctx context.Context, addr string) (transport.Client, error) { return restbank.Dial(ctx, addr) },
+	"grpc": func(ctx context.Context, addr string) (transport.Client, error) { return grpcbank.Dial(ctx, addr) },
+}
+
+func startCluster(t *testing.T, ctx context.Context, tr string, n, accounts int) (*cluster.Cluster, string) {
+	t.Helper()
+	if _, err := exec.LookPath("haproxy"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("haproxy is not installed under CI (.ci/run installs it)")
+		}
+		t.Skip("\n\n*** SKIPPED: haproxy is not installed (apt-get install -y haproxy) ***\n\n")
+	}
+	store := pgtest.Schema(t) + "&lease=300ms&pool_max_conns=8"
+	c, err := cluster.StartCluster(ctx, t.TempDir(), tr, bin(t, tr), n, store, accounts, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Stop() })
+	return c, store
+}
+
+// The same idempotency key sent to two replicas at the same moment, for
+// many keys: each is applied once, and both replicas answer with the same
+// receipt.
+func TestSameKeyOnTwoReplicas(t *testing.T) {
+	for _, tr := range []string{"rest", "grpc"} {
+		t.Run(tr, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			const accounts, keys = 10, 60
+			c, _ := startCluster(t, ctx, tr, 2, accounts)
+			var clients []transport.Client
+			for _, p := range c.Replicas {
+				cl, err := dialers[tr](ctx, p.Addr)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer cl.Close()
+				clients = append(clients, cl)
+			}
+			var (
+				wg       sync.WaitGroup
+				mu       sync.Mutex
+				receipts = map[int][]bank.DepositReceipt{}
+				inflight atomic.Int64
+			)
+			for k := range keys {
+				start := make(chan struct{})
+				for _, cl := range clients {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						req := bank.DepositRequest{Account: ledger.SeedAccount(1 + k%accounts), Amount: bank.Money(100 + k), IdempotencyKey: fmt.Sprintf("twice-%d", k)}
+						<-start
+						for range 100 {
+							r, err := cl.Deposit(ctx, req)
+							if errors.Is(err, bank.ErrInFlight) {
+								inflight.Add(1)
+								time.Sleep(10 * time.Millisecond)
+								continue
+							}
+							if err != nil {
+								t.Errorf("key %d: %v", k, err)
+								return
+							}
+							mu.Lock()
+							receipts[k] = append(receipts[k], r)
+							mu.Unlock()
+							return
+						}
+						t.Errorf("key %d: in flight for a whole second", k)
+					}()
+				}
+				close(start)
+			}
+			wg.Wait()
+			var acks []cluster.Ack
+			for k := range keys {
+				rs := receipts[k]
+				if len(rs) != 2 || rs[0].TransactionID != rs[1].TransactionID || rs[0].Balance != rs[1].Balance || rs[0].Replayed == rs[1].Replayed {
+					t.Fatalf("key %d: receipts %+v; want the same receipt twice, one of them a replay", k, rs)
+				}
+				acks = append(acks, cluster.Ack{Key: fmt.Sprintf("twice-%d", k), Account: ledger.SeedAccount(1 + k%accounts), Amount: bank.Money(100 + k), TxID: rs[0].TransactionID})
+			}
+			t.Logf("%d keys sent to both replicas at once: each applied once; %d InFlight answers on the way", keys, inflight.Load())
+			if err := cluster.Audit(ctx, clients[0], "twice-", accounts, acks, bank.MonthOf(time.Now())); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// Three replicas behind HAProxy; one is SIGKILLed in the middle of a
+// deposit load that retries with the same key: the load finishes through
+// the other two and the audit finds every acknowledged deposit once.
+func TestReplicaKilledBehindHAProxy(t *testing.T) {
+	for _, tr := range []string{"rest", "grpc"} {
+		t.Run(tr, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			const accounts, workers, perWorker = 20, 8, 80
+			c, _ := startCluster(t, ctx, tr, 3, accounts)
+			dial := func(ctx context.Context) (transport.Client, error) { return dialers[tr](ctx, c.LB.Addr) }
+			var killedAt atomic.Int64
+			acks, st, err := cluster.DepositLoad(ctx, dial, "lbkill", workers, perWorker, accounts, func(n int64) {
+				if n == workers*perWorker/3 && killedAt.CompareAndSwap(0, n) {
+					c.Replicas[1].Kill()
+				}
+			})
+			if err != nil {
+				t.Fatalf("load: %v", err)
+			}
+			if killedAt.Load() == 0 || !c.Replicas[1].Exited() {
+				t.Fatal("replica 2 was not killed")
+			}
+			t.Logf("%d deposits acknowledged through HAProxy, replica 2 SIGKILLed after %d; %d attempts, %d retries; codes:%s",
+				st.Deposits, killedAt.Load(), st.Attempts, st.Retries, st.Codes())
+			if st.Deposits != workers*perWorker {
+				t.Fatalf("%d deposits acknowledged, want %d", st.Deposits, workers*perWorker)
+			}
+			cl, err := dial(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cl.Close()
+			if err := cluster.Audit(ctx, cl, "lbkill", accounts, acks, bank.MonthOf(time.Now())); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}

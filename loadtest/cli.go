@@ -1,0 +1,306 @@
+package loadtest
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/igbank/igbank/common/bank"
+)
+
+const mainUsage = `usage: loadtest COMMAND [flags]
+
+Commands:
+  run      drive every transport with the same workload and print them side by side
+  serve    serve one transport (how "run" starts its server processes)
+  report   render a saved run (-json) again as a table, CSV, HTML or benchstat text,
+           or compare two saved runs
+  herd     many clients retrying through an outage, without and with jitter
+  faults   partial failures on purpose (Toxiproxy embedded), with an exactly-once audit
+  list     list the registered transports
+
+"loadtest COMMAND -h" describes a command's flags.
+`
+
+// Main is the whole loadtest command; it returns the exit status: 0 for
+// success, 2 for a malformed command line, 1 for a failed run, 130 for a
+// run stopped by Ctrl-C (after writing what it measured).
+func Main(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, mainUsage)
+		return 2
+	}
+	switch args[0] {
+	case "run":
+		return runMain(args[1:], stdout, stderr)
+	case "serve":
+		return ServeMain(args[1:], os.Stdin, stdout, stderr)
+	case "report":
+		return reportMain(args[1:], stdout, stderr)
+	case "herd":
+		return herdMain(args[1:], stdout, stderr)
+	case "faults":
+		return FaultsMain(args[1:], stdout, stderr)
+	case "list":
+		for _, n := range Names(true) {
+			fmt.Fprintln(stdout, n)
+		}
+		return 0
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, mainUsage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "loadtest: unknown command %q\n\n%s", args[0], mainUsage)
+	return 2
+}
+
+// outputs are the files a run or a report writes.
+type outputs struct {
+	json, csv, html, bench string
+	quiet                  bool
+}
+
+func (o *outputs) register(fs *flag.FlagSet, withJSON bool) {
+	if withJSON {
+		fs.StringVar(&o.json, "json", "", "write everything measured, histograms and environment included, as JSON to `FILE`")
+	}
+	fs.StringVar(&o.csv, "csv", "", "write one row per transport and load point as CSV to `FILE`")
+	fs.StringVar(&o.html, "html", "", "write a self-contained HTML report with charts to `FILE`")
+	fs.StringVar(&o.bench, "bench", "", "write the rounds in Go benchmark format, for benchstat, to `FILE`")
+	fs.BoolVar(&o.quiet, "quiet", false, "print no table or progress, only errors")
+}
+
+func (o *outputs) write(r *Report) error {
+	files := []struct {
+		path string
+		f    func(io.Writer, *Report) error
+	}{{o.json, WriteJSON}, {o.csv, WriteCSV}, {o.html, WriteHTML}, {o.bench, WriteBench}}
+	for _, x := range files {
+		if x.path == "" {
+			continue
+		}
+		if err := writeFile(x.path, r, x.f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func writeFile(path string, r *Report, f func(io.Writer, *Report) error) error {
+	fh, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := f(fh, r); err != nil {
+		fh.Close()
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return fh.Close()
+}
+
+// ParseRunFlags reads the flags of "loadtest run" into a Config.
+func ParseRunFlags(args []string, stderr io.Writer) (Config, *outputs, error) {
+	c := DefaultConfig()
+	o := &outputs{}
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: loadtest run [flags]\n\nStarts each transport's server on loopback over the in-memory ledger, drives the\nsame workload through each in interleaved rounds, and prints them side by side.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	transports := fs.String("transports", strings.Join(c.Transports, ","), "comma-separated `list` of transports to run (known: "+strings.Join(Names(false), ", ")+")")
+	noRef := fs.Bool("no-reference", false, "leave out the bare TCP ping-pong reference")
+	fs.BoolVar(&c.InProcess, "inprocess", false, "run the servers in this process (quicker; server and client costs not told apart)")
+	fs.BoolVar(&c.Pin, "pin", false, "pin the servers to CPU 0 and the generator to the other CPUs (sched_setaffinity)")
+	fs.IntVar(&c.Rounds, "rounds", c.Rounds, "interleaved rounds; figures are medians over them")
+	fs.DurationVar(&c.Warmup, "warmup", c.Warmup, "warm-up of every measurement, not counted")
+	fs.DurationVar(&c.Duration, "duration", c.Duration, "measured time of every measurement")
+	conc := fs.String("concurrency", joinInts(c.Concurrency), "callers (closed loop), or a comma-separated `list` for a sweep; with -rate, the most calls in flight")
+	fs.IntVar(&c.Connections, "connections", 0, "connections per transport: the size of its pool where it has one, else that many clients with the callers spread over them (0: each transport's default)")
+	rate := fs.String("rate", "", "open loop: fixed arrival `rate`s in calls/s (comma-separated for a sweep); latency counts from the intended send time")
+	fs.DurationVar(&c.Timeout, "timeout", 0, "deadline of every call (0: none but the run's end; a deadline costs the generator allocations)")
+	fs.BoolVar(&c.Resilience, "resilience", false, "wrap every client in the shared retry and circuit-breaker layers")
+	mix := fs.String("mix", c.Workload.Mix.String(), "balance/statement/deposit weights")
+	fs.IntVar(&c.Workload.Accounts, "accounts", c.Workload.Accounts, "accounts seeded and used")
+	fs.Float64Var(&c.Workload.Zipf, "zipf", 0, "pick accounts with a Zipf skew of this exponent (> 1; 0: uniform)")
+	fs.Uint64Var(&c.Workload.Seed, "seed", c.Workload.Seed, "random seed of the workload")
+	month := fs.String("month", string(c.Workload.Month), "month of the statements, YYYY-MM")
+	amount := fs.Int64("amount", int64(c.Workload.Amount), "cents of every deposit")
+	fs.StringVar(&c.Store, "store", "", "ledger of the servers started: memory (default), sqlite:`PATH` or postgres://...; the servers of the run share it")
+	fs.StringVar(&c.Addr, "addr", "", "drive a server already running at `HOST:PORT` (one transport, with -no-reference) instead of starting one")
+	o.register(fs, true)
+	if err := fs.Parse(args); err != nil {
+		return c, nil, err
+	}
+	if fs.NArg() > 0 {
+		return c, nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	c.Reference = !*noRef
+	c.Transports = splitList(*transports)
+	var err error
+	if c.Concurrency, err = parseInts(*conc); err != nil {
+		return c, nil, fmt.Errorf("-concurrency: %w", err)
+	}
+	if *rate != "" {
+		if c.Rates, err = parseFloats(*rate); err != nil {
+			return c, nil, fmt.Errorf("-rate: %w", err)
+		}
+	}
+	if c.Workload.Mix, err = ParseMix(*mix); err != nil {
+		return c, nil, fmt.Errorf("-mix: %w", err)
+	}
+	c.Workload.Month = bank.Month(*month)
+	c.Workload.Amount = bank.Money(*amount)
+	if _, err := c.Validate(); err != nil {
+		return c, nil, err
+	}
+	return c, o, nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func parseInts(s string) ([]int, error) {
+	var out []int
+	for _, f := range splitList(s) {
+		n, err := strconv.Atoi(f)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a whole number", f)
+		}
+		out = append(out, n)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("empty list")
+	}
+	return out, nil
+}
+
+func parseFloats(s string) ([]float64, error) {
+	var out []float64
+	for _, f := range splitList(s) {
+		n, err := strconv.ParseFloat(f, 64)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a number", f)
+		}
+		out = append(out, n)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("empty list")
+	}
+	return out, nil
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+func runMain(args []string, stdout, stderr io.Writer) int {
+	c, o, err := ParseRunFlags(args, stderr)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		if !strings.Contains(err.Error(), "flag provided but not defined") && !strings.HasPrefix(err.Error(), "invalid value") {
+			fmt.Fprintf(stderr, "loadtest run: %v\n", err)
+		}
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var progress Progress
+	live := !o.quiet && isTerminal(stdout)
+	if live {
+		progress = func(line string) { fmt.Fprintf(stdout, "\r\033[K%s", line) }
+	}
+	start := time.Now()
+	rep, err := Run(ctx, c, progress)
+	if live {
+		fmt.Fprint(stdout, "\r\033[K")
+	}
+	if rep == nil {
+		fmt.Fprintf(stderr, "loadtest run: %v\n", err)
+		return 1
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "loadtest run: warning: %v\n", err)
+	}
+	if !o.quiet {
+		WriteTable(stdout, rep)
+		fmt.Fprintf(stdout, "(run took %v)\n", time.Since(start).Round(time.Second))
+	}
+	if err := o.write(rep); err != nil {
+		fmt.Fprintf(stderr, "loadtest run: %v\n", err)
+		return 1
+	}
+	if rep.Interrupted {
+		fmt.Fprintln(stderr, "loadtest run: interrupted; what was measured is above and in the output files")
+		return 130
+	}
+	return 0
+}
+
+func reportMain(args []string, stdout, stderr io.Writer) int {
+	o := &outputs{}
+	fs := flag.NewFlagSet("report", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: loadtest report [flags] RUN.json [OTHER.json]\n\nRenders a run saved with \"loadtest run -json\" again; with two files, compares\nthem side by side (the HTML then shows both runs, tagged A and B).\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	o.register(fs, false)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() < 1 || fs.NArg() > 2 {
+		fmt.Fprintln(stderr, "loadtest report: want one saved run, or two to compare")
+		fs.Usage()
+		return 2
+	}
+	a, err := ReadReport(fs.Arg(0))
+	if err != nil {
+		fmt.Fprintf(stderr, "loadtest report: %v\n", err)
+		return 1
+	}
+	rep := a
+	if fs.NArg() == 2 {
+		b, err := ReadReport(fs.Arg(1))
+		if err != nil {
+			fmt.Fprintf(stderr, "loadtest report: %v\n", err)
+			return 1
+		}
+		if !o.quiet {
+			WriteComparison(stdout, a, b, fs.Arg(0), fs.Arg(1))
+		}
+		rep = Merge(a, b, "(A)", "(B)")
+	} else if !o.quiet {
+		WriteTable(stdout, a)
+	}
+	if err := o.write(rep); err != nil {
+		fmt.Fprintf(stderr, "loadtest report: %v\n", err)
+		return 1
+	}
+	return 0
+}

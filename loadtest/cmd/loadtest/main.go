@@ -1,0 +1,15 @@
+// Command loadtest drives every IGBank transport with the same workload
+// and prints them side by side. "go run ./loadtest/cmd/loadtest run" from
+// the workspace root is the side-by-side benchmark; "loadtest -h" lists
+// the commands.
+package main
+
+import (
+	"os"
+
+	"github.com/igbank/igbank/loadtest"
+)
+
+func main() {
+	os.Exit(loadtest.Main(os.Args[1:], os.Stdout, os.Stderr))
+}

@@ -1,0 +1,189 @@
+package loadtest
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/igbank/igbank/common/bank"
+	"github.com/igbank/igbank/common/faultplan"
+	"github.com/igbank/igbank/common/ledger"
+)
+
+// crashRun runs a short crash run of tr and returns its audit.
+func crashRun(t *testing.T, tr Transport, fault faultplan.Plan, crashes int, ignoreKeys bool) CrashAudit {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	res, err := RunCrash(ctx, CrashConfig{
+		Transport:  tr,
+		Store:      "sqlite:" + filepath.Join(t.TempDir(), "bank.db"),
+		Fault:      fault,
+		Crashes:    crashes,
+		IgnoreKeys: ignoreKeys,
+		Accounts:   4,
+		Clients:    2,
+		Deposits:   6,
+	})
+	if err != nil {
+		t.Fatalf("crash run: %v", err)
+	}
+	a := res.Audit()
+	t.Logf("%s, keys ignored %v: %d starts, %d SIGKILLs, %d attempts, %d retries, %v: %s", fault, ignoreKeys, res.Starts, res.Deaths, res.Attempts, res.Retries, res.Elapsed.Round(time.Millisecond), a)
+	if res.Deaths != crashes {
+		t.Errorf("%d servers died, want %d", res.Deaths, crashes)
+	}
+	return a
+}
+
+// TestCrash kills server processes with SIGKILL, twice per run, on the
+// third deposit each sees, and restarts them on the same SQLite file, over
+// every transport (raw, grpc and rest with -short):
+//
+//   - crash-after-apply and crash-before-apply with idempotency keys:
+//     every acknowledged deposit is in the ledger exactly once, and every
+//     deposit is acknowledged (the retries outlast the restarts);
+//   - crash-after-apply against servers that ignore keys
+//     (-idempotency=off), the workshop's bug: the retried deposit is
+//     applied again, and nothing is lost or invented.
+func TestCrash(t *testing.T) {
+	for _, name := range crashTransports() {
+		tr, _ := Lookup(name)
+		t.Run(name, func(t *testing.T) {
+			t.Parallel() // the runs mostly wait for processes to start
+			for _, kind := range []faultplan.Kind{faultplan.CrashAfterApply, faultplan.CrashBeforeApply} {
+				a := crashRun(t, tr, faultplan.Plan{Kind: kind, Nth: 3}, 2, false)
+				if !a.ExactlyOnce() || a.Acked != a.Deposits {
+					t.Errorf("%s with keys: want exactly once and every deposit acknowledged; %s; %v", kind, a, a.Problems)
+				}
+			}
+			a := crashRun(t, tr, faultplan.Plan{Kind: faultplan.CrashAfterApply, Nth: 3}, 2, true)
+			if a.Duplicated < 1 || a.ExactlyOnce() {
+				t.Errorf("without keys: want a deposit applied twice; %s", a)
+			}
+			if a.LostAcked != 0 || a.Foreign != 0 || a.BalanceOff != 0 {
+				t.Errorf("without keys: nothing may be lost or invented, only duplicated; %s; %v", a, a.Problems)
+			}
+		})
+	}
+}
+
+// crashTransports are the transports the crash test runs over: every
+// registered one, or raw, grpc and rest with -short.
+func crashTransports() []string {
+	if testing.Short() {
+		return []string{"raw", "grpc", "rest"}
+	}
+	return Names(false)
+}
+
+// TestCrashRandom kills the server on each deposit with probability 0.2
+// (a seed per restart), three times, over raw, with and without keys,
+// and reads the ledger back through ReadBack too.
+func TestCrashRandom(t *testing.T) {
+	tr, _ := Lookup("raw")
+	for _, ignoreKeys := range []bool{false, true} {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		var readBack int
+		res, err := RunCrash(ctx, CrashConfig{
+			Transport:  tr,
+			Store:      "sqlite:" + filepath.Join(t.TempDir(), "bank.db"),
+			Fault:      faultplan.Plan{Kind: faultplan.CrashAfterApply, P: 0.2, Seed: 1},
+			Crashes:    3,
+			IgnoreKeys: ignoreKeys,
+			Accounts:   3,
+			Clients:    2,
+			Deposits:   10,
+			ReadBack: func(ctx context.Context, b bank.Bank, r *CrashResult) error {
+				for acc, want := range r.Closing {
+					got, err := b.Balance(ctx, acc)
+					if err != nil || got != want {
+						return fmt.Errorf("balance of %s read back: %d, %v; want %d", acc, got, err, want)
+					}
+					readBack++
+				}
+				return nil
+			},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := res.Audit()
+		t.Logf("keys ignored %v: %d starts, %d SIGKILLs, %d attempts: %s", ignoreKeys, res.Starts, res.Deaths, res.Attempts, a)
+		if res.Deaths != 3 || readBack != 3 {
+			t.Errorf("%d SIGKILLs and %d balances read back, want 3 and 3", res.Deaths, readBack)
+		}
+		if ignoreKeys != (a.Duplicated > 0) || ignoreKeys == a.ExactlyOnce() || a.Acked != a.Deposits {
+			t.Errorf("keys ignored %v: %s; %v", ignoreKeys, a, a.Problems)
+		}
+	}
+}
+
+// TestServeFaultFlags checks that serve refuses malformed fault flags.
+func TestServeFaultFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"-transport", "raw", "-idempotency", "maybe"},
+		{"-transport", "raw", "-fault", "crash-sometimes"},
+		{"-transport", "raw", "-fault", "crash-after-apply:0"},
+	} {
+		var out, errs strings.Builder
+		if code := ServeMain(args, strings.NewReader(""), &out, &errs); code != 2 {
+			t.Errorf("serve %v = %d, want 2 (%s)", args, code, errs.String())
+		}
+	}
+}
+
+// TestInProcessIgnoreKeys runs an in-process server with the faults of
+// serverOpts: without keys a repeated deposit is applied twice, and an
+// in-process crash-after-apply (a Die that closes the server instead of
+// killing the test) applies the deposit and never answers it.
+func TestInProcessIgnoreKeys(t *testing.T) {
+	tr, _ := Lookup("raw")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	h, err := startInProcess(tr, 2, "memory", serverOpts{ignoreKeys: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	c, err := tr.Dial(ctx, h.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	req := bank.DepositRequest{Account: ledger.SeedAccount(1), Amount: 5, IdempotencyKey: "same"}
+	r1, err1 := c.Deposit(ctx, req)
+	r2, err2 := c.Deposit(ctx, req)
+	if err1 != nil || err2 != nil || r2.Replayed || r1.TransactionID == r2.TransactionID {
+		t.Fatalf("same key twice without keys: %+v %v, %+v %v; want two transactions", r1, err1, r2, err2)
+	}
+
+	died := make(chan struct{})
+	var srv *localServer
+	srv, err = startStoreServer(tr, "127.0.0.1:0", "memory", 2, serverOpts{
+		fault: faultplan.Plan{Kind: faultplan.CrashAfterApply, Nth: 2},
+		die:   func() { close(died) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.close(io.Discard)
+	c2, err := tr.Dial(ctx, srv.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	if _, err := c2.Deposit(ctx, bank.DepositRequest{Account: ledger.SeedAccount(1), Amount: 5, IdempotencyKey: "k1"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c2.Deposit(ctx, bank.DepositRequest{Account: ledger.SeedAccount(1), Amount: 5, IdempotencyKey: "k2"})
+	if bank.CodeOf(err) != bank.Unavailable {
+		t.Fatalf("deposit on which the server dies: %v, want unavailable", err)
+	}
+	<-died
+}

@@ -1,0 +1,523 @@
+package loadtest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/igbank/igbank/common/bank"
+	"github.com/igbank/igbank/common/ledger"
+	"github.com/igbank/igbank/common/resilience"
+	"github.com/igbank/igbank/common/transport"
+	"github.com/sony/gobreaker/v2"
+)
+
+// breakerFailFast is the key of FaultResult.AttemptErrors that counts the
+// attempts the open (or half-open) breaker failed at once, apart from the
+// unavailable errors the transport reported.
+const breakerFailFast = "breaker_fail_fast"
+
+// FaultConfig is how one scenario is driven.
+type FaultConfig struct {
+	Deposits       int           // logical deposits, spread evenly over Duration
+	Workers        int           // callers
+	Accounts       int           // accounts the deposits go to
+	Duration       time.Duration // the span the deposits are sent over; faults happen inside it
+	CallTimeout    time.Duration // deadline of each logical deposit (retries included)
+	AttemptTimeout time.Duration // deadline of each attempt
+	IgnoreKeys     bool          // the server ignores idempotency keys (bank.IgnoreKeys)
+	// NoBudget and NoBreaker leave the retry budget and the circuit
+	// breaker out of the client layers, so that every failed call is
+	// retried up to its attempts: how to see retries with keys recover
+	// lost responses, rather than the budget and breaker failing fast.
+	NoBudget, NoBreaker bool
+}
+
+// DefaultFaultConfig is the full form of a scenario: a few seconds.
+func DefaultFaultConfig() FaultConfig {
+	return FaultConfig{Deposits: 200, Workers: 8, Accounts: 8, Duration: 3 * time.Second,
+		CallTimeout: 4 * time.Second, AttemptTimeout: 300 * time.Millisecond}
+}
+
+// Scenario is one partial failure, made on purpose.
+type Scenario struct {
+	Name string
+	Help string
+	// Expect are the codes a client sees (on its attempts) in this
+	// scenario; at least one must appear. Empty: no error may appear.
+	Expect []bank.Code
+	// AllAcked: every deposit must end acknowledged (the fault never
+	// outlasts the retries).
+	AllAcked bool
+	setup    func(r *rig, c FaultConfig) (*fault, error)
+}
+
+// fault is a scenario set up on a rig: the address the client dials, and
+// how the fault is switched on and off over the run.
+type fault struct {
+	addr    string
+	on, off func() error
+	// windows lists when the fault is on, as fractions of the run's
+	// Duration; nil means the whole run.
+	windows [][2]float64
+}
+
+// faultCycle is fault windows of width w every 2w from 20% to 80% of the run.
+func faultCycle(w float64) [][2]float64 {
+	var out [][2]float64
+	for s := 0.2; s+w <= 0.8+1e-9; s += 2 * w {
+		out = append(out, [2]float64{s, s + w})
+	}
+	return out
+}
+
+func noFault() error { return nil }
+
+func toxicFault(r *rig, windows [][2]float64, toxics ...Toxic) *fault {
+	return &fault{addr: r.proxy.Addr(), windows: windows,
+		on: func() error {
+			for _, x := range toxics {
+				if err := r.proxy.Add(x); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+		off: func() error { r.proxy.RemoveAll(); return nil },
+	}
+}
+
+func toxicMs(d time.Duration) int64 { return max(d.Milliseconds(), 1) }
+
+// Scenarios are the partial failures "loadtest faults" knows, in order.
+var Scenarios = []Scenario{
+	{Name: "refused", Expect: []bank.Code{bank.Unavailable},
+		Help: "Nothing listens at the server's address: the embedded Toxiproxy proxy is started, then disabled, so every dial to its port on 127.0.0.1 is refused at once (TCP RST to the SYN). Every call fails fast with unavailable, the breaker opens after a few and then fails calls without dialing; nothing is applied, and the audit checks that nothing was.",
+		setup: func(r *rig, c FaultConfig) (*fault, error) {
+			r.proxy.Disable()
+			return &fault{addr: r.proxy.Addr(), on: noFault, off: noFault}, nil
+		}},
+	{Name: "unresolvable", Expect: []bank.Code{bank.Unavailable},
+		Help: "The server's name does not resolve: the client dials igbank-faults.onion. Go's resolver answers .onion names itself with no address and sends no DNS query (RFC 7686), so nothing leaves the machine (a .invalid name would be sent to the system's name server here). Calls fail fast with unavailable; nothing is applied.",
+		setup: func(r *rig, c FaultConfig) (*fault, error) {
+			_, port, _ := net.SplitHostPort(r.proxy.Addr())
+			return &fault{addr: net.JoinHostPort("igbank-faults.onion", port), on: noFault, off: noFault}, nil
+		}},
+	{Name: "reset", Expect: []bank.Code{bank.Unavailable},
+		Help: "Connections are reset mid-call: in short windows a Toxiproxy reset_peer toxic closes each connection as soon as the server starts answering (with a TCP RST on connections opened while the toxic is in place; Toxiproxy sets no-linger only when a connection starts, so one already open gets a FIN), so requests reach the server and are applied but their responses never arrive. Clients see unavailable, reconnect and retry with the same key; the server replays the stored receipt.",
+		setup: func(r *rig, c FaultConfig) (*fault, error) {
+			return toxicFault(r, faultCycle(0.1), Toxic{Type: "reset_peer", Stream: "downstream", Attributes: map[string]any{"timeout": 0}}), nil
+		}},
+	{Name: "latency", AllAcked: true,
+		Help: "Every packet is delayed: Toxiproxy latency toxics add 10ms ± 5ms of jitter in each direction for the whole run, well inside every deadline. No call may fail and nothing may be retried for want of time; the figure to read is the p99 latency.",
+		setup: func(r *rig, c FaultConfig) (*fault, error) {
+			a := map[string]any{"latency": 10, "jitter": 5}
+			return toxicFault(r, nil, Toxic{Type: "latency", Stream: "upstream", Attributes: a}, Toxic{Type: "latency", Stream: "downstream", Attributes: a}), nil
+		}},
+	{Name: "slow-server", Expect: []bank.Code{bank.DeadlineExceeded},
+		Help: "The server answers after the client's deadline (an overloaded server): in short windows the server holds every deposit for twice the attempt timeout, then applies it anyway, whether or not the client still waits. The attempt times out (deadline exceeded), the retry carries the same key and is answered in flight or with the stored receipt; a deposit is never applied twice.",
+		setup: func(r *rig, c FaultConfig) (*fault, error) {
+			return &fault{addr: r.proxy.Addr(), windows: faultCycle(0.15),
+				on:  func() error { r.slow.delay.Store(int64(2 * c.AttemptTimeout)); return nil },
+				off: func() error { r.slow.delay.Store(0); return nil }}, nil
+		}},
+	{Name: "lost-response", Expect: []bank.Code{bank.Unavailable, bank.DeadlineExceeded},
+		Help: "The response is lost after the deposit was applied (the deposit-twice case): in short windows a Toxiproxy timeout toxic on the downstream direction drops everything the server sends and closes the connection after half the attempt timeout. The client sees unavailable or deadline exceeded and retries; with keys the server replays the receipt, without keys (-idempotency=off) the deposit is applied again.",
+		setup: func(r *rig, c FaultConfig) (*fault, error) {
+			return toxicFault(r, faultCycle(0.1), Toxic{Type: "timeout", Stream: "downstream", Attributes: map[string]any{"timeout": toxicMs(c.AttemptTimeout / 2)}}), nil
+		}},
+	{Name: "lost-request", Expect: []bank.Code{bank.Unavailable, bank.DeadlineExceeded},
+		Help: "The request is lost before the server saw it: in short windows a Toxiproxy timeout toxic on the upstream direction drops everything the client sends and closes the connection after half the attempt timeout. The client cannot tell this from a lost response; it retries with the same key and the deposit is applied once.",
+		setup: func(r *rig, c FaultConfig) (*fault, error) {
+			return toxicFault(r, faultCycle(0.1), Toxic{Type: "timeout", Stream: "upstream", Attributes: map[string]any{"timeout": toxicMs(c.AttemptTimeout / 2)}}), nil
+		}},
+	{Name: "outage", Expect: []bank.Code{bank.Unavailable},
+		Help: "The server is unreachable for a while, then comes back: the Toxiproxy proxy is disabled for 30% of the run (its connections closed, new ones refused) and enabled again. Calls fail with unavailable, the breaker opens and fails calls fast, the retry budget keeps attempts per call near one, half-open probes find the server back and the breaker closes.",
+		setup: func(r *rig, c FaultConfig) (*fault, error) {
+			return &fault{addr: r.proxy.Addr(), windows: [][2]float64{{0.25, 0.55}},
+				on:  func() error { r.proxy.Disable(); return nil },
+				off: r.proxy.Enable}, nil
+		}},
+}
+
+// LookupScenario returns the scenario called name.
+func LookupScenario(name string) (Scenario, bool) {
+	for _, s := range Scenarios {
+		if s.Name == name {
+			return s, true
+		}
+	}
+	return Scenario{}, false
+}
+
+// ScenarioNames lists the scenarios in order.
+func ScenarioNames() []string {
+	var n []string
+	for _, s := range Scenarios {
+		n = append(n, s.Name)
+	}
+	return n
+}
+
+// slowBank is the server-side decorator of slow-server: while delay is
+// set, it holds every deposit that long (ignoring the caller's deadline,
+// as an overloaded server does) and then applies it.
+type slowBank struct {
+	bank.Bank
+	delay atomic.Int64
+	stop  chan struct{}
+}
+
+func (s *slowBank) Deposit(ctx context.Context, req bank.DepositRequest) (bank.DepositReceipt, error) {
+	if d := time.Duration(s.delay.Load()); d > 0 {
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case <-s.stop:
+			t.Stop()
+			return bank.DepositReceipt{}, bank.Errorf(bank.Unavailable, "shutting down")
+		}
+		ctx = context.WithoutCancel(ctx)
+	}
+	return s.Bank.Deposit(ctx, req)
+}
+
+// rig is one scenario's world: a fresh in-memory ledger (the truth), the
+// transport's server on 127.0.0.1 in this process, the embedded Toxiproxy in
+// front of it.
+type rig struct {
+	truth  bank.Bank
+	slow   *slowBank
+	server transport.Server
+	done   chan error
+	proxy  *Toxiproxy
+}
+
+func startRig(tr Transport, c FaultConfig) (*rig, error) {
+	svc := bank.NewService(ledger.NewMemory(c.Accounts))
+	r := &rig{truth: svc, slow: &slowBank{Bank: svc, stop: make(chan struct{})}, done: make(chan error, 1)}
+	var served bank.Bank = r.slow
+	if c.IgnoreKeys {
+		served = bank.IgnoreKeys(served)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	r.server = tr.NewServer(served)
+	go func() { r.done <- r.server.Serve(l) }()
+	if r.proxy, err = StartToxiproxy(tr.Name, l.Addr().String()); err != nil {
+		r.close()
+		return nil, err
+	}
+	return r, nil
+}
+
+func (r *rig) close() {
+	if r.proxy != nil {
+		r.proxy.Close()
+	}
+	close(r.slow.stop)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	r.server.Shutdown(ctx)
+	select {
+	case <-r.done:
+	case <-ctx.Done():
+	}
+}
+
+// lazyClient dials on first use, and again after a failed dial, so that a
+// transport whose Dial connects at once still gets calls (and their
+// errors) when the server cannot be reached.
+type lazyClient struct {
+	dial transport.DialFunc
+	addr string
+	mu   sync.Mutex
+	c    transport.Client
+}
+
+func (l *lazyClient) get(ctx context.Context) (bank.Bank, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.c != nil {
+		return l.c, nil
+	}
+	c, err := l.dial(ctx, l.addr)
+	if err != nil {
+		var be *bank.Error
+		if !errors.As(err, &be) {
+			err = bank.FromContext(ctx, err) // a transport that returned an untyped error
+		}
+		return nil, err
+	}
+	l.c = c
+	return c, nil
+}
+
+func (l *lazyClient) Balance(ctx context.Context, acc bank.AccountNo) (bank.Money, error) {
+	c, err := l.get(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return c.Balance(ctx, acc)
+}
+
+func (l *lazyClient) Statement(ctx context.Context, acc bank.AccountNo, m bank.Month) (bank.Statement, error) {
+	c, err := l.get(ctx)
+	if err != nil {
+		return bank.Statement{}, err
+	}
+	return c.Statement(ctx, acc, m)
+}
+
+func (l *lazyClient) Deposit(ctx context.Context, req bank.DepositRequest) (bank.DepositReceipt, error) {
+	c, err := l.get(ctx)
+	if err != nil {
+		return bank.DepositReceipt{}, err
+	}
+	return c.Deposit(ctx, req)
+}
+
+func (l *lazyClient) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.c == nil {
+		return nil
+	}
+	return l.c.Close()
+}
+
+// Transition is a change of the circuit breaker's state.
+type Transition struct {
+	AtMs float64 `json:"at_ms"` // since the run started
+	From string  `json:"from"`
+	To   string  `json:"to"`
+}
+
+// FaultResult is one cell of the matrix: a scenario on a transport.
+type FaultResult struct {
+	Scenario   string      `json:"scenario"`
+	Transport  string      `json:"transport"`
+	IgnoreKeys bool        `json:"ignore_keys,omitempty"`
+	NoBudget   bool        `json:"no_budget,omitempty"`
+	NoBreaker  bool        `json:"no_breaker,omitempty"`
+	Audit      AuditResult `json:"audit"`
+	// AttemptErrors counts the errors of single attempts by code: what the
+	// client saw (breaker_fail_fast: failed at once by the breaker, which
+	// the transport did not see). FinalErrors counts the logical deposits
+	// that failed, by code.
+	AttemptErrors   map[string]int64 `json:"attempt_errors"`
+	FinalErrors     map[string]int64 `json:"final_errors"`
+	Calls           int64            `json:"calls"`
+	Attempts        int64            `json:"attempts"`
+	Retries         int64            `json:"retries"`
+	RetriesPerCall  float64          `json:"retries_per_call"`
+	BreakerOpened   int64            `json:"breaker_opened"`
+	BreakerClosed   int64            `json:"breaker_closed"`
+	BreakerRejected int64            `json:"breaker_rejected"`
+	Transitions     []Transition     `json:"transitions,omitempty"`
+	P50Ms           float64          `json:"p50_ms"`
+	P99Ms           float64          `json:"p99_ms"`
+	FaultCalls      int              `json:"fault_calls"`  // calls started while the fault was on
+	FaultP99Ms      float64          `json:"fault_p99_ms"` // their p99
+	Expected        []string         `json:"expected_codes"`
+	SawExpected     bool             `json:"saw_expected"`
+	ElapsedMs       float64          `json:"elapsed_ms"`
+	Pass            bool             `json:"pass"`
+	Error           string           `json:"error,omitempty"`
+}
+
+func faultMs(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// faultPercentile returns the p-th percentile (0-100) of sorted durations.
+func faultPercentile(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(float64(len(sorted))*p/100+0.5) - 1
+	return sorted[min(max(i, 0), len(sorted)-1)]
+}
+
+// RunFault runs scenario s over transport tr: it starts the rig, drives
+// c.Deposits deposits with their own idempotency keys through the shared
+// client layers (resilience.Wrap) while the fault comes and goes, then
+// audits the ledger. ctx bounds the run.
+func RunFault(ctx context.Context, s Scenario, tr Transport, c FaultConfig) FaultResult {
+	res := FaultResult{Scenario: s.Name, Transport: tr.Name, IgnoreKeys: c.IgnoreKeys,
+		NoBudget: c.NoBudget, NoBreaker: c.NoBreaker,
+		AttemptErrors: map[string]int64{}, FinalErrors: map[string]int64{}}
+	for _, code := range s.Expect {
+		res.Expected = append(res.Expected, code.String())
+	}
+	fail := func(err error) FaultResult { res.Error = err.Error(); return res }
+	r, err := startRig(tr, c)
+	if err != nil {
+		return fail(err)
+	}
+	defer r.close()
+	f, err := s.setup(r, c)
+	if err != nil {
+		return fail(err)
+	}
+	lc := &lazyClient{dial: tr.Dial, addr: f.addr}
+	defer lc.Close()
+
+	start := time.Now()
+	var mu sync.Mutex
+	var st resilience.Stats
+	opts := []resilience.Option{
+		resilience.WithRetry(resilience.RetryPolicy{MaxAttempts: 8, InitialBackoff: 10 * time.Millisecond,
+			MaxBackoff: c.Duration / 10, AttemptTimeout: c.AttemptTimeout}),
+		resilience.WithBreaker(resilience.BreakerSettings{OpenTimeout: c.Duration / 10}),
+	}
+	if c.NoBudget {
+		opts = append(opts, resilience.WithoutBudget())
+	}
+	if c.NoBreaker {
+		opts = append(opts, resilience.WithoutBreaker())
+	}
+	b := resilience.Wrap(lc, append(opts,
+		resilience.WithStats(&st),
+		resilience.WithHooks(resilience.Hooks{
+			Attempt: func(_ resilience.Op, _ int, err error) {
+				if err != nil {
+					code := bank.CodeOf(err).String()
+					if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
+						code = breakerFailFast // not an error from the network
+					}
+					mu.Lock()
+					res.AttemptErrors[code]++
+					mu.Unlock()
+				}
+			},
+			StateChange: func(from, to resilience.BreakerState) {
+				mu.Lock()
+				res.Transitions = append(res.Transitions, Transition{AtMs: faultMs(time.Since(start)), From: from.String(), To: to.String()})
+				mu.Unlock()
+			},
+		}))...)
+
+	// The fault's schedule.
+	var faultOn atomic.Bool
+	setFault := func(on bool) error {
+		if faultOn.Load() == on {
+			return nil
+		}
+		faultOn.Store(on)
+		if on {
+			return f.on()
+		}
+		return f.off()
+	}
+	schedCtx, stopSched := context.WithCancel(ctx)
+	schedDone := make(chan error, 1)
+	windows := f.windows
+	if windows == nil {
+		windows = [][2]float64{{0, 2}} // the whole run, until the deposits end
+	}
+	go func() {
+		var err error
+		for _, w := range windows {
+			if !sleepUntil(schedCtx, start.Add(time.Duration(w[0]*float64(c.Duration)))) {
+				break
+			}
+			if err = setFault(true); err != nil {
+				break
+			}
+			sleepUntil(schedCtx, start.Add(time.Duration(w[1]*float64(c.Duration))))
+			if err = setFault(false); err != nil {
+				break
+			}
+		}
+		schedDone <- err
+	}()
+
+	// The deposits, spread evenly over the run.
+	deposits := make([]Attempted, c.Deposits)
+	lat := make([]time.Duration, c.Deposits)
+	inFault := make([]bool, c.Deposits)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < c.Workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= c.Deposits || !sleepUntil(ctx, start.Add(time.Duration(i)*c.Duration/time.Duration(c.Deposits))) {
+					return
+				}
+				d := Attempted{Key: resilience.NewKey(), Account: ledger.SeedAccount(1 + i%c.Accounts), Amount: bank.Money(100 + i)}
+				inFault[i] = faultOn.Load()
+				cctx, cancel := context.WithTimeout(ctx, c.CallTimeout)
+				t0 := time.Now()
+				rc, err := b.Deposit(cctx, bank.DepositRequest{Account: d.Account, Amount: d.Amount, IdempotencyKey: d.Key})
+				lat[i] = time.Since(t0)
+				cancel()
+				d.Outcome, d.Code, d.Receipt = OutcomeOf(err), bank.CodeOf(err), rc
+				if err != nil {
+					mu.Lock()
+					res.FinalErrors[d.Code.String()]++
+					mu.Unlock()
+				}
+				deposits[i] = d
+			}
+		}()
+	}
+	wg.Wait()
+	stopSched()
+	if err := <-schedDone; err != nil {
+		return fail(fmt.Errorf("fault: %w", err))
+	}
+	if err := setFault(false); err != nil {
+		return fail(fmt.Errorf("fault off: %w", err))
+	}
+	res.ElapsedMs = faultMs(time.Since(start))
+	deposits = deposits[:min(int(next.Load()), c.Deposits)]
+	if len(deposits) < c.Deposits {
+		return fail(fmt.Errorf("interrupted after %d of %d deposits", len(deposits), c.Deposits))
+	}
+
+	var all, during []time.Duration
+	for i := range deposits {
+		all = append(all, lat[i])
+		if inFault[i] {
+			during = append(during, lat[i])
+		}
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
+	sort.Slice(during, func(i, j int) bool { return during[i] < during[j] })
+	res.P50Ms, res.P99Ms = faultMs(faultPercentile(all, 50)), faultMs(faultPercentile(all, 99))
+	res.FaultCalls, res.FaultP99Ms = len(during), faultMs(faultPercentile(during, 99))
+	res.Calls, res.Attempts, res.Retries = st.Calls.Load(), st.Attempts.Load(), st.Retries.Load()
+	if res.Calls > 0 {
+		res.RetriesPerCall = float64(res.Retries) / float64(res.Calls)
+	}
+	res.BreakerOpened, res.BreakerClosed, res.BreakerRejected = st.BreakerOpened.Load(), st.BreakerClosed.Load(), st.BreakerRejected.Load()
+
+	months := []bank.Month{bank.MonthOf(start)}
+	if m := bank.MonthOf(time.Now()); m != months[0] {
+		months = append(months, m)
+	}
+	actx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if res.Audit, err = Audit(actx, r.truth, months, deposits, c.IgnoreKeys); err != nil {
+		return fail(err)
+	}
+	if len(s.Expect) == 0 {
+		res.SawExpected = len(res.AttemptErrors) == 0
+	}
+	for _, code := range s.Expect {
+		if res.AttemptErrors[code.String()] > 0 {
+			res.SawExpected = true
+		}
+	}
+	res.Pass = res.Audit.OK && res.SawExpected && (!s.AllAcked || res.Audit.Acknowledged == res.Audit.Attempted)
+	return res
+}

@@ -1,0 +1,240 @@
+package loadtest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+)
+
+// FaultsMain is "loadtest faults": it returns the exit status (0: every
+// cell passed, 1: one failed, 2: a malformed command line, 130: interrupted).
+func FaultsMain(args []string, stdout, stderr io.Writer) int {
+	c := DefaultFaultConfig()
+	fs := flag.NewFlagSet("faults", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: loadtest faults [flags]\n\nMakes partial failures happen on purpose between each transport's client and\nits server (in this process, on 127.0.0.1, with Toxiproxy embedded), drives\ndeposits with idempotency keys through the shared client layers, then audits\nthe ledger: every acknowledged deposit applied exactly once, none twice, none\ninvented, unknown outcomes applied at most once.\n\nScenarios:\n")
+		for _, s := range Scenarios {
+			fmt.Fprintf(stderr, "\n  %s\n%s\n", s.Name, indentWrap(s.Help, "      ", 78))
+		}
+		fmt.Fprintf(stderr, "\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	scenario := fs.String("scenario", "all", "`name` of the scenario, or all (known: "+strings.Join(ScenarioNames(), ", ")+")")
+	transports := fs.String("transports", strings.Join(Names(false), ","), "comma-separated `list` of transports")
+	fs.IntVar(&c.Deposits, "deposits", c.Deposits, "logical deposits per scenario and transport")
+	fs.IntVar(&c.Workers, "workers", c.Workers, "concurrent callers")
+	fs.IntVar(&c.Accounts, "accounts", c.Accounts, "accounts the deposits go to")
+	fs.DurationVar(&c.Duration, "duration", c.Duration, "span the deposits are spread over; the faults happen inside it")
+	fs.DurationVar(&c.CallTimeout, "call-timeout", c.CallTimeout, "deadline of each logical deposit, retries included")
+	fs.DurationVar(&c.AttemptTimeout, "attempt-timeout", c.AttemptTimeout, "deadline of each attempt")
+	idem := fs.String("idempotency", "on", "on, or off: the server ignores keys (the deposit-twice demonstration)")
+	budget := fs.Bool("budget", true, "share a retry budget among the calls (false: every failed call retries up to its attempts)")
+	breaker := fs.Bool("breaker", true, "put a circuit breaker in the client layers")
+	jsonOut := fs.String("json", "", "write the matrix as JSON to `FILE`")
+	quiet := fs.Bool("quiet", false, "print no table")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	c.NoBudget, c.NoBreaker = !*budget, !*breaker
+	ignoreKeys, err := parseIdempotency(*idem)
+	if err != nil {
+		fmt.Fprintf(stderr, "loadtest faults: %v\n", err)
+		return 2
+	}
+	c.IgnoreKeys = ignoreKeys
+	var scenarios []Scenario
+	for _, n := range splitList(*scenario) {
+		if n == "all" {
+			scenarios = append(scenarios, Scenarios...)
+			continue
+		}
+		s, ok := LookupScenario(n)
+		if !ok {
+			fmt.Fprintf(stderr, "loadtest faults: unknown scenario %q (known: %s)\n", n, strings.Join(ScenarioNames(), ", "))
+			return 2
+		}
+		scenarios = append(scenarios, s)
+	}
+	var trs []Transport
+	for _, n := range splitList(*transports) {
+		t, ok := Lookup(n)
+		if !ok || n == ReferenceName {
+			fmt.Fprintf(stderr, "loadtest faults: unknown transport %q\n", n)
+			return 2
+		}
+		trs = append(trs, t)
+	}
+	if len(scenarios) == 0 || len(trs) == 0 || c.Deposits < 1 || c.Workers < 1 || c.Accounts < 1 || c.Duration <= 0 || c.AttemptTimeout <= 0 || c.CallTimeout <= 0 {
+		fmt.Fprintln(stderr, "loadtest faults: want a scenario, a transport, and positive counts and durations")
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var results []FaultResult
+	for _, s := range scenarios {
+		for _, t := range trs {
+			if ctx.Err() != nil {
+				break
+			}
+			if !*quiet {
+				fmt.Fprintf(stderr, "%s over %s ...\n", s.Name, t.Name)
+			}
+			results = append(results, RunFault(ctx, s, t, c))
+		}
+	}
+	if !*quiet {
+		WriteFaultMatrix(stdout, results)
+	}
+	if *jsonOut != "" {
+		b, err := json.MarshalIndent(results, "", "  ")
+		if err == nil {
+			err = os.WriteFile(*jsonOut, append(b, '\n'), 0o644)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "loadtest faults: %v\n", err)
+			return 1
+		}
+	}
+	if ctx.Err() != nil {
+		return 130
+	}
+	for _, r := range results {
+		if !r.Pass {
+			return 1
+		}
+	}
+	return 0
+}
+
+// indentWrap wraps s at width columns, each line indented.
+func indentWrap(s, indent string, width int) string {
+	var b strings.Builder
+	line := indent
+	for _, w := range strings.Fields(s) {
+		if len(line)+1+len(w) > width && len(line) > len(indent) {
+			b.WriteString(line + "\n")
+			line = indent
+		}
+		if len(line) > len(indent) {
+			line += " "
+		}
+		line += w
+	}
+	b.WriteString(line)
+	return b.String()
+}
+
+// WriteFaultMatrix prints the matrix, scenario × transport, then one line
+// per cell with what the client saw.
+func WriteFaultMatrix(w io.Writer, results []FaultResult) {
+	var scen, trs []string
+	cell := map[[2]string]FaultResult{}
+	for _, r := range results {
+		if !faultContains(scen, r.Scenario) {
+			scen = append(scen, r.Scenario)
+		}
+		if !faultContains(trs, r.Transport) {
+			trs = append(trs, r.Transport)
+		}
+		cell[[2]string{r.Scenario, r.Transport}] = r
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "exactly-once\t%s\t\n", strings.Join(trs, "\t"))
+	for _, s := range scen {
+		row := []string{s}
+		for _, t := range trs {
+			r, ok := cell[[2]string{s, t}]
+			row = append(row, matrixCell(r, ok))
+		}
+		fmt.Fprintf(tw, "%s\t\n", strings.Join(row, "\t"))
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "scenario\ttransport\tonce\tacked\tapplied\tunknown\tlost\tdup\tphantom\treplayed\tattempt errors\tretries/call\tbreaker open/close/rejected\tp99 ms\tp99 ms in fault\t")
+	for _, r := range results {
+		if r.Error != "" {
+			fmt.Fprintf(tw, "%s\t%s\terror: %s\t\n", r.Scenario, r.Transport, r.Error)
+			continue
+		}
+		a := r.Audit
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%.2f\t%d/%d/%d\t%.1f\t%.1f\t\n",
+			r.Scenario, r.Transport, faultYesNo(a.OK), a.Acknowledged, a.Attempted, a.Applied, a.Unknown, a.Lost, a.Duplicated, a.Phantom, a.Replayed,
+			codeCounts(r.AttemptErrors), r.RetriesPerCall, r.BreakerOpened, r.BreakerClosed, r.BreakerRejected, r.P99Ms, r.FaultP99Ms)
+	}
+	tw.Flush()
+	for _, r := range results {
+		for _, p := range r.Audit.Problems {
+			fmt.Fprintf(w, "%s/%s: %s\n", r.Scenario, r.Transport, p)
+		}
+		if r.Error == "" && !r.SawExpected {
+			fmt.Fprintf(w, "%s/%s: expected %v on the attempts, saw %s\n", r.Scenario, r.Transport, r.Expected, codeCounts(r.AttemptErrors))
+		}
+	}
+}
+
+func matrixCell(r FaultResult, ok bool) string {
+	switch {
+	case !ok:
+		return "-"
+	case r.Error != "":
+		return "error"
+	case r.Pass:
+		return "ok"
+	case !r.Audit.OK:
+		return fmt.Sprintf("FAIL lost %d dup %d", r.Audit.Lost, r.Audit.Duplicated)
+	}
+	return "FAIL codes"
+}
+
+func faultContains(l []string, s string) bool {
+	for _, x := range l {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func faultYesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "NO"
+}
+
+// codeCounts renders counts by code, largest first: "unavailable 12,
+// deadline_exceeded 3", or "none".
+func codeCounts(m map[string]int64) string {
+	if len(m) == 0 {
+		return "none"
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if m[keys[i]] != m[keys[j]] {
+			return m[keys[i]] > m[keys[j]]
+		}
+		return keys[i] < keys[j]
+	})
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s %d", k, m[k])
+	}
+	return strings.Join(parts, ", ")
+}

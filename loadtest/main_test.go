@@ -1,0 +1,13 @@
+package loadtest
+
+import (
+	"os"
+	"testing"
+)
+
+// TestMain lets the test binary act as a server process: "loadtest run"
+// starts os.Executable in serve mode, and in a test that is this binary.
+func TestMain(m *testing.M) {
+	MaybeServe()
+	os.Exit(m.Run())
+}

@@ -1,0 +1,247 @@
+package loadtest
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/igbank/igbank/common/bank"
+	"github.com/igbank/igbank/common/transport"
+)
+
+// ReferenceName is the name of the bare TCP ping-pong that runs in every
+// round beside the transports.
+const ReferenceName = "tcp-pingpong"
+
+// Reference is the minimal transport every other one is compared with: a
+// bare TCP ping-pong of a fixed 16-byte frame each way, one call in flight
+// per connection, and no bank logic at all. Its client answers every call
+// with zero values. It is what the machine's loopback and scheduler cost,
+// so a transport's ratio to it is the transport's own cost.
+var Reference = Transport{
+	Name:      ReferenceName,
+	NewServer: func(bank.Bank) transport.Server { return newPingServer() },
+	Dial:      dialPing,
+}
+
+const pingFrame = 16
+
+type pingServer struct {
+	mu     sync.Mutex
+	ln     net.Listener
+	conns  map[net.Conn]struct{}
+	closed bool
+	wg     sync.WaitGroup
+}
+
+func newPingServer() *pingServer { return &pingServer{conns: make(map[net.Conn]struct{})} }
+
+func (s *pingServer) Serve(l net.Listener) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		l.Close()
+		return nil
+	}
+	s.ln = l
+	s.mu.Unlock()
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			s.mu.Lock()
+			closed := s.closed
+			s.mu.Unlock()
+			if closed {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				time.Sleep(5 * time.Millisecond)
+				continue
+			}
+			return err
+		}
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			c.Close()
+			return nil
+		}
+		s.conns[c] = struct{}{}
+		s.wg.Add(1)
+		s.mu.Unlock()
+		go s.handle(c)
+	}
+}
+
+func (s *pingServer) handle(c net.Conn) {
+	defer s.wg.Done()
+	defer func() {
+		s.mu.Lock()
+		delete(s.conns, c)
+		s.mu.Unlock()
+		c.Close()
+	}()
+	var buf [pingFrame]byte
+	for {
+		if _, err := io.ReadFull(c, buf[:]); err != nil {
+			return
+		}
+		if _, err := c.Write(buf[:]); err != nil {
+			return
+		}
+	}
+}
+
+// Shutdown closes the listener and every connection: a ping-pong has no
+// call worth waiting for.
+func (s *pingServer) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closed = true
+	if s.ln != nil {
+		s.ln.Close()
+	}
+	for c := range s.conns {
+		c.Close()
+	}
+	s.mu.Unlock()
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// pingClient keeps a free list of connections and dials another whenever
+// all are busy, so each call has a connection to itself.
+type pingClient struct {
+	addr   string
+	mu     sync.Mutex
+	free   []net.Conn
+	all    map[net.Conn]struct{}
+	closed bool
+	bufs   sync.Pool
+}
+
+func dialPing(ctx context.Context, addr string) (transport.Client, error) {
+	c := &pingClient{addr: addr, all: make(map[net.Conn]struct{})}
+	c.bufs.New = func() any { return new([pingFrame]byte) }
+	conn, err := c.dial(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c.put(conn)
+	return c, nil
+}
+
+func (c *pingClient) dial(ctx context.Context) (net.Conn, error) {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", c.addr)
+	if err != nil {
+		return nil, bank.FromContext(ctx, err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		conn.Close()
+		return nil, bank.Errorf(bank.Unavailable, "client closed")
+	}
+	c.all[conn] = struct{}{}
+	return conn, nil
+}
+
+func (c *pingClient) get(ctx context.Context) (net.Conn, error) {
+	c.mu.Lock()
+	if n := len(c.free); n > 0 {
+		conn := c.free[n-1]
+		c.free = c.free[:n-1]
+		c.mu.Unlock()
+		return conn, nil
+	}
+	c.mu.Unlock()
+	return c.dial(ctx)
+}
+
+func (c *pingClient) put(conn net.Conn) {
+	c.mu.Lock()
+	c.free = append(c.free, conn)
+	c.mu.Unlock()
+}
+
+func (c *pingClient) drop(conn net.Conn) {
+	c.mu.Lock()
+	delete(c.all, conn)
+	c.mu.Unlock()
+	conn.Close()
+}
+
+func (c *pingClient) call(ctx context.Context) error {
+	conn, err := c.get(ctx)
+	if err != nil {
+		return err
+	}
+	buf := c.bufs.Get().(*[pingFrame]byte)
+	defer c.bufs.Put(buf)
+	if dl, ok := ctx.Deadline(); ok {
+		conn.SetDeadline(dl)
+	}
+	if _, err = conn.Write(buf[:]); err == nil {
+		_, err = io.ReadFull(conn, buf[:])
+	}
+	if err != nil {
+		c.drop(conn)
+		return bank.FromContext(ctx, err)
+	}
+	if _, ok := ctx.Deadline(); ok {
+		conn.SetDeadline(time.Time{})
+	}
+	c.put(conn)
+	return nil
+}
+
+func (c *pingClient) Balance(ctx context.Context, _ bank.AccountNo) (bank.Money, error) {
+	return 0, c.call(ctx)
+}
+
+func (c *pingClient) Statement(ctx context.Context, acc bank.AccountNo, m bank.Month) (bank.Statement, error) {
+	return bank.Statement{}, c.call(ctx)
+}
+
+func (c *pingClient) Deposit(ctx context.Context, _ bank.DepositRequest) (bank.DepositReceipt, error) {
+	return bank.DepositReceipt{}, c.call(ctx)
+}
+
+func (c *pingClient) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.closed = true
+	for conn := range c.all {
+		conn.Close()
+	}
+	c.all = nil
+	c.free = nil
+	return nil
+}
+
+// noopClient answers every call at once with zero values: the client of
+// the no-op in-process transport, which measures the generator alone.
+type noopClient struct{}
+
+func (noopClient) Balance(context.Context, bank.AccountNo) (bank.Money, error) { return 0, nil }
+func (noopClient) Statement(context.Context, bank.AccountNo, bank.Month) (bank.Statement, error) {
+	return bank.Statement{}, nil
+}
+func (noopClient) Deposit(context.Context, bank.DepositRequest) (bank.DepositReceipt, error) {
+	return bank.DepositReceipt{}, nil
+}
+func (noopClient) Close() error { return nil }
+
+// Noop is a client that does nothing; driving it measures the load
+// generator's own cost per request.
+var Noop transport.Client = noopClient{}

@@ -1,0 +1,285 @@
+package loadtest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/igbank/igbank/common/bank"
+	"github.com/igbank/igbank/common/ledger"
+	"github.com/igbank/igbank/common/store"
+)
+
+// shortConfig is a quick run: one round of 100 ms warm-up and 200 ms
+// measured per transport.
+func shortConfig(transports []string) Config {
+	c := DefaultConfig()
+	c.Transports = transports
+	c.Rounds = 1
+	c.Warmup = 100 * time.Millisecond
+	c.Duration = 200 * time.Millisecond
+	c.Concurrency = []int{4}
+	c.Workload.Accounts = 1000
+	return c
+}
+
+// checkReport checks a report read back from JSON for sane figures.
+func checkReport(t *testing.T, r *Report, names []string, ownProcess bool) {
+	t.Helper()
+	if r.Env.GoVersion == "" || r.Env.NumCPU == 0 || r.Env.GOMAXPROCS == 0 {
+		t.Errorf("environment not filled in: %+v", r.Env)
+	}
+	got := map[string]*Result{}
+	for _, res := range r.Results {
+		got[res.Transport] = res
+	}
+	for _, n := range names {
+		res := got[n]
+		if res == nil {
+			t.Errorf("%s: no result", n)
+			continue
+		}
+		if len(res.Samples) != r.Config.Rounds {
+			t.Errorf("%s: %d samples, want %d", n, len(res.Samples), r.Config.Rounds)
+			continue
+		}
+		s, smp := res.Summary, res.Samples[0]
+		if s.Throughput.Median <= 0 || smp.Calls == 0 {
+			t.Errorf("%s: throughput %v, calls %d", n, s.Throughput.Median, smp.Calls)
+		}
+		if s.Errors != 0 {
+			t.Errorf("%s: %d errors: %v", n, s.Errors, s.ErrorsByCode)
+		}
+		all := smp.Ops["all"]
+		if all == nil {
+			t.Errorf("%s: no latency of all calls", n)
+			continue
+		}
+		if !(0 < all.P50 && all.P50 <= all.P90 && all.P90 <= all.P99 && all.P99 <= all.P999 && all.P999 <= all.Max) {
+			t.Errorf("%s: percentiles out of order: %+v", n, all)
+		}
+		h := all.Histogram()
+		if h == nil || uint64(h.TotalCount()) != smp.Calls {
+			t.Errorf("%s: histogram does not decode to the %d calls", n, smp.Calls)
+		}
+		var opCalls uint64
+		for _, op := range opNames {
+			if smp.Ops[op] == nil {
+				t.Errorf("%s: no figures for %s", n, op)
+				continue
+			}
+			opCalls += smp.Ops[op].Calls
+		}
+		if opCalls != smp.Calls {
+			t.Errorf("%s: operations add up to %d calls, want %d", n, opCalls, smp.Calls)
+		}
+		if smp.BytesIn == 0 || smp.BytesOut == 0 {
+			t.Errorf("%s: bytes on the wire %d in, %d out", n, smp.BytesIn, smp.BytesOut)
+		}
+		if r.Config.Reference && smp.RefRatio <= 0 {
+			t.Errorf("%s: no ratio to the reference", n)
+		}
+		if ownProcess {
+			if !smp.ServerOwnProc || smp.ServerCPUNs <= 0 || smp.ServerRSSBytes == 0 {
+				t.Errorf("%s: server accounting missing: cpu %d ns, rss %d", n, smp.ServerCPUNs, smp.ServerRSSBytes)
+			}
+		}
+		if smp.ClientCPUNs <= 0 {
+			t.Errorf("%s: client CPU %d ns", n, smp.ClientCPUNs)
+		}
+	}
+}
+
+func roundTrip(t *testing.T, r *Report) *Report {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "run.json")
+	if err := writeFile(path, r, WriteJSON); err != nil {
+		t.Fatal(err)
+	}
+	back, err := ReadReport(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return back
+}
+
+// TestRunEveryTransportInProcess runs every registered transport and the
+// reference briefly, with the servers in this process.
+func TestRunEveryTransportInProcess(t *testing.T) {
+	c := shortConfig(Names(false))
+	c.InProcess = true
+	rep, err := Run(context.Background(), c, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkReport(t, roundTrip(t, rep), Names(true), false)
+}
+
+// TestRunOwnProcess runs the reference and one transport with their
+// servers in processes of their own, as "loadtest run" does by default,
+// over two rounds and two connections.
+func TestRunOwnProcess(t *testing.T) {
+	names := Names(false)
+	if len(names) == 0 {
+		t.Skip("no transport registered")
+	}
+	c := shortConfig(names[:1])
+	c.Rounds = 2
+	c.Connections = 2
+	rep, err := Run(context.Background(), c, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkReport(t, roundTrip(t, rep), []string{ReferenceName, names[0]}, true)
+}
+
+// TestInterruptKeepsWhatWasMeasured cancels a run in its second
+// measurement: the first is kept and the report says it was interrupted.
+func TestInterruptKeepsWhatWasMeasured(t *testing.T) {
+	c := shortConfig(Names(false)[:1])
+	c.InProcess = true
+	c.Rounds = 3
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(c.Warmup+c.Duration+c.Warmup+c.Duration/2, cancel)
+	rep, err := Run(ctx, c, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.Interrupted {
+		t.Error("report not marked interrupted")
+	}
+	var samples int
+	for _, r := range rep.Results {
+		samples += len(r.Samples)
+	}
+	if samples == 0 || samples >= 2*c.Rounds {
+		t.Errorf("%d samples kept, want some but not all", samples)
+	}
+}
+
+// stallBank holds every call that arrives while a stall is on until the
+// stall ends.
+type stallBank struct {
+	bank.Bank
+	until atomic.Int64 // unix nanoseconds
+}
+
+func (s *stallBank) wait() {
+	if d := time.Until(time.Unix(0, s.until.Load())); d > 0 {
+		time.Sleep(d)
+	}
+}
+
+func (s *stallBank) Balance(ctx context.Context, acc bank.AccountNo) (bank.Money, error) {
+	s.wait()
+	return s.Bank.Balance(ctx, acc)
+}
+
+func (s *stallBank) Statement(ctx context.Context, acc bank.AccountNo, m bank.Month) (bank.Statement, error) {
+	s.wait()
+	return s.Bank.Statement(ctx, acc, m)
+}
+
+func (s *stallBank) Deposit(ctx context.Context, req bank.DepositRequest) (bank.DepositReceipt, error) {
+	s.wait()
+	return s.Bank.Deposit(ctx, req)
+}
+
+// TestOpenLoopCountsStall is the coordinated-omission check: a server that
+// stalls for 200 ms during an open-loop run at 1000 calls/s holds up about
+// 200 calls' worth of schedule, a fifth of the window, so p99 measured from
+// the intended send times must show the stall. (Measured from the actual
+// send, as a closed loop does, only the few calls in flight would.)
+func TestOpenLoopCountsStall(t *testing.T) {
+	tr := Reference
+	if raw, ok := Lookup("raw"); ok {
+		tr = raw
+	}
+	const stall = 200 * time.Millisecond
+	sb := &stallBank{Bank: bank.NewService(ledger.NewMemory(100))}
+	srv, err := startServer(tr, "127.0.0.1:0", sb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.close(os.Stderr)
+	cl, err := tr.Dial(context.Background(), srv.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	w := DefaultWorkload()
+	w.Accounts = 100
+	l := Load{Workload: w, Concurrency: 8, Rate: 1000, Warmup: 100 * time.Millisecond, Duration: time.Second, RunID: 1}
+	hook := func(start bool) {
+		if start {
+			time.AfterFunc(300*time.Millisecond, func() { sb.until.Store(time.Now().Add(stall).UnixNano()) })
+		}
+	}
+	st := runLoad(context.Background(), []bank.Bank{cl}, l, accountTable(100), hook)
+	all := hdrNew()
+	for op := range st.ops {
+		all.Merge(st.ops[op].hist)
+	}
+	p99 := time.Duration(all.ValueAtQuantile(99))
+	t.Logf("open loop: %d calls, p50 %v, p99 %v, max %v, late %d; from the actual send: p99 %v",
+		all.TotalCount(), time.Duration(all.ValueAtQuantile(50)), p99, time.Duration(all.Max()), st.late,
+		time.Duration(st.service.ValueAtQuantile(99)))
+	if p99 < stall/2 {
+		t.Errorf("p99 %v does not show the %v stall", p99, stall)
+	}
+	if st.late == 0 {
+		t.Error("no call counted as sent late, though the stall held the schedule up")
+	}
+}
+
+func TestReportRoundTripKeepsConfig(t *testing.T) {
+	rep := sampleReport(t)
+	back := roundTrip(t, rep)
+	a, _ := json.Marshal(rep.Config)
+	b, _ := json.Marshal(back.Config)
+	if !bytes.Equal(a, b) {
+		t.Errorf("config changed in the round trip:\n%s\n%s", a, b)
+	}
+}
+
+// TestRunOnSQLiteStore runs deposits through a server in its own process
+// over a SQLite store, then opens the file: the deposits are there.
+func TestRunOnSQLiteStore(t *testing.T) {
+	names := Names(false)
+	if len(names) == 0 {
+		t.Skip("no transport registered")
+	}
+	spec := "sqlite:" + filepath.Join(t.TempDir(), "ledger.db")
+	c := shortConfig(names[:1])
+	c.Reference = false
+	c.Store = spec
+	c.Workload.Mix = Mix{0, 0, 1}
+	rep, err := Run(context.Background(), c, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkReport(t, roundTrip(t, rep), names[:1], true)
+	measured := rep.Results[0].Samples[0].Ops["deposit"].Calls
+
+	lg, closer, err := store.Open(context.Background(), spec, c.Workload.Accounts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closer.Close()
+	var deposited bank.Money
+	for i := 1; i <= c.Workload.Accounts; i++ {
+		b, err := lg.Balance(context.Background(), ledger.SeedAccount(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		deposited += b - ledger.SeedBalance(i)
+	}
+	if measured == 0 || deposited < bank.Money(measured)*c.Workload.Amount {
+		t.Fatalf("the store holds %d cents of deposits; the run measured %d deposits of %d", deposited, measured, c.Workload.Amount)
+	}
+}

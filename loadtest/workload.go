@@ -1,0 +1,153 @@
+package loadtest
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"time"
+	"unsafe"
+
+	"github.com/igbank/igbank/common/bank"
+	"github.com/igbank/igbank/common/ledger"
+)
+
+// Op is one of the bank's three operations.
+type Op uint8
+
+// The operations, in the order of Mix.
+const (
+	OpBalance Op = iota
+	OpStatement
+	OpDeposit
+	numOps
+)
+
+var opNames = [numOps]string{"balance", "statement", "deposit"}
+
+func (o Op) String() string { return opNames[o] }
+
+// Mix is the share of each operation in the workload, in percent (or any
+// weights: only their ratios matter), in the order balance, statement,
+// deposit.
+type Mix [numOps]int
+
+// DefaultMix is 90% balance, 5% statement, 5% deposit.
+var DefaultMix = Mix{90, 5, 5}
+
+func (m Mix) String() string { return fmt.Sprintf("%d/%d/%d", m[0], m[1], m[2]) }
+
+// ParseMix reads "B/S/D", such as "90/5/5".
+func ParseMix(s string) (Mix, error) {
+	parts := strings.Split(s, "/")
+	if len(parts) != int(numOps) {
+		return Mix{}, fmt.Errorf("mix %q: want balance/statement/deposit weights such as 90/5/5", s)
+	}
+	var m Mix
+	sum := 0
+	for i, p := range parts {
+		n, err := strconv.Atoi(strings.TrimSpace(p))
+		if err != nil || n < 0 {
+			return Mix{}, fmt.Errorf("mix %q: %q is not a non-negative integer", s, p)
+		}
+		m[i] = n
+		sum += n
+	}
+	if sum == 0 {
+		return Mix{}, fmt.Errorf("mix %q: weights add up to zero", s)
+	}
+	return m, nil
+}
+
+// Workload says what the callers ask for.
+type Workload struct {
+	Mix      Mix        `json:"mix"`
+	Accounts int        `json:"accounts"` // accounts 1..Accounts are used
+	Zipf     float64    `json:"zipf"`     // 0: uniform; > 1: Zipf exponent s (hot accounts)
+	Seed     uint64     `json:"seed"`     // same seed, same sequence of calls
+	Month    bank.Month `json:"month"`    // month of every statement
+	Amount   bank.Money `json:"amount"`   // cents of every deposit
+}
+
+// DefaultWorkload is the workload of a run with no flags.
+func DefaultWorkload() Workload {
+	return Workload{Mix: DefaultMix, Accounts: ledger.DefaultAccounts, Seed: 1, Month: bank.MonthOf(time.Now()), Amount: 100}
+}
+
+// Describe returns a short human description, for table headers.
+func (w Workload) Describe() string {
+	acc := "uniform"
+	if w.Zipf > 0 {
+		acc = fmt.Sprintf("zipf s=%g", w.Zipf)
+	}
+	return fmt.Sprintf("mix %s (balance/statement/deposit), %d accounts %s, seed %d", w.Mix, w.Accounts, acc, w.Seed)
+}
+
+// accountTable holds the account numbers once, so picking one allocates
+// nothing.
+func accountTable(n int) []bank.AccountNo {
+	t := make([]bank.AccountNo, n)
+	for i := range t {
+		t[i] = ledger.SeedAccount(i + 1)
+	}
+	return t
+}
+
+// generator makes one caller's sequence of calls. It is not safe for
+// concurrent use: every worker has its own.
+type generator struct {
+	rng      *rand.Rand
+	zipf     *rand.Zipf
+	accounts []bank.AccountNo
+	cum      [numOps]int
+	total    int
+	prefix   string
+	slab     []byte
+	n        uint64
+}
+
+func newGenerator(w *Workload, accounts []bank.AccountNo, worker int, runID uint64) *generator {
+	g := &generator{
+		rng:      rand.New(rand.NewPCG(w.Seed, uint64(worker)+1)),
+		accounts: accounts,
+		prefix:   "lt" + strconv.FormatUint(runID, 36) + "-" + strconv.Itoa(worker) + "-",
+	}
+	for i, v := range w.Mix {
+		g.total += v
+		g.cum[i] = g.total
+	}
+	if w.Zipf > 1 {
+		g.zipf = rand.NewZipf(g.rng, w.Zipf, 1, uint64(len(accounts)-1))
+	}
+	return g
+}
+
+func (g *generator) next() (Op, bank.AccountNo) {
+	r := g.rng.IntN(g.total)
+	op := OpBalance
+	for op < numOps-1 && r >= g.cum[op] {
+		op++
+	}
+	var i uint64
+	if g.zipf != nil {
+		i = g.zipf.Uint64()
+	} else {
+		i = g.rng.Uint64N(uint64(len(g.accounts)))
+	}
+	return op, g.accounts[i]
+}
+
+// key returns a fresh idempotency key. Keys are carved out of a shared
+// slab, so a key costs an allocation only once per few thousand.
+func (g *generator) key() string {
+	const slabSize = 32 << 10
+	if cap(g.slab)-len(g.slab) < len(g.prefix)+16 {
+		g.slab = make([]byte, 0, slabSize)
+	}
+	start := len(g.slab)
+	g.slab = append(g.slab, g.prefix...)
+	g.slab = strconv.AppendUint(g.slab, g.n, 36)
+	g.n++
+	b := g.slab[start:]
+	return unsafe.String(&b[0], len(b))
+}
