@@ -241,7 +241,20 @@ func TestFromContext(t *testing.T) {
 	if !errors.Is(err, bank.ErrCanceled) || !errors.Is(err, context.Canceled) {
 		t.Fatalf("FromContext(canceled, ...) = %v", err)
 	}
+
+	// A deadline that has passed while ctx.Err() is still nil (its timer
+	// has not fired yet) is a deadline, not a broken connection: a gRPC
+	// server resets the stream at the same deadline and can win that race.
+	err = bank.FromContext(timerLate{live}, errors.New("stream error: CANCEL"))
+	if !errors.Is(err, bank.ErrDeadlineExceeded) {
+		t.Fatalf("FromContext(deadline passed, timer late, ...) = %v", err)
+	}
 }
+
+// timerLate is a context whose deadline has passed but whose Err is nil.
+type timerLate struct{ context.Context }
+
+func (timerLate) Deadline() (time.Time, bool) { return time.Now().Add(-time.Millisecond), true }
 
 func TestValidateAccount(t *testing.T) {
 	for _, acc := range []bank.AccountNo{"000000001", "999999999", "000000000", "123456789"} {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Code classifies an error. The set is small and fixed; every transport
@@ -184,6 +185,13 @@ func FromContext(ctx context.Context, err error) error {
 			c = DeadlineExceeded
 		}
 		return &Error{Code: c, Err: cerr}
+	}
+	// The deadline can have passed before ctx.Err() says so: the timer
+	// goroutine that sets it races with a peer that saw the same deadline
+	// (a gRPC server resets the stream when the grpc-timeout it was sent
+	// expires). Reading the deadline itself has no such race.
+	if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
+		return &Error{Code: DeadlineExceeded, Err: err}
 	}
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
