@@ -2,20 +2,20 @@ package loadtest
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/igbank/igbank/common/audit"
 	"github.com/igbank/igbank/common/bank"
 	"github.com/igbank/igbank/common/faultplan"
 	"github.com/igbank/igbank/common/ledger"
 )
 
 // crashRun runs a short crash run of tr and returns its audit.
-func crashRun(t *testing.T, tr Transport, fault faultplan.Plan, crashes int, ignoreKeys bool) CrashAudit {
+func crashRun(t *testing.T, tr Transport, fault faultplan.Plan, crashes int, ignoreKeys bool) audit.Result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -32,8 +32,8 @@ func crashRun(t *testing.T, tr Transport, fault faultplan.Plan, crashes int, ign
 	if err != nil {
 		t.Fatalf("crash run: %v", err)
 	}
-	a := res.Audit()
-	t.Logf("%s, keys ignored %v: %d starts, %d SIGKILLs, %d attempts, %d retries, %v: %s", fault, ignoreKeys, res.Starts, res.Deaths, res.Attempts, res.Retries, res.Elapsed.Round(time.Millisecond), a)
+	a := res.Audit
+	t.Logf("%s, keys ignored %v: %d starts, %d SIGKILLs, %d attempts, %d retries, %v: %+v", fault, ignoreKeys, res.Starts, res.Deaths, res.Attempts, res.Retries, res.Elapsed.Round(time.Millisecond), a)
 	if res.Deaths != crashes {
 		t.Errorf("%d servers died, want %d", res.Deaths, crashes)
 	}
@@ -57,16 +57,16 @@ func TestCrash(t *testing.T) {
 			t.Parallel() // the runs mostly wait for processes to start
 			for _, kind := range []faultplan.Kind{faultplan.CrashAfterApply, faultplan.CrashBeforeApply} {
 				a := crashRun(t, tr, faultplan.Plan{Kind: kind, Nth: 3}, 2, false)
-				if !a.ExactlyOnce() || a.Acked != a.Deposits {
-					t.Errorf("%s with keys: want exactly once and every deposit acknowledged; %s; %v", kind, a, a.Problems)
+				if !a.OK || a.Acknowledged != a.Attempted {
+					t.Errorf("%s with keys: want exactly once and every deposit acknowledged; %+v", kind, a)
 				}
 			}
 			a := crashRun(t, tr, faultplan.Plan{Kind: faultplan.CrashAfterApply, Nth: 3}, 2, true)
-			if a.Duplicated < 1 || a.ExactlyOnce() {
-				t.Errorf("without keys: want a deposit applied twice; %s", a)
+			if a.Duplicated < 1 || a.OK {
+				t.Errorf("without keys: want a deposit applied twice; %+v", a)
 			}
-			if a.LostAcked != 0 || a.Foreign != 0 || a.BalanceOff != 0 {
-				t.Errorf("without keys: nothing may be lost or invented, only duplicated; %s; %v", a, a.Problems)
+			if a.Lost != 0 || a.Phantom != 0 || a.FailedApplied != 0 {
+				t.Errorf("without keys: nothing may be lost or invented, only duplicated; %+v", a)
 			}
 		})
 	}
@@ -82,14 +82,12 @@ func crashTransports() []string {
 }
 
 // TestCrashRandom kills the server on each deposit with probability 0.2
-// (a seed per restart), three times, over raw, with and without keys,
-// and reads the ledger back through ReadBack too.
+// (a seed per restart), three times, over raw, with and without keys.
 func TestCrashRandom(t *testing.T) {
 	tr, _ := Lookup("raw")
 	for _, ignoreKeys := range []bool{false, true} {
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()
-		var readBack int
 		res, err := RunCrash(ctx, CrashConfig{
 			Transport:  tr,
 			Store:      "sqlite:" + filepath.Join(t.TempDir(), "bank.db"),
@@ -99,27 +97,17 @@ func TestCrashRandom(t *testing.T) {
 			Accounts:   3,
 			Clients:    2,
 			Deposits:   10,
-			ReadBack: func(ctx context.Context, b bank.Bank, r *CrashResult) error {
-				for acc, want := range r.Closing {
-					got, err := b.Balance(ctx, acc)
-					if err != nil || got != want {
-						return fmt.Errorf("balance of %s read back: %d, %v; want %d", acc, got, err, want)
-					}
-					readBack++
-				}
-				return nil
-			},
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
-		a := res.Audit()
-		t.Logf("keys ignored %v: %d starts, %d SIGKILLs, %d attempts: %s", ignoreKeys, res.Starts, res.Deaths, res.Attempts, a)
-		if res.Deaths != 3 || readBack != 3 {
-			t.Errorf("%d SIGKILLs and %d balances read back, want 3 and 3", res.Deaths, readBack)
+		a := res.Audit
+		t.Logf("keys ignored %v: %d starts, %d SIGKILLs, %d attempts: %+v", ignoreKeys, res.Starts, res.Deaths, res.Attempts, a)
+		if res.Deaths != 3 {
+			t.Errorf("%d SIGKILLs, want 3", res.Deaths)
 		}
-		if ignoreKeys != (a.Duplicated > 0) || ignoreKeys == a.ExactlyOnce() || a.Acked != a.Deposits {
-			t.Errorf("keys ignored %v: %s; %v", ignoreKeys, a, a.Problems)
+		if ignoreKeys != (a.Duplicated > 0) || ignoreKeys == a.OK || a.Acknowledged != a.Attempted {
+			t.Errorf("keys ignored %v: %+v", ignoreKeys, a)
 		}
 	}
 }

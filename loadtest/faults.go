@@ -10,7 +10,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/igbank/igbank/common/audit"
 	"github.com/igbank/igbank/common/bank"
+	"github.com/igbank/igbank/common/faultplan"
 	"github.com/igbank/igbank/common/ledger"
 	"github.com/igbank/igbank/common/resilience"
 	"github.com/igbank/igbank/common/transport"
@@ -55,6 +57,9 @@ type Scenario struct {
 	// outlasts the retries).
 	AllAcked bool
 	setup    func(r *rig, c FaultConfig) (*fault, error)
+	// run, when set, runs the scenario in place of the in-process rig
+	// and setup: the crashes, which need a server process of their own.
+	run func(ctx context.Context, s Scenario, tr Transport, c FaultConfig) FaultResult
 }
 
 // fault is a scenario set up on a rig: the address the client dials, and
@@ -108,6 +113,12 @@ var Scenarios = []Scenario{
 			_, port, _ := net.SplitHostPort(r.proxy.Addr())
 			return &fault{addr: net.JoinHostPort("igbank-faults.onion", port), on: noFault, off: noFault}, nil
 		}},
+	{Name: "crash-before-apply", Expect: []bank.Code{bank.Unavailable}, AllAcked: true, run: crashScenario(faultplan.CrashBeforeApply),
+		Help: "The server dies after reading a deposit, before applying it: a server process of its own (loadtest serve -store sqlite:FILE -fault crash-before-apply:N) SIGKILLs itself on its Nth deposit, twice in the run, and the harness restarts it on the same SQLite file and address. Clients see unavailable (the connection dies unanswered), reconnect and retry with the same key; the deposit was never applied, so the retry applies it once.",
+	},
+	{Name: "crash-after-apply", Expect: []bank.Code{bank.Unavailable}, AllAcked: true, run: crashScenario(faultplan.CrashAfterApply),
+		Help: "The server applies a deposit and dies before answering: as crash-before-apply, but the process SIGKILLs itself after the deposit is committed to SQLite. The client cannot tell this from the crash before; it retries with the same key and the restarted server, reading the same file, replays the stored receipt. With -idempotency=off the retry is applied again: the deposit-twice case of a crash.",
+	},
 	{Name: "reset", Expect: []bank.Code{bank.Unavailable},
 		Help: "Connections are reset mid-call: in short windows a Toxiproxy reset_peer toxic closes each connection as soon as the server starts answering (with a TCP RST on connections opened while the toxic is in place; Toxiproxy sets no-linger only when a connection starts, so one already open gets a FIN), so requests reach the server and are applied but their responses never arrive. Clients see unavailable, reconnect and retry with the same key; the server replays the stored receipt.",
 		setup: func(r *rig, c FaultConfig) (*fault, error) {
@@ -302,12 +313,12 @@ type Transition struct {
 
 // FaultResult is one cell of the matrix: a scenario on a transport.
 type FaultResult struct {
-	Scenario   string      `json:"scenario"`
-	Transport  string      `json:"transport"`
-	IgnoreKeys bool        `json:"ignore_keys,omitempty"`
-	NoBudget   bool        `json:"no_budget,omitempty"`
-	NoBreaker  bool        `json:"no_breaker,omitempty"`
-	Audit      AuditResult `json:"audit"`
+	Scenario   string       `json:"scenario"`
+	Transport  string       `json:"transport"`
+	IgnoreKeys bool         `json:"ignore_keys,omitempty"`
+	NoBudget   bool         `json:"no_budget,omitempty"`
+	NoBreaker  bool         `json:"no_breaker,omitempty"`
+	Audit      audit.Result `json:"audit"`
 	// AttemptErrors counts the errors of single attempts by code: what the
 	// client saw (breaker_fail_fast: failed at once by the breaker, which
 	// the transport did not see). FinalErrors counts the logical deposits
@@ -349,12 +360,10 @@ func faultPercentile(sorted []time.Duration, p float64) time.Duration {
 // client layers (resilience.Wrap) while the fault comes and goes, then
 // audits the ledger. ctx bounds the run.
 func RunFault(ctx context.Context, s Scenario, tr Transport, c FaultConfig) FaultResult {
-	res := FaultResult{Scenario: s.Name, Transport: tr.Name, IgnoreKeys: c.IgnoreKeys,
-		NoBudget: c.NoBudget, NoBreaker: c.NoBreaker,
-		AttemptErrors: map[string]int64{}, FinalErrors: map[string]int64{}}
-	for _, code := range s.Expect {
-		res.Expected = append(res.Expected, code.String())
+	if s.run != nil {
+		return s.run(ctx, s, tr, c)
 	}
+	res := newFaultResult(s, tr, c)
 	fail := func(err error) FaultResult { res.Error = err.Error(); return res }
 	r, err := startRig(tr, c)
 	if err != nil {
@@ -439,7 +448,7 @@ func RunFault(ctx context.Context, s Scenario, tr Transport, c FaultConfig) Faul
 	}()
 
 	// The deposits, spread evenly over the run.
-	deposits := make([]Attempted, c.Deposits)
+	deposits := make([]audit.Deposit, c.Deposits)
 	lat := make([]time.Duration, c.Deposits)
 	inFault := make([]bool, c.Deposits)
 	var next atomic.Int64
@@ -453,14 +462,14 @@ func RunFault(ctx context.Context, s Scenario, tr Transport, c FaultConfig) Faul
 				if i >= c.Deposits || !sleepUntil(ctx, start.Add(time.Duration(i)*c.Duration/time.Duration(c.Deposits))) {
 					return
 				}
-				d := Attempted{Key: resilience.NewKey(), Account: ledger.SeedAccount(1 + i%c.Accounts), Amount: bank.Money(100 + i)}
+				d := audit.Deposit{Key: resilience.NewKey(), Account: ledger.SeedAccount(1 + i%c.Accounts), Amount: bank.Money(100 + i)}
 				inFault[i] = faultOn.Load()
 				cctx, cancel := context.WithTimeout(ctx, c.CallTimeout)
 				t0 := time.Now()
 				rc, err := b.Deposit(cctx, bank.DepositRequest{Account: d.Account, Amount: d.Amount, IdempotencyKey: d.Key})
 				lat[i] = time.Since(t0)
 				cancel()
-				d.Outcome, d.Code, d.Receipt = OutcomeOf(err), bank.CodeOf(err), rc
+				d.Outcome, d.Code, d.Receipt = audit.OutcomeOf(err), bank.CodeOf(err), rc
 				if err != nil {
 					mu.Lock()
 					res.FinalErrors[d.Code.String()]++
@@ -484,21 +493,7 @@ func RunFault(ctx context.Context, s Scenario, tr Transport, c FaultConfig) Faul
 		return fail(fmt.Errorf("interrupted after %d of %d deposits", len(deposits), c.Deposits))
 	}
 
-	var all, during []time.Duration
-	for i := range deposits {
-		all = append(all, lat[i])
-		if inFault[i] {
-			during = append(during, lat[i])
-		}
-	}
-	sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
-	sort.Slice(during, func(i, j int) bool { return during[i] < during[j] })
-	res.P50Ms, res.P99Ms = faultMs(faultPercentile(all, 50)), faultMs(faultPercentile(all, 99))
-	res.FaultCalls, res.FaultP99Ms = len(during), faultMs(faultPercentile(during, 99))
 	res.Calls, res.Attempts, res.Retries = st.Calls.Load(), st.Attempts.Load(), st.Retries.Load()
-	if res.Calls > 0 {
-		res.RetriesPerCall = float64(res.Retries) / float64(res.Calls)
-	}
 	res.BreakerOpened, res.BreakerClosed, res.BreakerRejected = st.BreakerOpened.Load(), st.BreakerClosed.Load(), st.BreakerRejected.Load()
 
 	months := []bank.Month{bank.MonthOf(start)}
@@ -507,8 +502,42 @@ func RunFault(ctx context.Context, s Scenario, tr Transport, c FaultConfig) Faul
 	}
 	actx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if res.Audit, err = Audit(actx, r.truth, months, deposits, c.IgnoreKeys); err != nil {
+	if res.Audit, err = audit.Check(actx, r.truth, months, deposits, c.IgnoreKeys); err != nil {
 		return fail(err)
+	}
+	res.finish(s, lat, inFault)
+	return res
+}
+
+// newFaultResult is the empty cell of s over tr.
+func newFaultResult(s Scenario, tr Transport, c FaultConfig) FaultResult {
+	res := FaultResult{Scenario: s.Name, Transport: tr.Name, IgnoreKeys: c.IgnoreKeys,
+		NoBudget: c.NoBudget, NoBreaker: c.NoBreaker,
+		AttemptErrors: map[string]int64{}, FinalErrors: map[string]int64{}}
+	for _, code := range s.Expect {
+		res.Expected = append(res.Expected, code.String())
+	}
+	return res
+}
+
+// finish fills in the latency figures from each deposit's latency (and
+// whether it started while the fault was on; nil: none did), and whether
+// the cell passed: exactly once, the expected codes seen, and every deposit
+// acknowledged where the scenario says so.
+func (res *FaultResult) finish(s Scenario, lat []time.Duration, inFault []bool) {
+	var all, during []time.Duration
+	for i, l := range lat {
+		all = append(all, l)
+		if inFault != nil && inFault[i] {
+			during = append(during, l)
+		}
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
+	sort.Slice(during, func(i, j int) bool { return during[i] < during[j] })
+	res.P50Ms, res.P99Ms = faultMs(faultPercentile(all, 50)), faultMs(faultPercentile(all, 99))
+	res.FaultCalls, res.FaultP99Ms = len(during), faultMs(faultPercentile(during, 99))
+	if res.Calls > 0 {
+		res.RetriesPerCall = float64(res.Retries) / float64(res.Calls)
 	}
 	if len(s.Expect) == 0 {
 		res.SawExpected = len(res.AttemptErrors) == 0
@@ -519,5 +548,4 @@ func RunFault(ctx context.Context, s Scenario, tr Transport, c FaultConfig) Faul
 		}
 	}
 	res.Pass = res.Audit.OK && res.SawExpected && (!s.AllAcked || res.Audit.Acknowledged == res.Audit.Attempted)
-	return res
 }

@@ -1,4 +1,7 @@
-package loadtest
+// Package audit is the exactly-once check of the partial-failure lab: it
+// reads a ledger back and compares it, Jepsen-style, with what the clients
+// that made deposits learned about each one.
+package audit
 
 import (
 	"context"
@@ -47,9 +50,9 @@ func OutcomeOf(err error) Outcome {
 	return Unknown
 }
 
-// Attempted is one logical deposit a client attempted, with its own
+// Deposit is one logical deposit a client attempted, with its own
 // idempotency key, and what it learned.
-type Attempted struct {
+type Deposit struct {
 	Key     string
 	Account bank.AccountNo
 	Amount  bank.Money
@@ -58,8 +61,8 @@ type Attempted struct {
 	Receipt bank.DepositReceipt // when acknowledged
 }
 
-// AuditResult is what the audit found. Exactly-once held when OK is true.
-type AuditResult struct {
+// Result is what the audit found. Exactly-once held when OK is true.
+type Result struct {
 	Attempted    int `json:"attempted"`
 	Acknowledged int `json:"acknowledged"`
 	Failed       int `json:"failed"`
@@ -84,16 +87,16 @@ type AuditResult struct {
 	Problems      []string `json:"problems,omitempty"` // the first few violations, described
 }
 
-// maxProblems bounds AuditResult.Problems.
+// maxProblems bounds Result.Problems.
 const maxProblems = 10
 
-func (r *AuditResult) problem(format string, args ...any) {
+func (r *Result) problem(format string, args ...any) {
 	if len(r.Problems) < maxProblems {
 		r.Problems = append(r.Problems, fmt.Sprintf(format, args...))
 	}
 }
 
-// Audit reads the ledger back through b (a fresh client, or the server's
+// Check reads the ledger back through b (a fresh client, or the server's
 // bank in process) and checks the deposits the clients attempted,
 // Jepsen-style: every acknowledged deposit's key appears exactly once, with
 // its receipt's transaction id; no key appears twice; no transaction
@@ -110,15 +113,15 @@ func (r *AuditResult) problem(format string, args ...any) {
 // stores a key of its own): a transaction whose key no client sent is then
 // attributed to the deposit of the same account and amount, so give every
 // deposit an amount of its own.
-func Audit(ctx context.Context, b bank.Bank, months []bank.Month, deposits []Attempted, byAmount bool) (AuditResult, error) {
-	r := AuditResult{Attempted: len(deposits)}
-	byKey := make(map[string]*Attempted, len(deposits))
+func Check(ctx context.Context, b bank.Bank, months []bank.Month, deposits []Deposit, byAmount bool) (Result, error) {
+	r := Result{Attempted: len(deposits)}
+	byKey := make(map[string]*Deposit, len(deposits))
 	touched := map[bank.AccountNo]bool{}
 	type accAmount struct {
 		acc    bank.AccountNo
 		amount bank.Money
 	}
-	byAmt := map[accAmount]*Attempted{}
+	byAmt := map[accAmount]*Deposit{}
 	for i := range deposits {
 		d := &deposits[i]
 		switch d.Outcome {

@@ -1,0 +1,94 @@
+package loadtest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/igbank/igbank/common/audit"
+	"github.com/igbank/igbank/common/bank"
+	"github.com/igbank/igbank/common/faultplan"
+	"github.com/igbank/igbank/common/resilience"
+	"github.com/sony/gobreaker/v2"
+)
+
+// crashCrashes is how many server processes a crash scenario kills.
+const crashCrashes = 2
+
+// crashScenario is the run of the crash-before-apply and crash-after-apply
+// scenarios: RunCrash with the cell's deposits spread over c.Workers
+// clients, on a SQLite file of its own, the server SIGKILLed crashCrashes
+// times. The clients are patient (no budget, no breaker, many attempts):
+// the point is that a deposit retried across a real restart is applied
+// once, and an outage the breaker would cut short is the outage scenario's
+// business.
+func crashScenario(kind faultplan.Kind) func(context.Context, Scenario, Transport, FaultConfig) FaultResult {
+	return func(ctx context.Context, s Scenario, tr Transport, c FaultConfig) FaultResult {
+		res := newFaultResult(s, tr, c)
+		res.NoBudget, res.NoBreaker = true, true
+		dir, err := os.MkdirTemp("", "igbank-crash-")
+		if err != nil {
+			res.Error = err.Error()
+			return res
+		}
+		defer os.RemoveAll(dir)
+
+		perClient := max(1, c.Deposits/c.Workers)
+		total := perClient * c.Workers
+		var mu sync.Mutex
+		start := time.Now()
+		hooks := resilience.Hooks{
+			Attempt: func(_ resilience.Op, _ int, err error) {
+				if err == nil {
+					return
+				}
+				code := bank.CodeOf(err).String()
+				if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
+					code = breakerFailFast
+				}
+				mu.Lock()
+				res.AttemptErrors[code]++
+				mu.Unlock()
+			},
+		}
+		cr, err := RunCrash(ctx, CrashConfig{
+			Transport: tr,
+			Store:     "sqlite:" + filepath.Join(dir, "bank.db"),
+			// Each server process dies on its Nth deposit: spread over the
+			// run, with the last server left to finish it.
+			Fault:      faultplan.Plan{Kind: kind, Nth: int64(max(1, total/(crashCrashes+2)))},
+			Crashes:    crashCrashes,
+			IgnoreKeys: c.IgnoreKeys,
+			Accounts:   c.Accounts,
+			Clients:    c.Workers,
+			Deposits:   perClient,
+			Resilience: []resilience.Option{
+				resilience.WithRetry(resilience.RetryPolicy{MaxAttempts: 60, InitialBackoff: 10 * time.Millisecond, MaxBackoff: 250 * time.Millisecond, AttemptTimeout: 2 * time.Second}),
+				resilience.WithoutBudget(), resilience.WithoutBreaker(),
+				resilience.WithHooks(hooks),
+			},
+		})
+		res.ElapsedMs = faultMs(time.Since(start))
+		if err != nil {
+			res.Error = err.Error()
+			return res
+		}
+		if cr.Deaths != crashCrashes {
+			res.Error = fmt.Sprintf("the server was killed %d times, want %d", cr.Deaths, crashCrashes)
+			return res
+		}
+		res.Audit = cr.Audit
+		res.Calls, res.Attempts, res.Retries = int64(len(cr.Deposits)), cr.Attempts, cr.Retries
+		for _, d := range cr.Deposits {
+			if d.Outcome != audit.Acknowledged {
+				res.FinalErrors[d.Code.String()]++
+			}
+		}
+		res.finish(s, cr.Latencies, nil)
+		return res
+	}
+}
