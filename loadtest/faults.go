@@ -130,6 +130,20 @@ var Scenarios = []Scenario{
 			a := map[string]any{"latency": 10, "jitter": 5}
 			return toxicFault(r, nil, Toxic{Type: "latency", Stream: "upstream", Attributes: a}, Toxic{Type: "latency", Stream: "downstream", Attributes: a}), nil
 		}},
+	{Name: "slow-link", AllAcked: true,
+		Help: "A narrow, choppy link: for the whole run Toxiproxy's bandwidth toxic holds each direction to 32 KB/s and its slicer cuts every write into pieces of 1 to 15 bytes sent 50µs apart, so every request and response arrives in fragments and each frame decoder must reassemble them. Deposits are small, so no call may fail; the figure to read is the p99 latency.",
+		setup: func(r *rig, c FaultConfig) (*fault, error) {
+			bw := map[string]any{"rate": 32}
+			sl := map[string]any{"average_size": 8, "size_variation": 7, "delay": 50}
+			return toxicFault(r, nil,
+				Toxic{Type: "bandwidth", Stream: "upstream", Attributes: bw}, Toxic{Type: "bandwidth", Stream: "downstream", Attributes: bw},
+				Toxic{Type: "slicer", Stream: "upstream", Attributes: sl}, Toxic{Type: "slicer", Stream: "downstream", Attributes: sl}), nil
+		}},
+	{Name: "truncated", Expect: []bank.Code{bank.Unavailable},
+		Help: "Responses are cut off partway: in short windows Toxiproxy's limit_data toxic closes each connection once the server has sent 16 bytes on it, so a response stops in the middle of its frame (or, on HTTP/2, before it starts). The deposit was applied; the client's decoder sees a short frame and a closed connection and reports unavailable, and the retry with the same key is answered with the stored receipt.",
+		setup: func(r *rig, c FaultConfig) (*fault, error) {
+			return toxicFault(r, faultCycle(0.1), Toxic{Type: "limit_data", Stream: "downstream", Attributes: map[string]any{"bytes": 16}}), nil
+		}},
 	{Name: "slow-server", Expect: []bank.Code{bank.DeadlineExceeded},
 		Help: "The server answers after the client's deadline (an overloaded server): in short windows the server holds every deposit for twice the attempt timeout, then applies it anyway, whether or not the client still waits. The attempt times out (deadline exceeded), the retry carries the same key and is answered in flight or with the stored receipt; a deposit is never applied twice.",
 		setup: func(r *rig, c FaultConfig) (*fault, error) {
