@@ -16,16 +16,10 @@ func shortFaults() FaultConfig {
 		CallTimeout: 3 * time.Second, AttemptTimeout: 150 * time.Millisecond}
 }
 
-// faultTransports are the transports the short scenarios run over: one
-// per distinct connection handling (raw TCP, net/rpc, HTTP/2 gRPC, Connect,
-// HTTP/1.1 REST, Thrift); the protocol variants of Connect and Thrift share
-// their connection handling. FAULTS_ALL=1 runs every registered transport.
-func faultTransports() []string {
-	if os.Getenv("FAULTS_ALL") != "" {
-		return Names(false)
-	}
-	return []string{"raw", "netrpc", "grpc", "connect", "rest", "thrift"}
-}
+// faultTransports are the transports the short scenarios run over: every
+// registered one, protocol variants included (Connect's gRPC and gRPC-Web
+// protocols, Thrift's compact protocol frame their messages differently).
+func faultTransports() []string { return Names(false) }
 
 // TestFaults runs every scenario over the transports, with keys on, and
 // asserts the audit (exactly once) and the client-visible error code.
