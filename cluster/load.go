@@ -2,7 +2,6 @@ package cluster
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"sort"
@@ -10,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/igbank/igbank/common/audit"
 	"github.com/igbank/igbank/common/bank"
 	"github.com/igbank/igbank/common/ledger"
 	"github.com/igbank/igbank/common/transport"
@@ -19,18 +19,9 @@ import (
 // balancer).
 type Dialer func(ctx context.Context) (transport.Client, error)
 
-// Ack is a deposit the cluster acknowledged.
-type Ack struct {
-	Key      string
-	Account  bank.AccountNo
-	Amount   bank.Money
-	TxID     int64
-	Replayed bool // the acknowledgment was a replay (an earlier attempt was applied)
-}
-
 // LoadStats counts what a deposit load saw.
 type LoadStats struct {
-	Deposits int64 // logical deposits acknowledged
+	Deposits int64 // logical deposits acknowledged (Acknowledged outcomes)
 	Attempts int64 // calls made, retries included
 	Retries  int64 // calls that failed and were tried again
 	ByCode   map[bank.Code]int64
@@ -40,13 +31,21 @@ type LoadStats struct {
 // accounts, each with its own idempotency key (prefix-w-i) and retried
 // with that same key until the cluster answers (a simple loop: every
 // retryable failure, including a dropped connection, is retried after a
-// short pause; a broken client is replaced). It stops early when ctx ends.
+// short pause; a broken client is replaced). It stops early when ctx ends
+// or a call fails with an error it does not retry, and then returns the
+// first such error.
+//
+// It returns what the clients learned about every logical deposit that was
+// sent at least once, for audit.Check: the acknowledged ones with their
+// receipts, and also those the load gave up on, whose outcome is the last
+// error's (audit.OutcomeOf: Unknown when ctx ended between retries, Failed
+// for a definite business error). Deposits never sent are left out.
 // onAck, if set, is called after each acknowledgment (the crash tests use
 // it to kill a server at a chosen moment).
-func DepositLoad(ctx context.Context, dial Dialer, prefix string, workers, perWorker, accounts int, onAck func(n int64)) ([]Ack, LoadStats, error) {
+func DepositLoad(ctx context.Context, dial Dialer, prefix string, workers, perWorker, accounts int, onAck func(n int64)) ([]audit.Deposit, LoadStats, error) {
 	var (
 		mu    sync.Mutex
-		acks  []Ack
+		deps  []audit.Deposit
 		st    = LoadStats{ByCode: map[bank.Code]int64{}}
 		wg    sync.WaitGroup
 		first error
@@ -76,9 +75,26 @@ func DepositLoad(ctx context.Context, dial Dialer, prefix string, workers, perWo
 					Amount:         bank.Money(1 + rng.IntN(100_000)),
 					IdempotencyKey: fmt.Sprintf("%s-%d-%d", prefix, w, i),
 				}
-				for attempt := 0; ; attempt++ {
+				d := audit.Deposit{Key: req.IdempotencyKey, Account: req.Account, Amount: req.Amount}
+				sent := false
+				// giveUp records d, if it was ever sent, with the
+				// outcome err says.
+				giveUp := func(err error) {
+					if sent {
+						d.Outcome, d.Code = audit.OutcomeOf(err), bank.CodeOf(err)
+						mu.Lock()
+						deps = append(deps, d)
+						mu.Unlock()
+					}
+				}
+				var last error // the last call's error
+				for {
 					if ctx.Err() != nil {
-						fail(fmt.Errorf("deposit %s not acknowledged: %w", req.IdempotencyKey, ctx.Err()))
+						if last == nil {
+							last = ctx.Err()
+						}
+						giveUp(last)
+						fail(fmt.Errorf("deposit %s not acknowledged: %w (last error: %v)", req.IdempotencyKey, ctx.Err(), last))
 						return
 					}
 					if c == nil {
@@ -93,15 +109,18 @@ func DepositLoad(ctx context.Context, dial Dialer, prefix string, workers, perWo
 						}
 					}
 					actx, cancel := context.WithTimeout(ctx, 2*time.Second)
+					sent = true
 					r, err := c.Deposit(actx, req)
 					cancel()
+					last = err
 					mu.Lock()
 					st.Attempts++
 					st.ByCode[bank.CodeOf(err)]++
 					mu.Unlock()
 					if err == nil {
 						mu.Lock()
-						acks = append(acks, Ack{req.IdempotencyKey, req.Account, req.Amount, r.TransactionID, r.Replayed})
+						d.Outcome, d.Code, d.Receipt = audit.Acknowledged, bank.OK, r
+						deps = append(deps, d)
 						st.Deposits++
 						mu.Unlock()
 						if onAck != nil {
@@ -111,6 +130,7 @@ func DepositLoad(ctx context.Context, dial Dialer, prefix string, workers, perWo
 					}
 					code := bank.CodeOf(err)
 					if !code.Retryable() && code != bank.Canceled && code != bank.Internal {
+						giveUp(err)
 						fail(fmt.Errorf("deposit %s: %w", req.IdempotencyKey, err))
 						return
 					}
@@ -127,64 +147,18 @@ func DepositLoad(ctx context.Context, dial Dialer, prefix string, workers, perWo
 		}()
 	}
 	wg.Wait()
-	return acks, st, first
+	return deps, st, first
 }
 
-// Audit checks the ledger against the acknowledged deposits: every one is
-// in its account's statement for month exactly once, with the transaction
-// id its receipt gave, no other deposit with the prefix is there, and each
-// account's balance is its seed balance plus its acknowledged deposits.
-// It assumes that accounts 1 to accounts got no other deposits since they
-// were seeded.
-func Audit(ctx context.Context, b bank.Bank, prefix string, accounts int, acks []Ack, month bank.Month) error {
-	byAcc := map[bank.AccountNo][]Ack{}
-	for _, a := range acks {
-		byAcc[a.Account] = append(byAcc[a.Account], a)
+// Months returns the months of a run that started at start and ends now
+// (one, or two when it crossed the end of a month): the statements
+// audit.Check reads.
+func Months(start time.Time) []bank.Month {
+	ms := []bank.Month{bank.MonthOf(start)}
+	if m := bank.MonthOf(time.Now()); m != ms[0] {
+		ms = append(ms, m)
 	}
-	var errs []error
-	for i := 1; i <= accounts; i++ {
-		acc := ledger.SeedAccount(i)
-		want := ledger.SeedBalance(i)
-		keys := map[string]Ack{}
-		for _, a := range byAcc[acc] {
-			want += a.Amount
-			keys[a.Key] = a
-		}
-		got, err := b.Balance(ctx, acc)
-		if err != nil {
-			return fmt.Errorf("audit: balance of %s: %w", acc, err)
-		}
-		if got != want {
-			errs = append(errs, fmt.Errorf("account %s: balance %d, want %d (seed %d + %d acknowledged deposits)", acc, got, want, ledger.SeedBalance(i), len(byAcc[acc])))
-		}
-		st, err := b.Statement(ctx, acc, month)
-		if err != nil {
-			return fmt.Errorf("audit: statement of %s: %w", acc, err)
-		}
-		seen := map[string]int{}
-		for _, tx := range st.Transactions {
-			if len(tx.IdempotencyKey) < len(prefix) || tx.IdempotencyKey[:len(prefix)] != prefix {
-				continue
-			}
-			seen[tx.IdempotencyKey]++
-			a, ok := keys[tx.IdempotencyKey]
-			switch {
-			case !ok:
-				errs = append(errs, fmt.Errorf("account %s: transaction %d with key %s was never acknowledged", acc, tx.ID, tx.IdempotencyKey))
-			case a.TxID != tx.ID || a.Amount != tx.Amount:
-				errs = append(errs, fmt.Errorf("account %s: key %s is transaction %d of %d, but the receipt said %d of %d", acc, a.Key, tx.ID, tx.Amount, a.TxID, a.Amount))
-			}
-		}
-		for k := range keys {
-			if seen[k] != 1 {
-				errs = append(errs, fmt.Errorf("account %s: acknowledged deposit %s is in the statement %d times, want once", acc, k, seen[k]))
-			}
-		}
-		if len(errs) > 20 {
-			break
-		}
-	}
-	return errors.Join(errs...)
+	return ms
 }
 
 // Codes formats the counts by code, for logs.
