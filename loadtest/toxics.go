@@ -9,7 +9,13 @@ import (
 
 	toxiproxy "github.com/Shopify/toxiproxy/v2"
 	"github.com/rs/zerolog"
+	"github.com/rs/zerolog/log"
 )
+
+// quietToxics turns the trace logging some toxics (bandwidth) write to
+// zerolog's global logger down to warnings, once: Toxiproxy is a library
+// here, and its trace lines would land on the load generator's stderr.
+var quietToxics = sync.OnceFunc(func() { log.Logger = log.Logger.Level(zerolog.WarnLevel) })
 
 // Toxic is one Toxiproxy toxic: its type ("latency", "timeout",
 // "reset_peer", "limit_data", "bandwidth", "slicer", ...), the direction it
@@ -37,6 +43,7 @@ type Toxiproxy struct {
 // StartToxiproxy starts a proxy on a free port of 127.0.0.1 that forwards
 // every connection to upstream.
 func StartToxiproxy(name, upstream string) (*Toxiproxy, error) {
+	quietToxics()
 	srv := toxiproxy.NewServer(toxiproxy.NewMetricsContainer(nil), zerolog.Nop())
 	p := toxiproxy.NewProxy(srv, name, "127.0.0.1:0", upstream)
 	if err := p.Start(); err != nil {
