@@ -318,6 +318,51 @@ func (l *lazyClient) Close() error {
 	return l.c.Close()
 }
 
+// callAttempts counts the attempts of one logical call that reached the
+// transport. The resilience hooks do not say which call an attempt
+// belongs to, but every attempt's context derives from the call's, so the
+// counter rides in it down to countingBank, which sits under the retry
+// and breaker layers, right on the client.
+type callAttempts struct{ n atomic.Int32 }
+
+type callAttemptsKey struct{}
+
+func withCallAttempts(ctx context.Context) (context.Context, *callAttempts) {
+	c := &callAttempts{}
+	return context.WithValue(ctx, callAttemptsKey{}, c), c
+}
+
+// countingBank counts every call it passes on in the callAttempts of the
+// call's context, if any.
+type countingBank struct{ next bank.Bank }
+
+func countAttempt(ctx context.Context) {
+	if c, ok := ctx.Value(callAttemptsKey{}).(*callAttempts); ok {
+		c.n.Add(1)
+	}
+}
+
+func (c countingBank) Balance(ctx context.Context, acc bank.AccountNo) (bank.Money, error) {
+	countAttempt(ctx)
+	return c.next.Balance(ctx, acc)
+}
+
+func (c countingBank) Statement(ctx context.Context, acc bank.AccountNo, m bank.Month) (bank.Statement, error) {
+	countAttempt(ctx)
+	return c.next.Statement(ctx, acc, m)
+}
+
+func (c countingBank) Deposit(ctx context.Context, req bank.DepositRequest) (bank.DepositReceipt, error) {
+	countAttempt(ctx)
+	return c.next.Deposit(ctx, req)
+}
+
+// isBreakerFailFast reports whether err is the breaker failing an attempt
+// at once (open, or half open with its probes in flight).
+func isBreakerFailFast(err error) bool {
+	return errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests)
+}
+
 // Transition is a change of the circuit breaker's state.
 type Transition struct {
 	AtMs float64 `json:"at_ms"` // since the run started
@@ -351,11 +396,41 @@ type FaultResult struct {
 	P99Ms           float64          `json:"p99_ms"`
 	FaultCalls      int              `json:"fault_calls"`  // calls started while the fault was on
 	FaultP99Ms      float64          `json:"fault_p99_ms"` // their p99
-	Expected        []string         `json:"expected_codes"`
-	SawExpected     bool             `json:"saw_expected"`
-	ElapsedMs       float64          `json:"elapsed_ms"`
-	Pass            bool             `json:"pass"`
-	Error           string           `json:"error,omitempty"`
+	// AttemptsPerCall is attempts per logical call over the run (breaker
+	// fail-fasts included); AttemptsPerCallInFault, over the calls that
+	// started while the fault was on (0: none did, or no timeline).
+	AttemptsPerCall        float64 `json:"attempts_per_call"`
+	AttemptsPerCallInFault float64 `json:"attempts_per_call_in_fault,omitempty"`
+	// FaultWindows are when the fault was actually switched on and off, in
+	// ms since the run started (network faults only).
+	FaultWindows [][2]float64 `json:"fault_windows_ms,omitempty"`
+	// Timeline is every logical deposit in the order it was sent (network
+	// faults only; the crash scenarios leave it empty).
+	Timeline []CallRecord `json:"timeline,omitempty"`
+	// Breaker sums up the transitions and the timeline when the breaker
+	// opened: when it opened and closed, its probes, the calls it failed
+	// fast.
+	Breaker     *BreakerFigures `json:"breaker,omitempty"`
+	Expected    []string        `json:"expected_codes"`
+	SawExpected bool            `json:"saw_expected"`
+	ElapsedMs   float64         `json:"elapsed_ms"`
+	Pass        bool            `json:"pass"`
+	Error       string          `json:"error,omitempty"`
+}
+
+// CallRecord is one logical deposit of a run: when it started, how long it
+// took, how it ended and how many attempts it made.
+type CallRecord struct {
+	StartMs   float64 `json:"start_ms"` // since the run started
+	LatencyMs float64 `json:"latency_ms"`
+	Code      string  `json:"code"` // "ok", or the final error's bank code
+	// Attempts counts the attempts that reached the transport, plus the
+	// one the breaker failed fast, if any.
+	Attempts int `json:"attempts"`
+	// FailedFast: an attempt was failed at once by the open or half-open
+	// breaker. That ends the retry loop, so it can only be the last one.
+	FailedFast bool `json:"failed_fast,omitempty"`
+	InFault    bool `json:"in_fault,omitempty"` // started while the fault was on
 }
 
 func faultMs(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
@@ -405,13 +480,13 @@ func RunFault(ctx context.Context, s Scenario, tr Transport, c FaultConfig) Faul
 	if c.NoBreaker {
 		opts = append(opts, resilience.WithoutBreaker())
 	}
-	b := resilience.Wrap(lc, append(opts,
+	b := resilience.Wrap(countingBank{lc}, append(opts,
 		resilience.WithStats(&st),
 		resilience.WithHooks(resilience.Hooks{
 			Attempt: func(_ resilience.Op, _ int, err error) {
 				if err != nil {
 					code := bank.CodeOf(err).String()
-					if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
+					if isBreakerFailFast(err) {
 						code = breakerFailFast // not an error from the network
 					}
 					mu.Lock()
@@ -426,13 +501,21 @@ func RunFault(ctx context.Context, s Scenario, tr Transport, c FaultConfig) Faul
 			},
 		}))...)
 
-	// The fault's schedule.
+	// The fault's schedule, and when it was actually switched.
 	var faultOn atomic.Bool
 	setFault := func(on bool) error {
 		if faultOn.Load() == on {
 			return nil
 		}
 		faultOn.Store(on)
+		at := faultMs(time.Since(start))
+		mu.Lock()
+		if on {
+			res.FaultWindows = append(res.FaultWindows, [2]float64{at, at})
+		} else if n := len(res.FaultWindows); n > 0 {
+			res.FaultWindows[n-1][1] = at
+		}
+		mu.Unlock()
 		if on {
 			return f.on()
 		}
@@ -465,6 +548,7 @@ func RunFault(ctx context.Context, s Scenario, tr Transport, c FaultConfig) Faul
 	deposits := make([]audit.Deposit, c.Deposits)
 	lat := make([]time.Duration, c.Deposits)
 	inFault := make([]bool, c.Deposits)
+	timeline := make([]CallRecord, c.Deposits)
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for w := 0; w < c.Workers; w++ {
@@ -479,11 +563,21 @@ func RunFault(ctx context.Context, s Scenario, tr Transport, c FaultConfig) Faul
 				d := audit.Deposit{Key: resilience.NewKey(), Account: ledger.SeedAccount(1 + i%c.Accounts), Amount: bank.Money(100 + i)}
 				inFault[i] = faultOn.Load()
 				cctx, cancel := context.WithTimeout(ctx, c.CallTimeout)
+				cctx, attempts := withCallAttempts(cctx)
 				t0 := time.Now()
 				rc, err := b.Deposit(cctx, bank.DepositRequest{Account: d.Account, Amount: d.Amount, IdempotencyKey: d.Key})
 				lat[i] = time.Since(t0)
 				cancel()
 				d.Outcome, d.Code, d.Receipt = audit.OutcomeOf(err), bank.CodeOf(err), rc
+				cr := CallRecord{StartMs: faultMs(t0.Sub(start)), LatencyMs: faultMs(lat[i]), Code: "ok",
+					Attempts: int(attempts.n.Load()), FailedFast: isBreakerFailFast(err), InFault: inFault[i]}
+				if err != nil {
+					cr.Code = d.Code.String()
+				}
+				if cr.FailedFast {
+					cr.Attempts++ // the breaker's fail-fast never reached the transport
+				}
+				timeline[i] = cr
 				if err != nil {
 					mu.Lock()
 					res.FinalErrors[d.Code.String()]++
@@ -503,6 +597,7 @@ func RunFault(ctx context.Context, s Scenario, tr Transport, c FaultConfig) Faul
 	}
 	res.ElapsedMs = faultMs(time.Since(start))
 	deposits = deposits[:min(int(next.Load()), c.Deposits)]
+	res.Timeline = timeline[:len(deposits)]
 	if len(deposits) < c.Deposits {
 		return fail(fmt.Errorf("interrupted after %d of %d deposits", len(deposits), c.Deposits))
 	}
@@ -552,6 +647,20 @@ func (res *FaultResult) finish(s Scenario, lat []time.Duration, inFault []bool) 
 	res.FaultCalls, res.FaultP99Ms = len(during), faultMs(faultPercentile(during, 99))
 	if res.Calls > 0 {
 		res.RetriesPerCall = float64(res.Retries) / float64(res.Calls)
+		res.AttemptsPerCall = float64(res.Attempts) / float64(res.Calls)
+	}
+	var faultAttempts, faultCalls int
+	for _, cr := range res.Timeline {
+		if cr.InFault {
+			faultAttempts += cr.Attempts
+			faultCalls++
+		}
+	}
+	if faultCalls > 0 {
+		res.AttemptsPerCallInFault = float64(faultAttempts) / float64(faultCalls)
+	}
+	if f, ok := breakerFigures(*res); ok {
+		res.Breaker = &f
 	}
 	if len(s.Expect) == 0 {
 		res.SawExpected = len(res.AttemptErrors) == 0

@@ -40,7 +40,8 @@ func FaultsMain(args []string, stdout, stderr io.Writer) int {
 	idem := fs.String("idempotency", "on", "on, or off: the server ignores keys (the deposit-twice demonstration)")
 	budget := fs.Bool("budget", true, "share a retry budget among the calls (false: every failed call retries up to its attempts)")
 	breaker := fs.Bool("breaker", true, "put a circuit breaker in the client layers")
-	jsonOut := fs.String("json", "", "write the matrix as JSON to `FILE`")
+	jsonOut := fs.String("json", "", "write the matrix as JSON to `FILE`, with every call's timeline (\"loadtest report FILE\" renders it again)")
+	htmlOut := fs.String("html", "", "write the matrix, the table and the outage timelines as a self-contained HTML page to `FILE`")
 	quiet := fs.Bool("quiet", false, "print no table")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -98,15 +99,9 @@ func FaultsMain(args []string, stdout, stderr io.Writer) int {
 	if !*quiet {
 		WriteFaultMatrix(stdout, results)
 	}
-	if *jsonOut != "" {
-		b, err := json.MarshalIndent(results, "", "  ")
-		if err == nil {
-			err = os.WriteFile(*jsonOut, append(b, '\n'), 0o644)
-		}
-		if err != nil {
-			fmt.Fprintf(stderr, "loadtest faults: %v\n", err)
-			return 1
-		}
+	if err := writeFaultFiles(results, *jsonOut, *htmlOut); err != nil {
+		fmt.Fprintf(stderr, "loadtest faults: %v\n", err)
+		return 1
 	}
 	if ctx.Err() != nil {
 		return 130
@@ -117,6 +112,74 @@ func FaultsMain(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	return 0
+}
+
+// writeFaultFiles writes the matrix as JSON to jsonPath and as HTML to
+// htmlPath, each if set.
+func writeFaultFiles(results []FaultResult, jsonPath, htmlPath string) error {
+	if jsonPath != "" {
+		b, err := json.MarshalIndent(results, "", "  ")
+		if err == nil {
+			err = os.WriteFile(jsonPath, append(b, '\n'), 0o644)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if htmlPath != "" {
+		var b strings.Builder
+		if err := WriteFaultsHTML(&b, results); err != nil {
+			return err
+		}
+		if err := os.WriteFile(htmlPath, []byte(b.String()), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ReadFaults reads a matrix written by "loadtest faults -json". ok is
+// false when the file is not one (a JSON array of cells with a scenario):
+// "loadtest report" then reads it as a run.
+func ReadFaults(path string) (results []FaultResult, ok bool, err error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, false, err
+	}
+	var probe []map[string]json.RawMessage
+	if json.Unmarshal(b, &probe) != nil || len(probe) == 0 || probe[0]["scenario"] == nil {
+		return nil, false, nil
+	}
+	if err := json.Unmarshal(b, &results); err != nil {
+		return nil, true, fmt.Errorf("%s: %w", path, err)
+	}
+	return results, true, nil
+}
+
+// faultsReport is "loadtest report FILE.json" for a fault matrix: the
+// tables again, and the HTML page if asked. handled is false when path is
+// not a fault matrix.
+func faultsReport(path string, o *outputs, stdout, stderr io.Writer) (code int, handled bool) {
+	results, ok, err := ReadFaults(path)
+	if !ok && err == nil {
+		return 0, false
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "loadtest report: %v\n", err)
+		return 1, true
+	}
+	if o.csv != "" || o.bench != "" {
+		fmt.Fprintln(stderr, "loadtest report: a fault matrix renders as a table or HTML only")
+		return 2, true
+	}
+	if !o.quiet {
+		WriteFaultMatrix(stdout, results)
+	}
+	if err := writeFaultFiles(results, "", o.html); err != nil {
+		fmt.Fprintf(stderr, "loadtest report: %v\n", err)
+		return 1, true
+	}
+	return 0, true
 }
 
 // indentWrap wraps s at width columns, each line indented.
@@ -138,19 +201,10 @@ func indentWrap(s, indent string, width int) string {
 }
 
 // WriteFaultMatrix prints the matrix, scenario × transport, then one line
-// per cell with what the client saw.
+// per cell with what the client saw, then the audit's problems and what
+// the breaker did.
 func WriteFaultMatrix(w io.Writer, results []FaultResult) {
-	var scen, trs []string
-	cell := map[[2]string]FaultResult{}
-	for _, r := range results {
-		if !faultContains(scen, r.Scenario) {
-			scen = append(scen, r.Scenario)
-		}
-		if !faultContains(trs, r.Transport) {
-			trs = append(trs, r.Transport)
-		}
-		cell[[2]string{r.Scenario, r.Transport}] = r
-	}
+	scen, trs, cell := faultGrid(results)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "exactly-once\t%s\t\n", strings.Join(trs, "\t"))
 	for _, s := range scen {
@@ -164,26 +218,72 @@ func WriteFaultMatrix(w io.Writer, results []FaultResult) {
 	tw.Flush()
 	fmt.Fprintln(w)
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "scenario\ttransport\tonce\tacked\tapplied\tunknown\tlost\tdup\tphantom\treplayed\tattempt errors\tretries/call\tbreaker open/close/rejected\tp99 ms\tp99 ms in fault\t")
+	fmt.Fprintf(tw, "%s\t\n", strings.Join(faultColumns, "\t"))
 	for _, r := range results {
 		if r.Error != "" {
 			fmt.Fprintf(tw, "%s\t%s\terror: %s\t\n", r.Scenario, r.Transport, r.Error)
 			continue
 		}
-		a := r.Audit
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%.2f\t%d/%d/%d\t%.1f\t%.1f\t\n",
-			r.Scenario, r.Transport, faultYesNo(a.OK), a.Acknowledged, a.Attempted, a.Applied, a.Unknown, a.Lost, a.Duplicated, a.Phantom, a.Replayed,
-			codeCounts(r.AttemptErrors), r.RetriesPerCall, r.BreakerOpened, r.BreakerClosed, r.BreakerRejected, r.P99Ms, r.FaultP99Ms)
+		fmt.Fprintf(tw, "%s\t\n", strings.Join(faultRow(r), "\t"))
 	}
 	tw.Flush()
 	for _, r := range results {
-		for _, p := range r.Audit.Problems {
-			fmt.Fprintf(w, "%s/%s: %s\n", r.Scenario, r.Transport, p)
-		}
-		if r.Error == "" && !r.SawExpected {
-			fmt.Fprintf(w, "%s/%s: expected %v on the attempts, saw %s\n", r.Scenario, r.Transport, r.Expected, codeCounts(r.AttemptErrors))
+		for _, n := range faultNotes(r) {
+			fmt.Fprintln(w, n)
 		}
 	}
+}
+
+// faultGrid lists the scenarios and transports of results in order of
+// appearance, and the cell of each pair.
+func faultGrid(results []FaultResult) (scen, trs []string, cell map[[2]string]FaultResult) {
+	cell = map[[2]string]FaultResult{}
+	for _, r := range results {
+		if !faultContains(scen, r.Scenario) {
+			scen = append(scen, r.Scenario)
+		}
+		if !faultContains(trs, r.Transport) {
+			trs = append(trs, r.Transport)
+		}
+		cell[[2]string{r.Scenario, r.Transport}] = r
+	}
+	return scen, trs, cell
+}
+
+// faultColumns head the table of cells, in the terminal and the HTML page.
+var faultColumns = []string{"scenario", "transport", "once", "acked", "applied", "unknown", "lost", "dup", "phantom", "replayed",
+	"attempt errors", "retries/call", "attempts/call in fault", "breaker open/close/rejected", "p99 ms", "p99 ms in fault"}
+
+// faultRow is r's row of the table of cells (r.Error empty).
+func faultRow(r FaultResult) []string {
+	a := r.Audit
+	inFault, attInFault := "-", "-"
+	if r.FaultCalls > 0 {
+		inFault = fmt.Sprintf("%.1f", r.FaultP99Ms)
+		if r.AttemptsPerCallInFault > 0 {
+			attInFault = fmt.Sprintf("%.2f", r.AttemptsPerCallInFault)
+		}
+	}
+	return []string{r.Scenario, r.Transport, faultYesNo(a.OK), fmt.Sprintf("%d/%d", a.Acknowledged, a.Attempted),
+		fmt.Sprint(a.Applied), fmt.Sprint(a.Unknown), fmt.Sprint(a.Lost), fmt.Sprint(a.Duplicated), fmt.Sprint(a.Phantom), fmt.Sprint(a.Replayed),
+		codeCounts(r.AttemptErrors), fmt.Sprintf("%.2f", r.RetriesPerCall), attInFault,
+		fmt.Sprintf("%d/%d/%d", r.BreakerOpened, r.BreakerClosed, r.BreakerRejected), fmt.Sprintf("%.1f", r.P99Ms), inFault}
+}
+
+// faultNotes are the lines printed under the table for r: the audit's
+// problems, expected codes not seen, and what the breaker did.
+func faultNotes(r FaultResult) []string {
+	var out []string
+	for _, p := range r.Audit.Problems {
+		out = append(out, fmt.Sprintf("%s/%s: %s", r.Scenario, r.Transport, p))
+	}
+	if r.Error == "" && !r.SawExpected {
+		out = append(out, fmt.Sprintf("%s/%s: expected %v on the attempts, saw %s", r.Scenario, r.Transport, r.Expected, codeCounts(r.AttemptErrors)))
+	}
+	if l, ok := breakerLine(r); ok && r.Error == "" {
+		out = append(out, l)
+	}
+	return out
 }
 
 func matrixCell(r FaultResult, ok bool) string {

@@ -22,6 +22,7 @@ type series struct {
 	name   string
 	color  string
 	points []xy
+	dots   bool // points only, not joined by a line (a scatter plot)
 }
 
 const (
@@ -120,6 +121,16 @@ func legend(b *strings.Builder, ss []series) {
 // lineChart draws series as lines with points. xTickLabel, if set, names
 // the x ticks (used for the percentile axis).
 func lineChart(title, xLabel, yLabel string, ss []series, xa, ya axis, xTicks []float64, xTickLabel func(float64) string, yFmt func(float64) string) string {
+	return plotChart(title, xLabel, yLabel, ss, xa, ya, xTicks, xTickLabel, yFmt, nil)
+}
+
+// plotArea is where a chart's data goes, in SVG coordinates: x0 to x1 left
+// to right, y0 (bottom) to y1 (top).
+type plotArea struct{ x0, x1, y0, y1 float64 }
+
+// plotChart is lineChart with under, if set, drawing into the plot area
+// after the grid and axes and before the series (shaded spans, markers).
+func plotChart(title, xLabel, yLabel string, ss []series, xa, ya axis, xTicks []float64, xTickLabel func(float64) string, yFmt func(float64) string, under func(b *strings.Builder, xa, ya axis, p plotArea)) string {
 	var b strings.Builder
 	svgOpen(&b, title)
 	x0, x1 := float64(padL), float64(chartW-padR)
@@ -142,12 +153,15 @@ func lineChart(title, xLabel, yLabel string, ss []series, xa, ya axis, xTicks []
 	fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#333"/><line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#333"/>`, x0, y0, x1, y0, x0, y0, x0, y1)
 	fmt.Fprintf(&b, `<text x="%.1f" y="%d" font-size="12" text-anchor="middle">%s</text>`, (x0+x1)/2, chartH-10, html.EscapeString(xLabel))
 	fmt.Fprintf(&b, `<text x="14" y="%.1f" font-size="12" text-anchor="middle" transform="rotate(-90 14 %.1f)">%s</text>`, (y0+y1)/2, (y0+y1)/2, html.EscapeString(yLabel))
+	if under != nil {
+		under(&b, xa, ya, plotArea{x0, x1, y0, y1})
+	}
 	for _, s := range ss {
 		var pts []string
 		for _, p := range s.points {
 			pts = append(pts, fmt.Sprintf("%.1f,%.1f", xa.pos(p.x, x0, x1), ya.pos(p.y, y0, y1)))
 		}
-		if len(pts) > 1 {
+		if len(pts) > 1 && !s.dots {
 			fmt.Fprintf(&b, `<polyline fill="none" stroke="%s" stroke-width="2" points="%s"/>`, s.color, strings.Join(pts, " "))
 		}
 		for _, p := range s.points {

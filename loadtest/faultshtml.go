@@ -1,0 +1,310 @@
+package loadtest
+
+import (
+	"fmt"
+	"html"
+	"io"
+	"math"
+	"sort"
+	"strings"
+)
+
+// BreakerFigures sum up what the circuit breaker did in one cell, from its
+// transitions and the timeline of the calls.
+type BreakerFigures struct {
+	OpenedMs float64 `json:"opened_ms"`           // first transition to open, since the run started
+	ClosedMs float64 `json:"closed_ms,omitempty"` // last transition to closed after it (0: never closed again)
+	Opens    int     `json:"opens"`               // transitions to open (the first and the reopenings)
+	// HalfOpenProbes counts the half-open spells that ended, each with the
+	// outcome of its probe (closed: it succeeded; open: it failed).
+	HalfOpenProbes int `json:"half_open_probes"`
+	// FailedFast counts the calls that the breaker failed at once, and
+	// FailFastP50Ms is the median of their latencies.
+	FailedFast    int     `json:"failed_fast"`
+	FailFastP50Ms float64 `json:"fail_fast_p50_ms"`
+	// MaxAttemptsInFault is the most attempts any call that started during
+	// the fault made (the mean is FaultResult.AttemptsPerCallInFault).
+	MaxAttemptsInFault int `json:"max_attempts_in_fault"`
+}
+
+// breakerFigures computes r's BreakerFigures; ok is false when the
+// breaker never opened.
+func breakerFigures(r FaultResult) (f BreakerFigures, ok bool) {
+	for _, t := range r.Transitions {
+		switch {
+		case t.To == "open":
+			if f.Opens == 0 {
+				f.OpenedMs = t.AtMs
+			}
+			f.Opens++
+		case t.To == "closed" && f.Opens > 0:
+			f.ClosedMs = t.AtMs
+		}
+		if t.From == "half-open" {
+			f.HalfOpenProbes++
+		}
+	}
+	var ff []float64
+	for _, c := range r.Timeline {
+		if c.FailedFast {
+			ff = append(ff, c.LatencyMs)
+		}
+		if c.InFault {
+			f.MaxAttemptsInFault = max(f.MaxAttemptsInFault, c.Attempts)
+		}
+	}
+	sort.Float64s(ff)
+	f.FailedFast = len(ff)
+	if len(ff) > 0 {
+		f.FailFastP50Ms = ff[(len(ff)-1)/2]
+	}
+	return f, f.Opens > 0
+}
+
+// breakerLine is the sentence the terminal prints under the table for a
+// cell whose breaker opened.
+func breakerLine(r FaultResult) (string, bool) {
+	f, ok := breakerFigures(r)
+	if !ok {
+		return "", false
+	}
+	closed := "did not close again"
+	if f.ClosedMs > 0 {
+		closed = fmt.Sprintf("closed at %.0f ms", f.ClosedMs)
+	}
+	s := fmt.Sprintf("%s/%s: breaker opened at %.0f ms (%d times), %s; %d half-open probes; %d calls failed fast, median %.3f ms",
+		r.Scenario, r.Transport, f.OpenedMs, f.Opens, closed, f.HalfOpenProbes, f.FailedFast, f.FailFastP50Ms)
+	if r.FaultCalls > 0 && r.AttemptsPerCallInFault > 0 {
+		s += fmt.Sprintf("; %.2f attempts per call in the fault (at most %d), %.2f over the run", r.AttemptsPerCallInFault, f.MaxAttemptsInFault, r.AttemptsPerCall)
+	}
+	return s, true
+}
+
+// Colours of the fault report: the outcomes of calls and the breaker's
+// states.
+const (
+	colOK        = "#4e79a7"
+	colUnavail   = "#e15759"
+	colFailFast  = "#f28e2b"
+	colOther     = "#b07aa1"
+	colFault     = "#e15759"
+	colOpen      = "#b2182b"
+	colHalfOpen  = "#9c755f"
+	colClosed    = "#1b9e77"
+	faultsStyle  = `<style>body{font-family:system-ui,sans-serif;margin:2em;color:#222;max-width:1100px}table{border-collapse:collapse;font-size:12px}.wrap{overflow-x:auto}td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}td:first-child,th:first-child,td.l{text-align:left}section{margin:2em 0}pre{background:#f6f6f6;padding:1em;white-space:pre-wrap}.note{color:#555;font-size:13px}td.ok{background:#dff0d8;text-align:center}td.fail{background:#f2dede;text-align:center;font-weight:bold}td.err{background:#eee;text-align:center}</style>`
+	faultsTitle  = "IGBank partial failures: exactly-once, scenario × transport"
+	faultsLegend = "ok: every acknowledged deposit applied exactly once, none twice, none invented, the expected codes seen (and every deposit acknowledged where the scenario says so). FAIL: the audit found lost or duplicated deposits, or the client did not see the expected codes."
+)
+
+func stateColor(s string) string {
+	switch s {
+	case "open":
+		return colOpen
+	case "half-open":
+		return colHalfOpen
+	}
+	return colClosed
+}
+
+// WriteFaultsHTML writes the fault matrix as a self-contained page: the
+// matrix, the table of every cell, and for each outage cell the timeline
+// of its calls with the breaker's transitions.
+func WriteFaultsHTML(w io.Writer, results []FaultResult) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>%s</title>\n%s</head><body>", html.EscapeString(faultsTitle), faultsStyle)
+	fmt.Fprintf(&b, "<h1>%s</h1>\n", html.EscapeString(faultsTitle))
+
+	// The matrix.
+	scen, trs, cell := faultGrid(results)
+	fmt.Fprintf(&b, "<section id=\"matrix\"><h2>Exactly-once</h2><p class=\"note\">%s</p><div class=\"wrap\"><table><tr><th>scenario</th>", html.EscapeString(faultsLegend))
+	for _, t := range trs {
+		fmt.Fprintf(&b, "<th>%s</th>", html.EscapeString(t))
+	}
+	b.WriteString("</tr>\n")
+	for _, s := range scen {
+		fmt.Fprintf(&b, "<tr><td>%s</td>", html.EscapeString(s))
+		for _, t := range trs {
+			r, ok := cell[[2]string{s, t}]
+			class := "fail"
+			switch {
+			case !ok:
+				class = "err"
+			case r.Error != "":
+				class = "err"
+			case r.Pass:
+				class = "ok"
+			}
+			title := ""
+			if ok {
+				title = fmt.Sprintf("lost %d, duplicated %d, attempt errors: %s", r.Audit.Lost, r.Audit.Duplicated, codeCounts(r.AttemptErrors))
+				if r.Error != "" {
+					title = r.Error
+				}
+			}
+			fmt.Fprintf(&b, "<td class=\"%s\" title=\"%s\">%s</td>", class, html.EscapeString(title), html.EscapeString(matrixCell(r, ok)))
+		}
+		b.WriteString("</tr>\n")
+	}
+	b.WriteString("</table></div></section>\n")
+
+	// Every cell.
+	b.WriteString(`<section id="cells"><h2>What the client saw</h2><div class="wrap"><table><tr>`)
+	for _, h := range faultColumns {
+		fmt.Fprintf(&b, "<th>%s</th>", html.EscapeString(h))
+	}
+	b.WriteString("</tr>\n")
+	for _, r := range results {
+		if r.Error != "" {
+			fmt.Fprintf(&b, "<tr><td>%s</td><td class=\"l\">%s</td><td class=\"l\" colspan=\"%d\">error: %s</td></tr>\n",
+				html.EscapeString(r.Scenario), html.EscapeString(r.Transport), len(faultColumns)-2, html.EscapeString(r.Error))
+			continue
+		}
+		b.WriteString("<tr>")
+		for i, v := range faultRow(r) {
+			class := ""
+			if i == 1 || i == 10 {
+				class = ` class="l"`
+			}
+			if i == 2 && v != "yes" {
+				class = ` class="fail"`
+			}
+			fmt.Fprintf(&b, "<td%s>%s</td>", class, html.EscapeString(v))
+		}
+		b.WriteString("</tr>\n")
+	}
+	b.WriteString("</table></div>")
+	var notes []string
+	for _, r := range results {
+		notes = append(notes, faultNotes(r)...)
+	}
+	if len(notes) > 0 {
+		fmt.Fprintf(&b, "<pre>%s</pre>", html.EscapeString(strings.Join(notes, "\n")))
+	}
+	b.WriteString("<p class=\"note\">Attempt errors are those of single attempts, by code (breaker_fail_fast: failed at once by the open or half-open breaker, never sent). Attempts per call count the breaker's fail-fasts; in fault: over the calls that started while the fault was on. p99 in fault: of those calls' latencies, retries included.</p></section>\n")
+
+	// The outage timelines.
+	first := true
+	for _, r := range results {
+		if r.Scenario != "outage" || r.Error != "" || len(r.Timeline) == 0 {
+			continue
+		}
+		if first {
+			b.WriteString(`<section id="outage"><h2>Circuit breaker through an outage</h2><p class="note">Each dot is one logical deposit: when it started (x) and how long it took, retries included (y, logarithmic). The shaded span is the outage (the proxy disabled: connections refused); the vertical lines are the breaker's transitions, labelled with the state it went to.</p>`)
+			first = false
+		}
+		fmt.Fprintf(&b, "<h3>%s</h3>\n%s\n%s\n", html.EscapeString(r.Transport), outageChart(r), outageFigures(r))
+	}
+	if !first {
+		b.WriteString("</section>\n")
+	}
+	b.WriteString("</body></html>\n")
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// outageChart draws r's calls over time, with the fault windows shaded and
+// the breaker's transitions marked.
+func outageChart(r FaultResult) string {
+	out := []series{
+		{name: "ok", color: colOK, dots: true},
+		{name: "unavailable", color: colUnavail, dots: true},
+		{name: "failed fast (breaker)", color: colFailFast, dots: true},
+		{name: "other error", color: colOther, dots: true},
+	}
+	xs := []float64{0, r.ElapsedMs}
+	var ys []float64
+	for _, c := range r.Timeline {
+		i := 3
+		switch {
+		case c.FailedFast:
+			i = 2
+		case c.Code == "ok":
+			i = 0
+		case c.Code == "unavailable":
+			i = 1
+		}
+		y := math.Max(c.LatencyMs, 0.001)
+		out[i].points = append(out[i].points, xy{c.StartMs, y})
+		xs = append(xs, c.StartMs)
+		ys = append(ys, y)
+	}
+	var ss []series
+	for _, s := range out {
+		if len(s.points) > 0 {
+			ss = append(ss, s)
+		}
+	}
+	// Legend only: the shading and the markers.
+	ss = append(ss, series{name: "fault on", color: "#f6d5d5"},
+		series{name: "| breaker → open", color: colOpen},
+		series{name: "| → half-open", color: colHalfOpen},
+		series{name: "| → closed", color: colClosed})
+	xa, ya := niceAxis(xs, false), niceAxis(ys, true)
+	under := func(b *strings.Builder, xa, ya axis, p plotArea) {
+		for _, win := range r.FaultWindows {
+			a, z := xa.pos(win[0], p.x0, p.x1), xa.pos(win[1], p.x0, p.x1)
+			fmt.Fprintf(b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s" fill-opacity="0.18"><title>fault on %.0f–%.0f ms</title></rect>`,
+				a, p.y1, math.Max(z-a, 1), p.y0-p.y1, colFault, win[0], win[1])
+		}
+		// Transitions a few pixels apart share one label.
+		type mark struct {
+			x     float64
+			label string
+		}
+		var marks []mark
+		for _, t := range r.Transitions {
+			x := xa.pos(t.AtMs, p.x0, p.x1)
+			fmt.Fprintf(b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="%s" stroke-width="1.5" stroke-dasharray="4 3"><title>%.1f ms: %s → %s</title></line>`,
+				x, p.y0, x, p.y1, stateColor(t.To), t.AtMs, t.From, t.To)
+			if n := len(marks); n > 0 && x-marks[n-1].x < 11 {
+				marks[n-1].label += " → " + t.To
+				continue
+			}
+			marks = append(marks, mark{x, fmt.Sprintf("%.0f ms: %s → %s", t.AtMs, t.From, t.To)})
+		}
+		for _, m := range marks {
+			fmt.Fprintf(b, `<text x="%.1f" y="%.1f" font-size="10" text-anchor="end" transform="rotate(-90 %.1f %.1f)">%s</text>`,
+				m.x+10, p.y1+3, m.x+10, p.y1+3, html.EscapeString(m.label))
+		}
+	}
+	title := fmt.Sprintf("%s over %s: %d deposits, latency of each by start time", r.Scenario, r.Transport, len(r.Timeline))
+	return plotChart(title, "time since the run started (ms)", "call latency", ss, xa, ya, nil,
+		func(v float64) string { return fmt.Sprintf("%.0f", v) }, func(v float64) string { return fmtUs(v * 1000) }, under)
+}
+
+// outageFigures is the table under an outage chart.
+func outageFigures(r FaultResult) string {
+	f, opened := breakerFigures(r)
+	rows := [][2]string{}
+	for _, win := range r.FaultWindows {
+		rows = append(rows, [2]string{"outage (proxy disabled)", fmt.Sprintf("%.0f – %.0f ms", win[0], win[1])})
+	}
+	if !opened {
+		rows = append(rows, [2]string{"breaker", "never opened"})
+	} else {
+		closed := "did not close again"
+		if f.ClosedMs > 0 {
+			closed = fmt.Sprintf("%.0f ms", f.ClosedMs)
+		}
+		rows = append(rows,
+			[2]string{"breaker opened at", fmt.Sprintf("%.0f ms", f.OpenedMs)},
+			[2]string{"breaker closed at", closed},
+			[2]string{"times opened (first + after failed probes)", fmt.Sprint(f.Opens)},
+			[2]string{"half-open probes", fmt.Sprint(f.HalfOpenProbes)},
+			[2]string{"calls failed fast by the breaker", fmt.Sprint(f.FailedFast)},
+			[2]string{"fail-fast latency (median of those calls)", fmtUs(f.FailFastP50Ms * 1000)})
+	}
+	rows = append(rows,
+		[2]string{"calls started during the outage", fmt.Sprint(r.FaultCalls)},
+		[2]string{"attempts per call during the outage (mean, max)", fmt.Sprintf("%.2f, %d", r.AttemptsPerCallInFault, f.MaxAttemptsInFault)},
+		[2]string{"attempts per call over the run", fmt.Sprintf("%.2f", r.AttemptsPerCall)},
+		[2]string{"p99 latency of the calls started during the outage", fmtUs(r.FaultP99Ms * 1000)},
+		[2]string{"final errors", codeCounts(r.FinalErrors)})
+	var b strings.Builder
+	b.WriteString(`<table class="figures">`)
+	for _, row := range rows {
+		fmt.Fprintf(&b, "<tr><td>%s</td><td>%s</td></tr>", html.EscapeString(row[0]), html.EscapeString(row[1]))
+	}
+	b.WriteString("</table>")
+	return b.String()
+}

@@ -1,0 +1,108 @@
+package loadtest
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/net/html"
+)
+
+// TestFaultsHTML runs "loadtest faults -scenario outage" over raw in short
+// form with -html and -json, then checks the page (the matrix, the chart
+// with the breaker's transitions, the figures), the JSON timeline, and
+// that "loadtest report" renders the same page from the JSON.
+func TestFaultsHTML(t *testing.T) {
+	dir := t.TempDir()
+	page, js := filepath.Join(dir, "f.html"), filepath.Join(dir, "f.json")
+	var out, errs strings.Builder
+	code := Main([]string{"faults", "-scenario", "outage", "-transports", "raw", "-deposits", "40", "-workers", "4", "-accounts", "4",
+		"-duration", "600ms", "-attempt-timeout", "150ms", "-call-timeout", "3s", "-html", page, "-json", js}, &out, &errs)
+	if code != 0 {
+		t.Fatalf("faults outage over raw: exit %d\n%s\n%s", code, out.String(), errs.String())
+	}
+	t.Log(out.String())
+	for _, want := range []string{"attempts/call in fault", "outage/raw: breaker opened at"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("terminal output lacks %q", want)
+		}
+	}
+
+	var got []FaultResult
+	b, err := os.ReadFile(js)
+	if err == nil {
+		err = json.Unmarshal(b, &got)
+	}
+	if err != nil || len(got) != 1 {
+		t.Fatalf("JSON matrix: %v, %d cells", err, len(got))
+	}
+	r := got[0]
+	if len(r.Timeline) != r.Audit.Attempted || r.Audit.Attempted != 40 {
+		t.Errorf("timeline of %d calls, %d deposits attempted, want 40 of each", len(r.Timeline), r.Audit.Attempted)
+	}
+	sum := 0
+	for _, c := range r.Timeline {
+		if c.Attempts < 1 {
+			t.Errorf("call %+v made no attempt", c)
+		}
+		sum += c.Attempts
+	}
+	if int64(sum) != r.Attempts {
+		t.Errorf("the timeline counts %d attempts, the retry layer %d", sum, r.Attempts)
+	}
+	if r.AttemptsPerCall <= 0 || r.AttemptsPerCallInFault <= 0 || r.FaultCalls == 0 || len(r.FaultWindows) != 1 {
+		t.Errorf("attempts per call %v, in fault %v, fault calls %d, windows %v", r.AttemptsPerCall, r.AttemptsPerCallInFault, r.FaultCalls, r.FaultWindows)
+	}
+	if r.Breaker == nil || r.Breaker.Opens == 0 {
+		t.Fatalf("the breaker never opened: %+v", r.Transitions)
+	}
+
+	hb, err := os.ReadFile(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(hb)
+	if _, err := html.Parse(strings.NewReader(doc)); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`id="matrix"`, `<td class="ok"`, "attempts/call in fault", `id="outage"`, "<svg", "closed → open",
+		"breaker opened at", "half-open probes", "fail-fast latency", "attempts per call during the outage"} {
+		if !strings.Contains(doc, want) {
+			t.Errorf("the page lacks %q", want)
+		}
+	}
+	if strings.Contains(doc, "<script") || strings.Contains(doc, " src=") || strings.Contains(doc, " href=") {
+		t.Error("the page is not self-contained")
+	}
+
+	again := filepath.Join(dir, "again.html")
+	out.Reset()
+	if code, ok := faultsReport(js, &outputs{html: again}, &out, &errs); !ok || code != 0 {
+		t.Fatalf("report of the fault JSON: handled %v, exit %d: %s", ok, code, errs.String())
+	}
+	if b, err := os.ReadFile(again); err != nil || string(b) != doc {
+		t.Errorf("report renders another page from the JSON (%v)", err)
+	}
+	if !strings.Contains(out.String(), "exactly-once") {
+		t.Errorf("report table:\n%s", out.String())
+	}
+	if _, ok, err := ReadFaults(filepath.Join("testdata", "nosuch.json")); ok || err == nil {
+		t.Errorf("ReadFaults of a missing file: ok %v, err %v", ok, err)
+	}
+}
+
+// TestFaultRowNoFault: a cell with no call in a fault window (a crash
+// cell) shows "-" for the figures in fault, not zeros.
+func TestFaultRowNoFault(t *testing.T) {
+	row := faultRow(FaultResult{Scenario: "crash-before-apply", Transport: "raw", P99Ms: 12})
+	if len(row) != len(faultColumns) {
+		t.Fatalf("%d cells for %d columns", len(row), len(faultColumns))
+	}
+	for i, c := range faultColumns {
+		if strings.HasSuffix(c, "in fault") && row[i] != "-" {
+			t.Errorf("%s: %q, want -", c, row[i])
+		}
+	}
+}
