@@ -72,8 +72,12 @@ func breakerLine(r FaultResult) (string, bool) {
 	if f.ClosedMs > 0 {
 		closed = fmt.Sprintf("closed at %.0f ms", f.ClosedMs)
 	}
-	s := fmt.Sprintf("%s/%s: breaker opened at %.0f ms (%d times), %s; %d half-open probes; %d calls failed fast, median %.3f ms",
-		r.Scenario, r.Transport, f.OpenedMs, f.Opens, closed, f.HalfOpenProbes, f.FailedFast, f.FailFastP50Ms)
+	times := "once"
+	if f.Opens > 1 {
+		times = fmt.Sprintf("%d times in all", f.Opens)
+	}
+	s := fmt.Sprintf("%s/%s: breaker opened at %.0f ms (%s), %s; %d half-open probes; %d calls failed fast, median %.3f ms",
+		r.Scenario, r.Transport, f.OpenedMs, times, closed, f.HalfOpenProbes, f.FailedFast, f.FailFastP50Ms)
 	if r.FaultCalls > 0 && r.AttemptsPerCallInFault > 0 {
 		s += fmt.Sprintf("; %.2f attempts per call in the fault (at most %d), %.2f over the run", r.AttemptsPerCallInFault, f.MaxAttemptsInFault, r.AttemptsPerCall)
 	}
@@ -141,7 +145,11 @@ func WriteFaultsHTML(w io.Writer, results []FaultResult) error {
 					title = r.Error
 				}
 			}
-			fmt.Fprintf(&b, "<td class=\"%s\" title=\"%s\">%s</td>", class, html.EscapeString(title), html.EscapeString(matrixCell(r, ok)))
+			counts := ""
+			if ok && r.Error == "" {
+				counts = fmt.Sprintf("<br><small>lost %d · dup %d</small>", r.Audit.Lost, r.Audit.Duplicated)
+			}
+			fmt.Fprintf(&b, "<td class=\"%s\" title=\"%s\">%s%s</td>", class, html.EscapeString(title), html.EscapeString(matrixCell(r, ok)), counts)
 		}
 		b.WriteString("</tr>\n")
 	}
