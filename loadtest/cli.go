@@ -279,6 +279,11 @@ func reportMain(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
+	if fs.NArg() == 1 {
+		if code, ok := faultsReport(fs.Arg(0), o, stdout, stderr); ok {
+			return code
+		}
+	}
 	a, err := ReadReport(fs.Arg(0))
 	if err != nil {
 		fmt.Fprintf(stderr, "loadtest report: %v\n", err)

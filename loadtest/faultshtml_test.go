@@ -79,8 +79,8 @@ func TestFaultsHTML(t *testing.T) {
 
 	again := filepath.Join(dir, "again.html")
 	out.Reset()
-	if code, ok := faultsReport(js, &outputs{html: again}, &out, &errs); !ok || code != 0 {
-		t.Fatalf("report of the fault JSON: handled %v, exit %d: %s", ok, code, errs.String())
+	if code := Main([]string{"report", "-html", again, js}, &out, &errs); code != 0 {
+		t.Fatalf("loadtest report of the fault JSON: exit %d: %s", code, errs.String())
 	}
 	if b, err := os.ReadFile(again); err != nil || string(b) != doc {
 		t.Errorf("report renders another page from the JSON (%v)", err)
