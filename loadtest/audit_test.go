@@ -10,19 +10,53 @@ import (
 // lost-response scenario against a server that ignores idempotency keys
 // applies deposits twice, and the audit finds them, on every registered
 // transport. reset loses responses too (the connection is reset as the
-// server answers) and must double deposits the same way.
+// server answers) and doubles deposits the same way.
+//
+// lost-response runs with the client layers of "loadtest faults" as they
+// are, budget and breaker included: the demonstration itself (4 to 12
+// deposits of 40 doubled). reset runs without the retry budget and the
+// breaker (NoBudget, NoBreaker): with them, the attempts failing inside
+// the fault windows drain the budget (gRFC A6's, about 5 failures) and
+// open the breaker, so only 1 or 2 deposits of 40 are retried at all and
+// doubled, too close to none for a test; whether they are is TestFaults'
+// business. Here every response lost is retried.
+//
+// On gRPC, reset asks less: that deposits were applied with their response
+// lost, doubled or not. grpc-go sends no call on a new connection before
+// the server's HTTP/2 settings arrive, and the toxic resets a new
+// connection on those settings, so no attempt made inside a window reaches
+// the server: only the call in flight when a window opens is applied (3
+// per run), and it is doubled only if one of its 8 attempts comes after
+// the channel has reconnected, about 1.6 windows later (the window, then
+// the connection backoff that grew inside it). Attempts in between fail
+// at once (Unavailable, the channel in TRANSIENT_FAILURE), so now and then
+// all 8 are spent before (0 doubled in 2 of 43 runs here, more often
+// when the machine is busy). The other transports send the request on a
+// new connection at once, so every attempt inside a window is applied and
+// doubles its deposit.
 func TestFaultsWithoutKeys(t *testing.T) {
-	for _, scenario := range []string{"lost-response", "reset"} {
-		s, ok := LookupScenario(scenario)
+	noLimits := func() FaultConfig {
+		c := shortFaults()
+		c.NoBudget, c.NoBreaker = true, true
+		return c
+	}
+	for _, sc := range []struct {
+		name   string
+		config func() FaultConfig
+	}{
+		{"lost-response", shortFaults},
+		{"reset", noLimits},
+	} {
+		s, ok := LookupScenario(sc.name)
 		if !ok {
-			t.Fatalf("no scenario %q", scenario)
+			t.Fatalf("no scenario %q", sc.name)
 		}
-		t.Run(scenario, func(t *testing.T) {
+		t.Run(sc.name, func(t *testing.T) {
 			for _, name := range Names(false) {
 				tr, _ := Lookup(name)
 				t.Run(name, func(t *testing.T) {
 					t.Parallel()
-					c := shortFaults()
+					c := sc.config()
 					c.IgnoreKeys = true
 					ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 					defer cancel()
@@ -30,11 +64,17 @@ func TestFaultsWithoutKeys(t *testing.T) {
 					if r.Error != "" {
 						t.Fatal(r.Error)
 					}
-					if r.Audit.OK || r.Audit.Duplicated == 0 {
-						t.Fatalf("keys ignored under lost responses: %+v, attempt errors %v, want duplicated deposits", r.Audit, r.AttemptErrors)
+					a := r.Audit
+					t.Logf("idempotency off: %d of %d deposits applied more than once, %d applied once with the outcome unknown (%d attempts, attempt errors %v)",
+						a.Duplicated, a.Attempted, a.UnknownApplied, r.Attempts, r.AttemptErrors)
+					switch {
+					case sc.name == "reset" && name == "grpc":
+						if a.Duplicated+a.UnknownApplied == 0 {
+							t.Fatalf("no deposit applied with its response lost: %+v", a)
+						}
+					case a.OK || a.Duplicated == 0:
+						t.Fatalf("keys ignored under lost responses: %+v, want duplicated deposits", a)
 					}
-					t.Logf("idempotency off: %d of %d deposits applied more than once (attempts %d, attempt errors %v)",
-						r.Audit.Duplicated, r.Audit.Attempted, r.Attempts, r.AttemptErrors)
 				})
 			}
 		})
