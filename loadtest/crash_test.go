@@ -8,78 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/igbank/igbank/common/audit"
 	"github.com/igbank/igbank/common/bank"
 	"github.com/igbank/igbank/common/faultplan"
 	"github.com/igbank/igbank/common/ledger"
 )
-
-// crashRun runs a short crash run of tr and returns its audit.
-func crashRun(t *testing.T, tr Transport, fault faultplan.Plan, crashes int, ignoreKeys bool) audit.Result {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	res, err := RunCrash(ctx, CrashConfig{
-		Transport:  tr,
-		Store:      "sqlite:" + filepath.Join(t.TempDir(), "bank.db"),
-		Fault:      fault,
-		Crashes:    crashes,
-		IgnoreKeys: ignoreKeys,
-		Accounts:   4,
-		Clients:    2,
-		Deposits:   6,
-	})
-	if err != nil {
-		t.Fatalf("crash run: %v", err)
-	}
-	a := res.Audit
-	t.Logf("%s, keys ignored %v: %d starts, %d SIGKILLs, %d attempts, %d retries, %v: %+v", fault, ignoreKeys, res.Starts, res.Deaths, res.Attempts, res.Retries, res.Elapsed.Round(time.Millisecond), a)
-	if res.Deaths != crashes {
-		t.Errorf("%d servers died, want %d", res.Deaths, crashes)
-	}
-	return a
-}
-
-// TestCrash kills server processes with SIGKILL, twice per run, on the
-// third deposit each sees, and restarts them on the same SQLite file, over
-// every transport (raw, grpc and rest with -short):
-//
-//   - crash-after-apply and crash-before-apply with idempotency keys:
-//     every acknowledged deposit is in the ledger exactly once, and every
-//     deposit is acknowledged (the retries outlast the restarts);
-//   - crash-after-apply against servers that ignore keys
-//     (-idempotency=off), the workshop's bug: the retried deposit is
-//     applied again, and nothing is lost or invented.
-func TestCrash(t *testing.T) {
-	for _, name := range crashTransports() {
-		tr, _ := Lookup(name)
-		t.Run(name, func(t *testing.T) {
-			t.Parallel() // the runs mostly wait for processes to start
-			for _, kind := range []faultplan.Kind{faultplan.CrashAfterApply, faultplan.CrashBeforeApply} {
-				a := crashRun(t, tr, faultplan.Plan{Kind: kind, Nth: 3}, 2, false)
-				if !a.OK || a.Acknowledged != a.Attempted {
-					t.Errorf("%s with keys: want exactly once and every deposit acknowledged; %+v", kind, a)
-				}
-			}
-			a := crashRun(t, tr, faultplan.Plan{Kind: faultplan.CrashAfterApply, Nth: 3}, 2, true)
-			if a.Duplicated < 1 || a.OK {
-				t.Errorf("without keys: want a deposit applied twice; %+v", a)
-			}
-			if a.Lost != 0 || a.Phantom != 0 || a.FailedApplied != 0 {
-				t.Errorf("without keys: nothing may be lost or invented, only duplicated; %+v", a)
-			}
-		})
-	}
-}
-
-// crashTransports are the transports the crash test runs over: every
-// registered one, or raw, grpc and rest with -short.
-func crashTransports() []string {
-	if testing.Short() {
-		return []string{"raw", "grpc", "rest"}
-	}
-	return Names(false)
-}
 
 // TestCrashRandom kills the server on each deposit with probability 0.2
 // (a seed per restart), three times, over raw, with and without keys.
