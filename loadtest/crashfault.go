@@ -2,7 +2,6 @@ package loadtest
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,10 +9,8 @@ import (
 	"time"
 
 	"github.com/igbank/igbank/common/audit"
-	"github.com/igbank/igbank/common/bank"
 	"github.com/igbank/igbank/common/faultplan"
 	"github.com/igbank/igbank/common/resilience"
-	"github.com/sony/gobreaker/v2"
 )
 
 // crashCrashes is how many server processes a crash scenario kills.
@@ -41,20 +38,6 @@ func crashScenario(kind faultplan.Kind) func(context.Context, Scenario, Transpor
 		total := perClient * c.Workers
 		var mu sync.Mutex
 		start := time.Now()
-		hooks := resilience.Hooks{
-			Attempt: func(_ resilience.Op, _ int, err error) {
-				if err == nil {
-					return
-				}
-				code := bank.CodeOf(err).String()
-				if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
-					code = breakerFailFast
-				}
-				mu.Lock()
-				res.AttemptErrors[code]++
-				mu.Unlock()
-			},
-		}
 		cr, err := RunCrash(ctx, CrashConfig{
 			Transport: tr,
 			Store:     "sqlite:" + filepath.Join(dir, "bank.db"),
@@ -69,7 +52,7 @@ func crashScenario(kind faultplan.Kind) func(context.Context, Scenario, Transpor
 			Resilience: []resilience.Option{
 				resilience.WithRetry(resilience.RetryPolicy{MaxAttempts: 60, InitialBackoff: 10 * time.Millisecond, MaxBackoff: 250 * time.Millisecond, AttemptTimeout: 2 * time.Second}),
 				resilience.WithoutBudget(), resilience.WithoutBreaker(),
-				resilience.WithHooks(hooks),
+				resilience.WithHooks(resilience.Hooks{Attempt: res.attemptErrors(&mu)}),
 			},
 		})
 		res.ElapsedMs = faultMs(time.Since(start))

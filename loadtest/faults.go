@@ -363,6 +363,24 @@ func isBreakerFailFast(err error) bool {
 	return errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests)
 }
 
+// attemptErrors is the resilience.Hooks.Attempt that counts the errors of
+// single attempts into res.AttemptErrors by code, under mu
+// (breakerFailFast for the breaker's own, which the transport never saw).
+func (res *FaultResult) attemptErrors(mu *sync.Mutex) func(resilience.Op, int, error) {
+	return func(_ resilience.Op, _ int, err error) {
+		if err == nil {
+			return
+		}
+		code := bank.CodeOf(err).String()
+		if isBreakerFailFast(err) {
+			code = breakerFailFast
+		}
+		mu.Lock()
+		res.AttemptErrors[code]++
+		mu.Unlock()
+	}
+}
+
 // Transition is a change of the circuit breaker's state.
 type Transition struct {
 	AtMs float64 `json:"at_ms"` // since the run started
@@ -483,17 +501,7 @@ func RunFault(ctx context.Context, s Scenario, tr Transport, c FaultConfig) Faul
 	b := resilience.Wrap(countingBank{lc}, append(opts,
 		resilience.WithStats(&st),
 		resilience.WithHooks(resilience.Hooks{
-			Attempt: func(_ resilience.Op, _ int, err error) {
-				if err != nil {
-					code := bank.CodeOf(err).String()
-					if isBreakerFailFast(err) {
-						code = breakerFailFast // not an error from the network
-					}
-					mu.Lock()
-					res.AttemptErrors[code]++
-					mu.Unlock()
-				}
-			},
+			Attempt: res.attemptErrors(&mu),
 			StateChange: func(from, to resilience.BreakerState) {
 				mu.Lock()
 				res.Transitions = append(res.Transitions, Transition{AtMs: faultMs(time.Since(start)), From: from.String(), To: to.String()})
