@@ -22,7 +22,7 @@ func FaultsMain(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("faults", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: loadtest faults [flags]\n\nMakes partial failures happen on purpose between each transport's client and\nits server, on 127.0.0.1: network faults through an embedded Toxiproxy in front\nof a server in this process, crashes by SIGKILLing a server process of its own\non a SQLite file and restarting it. Drives deposits with idempotency keys\nthrough the shared client layers, then audits the ledger: every acknowledged deposit applied exactly once, none twice, none\ninvented, unknown outcomes applied at most once.\n\nScenarios:\n")
+		fmt.Fprintf(stderr, "usage: loadtest faults [flags]\n\nMakes partial failures happen on purpose between each transport's client and\nits server, on 127.0.0.1: network faults through an embedded Toxiproxy in front\nof a server in this process, crashes by SIGKILLing a server process of its own\non a SQLite file and restarting it. Drives deposits with idempotency keys\nthrough the shared client layers, then audits the ledger: every acknowledged\ndeposit applied exactly once, none twice, none invented, unknown outcomes\napplied at most once. Exit status 0: every cell passed; 1: one did not.\n\nScenarios:\n")
 		for _, s := range Scenarios {
 			fmt.Fprintf(stderr, "\n  %s\n%s\n", s.Name, indentWrap(s.Help, "      ", 78))
 		}
