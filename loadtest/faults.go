@@ -131,10 +131,10 @@ var Scenarios = []Scenario{
 			return toxicFault(r, nil, Toxic{Type: "latency", Stream: "upstream", Attributes: a}, Toxic{Type: "latency", Stream: "downstream", Attributes: a}), nil
 		}},
 	{Name: "slow-link", AllAcked: true,
-		Help: "A narrow, choppy link: for the whole run Toxiproxy's bandwidth toxic holds each direction to 32 KB/s and its slicer cuts every write into pieces of 1 to 15 bytes sent 50µs apart, so every request and response arrives in fragments and each frame decoder must reassemble them. Deposits are small, so no call may fail; the figure to read is the p99 latency.",
+		Help: "A narrow, choppy link: for the whole run Toxiproxy's bandwidth toxic holds each direction to 32 KB/s and its slicer cuts every write into pieces of 1 to 31 bytes sent 20µs apart, so every request and response arrives in fragments and each frame decoder must reassemble them. Deposits are small, so no call may fail; the figure to read is the p99 latency.",
 		setup: func(r *rig, c FaultConfig) (*fault, error) {
 			bw := map[string]any{"rate": 32}
-			sl := map[string]any{"average_size": 8, "size_variation": 7, "delay": 50}
+			sl := map[string]any{"average_size": 16, "size_variation": 15, "delay": 20}
 			return toxicFault(r, nil,
 				Toxic{Type: "bandwidth", Stream: "upstream", Attributes: bw}, Toxic{Type: "bandwidth", Stream: "downstream", Attributes: bw},
 				Toxic{Type: "slicer", Stream: "upstream", Attributes: sl}, Toxic{Type: "slicer", Stream: "downstream", Attributes: sl}), nil
