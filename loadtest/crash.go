@@ -55,12 +55,12 @@ type CrashResult struct {
 	Fault      string          `json:"fault"`
 	IgnoreKeys bool            `json:"ignore_keys"`
 	Deposits   []audit.Deposit `json:"deposits"`
-	// Latencies holds each deposit's latency, retries included, in the
-	// order of Deposits.
-	Latencies []time.Duration `json:"-"`
-	Audit     audit.Result    `json:"audit"`
-	Starts    int             `json:"starts"` // server processes started, the read-back one included
-	Deaths    int             `json:"deaths"` // servers that died by SIGKILL during the run
+	// Timeline holds each deposit's call, retries included, in the order
+	// of Deposits.
+	Timeline []CallRecord `json:"timeline"`
+	Audit    audit.Result `json:"audit"`
+	Starts   int          `json:"starts"` // server processes started, the read-back one included
+	Deaths   int          `json:"deaths"` // servers that died by SIGKILL during the run
 	// Attempts and Retries are the retry layers' counts over all clients.
 	Attempts int64         `json:"attempts"`
 	Retries  int64         `json:"retries"`
@@ -236,7 +236,7 @@ func RunCrash(ctx context.Context, c CrashConfig) (*CrashResult, error) {
 
 	go s.supervise()
 	var stats resilience.Stats
-	res.Deposits, res.Latencies = crashDeposits(ctx, &c, s.addr, accounts, &stats)
+	res.Deposits, res.Timeline = crashDeposits(ctx, &c, s.addr, accounts, &stats, t0)
 	res.Attempts, res.Retries = stats.Attempts.Load(), stats.Retries.Load()
 	close(s.stop)
 	<-s.done
@@ -328,10 +328,10 @@ func crashDial(ctx context.Context, t Transport, addr string) (transport.Client,
 }
 
 // crashDeposits makes the run's deposits and returns what each client saw
-// and each deposit's latency.
-func crashDeposits(ctx context.Context, c *CrashConfig, addr string, accounts []bank.AccountNo, stats *resilience.Stats) ([]audit.Deposit, []time.Duration) {
+// and the record of each call (start is when the run began).
+func crashDeposits(ctx context.Context, c *CrashConfig, addr string, accounts []bank.AccountNo, stats *resilience.Stats, start time.Time) ([]audit.Deposit, []CallRecord) {
 	out := make([]audit.Deposit, c.Clients*c.Deposits)
-	lat := make([]time.Duration, len(out))
+	calls := make([]CallRecord, len(out))
 	run := time.Now().UnixNano()
 	var wg sync.WaitGroup
 	for w := range c.Clients {
@@ -358,18 +358,19 @@ func crashDeposits(ctx context.Context, c *CrashConfig, addr string, accounts []
 				return
 			}
 			defer cl.Close()
-			b := resilience.Wrap(cl, append(append([]resilience.Option(nil), c.Resilience...), resilience.WithStats(stats))...)
+			b := resilience.Wrap(countingBank{cl}, append(append([]resilience.Option(nil), c.Resilience...), resilience.WithStats(stats))...)
 			for i := range mine {
 				d := &mine[i]
 				cctx, cancel := context.WithTimeout(ctx, c.CallTimeout)
+				cctx, attempts := withCallAttempts(cctx)
 				t := time.Now()
 				r, err := b.Deposit(cctx, bank.DepositRequest{Account: d.Account, Amount: d.Amount, IdempotencyKey: d.Key})
-				lat[w*c.Deposits+i] = time.Since(t)
+				calls[w*c.Deposits+i] = newCallRecord(start, t, time.Since(t), err, attempts, false)
 				cancel()
 				d.Outcome, d.Code, d.Receipt = audit.OutcomeOf(err), bank.CodeOf(err), r
 			}
 		}()
 	}
 	wg.Wait()
-	return out, lat
+	return out, calls
 }

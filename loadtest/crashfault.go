@@ -71,7 +71,8 @@ func crashScenario(kind faultplan.Kind) func(context.Context, Scenario, Transpor
 				res.FinalErrors[d.Code.String()]++
 			}
 		}
-		res.finish(s, cr.Latencies, nil)
+		res.Timeline = cr.Timeline
+		res.finish(s)
 		return res
 	}
 }

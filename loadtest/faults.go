@@ -422,8 +422,8 @@ type FaultResult struct {
 	// FaultWindows are when the fault was actually switched on and off, in
 	// ms since the run started (network faults only).
 	FaultWindows [][2]float64 `json:"fault_windows_ms,omitempty"`
-	// Timeline is every logical deposit in the order it was sent (network
-	// faults only; the crash scenarios leave it empty).
+	// Timeline is every logical deposit, in the order it was sent by the
+	// network faults, client by client in the crash scenarios.
 	Timeline []CallRecord `json:"timeline,omitempty"`
 	// Breaker sums up the transitions and the timeline when the breaker
 	// opened: when it opened and closed, its probes, the calls it failed
@@ -453,13 +453,28 @@ type CallRecord struct {
 
 func faultMs(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
-// faultPercentile returns the p-th percentile (0-100) of sorted durations.
-func faultPercentile(sorted []time.Duration, p float64) time.Duration {
+// faultPercentile returns the p-th percentile (0-100) of sorted values.
+func faultPercentile(sorted []float64, p float64) float64 {
 	if len(sorted) == 0 {
 		return 0
 	}
 	i := int(float64(len(sorted))*p/100+0.5) - 1
 	return sorted[min(max(i, 0), len(sorted)-1)]
+}
+
+// newCallRecord is the record of a logical call that began at t0 (start:
+// when the run began), took lat and ended with err, having counted its
+// attempts in n (withCallAttempts).
+func newCallRecord(start, t0 time.Time, lat time.Duration, err error, n *callAttempts, inFault bool) CallRecord {
+	cr := CallRecord{StartMs: faultMs(t0.Sub(start)), LatencyMs: faultMs(lat), Code: "ok",
+		Attempts: int(n.n.Load()), FailedFast: isBreakerFailFast(err), InFault: inFault}
+	if err != nil {
+		cr.Code = bank.CodeOf(err).String()
+	}
+	if cr.FailedFast {
+		cr.Attempts++ // the breaker's fail-fast never reached the transport
+	}
+	return cr
 }
 
 // RunFault runs scenario s over transport tr: it starts the rig, drives
@@ -554,8 +569,6 @@ func RunFault(ctx context.Context, s Scenario, tr Transport, c FaultConfig) Faul
 
 	// The deposits, spread evenly over the run.
 	deposits := make([]audit.Deposit, c.Deposits)
-	lat := make([]time.Duration, c.Deposits)
-	inFault := make([]bool, c.Deposits)
 	timeline := make([]CallRecord, c.Deposits)
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -569,23 +582,15 @@ func RunFault(ctx context.Context, s Scenario, tr Transport, c FaultConfig) Faul
 					return
 				}
 				d := audit.Deposit{Key: resilience.NewKey(), Account: ledger.SeedAccount(1 + i%c.Accounts), Amount: bank.Money(100 + i)}
-				inFault[i] = faultOn.Load()
+				inFault := faultOn.Load()
 				cctx, cancel := context.WithTimeout(ctx, c.CallTimeout)
 				cctx, attempts := withCallAttempts(cctx)
 				t0 := time.Now()
 				rc, err := b.Deposit(cctx, bank.DepositRequest{Account: d.Account, Amount: d.Amount, IdempotencyKey: d.Key})
-				lat[i] = time.Since(t0)
+				lat := time.Since(t0)
 				cancel()
 				d.Outcome, d.Code, d.Receipt = audit.OutcomeOf(err), bank.CodeOf(err), rc
-				cr := CallRecord{StartMs: faultMs(t0.Sub(start)), LatencyMs: faultMs(lat[i]), Code: "ok",
-					Attempts: int(attempts.n.Load()), FailedFast: isBreakerFailFast(err), InFault: inFault[i]}
-				if err != nil {
-					cr.Code = d.Code.String()
-				}
-				if cr.FailedFast {
-					cr.Attempts++ // the breaker's fail-fast never reached the transport
-				}
-				timeline[i] = cr
+				timeline[i] = newCallRecord(start, t0, lat, err, attempts, inFault)
 				if err != nil {
 					mu.Lock()
 					res.FinalErrors[d.Code.String()]++
@@ -622,7 +627,7 @@ func RunFault(ctx context.Context, s Scenario, tr Transport, c FaultConfig) Faul
 	if res.Audit, err = audit.Check(actx, r.truth, months, deposits, c.IgnoreKeys); err != nil {
 		return fail(err)
 	}
-	res.finish(s, lat, inFault)
+	res.finish(s)
 	return res
 }
 
@@ -637,35 +642,30 @@ func newFaultResult(s Scenario, tr Transport, c FaultConfig) FaultResult {
 	return res
 }
 
-// finish fills in the latency figures from each deposit's latency (and
-// whether it started while the fault was on; nil: none did), and whether
-// the cell passed: exactly once, the expected codes seen, and every deposit
-// acknowledged where the scenario says so.
-func (res *FaultResult) finish(s Scenario, lat []time.Duration, inFault []bool) {
-	var all, during []time.Duration
-	for i, l := range lat {
-		all = append(all, l)
-		if inFault != nil && inFault[i] {
-			during = append(during, l)
+// finish fills in the figures derived from res.Timeline (latencies,
+// attempts per call, the breaker's) and whether the cell passed: exactly
+// once, the expected codes seen, and every deposit acknowledged where the
+// scenario says so.
+func (res *FaultResult) finish(s Scenario) {
+	var all, during []float64
+	var faultAttempts int
+	for _, cr := range res.Timeline {
+		all = append(all, cr.LatencyMs)
+		if cr.InFault {
+			during = append(during, cr.LatencyMs)
+			faultAttempts += cr.Attempts
 		}
 	}
-	sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
-	sort.Slice(during, func(i, j int) bool { return during[i] < during[j] })
-	res.P50Ms, res.P99Ms = faultMs(faultPercentile(all, 50)), faultMs(faultPercentile(all, 99))
-	res.FaultCalls, res.FaultP99Ms = len(during), faultMs(faultPercentile(during, 99))
+	sort.Float64s(all)
+	sort.Float64s(during)
+	res.P50Ms, res.P99Ms = faultPercentile(all, 50), faultPercentile(all, 99)
+	res.FaultCalls, res.FaultP99Ms = len(during), faultPercentile(during, 99)
 	if res.Calls > 0 {
 		res.RetriesPerCall = float64(res.Retries) / float64(res.Calls)
 		res.AttemptsPerCall = float64(res.Attempts) / float64(res.Calls)
 	}
-	var faultAttempts, faultCalls int
-	for _, cr := range res.Timeline {
-		if cr.InFault {
-			faultAttempts += cr.Attempts
-			faultCalls++
-		}
-	}
-	if faultCalls > 0 {
-		res.AttemptsPerCallInFault = float64(faultAttempts) / float64(faultCalls)
+	if len(during) > 0 {
+		res.AttemptsPerCallInFault = float64(faultAttempts) / float64(len(during))
 	}
 	if f, ok := breakerFigures(*res); ok {
 		res.Breaker = &f
