@@ -2,13 +2,13 @@ package loadtest
 
 import (
 	"context"
-	"errors"
 	"io"
 	"net"
 	"sync"
 	"time"
 
 	"github.com/igbank/igbank/common/bank"
+	"github.com/igbank/igbank/common/connserver"
 	"github.com/igbank/igbank/common/transport"
 )
 
@@ -29,94 +29,31 @@ var Reference = Transport{
 
 const pingFrame = 16
 
-type pingServer struct {
-	mu     sync.Mutex
-	ln     net.Listener
-	conns  map[net.Conn]struct{}
-	closed bool
-	wg     sync.WaitGroup
+// newPingServer serves the ping-pong on the accept loop and connection
+// tracking the raw-sockets, net/rpc and Thrift servers share.
+func newPingServer() *connserver.Server {
+	return connserver.New(connserver.Config{NewConn: func(nc net.Conn) connserver.Conn { return pingConn{nc} }})
 }
 
-func newPingServer() *pingServer { return &pingServer{conns: make(map[net.Conn]struct{})} }
+// pingConn echoes 16-byte frames until the peer goes. A ping-pong has no
+// call worth waiting for, so Drain closes it like Close.
+type pingConn struct{ net.Conn }
 
-func (s *pingServer) Serve(l net.Listener) error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		l.Close()
-		return nil
-	}
-	s.ln = l
-	s.mu.Unlock()
-	for {
-		c, err := l.Accept()
-		if err != nil {
-			s.mu.Lock()
-			closed := s.closed
-			s.mu.Unlock()
-			if closed {
-				return nil
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				time.Sleep(5 * time.Millisecond)
-				continue
-			}
-			return err
-		}
-		s.mu.Lock()
-		if s.closed {
-			s.mu.Unlock()
-			c.Close()
-			return nil
-		}
-		s.conns[c] = struct{}{}
-		s.wg.Add(1)
-		s.mu.Unlock()
-		go s.handle(c)
-	}
-}
-
-func (s *pingServer) handle(c net.Conn) {
-	defer s.wg.Done()
-	defer func() {
-		s.mu.Lock()
-		delete(s.conns, c)
-		s.mu.Unlock()
-		c.Close()
-	}()
+func (c pingConn) Serve() {
+	defer c.Conn.Close()
 	var buf [pingFrame]byte
 	for {
-		if _, err := io.ReadFull(c, buf[:]); err != nil {
+		if _, err := io.ReadFull(c.Conn, buf[:]); err != nil {
 			return
 		}
-		if _, err := c.Write(buf[:]); err != nil {
+		if _, err := c.Conn.Write(buf[:]); err != nil {
 			return
 		}
 	}
 }
 
-// Shutdown closes the listener and every connection: a ping-pong has no
-// call worth waiting for.
-func (s *pingServer) Shutdown(ctx context.Context) error {
-	s.mu.Lock()
-	s.closed = true
-	if s.ln != nil {
-		s.ln.Close()
-	}
-	for c := range s.conns {
-		c.Close()
-	}
-	s.mu.Unlock()
-	done := make(chan struct{})
-	go func() { s.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+func (c pingConn) Drain() { c.Conn.Close() }
+func (c pingConn) Close() { c.Conn.Close() }
 
 // pingClient keeps a free list of connections and dials another whenever
 // all are busy, so each call has a connection to itself.
