@@ -41,9 +41,8 @@ type CrashConfig struct {
 	// CallTimeout bounds each logical deposit, retries included (default
 	// 15s).
 	CallTimeout time.Duration
-	// Resilience is how each client is wrapped (default: up to 60
-	// attempts, 10ms to 250ms of full-jitter backoff, 2s per attempt, no
-	// budget and no breaker, so that retries outlast a restart).
+	// Resilience is how each client is wrapped (default:
+	// patientResilience).
 	Resilience []resilience.Option
 }
 
@@ -90,12 +89,19 @@ func (c *CrashConfig) defaults() error {
 		c.CallTimeout = 15 * time.Second
 	}
 	if c.Resilience == nil {
-		c.Resilience = []resilience.Option{
-			resilience.WithRetry(resilience.RetryPolicy{MaxAttempts: 60, InitialBackoff: 10 * time.Millisecond, MaxBackoff: 250 * time.Millisecond, AttemptTimeout: 2 * time.Second}),
-			resilience.WithoutBudget(), resilience.WithoutBreaker(),
-		}
+		c.Resilience = patientResilience()
 	}
 	return nil
+}
+
+// patientResilience is the default of CrashConfig.Resilience: up to 60
+// attempts, 10ms to 250ms of full-jitter backoff, 2s per attempt, no
+// budget and no breaker, so that retries outlast a restart.
+func patientResilience() []resilience.Option {
+	return []resilience.Option{
+		resilience.WithRetry(resilience.RetryPolicy{MaxAttempts: 60, InitialBackoff: 10 * time.Millisecond, MaxBackoff: 250 * time.Millisecond, AttemptTimeout: 2 * time.Second}),
+		resilience.WithoutBudget(), resilience.WithoutBreaker(),
+	}
 }
 
 // crashSupervisor keeps one server process running on the same file and

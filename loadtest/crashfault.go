@@ -49,11 +49,7 @@ func crashScenario(kind faultplan.Kind) func(context.Context, Scenario, Transpor
 			Accounts:   c.Accounts,
 			Clients:    c.Workers,
 			Deposits:   perClient,
-			Resilience: []resilience.Option{
-				resilience.WithRetry(resilience.RetryPolicy{MaxAttempts: 60, InitialBackoff: 10 * time.Millisecond, MaxBackoff: 250 * time.Millisecond, AttemptTimeout: 2 * time.Second}),
-				resilience.WithoutBudget(), resilience.WithoutBreaker(),
-				resilience.WithHooks(resilience.Hooks{Attempt: res.attemptErrors(&mu)}),
-			},
+			Resilience: append(patientResilience(), resilience.WithHooks(resilience.Hooks{Attempt: res.attemptErrors(&mu)})),
 		})
 		res.ElapsedMs = faultMs(time.Since(start))
 		if err != nil {
