@@ -257,67 +257,6 @@ func (r *rig) close() {
 	}
 }
 
-// lazyClient dials on first use, and again after a failed dial, so that a
-// transport whose Dial connects at once still gets calls (and their
-// errors) when the server cannot be reached.
-type lazyClient struct {
-	dial transport.DialFunc
-	addr string
-	mu   sync.Mutex
-	c    transport.Client
-}
-
-func (l *lazyClient) get(ctx context.Context) (bank.Bank, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.c != nil {
-		return l.c, nil
-	}
-	c, err := l.dial(ctx, l.addr)
-	if err != nil {
-		var be *bank.Error
-		if !errors.As(err, &be) {
-			err = bank.FromContext(ctx, err) // a transport that returned an untyped error
-		}
-		return nil, err
-	}
-	l.c = c
-	return c, nil
-}
-
-func (l *lazyClient) Balance(ctx context.Context, acc bank.AccountNo) (bank.Money, error) {
-	c, err := l.get(ctx)
-	if err != nil {
-		return 0, err
-	}
-	return c.Balance(ctx, acc)
-}
-
-func (l *lazyClient) Statement(ctx context.Context, acc bank.AccountNo, m bank.Month) (bank.Statement, error) {
-	c, err := l.get(ctx)
-	if err != nil {
-		return bank.Statement{}, err
-	}
-	return c.Statement(ctx, acc, m)
-}
-
-func (l *lazyClient) Deposit(ctx context.Context, req bank.DepositRequest) (bank.DepositReceipt, error) {
-	c, err := l.get(ctx)
-	if err != nil {
-		return bank.DepositReceipt{}, err
-	}
-	return c.Deposit(ctx, req)
-}
-
-func (l *lazyClient) Close() error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.c == nil {
-		return nil
-	}
-	return l.c.Close()
-}
-
 // callAttempts counts the attempts of one logical call that reached the
 // transport. The resilience hooks do not say which call an attempt
 // belongs to, but every attempt's context derives from the call's, so the
@@ -496,7 +435,9 @@ func RunFault(ctx context.Context, s Scenario, tr Transport, c FaultConfig) Faul
 	if err != nil {
 		return fail(err)
 	}
-	lc := &lazyClient{dial: tr.Dial, addr: f.addr}
+	// A lazy client, so that transports whose Dial connects at once still
+	// get calls (and their errors) when the server cannot be reached.
+	lc := transport.Lazy(func(ctx context.Context) (transport.Client, error) { return tr.Dial(ctx, f.addr) })
 	defer lc.Close()
 
 	start := time.Now()
