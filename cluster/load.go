@@ -12,6 +12,7 @@ import (
 	"github.com/igbank/igbank/common/audit"
 	"github.com/igbank/igbank/common/bank"
 	"github.com/igbank/igbank/common/ledger"
+	"github.com/igbank/igbank/common/resilience"
 	"github.com/igbank/igbank/common/transport"
 )
 
@@ -27,126 +28,81 @@ type LoadStats struct {
 	ByCode   map[bank.Code]int64
 }
 
+// loadRetry is DepositLoad's retry policy: short pauses, and attempts
+// enough that only the load's context ends the retries of a deposit while
+// a replica restarts or HAProxy moves on to another.
+var loadRetry = resilience.RetryPolicy{MaxAttempts: 1000, InitialBackoff: 5 * time.Millisecond,
+	MaxBackoff: 25 * time.Millisecond, AttemptTimeout: 2 * time.Second}
+
 // DepositLoad makes workers×perWorker logical deposits to accounts 1 to
-// accounts, each with its own idempotency key (prefix-w-i) and retried
-// with that same key until the cluster answers (a simple loop: every
-// retryable failure, including a dropped connection, is retried after a
-// short pause; a broken client is replaced). It stops early when ctx ends
-// or a call fails with an error it does not retry, and then returns the
-// first such error.
+// accounts, each with its own idempotency key (prefix-w-i), through the
+// shared retry layer (common/resilience, without budget or breaker) over
+// a client per worker that dials on use and again after a failed dial
+// (transport.Lazy): every retryable failure, a dropped connection
+// included, is retried with the same key until the cluster answers. It
+// stops early when ctx ends or a call fails with an error that is not
+// retried, and then returns the first such error.
 //
-// It returns what the clients learned about every logical deposit that was
-// sent at least once, for audit.Check: the acknowledged ones with their
-// receipts, and also those the load gave up on, whose outcome is the last
-// error's (audit.OutcomeOf: Unknown when ctx ended between retries, Failed
-// for a definite business error). Deposits never sent are left out.
-// onAck, if set, is called after each acknowledgment (the crash tests use
-// it to kill a server at a chosen moment).
+// It returns what the clients learned about every logical deposit it
+// made, for audit.Check: the acknowledged ones with their receipts, and
+// the one each worker gave up on with the outcome of its error
+// (audit.OutcomeOf: Unknown when ctx ended, Failed for a definite business
+// error). onAck, if set, is called after each acknowledgment (the crash
+// tests use it to kill a server at a chosen moment).
 func DepositLoad(ctx context.Context, dial Dialer, prefix string, workers, perWorker, accounts int, onAck func(n int64)) ([]audit.Deposit, LoadStats, error) {
 	var (
 		mu    sync.Mutex
 		deps  []audit.Deposit
 		st    = LoadStats{ByCode: map[bank.Code]int64{}}
+		rs    resilience.Stats
 		wg    sync.WaitGroup
 		first error
 		n     atomic.Int64
 	)
-	fail := func(err error) {
+	countCode := resilience.Hooks{Attempt: func(_ resilience.Op, _ int, err error) {
 		mu.Lock()
-		if first == nil {
-			first = err
-		}
+		st.ByCode[bank.CodeOf(err)]++
 		mu.Unlock()
-	}
+	}}
 	for w := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			rng := rand.New(rand.NewPCG(uint64(w), 42))
-			var c transport.Client
-			defer func() {
-				if c != nil {
-					c.Close()
-				}
-			}()
+			c := transport.Lazy(dial)
+			defer c.Close()
+			b := resilience.Wrap(c, resilience.WithRetry(loadRetry), resilience.WithoutBudget(), resilience.WithoutBreaker(),
+				resilience.WithStats(&rs), resilience.WithHooks(countCode))
 			for i := range perWorker {
+				if ctx.Err() != nil {
+					return // not sent: nothing to audit
+				}
 				req := bank.DepositRequest{
 					Account:        ledger.SeedAccount(1 + rng.IntN(accounts)),
 					Amount:         bank.Money(1 + rng.IntN(100_000)),
 					IdempotencyKey: fmt.Sprintf("%s-%d-%d", prefix, w, i),
 				}
-				d := audit.Deposit{Key: req.IdempotencyKey, Account: req.Account, Amount: req.Amount}
-				sent := false
-				// giveUp records d, if it was ever sent, with the
-				// outcome err says.
-				giveUp := func(err error) {
-					if sent {
-						d.Outcome, d.Code = audit.OutcomeOf(err), bank.CodeOf(err)
-						mu.Lock()
-						deps = append(deps, d)
-						mu.Unlock()
-					}
+				r, err := b.Deposit(ctx, req)
+				mu.Lock()
+				deps = append(deps, audit.Deposit{Key: req.IdempotencyKey, Account: req.Account, Amount: req.Amount,
+					Outcome: audit.OutcomeOf(err), Code: bank.CodeOf(err), Receipt: r})
+				if err == nil {
+					st.Deposits++
+				} else if first == nil {
+					first = fmt.Errorf("deposit %s not acknowledged: %w", req.IdempotencyKey, err)
 				}
-				var last error // the last call's error
-				for {
-					if ctx.Err() != nil {
-						if last == nil {
-							last = ctx.Err()
-						}
-						giveUp(last)
-						fail(fmt.Errorf("deposit %s not acknowledged: %w (last error: %v)", req.IdempotencyKey, ctx.Err(), last))
-						return
-					}
-					if c == nil {
-						dctx, cancel := context.WithTimeout(ctx, time.Second)
-						var err error
-						c, err = dial(dctx)
-						cancel()
-						if err != nil {
-							c = nil
-							time.Sleep(20 * time.Millisecond)
-							continue
-						}
-					}
-					actx, cancel := context.WithTimeout(ctx, 2*time.Second)
-					sent = true
-					r, err := c.Deposit(actx, req)
-					cancel()
-					last = err
-					mu.Lock()
-					st.Attempts++
-					st.ByCode[bank.CodeOf(err)]++
-					mu.Unlock()
-					if err == nil {
-						mu.Lock()
-						d.Outcome, d.Code, d.Receipt = audit.Acknowledged, bank.OK, r
-						deps = append(deps, d)
-						st.Deposits++
-						mu.Unlock()
-						if onAck != nil {
-							onAck(n.Add(1))
-						}
-						break
-					}
-					code := bank.CodeOf(err)
-					if !code.Retryable() && code != bank.Canceled && code != bank.Internal {
-						giveUp(err)
-						fail(fmt.Errorf("deposit %s: %w", req.IdempotencyKey, err))
-						return
-					}
-					mu.Lock()
-					st.Retries++
-					mu.Unlock()
-					if code == bank.Unavailable || code == bank.DeadlineExceeded {
-						c.Close()
-						c = nil
-					}
-					time.Sleep(time.Duration(5+rng.IntN(20)) * time.Millisecond)
+				mu.Unlock()
+				if err != nil {
+					return
+				}
+				if onAck != nil {
+					onAck(n.Add(1))
 				}
 			}
 		}()
 	}
 	wg.Wait()
+	st.Attempts, st.Retries = rs.Attempts.Load(), rs.Retries.Load()
 	return deps, st, first
 }
 
