@@ -18,7 +18,6 @@ import (
 	"github.com/igbank/igbank/common/ledger"
 	"github.com/igbank/igbank/common/transport"
 	connectbank "github.com/igbank/igbank/connect"
-	grpcbank "github.com/igbank/igbank/grpc"
 )
 
 func newServer(b bank.Bank) transport.Server { return connectbank.NewServer(b) }
@@ -38,22 +37,6 @@ func TestConformance(t *testing.T) {
 	}
 	t.Run("connect-http1", func(t *testing.T) {
 		banktest.Run(t, banktest.Transport(newServer, dialer(connectbank.WithHTTP1(8))))
-	})
-}
-
-// Wire compatibility: Connect speaks gRPC. The grpc-go client passes the
-// suite against the Connect server, and the Connect client in gRPC mode
-// against the grpc-go server.
-func TestWireCompatibility(t *testing.T) {
-	t.Run("GRPCClientConnectServer", func(t *testing.T) {
-		banktest.Run(t, banktest.Transport(newServer, func(ctx context.Context, addr string) (transport.Client, error) {
-			return grpcbank.Dial(ctx, addr)
-		}))
-	})
-	t.Run("ConnectClientGRPCServer", func(t *testing.T) {
-		banktest.Run(t, banktest.Transport(
-			func(b bank.Bank) transport.Server { return grpcbank.NewServer(b) },
-			dialer(connectbank.WithProtocol(connectbank.GRPC))))
 	})
 }
 

@@ -1,6 +1,6 @@
 // Package connectbank is the Connect transport of IGBank
 // (connectrpc.com/connect): a net/http server that serves any bank.Bank as
-// the igbank.v1.BankService of grpc/proto/igbank/v1/bank.proto in the
+// the igbank.v1.BankService of proto/igbank/v1/bank.proto in the
 // Connect, gRPC and gRPC-Web protocols on one port, over HTTP/1.1 and
 // unencrypted HTTP/2 (h2c), and a client that is a bank.Bank and speaks
 // any of the three.

@@ -8,7 +8,7 @@ import (
 
 	"connectrpc.com/connect"
 	"github.com/igbank/igbank/common/bank"
-	"github.com/igbank/igbank/grpc/pbbank"
+	"github.com/igbank/igbank/proto/pbbank"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"

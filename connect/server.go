@@ -14,14 +14,14 @@ import (
 	"connectrpc.com/grpcreflect"
 	"github.com/igbank/igbank/common/bank"
 	"github.com/igbank/igbank/connect/igbankv1connect"
-	grpcbank "github.com/igbank/igbank/grpc"
-	"github.com/igbank/igbank/grpc/pbbank"
+	"github.com/igbank/igbank/proto/pbbank"
 )
 
-// Limits of the server: the same as the gRPC transport's.
+// Limits of the server: the contract's (package pbbank), the same as the
+// gRPC transport's.
 const (
-	MaxRequestBytes  = grpcbank.MaxRequestBytes
-	MaxResponseBytes = grpcbank.MaxResponseBytes
+	MaxRequestBytes  = pbbank.MaxRequestBytes
+	MaxResponseBytes = pbbank.MaxResponseBytes
 	// CompressMinBytes is the smallest message that is gzipped when the
 	// peer accepts gzip. connect-go's default is 0: every 10-byte balance
 	// would be gzipped into a bigger one at a high CPU cost.
@@ -104,7 +104,7 @@ func NewServer(b bank.Bank, opts ...ServerOption) *Server {
 // measurements behind it.
 func serverHTTP2Config() *http.HTTP2Config {
 	return &http.HTTP2Config{
-		MaxConcurrentStreams: grpcbank.MaxConcurrentStreams,
+		MaxConcurrentStreams: pbbank.MaxConcurrentStreams,
 		// Ping a connection that has been silent for 30 s and close it if
 		// the peer does not answer within 10 s.
 		SendPingTimeout: 30 * time.Second,

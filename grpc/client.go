@@ -5,8 +5,8 @@ import (
 	"time"
 
 	"github.com/igbank/igbank/common/bank"
-	"github.com/igbank/igbank/grpc/igbankv1"
-	"github.com/igbank/igbank/grpc/pbbank"
+	"github.com/igbank/igbank/proto/igbankv1"
+	"github.com/igbank/igbank/proto/pbbank"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/credentials/insecure"

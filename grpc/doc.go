@@ -1,5 +1,5 @@
 // Package grpcbank is the gRPC transport of IGBank: a server that serves any
-// bank.Bank as the igbank.v1.BankService of grpc/proto/igbank/v1/bank.proto
+// bank.Bank as the igbank.v1.BankService of proto/igbank/v1/bank.proto
 // with google.golang.org/grpc, and a client that is a bank.Bank.
 //
 // Bank errors travel as gRPC status codes with a google.rpc.ErrorInfo
@@ -8,6 +8,6 @@
 // health service (grpc.health.v1) and server reflection, so grpcurl and
 // health probes work against it.
 //
-// The generated messages and stubs are in package igbankv1; the connect
-// transport imports the same messages.
+// The generated messages and stubs are in the proto module's package
+// igbankv1, which the connect transport imports too.
 package grpcbank

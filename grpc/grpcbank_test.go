@@ -13,7 +13,7 @@ import (
 	"github.com/igbank/igbank/common/ledger"
 	"github.com/igbank/igbank/common/transport"
 	grpcbank "github.com/igbank/igbank/grpc"
-	"github.com/igbank/igbank/grpc/igbankv1"
+	"github.com/igbank/igbank/proto/igbankv1"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"

@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/igbank/igbank/common/bank"
-	"github.com/igbank/igbank/grpc/igbankv1"
-	"github.com/igbank/igbank/grpc/pbbank"
+	"github.com/igbank/igbank/proto/igbankv1"
+	"github.com/igbank/igbank/proto/pbbank"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -20,17 +20,12 @@ import (
 	"google.golang.org/grpc/reflection"
 )
 
-// Limits of the server.
+// Limits of the server: the contract's (package pbbank), the same as the
+// Connect transport's.
 const (
-	// MaxRequestBytes is the largest request message the server accepts.
-	// A deposit request is under 300 bytes; the rest is headroom for
-	// reflection requests.
-	MaxRequestBytes = 64 << 10
-	// MaxResponseBytes is the largest response message the server sends
-	// (a month's statement of a busy account) and the client accepts.
-	MaxResponseBytes = 16 << 20
-	// MaxConcurrentStreams bounds the calls in progress on one connection.
-	MaxConcurrentStreams = 1024
+	MaxRequestBytes      = pbbank.MaxRequestBytes
+	MaxResponseBytes     = pbbank.MaxResponseBytes
+	MaxConcurrentStreams = pbbank.MaxConcurrentStreams
 )
 
 // ServerOption configures a Server.

@@ -11,7 +11,7 @@ import (
 	connect "connectrpc.com/connect"
 	context "context"
 	errors "errors"
-	igbankv1 "github.com/igbank/igbank/grpc/igbankv1"
+	igbankv1 "github.com/igbank/igbank/proto/igbankv1"
 	http "net/http"
 	strings "strings"
 )

@@ -81,7 +81,7 @@ for part in $parts; do
   ghz)
     serve grpc 17103
     ghzrun() {
-      /usr/bin/time -f "%U %S" -o "$1.cpu" "$GHZ" --insecure --proto grpc/proto/igbank/v1/bank.proto --import-paths grpc/proto \
+      /usr/bin/time -f "%U %S" -o "$1.cpu" "$GHZ" --insecure --proto proto/igbank/v1/bank.proto --import-paths proto \
         --call igbank.v1.BankService/Balance -d '{"account":"000000001"}' \
         -c "$CONC" --connections 1 -z "${DUR}s" -O json 127.0.0.1:17103 >"$1"
     }

@@ -4,7 +4,7 @@ import (
 	"context"
 
 	"github.com/igbank/igbank/common/bank"
-	"github.com/igbank/igbank/grpc/igbankv1"
+	"github.com/igbank/igbank/proto/igbankv1"
 )
 
 // Service adapts a bank.Bank to the methods of the generated BankService

@@ -493,7 +493,7 @@ const file_igbank_v1_bank_proto_rawDesc = "" +
 	"\vBankService\x12E\n" +
 	"\aBalance\x12\x19.igbank.v1.BalanceRequest\x1a\x1a.igbank.v1.BalanceResponse\"\x03\x90\x02\x01\x12K\n" +
 	"\tStatement\x12\x1b.igbank.v1.StatementRequest\x1a\x1c.igbank.v1.StatementResponse\"\x03\x90\x02\x01\x12E\n" +
-	"\aDeposit\x12\x19.igbank.v1.DepositRequest\x1a\x1a.igbank.v1.DepositResponse\"\x03\x90\x02\x02B1Z/github.com/igbank/igbank/grpc/igbankv1;igbankv1b\x06proto3"
+	"\aDeposit\x12\x19.igbank.v1.DepositRequest\x1a\x1a.igbank.v1.DepositResponse\"\x03\x90\x02\x02B2Z0github.com/igbank/igbank/proto/igbankv1;igbankv1b\x06proto3"
 
 var (
 	file_igbank_v1_bank_proto_rawDescOnce sync.Once

@@ -9,7 +9,7 @@ import (
 
 	"github.com/igbank/igbank/common/bank"
 	"github.com/igbank/igbank/common/ledger"
-	"github.com/igbank/igbank/grpc/pbbank"
+	"github.com/igbank/igbank/proto/pbbank"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	spb "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc/codes"

@@ -2,7 +2,7 @@
 // part of go.work on purpose: its dependencies (buf's especially) must not
 // change the versions the transport modules build with. scripts/gen-proto
 // builds these tools with GOWORK=off and runs them.
-module github.com/igbank/igbank/grpc/tools
+module github.com/igbank/igbank/proto/tools
 
 go 1.26.7
 

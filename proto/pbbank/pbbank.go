@@ -10,8 +10,21 @@ import (
 	"unicode/utf8"
 
 	"github.com/igbank/igbank/common/bank"
-	"github.com/igbank/igbank/grpc/igbankv1"
+	"github.com/igbank/igbank/proto/igbankv1"
 	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+// Limits of the protobuf transports (gRPC and Connect), the same on both.
+const (
+	// MaxRequestBytes is the largest request message a server accepts.
+	// A deposit request is under 300 bytes; the rest is headroom for
+	// reflection requests.
+	MaxRequestBytes = 64 << 10
+	// MaxResponseBytes is the largest response message a server sends
+	// (a month's statement of a busy account) and a client accepts.
+	MaxResponseBytes = 16 << 20
+	// MaxConcurrentStreams bounds the calls in progress on one connection.
+	MaxConcurrentStreams = 1024
 )
 
 // StatementToProto converts a statement for the wire.
