@@ -1,0 +1,43 @@
+// Package transport names what every transport module offers and the one
+// vocabulary their options share.
+//
+// Every transport module (raw-sockets, netrpc, grpc, connect, rest-json,
+// thrift) has a Server that serves any bank.Bank on a net.Listener, a
+// Client that is a bank.Bank, and one Descriptor of itself: its names and
+// protocol variants, its default address, whether a load balancer must
+// speak HTTP/2 to it, and its constructors. The list of descriptors lives
+// in the transports module; the load generator, the cluster, the cmd/
+// programs and the tests that run over every transport work with
+// descriptors alone, so a caller cannot tell which transport it holds.
+//
+// # One vocabulary
+//
+// Every transport configures its server and its client with functional
+// options over an unexported config (NewServer(b, opts...) and
+// Dial(ctx, addr, opts...)). A setting that several transports have has
+// the same name and shape in each, as in this table, and its value lives
+// in the ServerConfig or ClientConfig that the transport's config embeds;
+// the defaults are the transport's own, set in one function of its
+// options.go (defaultServerConfig, defaultClientConfig) and named in each
+// option's comment. For every setting of ServerConfig, ClientConfig and
+// Timeouts, zero keeps the transport's default and a negative value turns
+// the limit or timeout off.
+//
+//	setting                      option                                        field                      transports
+//	connection limit (server)    WithMaxConns(n int)                           ServerConfig.MaxConns      all six
+//	timeouts (server)            WithTimeouts(transport.Timeouts)              ServerConfig.Timeouts      all six (Read, Write, Idle where the stack has them; see each option)
+//	per-call bound (server)      WithMaxCallTimeout(d time.Duration)           ServerConfig.MaxCallTimeout netrpc, thrift, rest-json
+//	logger (server)              WithLogger(*slog.Logger)                      ServerConfig.Logger        all six
+//	connections (client pool)    WithConns(n int)                              ClientConfig.Conns         raw-sockets, netrpc, connect, rest-json, thrift (gRPC multiplexes one connection)
+//	dial timeout (client)        WithDialTimeout(d time.Duration)              ClientConfig.DialTimeout   all six
+//	dialer (client)              WithDialer(func(ctx, network, addr) (net.Conn, error)) ClientConfig.Dialer all six
+//	per-call timeout (client)    WithCallTimeout(d time.Duration)              ClientConfig.CallTimeout   thrift (the others send the caller's deadline)
+//	protocol variant             WithProtocol(p Protocol) / WithClientProtocol connect (client), thrift (server; client: WithClientProtocol)
+//
+// Transports keep the options only they have (raw-sockets'
+// WithMaxCallsPerConn, gRPC's WithGRPCServerOptions, Connect's WithHTTP1,
+// REST's WithMaxBodyBytes, Thrift's WithMaxFrameSize, ...), in the same
+// style. Package names end in "bank" (rawbank, netrpcbank, grpcbank,
+// connectbank, restbank, thriftbank) and differ from their folders, so
+// every import of a transport package names it.
+package transport
