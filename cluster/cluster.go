@@ -16,8 +16,18 @@ type Cluster struct {
 
 // StartCluster starts n replicas of bin (the cmd/server of transport) on
 // fresh loopback ports, all on store, and an HAProxy in front of them on
-// lbAddr ("" for a fresh port). dir holds HAProxy's configuration.
+// lbAddr ("" for a fresh port), speaking HTTP/2 to them where the
+// transport's descriptor says its servers do. dir holds HAProxy's
+// configuration.
 func StartCluster(ctx context.Context, dir, transport, bin string, n int, store string, accounts int, lbAddr string) (*Cluster, error) {
+	d, _, err := lookup(transport)
+	if err != nil {
+		return nil, err
+	}
+	args, err := ServerArgs(transport)
+	if err != nil {
+		return nil, err
+	}
 	c := &Cluster{Transport: transport}
 	var addrs []string
 	for range n {
@@ -26,7 +36,7 @@ func StartCluster(ctx context.Context, dir, transport, bin string, n int, store 
 			c.Stop()
 			return nil, err
 		}
-		p, err := Start(ctx, bin, addr, store, accounts)
+		p, err := Start(ctx, bin, addr, store, accounts, args...)
 		if err != nil {
 			c.Stop()
 			return nil, fmt.Errorf("replica %d: %w", len(addrs)+1, err)
@@ -41,7 +51,7 @@ func StartCluster(ctx context.Context, dir, transport, bin string, n int, store 
 			return nil, err
 		}
 	}
-	lb, err := StartHAProxy(ctx, dir, lbAddr, addrs, HTTP2(transport))
+	lb, err := StartHAProxy(ctx, dir, lbAddr, addrs, d.HTTP2)
 	if err != nil {
 		c.Stop()
 		return nil, err

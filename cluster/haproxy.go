@@ -20,10 +20,6 @@ type LB struct {
 	out  *strings.Builder
 }
 
-// HTTP2 reports whether transport's servers speak HTTP/2 (so HAProxy must
-// use h2 on both sides), as gRPC and Connect do.
-func HTTP2(transport string) bool { return transport == "grpc" || transport == "connect" }
-
 // HAProxyConfig returns an HAProxy configuration that listens on addr and
 // balances round-robin over backends, in HTTP mode (HTTP/2 on both sides
 // when h2 is set, for gRPC), with fast health checks so that a dead

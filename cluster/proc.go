@@ -18,27 +18,42 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/igbank/igbank/common/transport"
+	"github.com/igbank/igbank/transports"
 )
 
-// Server transports whose cmd/server a cluster can run, by the load
-// generator's names, with their Go package paths.
-var Servers = map[string]string{
-	"raw":     "github.com/igbank/igbank/raw-sockets/cmd/server",
-	"netrpc":  "github.com/igbank/igbank/netrpc/cmd/server",
-	"grpc":    "github.com/igbank/igbank/grpc/cmd/server",
-	"rest":    "github.com/igbank/igbank/rest-json/cmd/server",
-	"thrift":  "github.com/igbank/igbank/thrift/cmd/server",
-	"connect": "github.com/igbank/igbank/connect/cmd/server",
+// lookup returns the transport and variant called name (a name of
+// transports.Names, such as "grpc" or "thrift-compact").
+func lookup(name string) (transport.Descriptor, transport.Variant, error) {
+	d, v, ok := transports.Lookup(name)
+	if !ok {
+		return d, v, fmt.Errorf("cluster: unknown transport %q (known: %s)", name, strings.Join(transports.Names(), ", "))
+	}
+	return d, v, nil
 }
 
-// Build compiles the cmd/server of transport into dir and returns the
-// binary's path. It runs the go command of PATH inside the workspace.
-func Build(ctx context.Context, dir, transport string) (string, error) {
-	pkg, ok := Servers[transport]
-	if !ok {
-		return "", fmt.Errorf("cluster: unknown transport %q", transport)
+// ServerArgs are the arguments that make the cmd/server of transport
+// serve that variant: -protocol for a transport whose server speaks one
+// protocol of several, nothing otherwise.
+func ServerArgs(transport string) ([]string, error) {
+	d, v, err := lookup(transport)
+	if err != nil || !d.ServerProtocol {
+		return nil, err
 	}
-	bin := filepath.Join(dir, transport+"-server")
+	return []string{"-protocol", v.Protocol}, nil
+}
+
+// Build compiles the cmd/server of transport (any variant's name) into
+// dir and returns the binary's path. It runs the go command of PATH inside
+// the workspace.
+func Build(ctx context.Context, dir, transport string) (string, error) {
+	d, _, err := lookup(transport)
+	if err != nil {
+		return "", err
+	}
+	pkg := d.Module + "/cmd/server"
+	bin := filepath.Join(dir, d.Name+"-server")
 	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, pkg)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go build %s: %v\n%s", pkg, err, out)

@@ -17,13 +17,16 @@ import (
 	"github.com/igbank/igbank/common/ledger"
 	"github.com/igbank/igbank/common/store/postgres/pgtest"
 	"github.com/igbank/igbank/common/transport"
-	grpcbank "github.com/igbank/igbank/grpc"
-	restbank "github.com/igbank/igbank/rest-json"
+	"github.com/igbank/igbank/transports"
 )
 
-var dialers = map[string]func(ctx context.Context, addr string) (transport.Client, error){
-	"rest": func(ctx context.Context, addr string) (transport.Client, error) { return restbank.Dial(ctx, addr) },
-	"grpc": func(ctx context.Context, addr string) (transport.Client, error) { return grpcbank.Dial(ctx, addr) },
+// dial makes a client of transport tr (a name of transports.Names).
+func dial(ctx context.Context, tr, addr string) (transport.Client, error) {
+	_, v, ok := transports.Lookup(tr)
+	if !ok {
+		return nil, fmt.Errorf("unknown transport %q", tr)
+	}
+	return v.Dial(ctx, addr, transport.ClientConfig{})
 }
 
 func startCluster(t *testing.T, ctx context.Context, tr string, n, accounts int) (*cluster.Cluster, string) {
@@ -56,7 +59,7 @@ func TestSameKeyOnTwoReplicas(t *testing.T) {
 			c, _ := startCluster(t, ctx, tr, 2, accounts)
 			var clients []transport.Client
 			for _, p := range c.Replicas {
-				cl, err := dialers[tr](ctx, p.Addr)
+				cl, err := dial(ctx, tr, p.Addr)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -130,7 +133,7 @@ func TestReplicaKilledBehindHAProxy(t *testing.T) {
 			start := time.Now()
 			const accounts, workers, perWorker = 20, 8, 80
 			c, _ := startCluster(t, ctx, tr, 3, accounts)
-			dial := func(ctx context.Context) (transport.Client, error) { return dialers[tr](ctx, c.LB.Addr) }
+			dial := func(ctx context.Context) (transport.Client, error) { return dial(ctx, tr, c.LB.Addr) }
 			var killedAt atomic.Int64
 			deposits, st, err := cluster.DepositLoad(ctx, dial, "lbkill", workers, perWorker, accounts, func(n int64) {
 				if n == workers*perWorker/3 && killedAt.CompareAndSwap(0, n) {

@@ -57,52 +57,6 @@ func ParseProtocol(s string) (Protocol, bool) {
 	return 0, false
 }
 
-// ClientOption configures a Client.
-type ClientOption func(*clientConfig)
-
-type clientConfig struct {
-	protocol   Protocol
-	httpClient connect.HTTPClient
-	conns      int
-	http1Conns int
-	opts       []connect.ClientOption
-}
-
-// WithProtocol makes the client speak p (default Connect).
-func WithProtocol(p Protocol) ClientOption {
-	return func(c *clientConfig) { c.protocol = p }
-}
-
-// WithConns spreads the client's calls over n HTTP/2 connections
-// (default 1), round robin. Go's HTTP/2 client and server do much of their
-// work on one goroutine per connection; with many callers on a multi-core
-// machine, a few connections let that work run in parallel.
-func WithConns(n int) ClientOption {
-	return func(c *clientConfig) { c.conns = max(n, 1) }
-}
-
-// WithHTTP1 makes the client use HTTP/1.1 with up to n keep-alive
-// connections instead of h2c, one call in flight per connection. It works
-// for the Connect and gRPC-Web protocols, not for gRPC, which needs HTTP/2.
-// Go's HTTP/1.1 stack does less work per call than its HTTP/2 stack, so
-// with many callers this can beat one multiplexed connection (README.md).
-func WithHTTP1(n int) ClientOption {
-	return func(c *clientConfig) { c.http1Conns = max(n, 1) }
-}
-
-// WithHTTPClient makes the client send its requests with h instead of its
-// own h2c transport (for TLS, proxies, or instrumentation). WithConns has
-// no effect then.
-func WithHTTPClient(h connect.HTTPClient) ClientOption {
-	return func(c *clientConfig) { c.httpClient = h }
-}
-
-// WithClientOptions adds options to the Connect client, after the
-// defaults (interceptors, codecs, compression).
-func WithClientOptions(opts ...connect.ClientOption) ClientOption {
-	return func(c *clientConfig) { c.opts = append(c.opts, opts...) }
-}
-
 // Client is a bank.Bank over Connect, gRPC or gRPC-Web. It is safe for
 // concurrent use and implements transport.Client.
 type Client struct {
@@ -114,7 +68,7 @@ type Client struct {
 // made by the first calls, within their deadlines. ctx is not used; it is
 // there for the common Dial signature.
 func Dial(_ context.Context, addr string, opts ...ClientOption) (*Client, error) {
-	cfg := clientConfig{conns: 1}
+	cfg := defaultClientConfig()
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -127,7 +81,7 @@ func Dial(_ context.Context, addr string, opts ...ClientOption) (*Client, error)
 	}
 	hc := cfg.httpClient
 	if hc == nil && cfg.http1Conns > 0 {
-		t := newTransport()
+		t := newTransport(cfg)
 		t.Protocols = new(http.Protocols)
 		t.Protocols.SetHTTP1(true)
 		t.MaxConnsPerHost, t.MaxIdleConnsPerHost = cfg.http1Conns, cfg.http1Conns
@@ -135,8 +89,8 @@ func Dial(_ context.Context, addr string, opts ...ClientOption) (*Client, error)
 		hc = roundTripper{t}
 	}
 	if hc == nil {
-		for range cfg.conns {
-			c.transports = append(c.transports, newTransport())
+		for range max(cfg.Conns, 1) {
+			c.transports = append(c.transports, newTransport(cfg))
 		}
 		hc = roundRobin(c.transports)
 	}
@@ -164,13 +118,15 @@ func Dial(_ context.Context, addr string, opts ...ClientOption) (*Client, error)
 // newTransport returns an HTTP client transport that speaks HTTP/2 without
 // TLS to the server (prior knowledge, one connection per host), tuned as
 // README.md describes.
-func newTransport() *http.Transport {
+func newTransport(cfg clientConfig) *http.Transport {
 	var protocols http.Protocols
 	protocols.SetUnencryptedHTTP2(true)
-	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
+	if cfg.Dialer == nil {
+		cfg.Dialer = (&net.Dialer{KeepAlive: 30 * time.Second}).DialContext
+	}
 	return &http.Transport{
 		Protocols:   &protocols,
-		DialContext: dialer.DialContext,
+		DialContext: cfg.DialContext(),
 		// Responses are never gzipped unless they are large (the server's
 		// CompressMinBytes); leave decompression to connect.
 		DisableCompression: true,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log"
+	"log/slog"
 	"net"
 	"net/http"
 	"runtime/debug"
@@ -13,8 +14,10 @@ import (
 	"connectrpc.com/connect"
 	"connectrpc.com/grpcreflect"
 	"github.com/igbank/igbank/common/bank"
+	"github.com/igbank/igbank/common/transport"
 	"github.com/igbank/igbank/connect/igbankv1connect"
 	"github.com/igbank/igbank/proto/pbbank"
+	"golang.org/x/net/netutil"
 )
 
 // Limits of the server: the contract's (package pbbank), the same as the
@@ -28,30 +31,11 @@ const (
 	CompressMinBytes = 1024
 )
 
-// ServerOption configures a Server.
-type ServerOption func(*serverConfig)
-
-type serverConfig struct {
-	handlerOpts []connect.HandlerOption
-	configure   []func(*http.Server)
-}
-
-// WithHandlerOptions adds options to the Connect handler, after the
-// defaults (interceptors, other limits, codecs).
-func WithHandlerOptions(opts ...connect.HandlerOption) ServerOption {
-	return func(c *serverConfig) { c.handlerOpts = append(c.handlerOpts, opts...) }
-}
-
-// WithHTTPServer lets f change the http.Server after NewServer has set it
-// up (TLS, other timeouts), before it serves.
-func WithHTTPServer(f func(*http.Server)) ServerOption {
-	return func(c *serverConfig) { c.configure = append(c.configure, f) }
-}
-
 // Server serves a bank.Bank over Connect, gRPC and gRPC-Web on one port.
 // It implements transport.Server.
 type Server struct {
-	http *http.Server
+	http     *http.Server
+	maxConns int
 
 	mu   sync.Mutex
 	shut bool
@@ -59,7 +43,7 @@ type Server struct {
 
 // NewServer returns a server of b.
 func NewServer(b bank.Bank, opts ...ServerOption) *Server {
-	var cfg serverConfig
+	cfg := defaultServerConfig()
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -67,7 +51,7 @@ func NewServer(b bank.Bank, opts ...ServerOption) *Server {
 		connect.WithReadMaxBytes(MaxRequestBytes),
 		connect.WithSendMaxBytes(MaxResponseBytes),
 		connect.WithCompressMinBytes(CompressMinBytes),
-		connect.WithRecover(recoverPanic),
+		connect.WithRecover(recoverPanic(cfg.Logger)),
 	}, cfg.handlerOpts...)
 	mux := http.NewServeMux()
 	mux.Handle(igbankv1connect.NewBankServiceHandler(&pbbank.Service{Bank: b, WireError: connectError}, handlerOpts...))
@@ -84,12 +68,11 @@ func NewServer(b bank.Bank, opts ...ServerOption) *Server {
 		Handler:           mux,
 		Protocols:         &protocols,
 		ReadHeaderTimeout: 5 * time.Second,
-		// A whole request (headers and body) must arrive within 10 s and
-		// a response must be written within 30 s; calls are unary and
-		// small, so this only cuts off stalled or hostile peers.
-		ReadTimeout:    10 * time.Second,
-		WriteTimeout:   30 * time.Second,
-		IdleTimeout:    2 * time.Minute,
+		// Calls are unary and small, so the read and write timeouts only
+		// cut off stalled or hostile peers (WithTimeouts).
+		ReadTimeout:    transport.Limit(cfg.Timeouts.Read),
+		WriteTimeout:   transport.Limit(cfg.Timeouts.Write),
+		IdleTimeout:    transport.Limit(cfg.Timeouts.Idle),
 		MaxHeaderBytes: 16 << 10,
 		HTTP2:          serverHTTP2Config(),
 		ErrorLog:       log.New(discard{}, "", 0),
@@ -97,7 +80,7 @@ func NewServer(b bank.Bank, opts ...ServerOption) *Server {
 	for _, f := range cfg.configure {
 		f(hs)
 	}
-	return &Server{http: hs}
+	return &Server{http: hs, maxConns: cfg.MaxConns}
 }
 
 // serverHTTP2Config is the HTTP/2 tuning of the server; README.md has the
@@ -127,6 +110,9 @@ func (discard) Write(p []byte) (int, error) { return len(p), nil }
 
 // Serve serves l until Shutdown, and then returns nil.
 func (s *Server) Serve(l net.Listener) error {
+	if s.maxConns > 0 {
+		l = netutil.LimitListener(l, s.maxConns)
+	}
 	err := s.http.Serve(l)
 	if errors.Is(err, http.ErrServerClosed) {
 		s.mu.Lock()
@@ -152,9 +138,13 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return err
 }
 
-func recoverPanic(_ context.Context, spec connect.Spec, _ http.Header, p any) error {
-	log.Printf("connectbank: panic in %s: %v\n%s", spec.Procedure, p, debug.Stack())
-	return connectError(bank.Errorf(bank.Internal, "panic in %s: %v", spec.Procedure, p))
+// recoverPanic turns a panic of a handler into an Internal error for that
+// call, and logs it.
+func recoverPanic(logger *slog.Logger) func(context.Context, connect.Spec, http.Header, any) error {
+	return func(_ context.Context, spec connect.Spec, _ http.Header, p any) error {
+		logger.Error("connectbank: panic in "+spec.Procedure, "panic", p, "stack", string(debug.Stack()))
+		return connectError(bank.Errorf(bank.Internal, "panic in %s: %v", spec.Procedure, p))
+	}
 }
 
 // connectError converts a bank error to a Connect error with the code of

@@ -2,6 +2,7 @@ package grpcbank
 
 import (
 	"context"
+	"net"
 	"time"
 
 	"github.com/igbank/igbank/common/bank"
@@ -12,20 +13,6 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/keepalive"
 )
-
-// ClientOption configures a Client.
-type ClientOption func(*clientConfig)
-
-type clientConfig struct {
-	dialOpts []grpc.DialOption
-}
-
-// WithDialOptions adds options to the ClientConn, after the defaults, so
-// they override them (TLS credentials instead of plaintext, interceptors,
-// stats handlers).
-func WithDialOptions(opts ...grpc.DialOption) ClientOption {
-	return func(c *clientConfig) { c.dialOpts = append(c.dialOpts, opts...) }
-}
 
 // Client is a bank.Bank over gRPC. All its calls share one ClientConn (one
 // HTTP/2 connection, multiplexed); it is safe for concurrent use and
@@ -57,7 +44,13 @@ type Client struct {
 // up): room for TCP, TLS and the HTTP/2 settings exchange over a slow link.
 // It must not be left zero: grpc-go would then give a dial only the current
 // backoff delay. WithDialOptions(grpc.WithConnectParams(...)) replaces it.
-func DefaultConnectParams() grpc.ConnectParams {
+func DefaultConnectParams() grpc.ConnectParams { return connectParams(defaultClientConfig()) }
+
+func connectParams(cfg clientConfig) grpc.ConnectParams {
+	dialTimeout := cfg.DialTimeout
+	if dialTimeout <= 0 { // off: grpc-go's own default
+		dialTimeout = 20 * time.Second
+	}
 	return grpc.ConnectParams{
 		Backoff: backoff.Config{
 			BaseDelay:  20 * time.Millisecond,
@@ -65,7 +58,7 @@ func DefaultConnectParams() grpc.ConnectParams {
 			Jitter:     backoff.DefaultConfig.Jitter,
 			MaxDelay:   time.Second,
 		},
-		MinConnectTimeout: 3 * time.Second,
+		MinConnectTimeout: dialTimeout,
 	}
 }
 
@@ -73,10 +66,12 @@ func DefaultConnectParams() grpc.ConnectParams {
 // built-in retries, prompt redials (DefaultConnectParams), keepalive
 // within the server's policy, message limits and the performance settings
 // measured in README.md.
-func DefaultDialOptions() []grpc.DialOption {
-	return []grpc.DialOption{
+func DefaultDialOptions() []grpc.DialOption { return dialOptions(defaultClientConfig()) }
+
+func dialOptions(cfg clientConfig) []grpc.DialOption {
+	opts := []grpc.DialOption{
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithConnectParams(DefaultConnectParams()),
+		grpc.WithConnectParams(connectParams(cfg)),
 		// gRPC's own retry policy (and hedging) is off, and so is any
 		// service config a resolver might deliver that turns it back on:
 		// IGBank clients are wrapped in the shared retry layer of common/,
@@ -104,6 +99,13 @@ func DefaultDialOptions() []grpc.DialOption {
 		grpc.WithInitialWindowSize(1 << 20),
 		grpc.WithInitialConnWindowSize(8 << 20),
 	}
+	if cfg.Dialer != nil {
+		dial := cfg.Dialer
+		opts = append(opts, grpc.WithContextDialer(func(ctx context.Context, addr string) (net.Conn, error) {
+			return dial(ctx, "tcp", addr)
+		}))
+	}
+	return opts
 }
 
 // Dial returns a client of the gRPC server at addr (host:port). It does
@@ -111,13 +113,13 @@ func DefaultDialOptions() []grpc.DialOption {
 // deadline, and a server that cannot be reached gives Unavailable then.
 // ctx is not used; it is there for the common Dial signature.
 func Dial(_ context.Context, addr string, opts ...ClientOption) (*Client, error) {
-	var cfg clientConfig
+	cfg := defaultClientConfig()
 	for _, o := range opts {
 		o(&cfg)
 	}
 	// passthrough: addr goes to the dialer as is (one server, no name
 	// resolution beyond what net.Dial does).
-	conn, err := grpc.NewClient("passthrough:///"+addr, append(DefaultDialOptions(), cfg.dialOpts...)...)
+	conn, err := grpc.NewClient("passthrough:///"+addr, append(dialOptions(cfg), cfg.dialOpts...)...)
 	if err != nil {
 		return nil, bank.Wrap(bank.InvalidArgument, err)
 	}

@@ -3,7 +3,7 @@ package grpcbank
 import (
 	"context"
 	"errors"
-	"log"
+	"log/slog"
 	"net"
 	"runtime"
 	"runtime/debug"
@@ -11,8 +11,10 @@ import (
 	"time"
 
 	"github.com/igbank/igbank/common/bank"
+	"github.com/igbank/igbank/common/transport"
 	"github.com/igbank/igbank/proto/igbankv1"
 	"github.com/igbank/igbank/proto/pbbank"
+	"golang.org/x/net/netutil"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -28,33 +30,23 @@ const (
 	MaxConcurrentStreams = pbbank.MaxConcurrentStreams
 )
 
-// ServerOption configures a Server.
-type ServerOption func(*serverConfig)
-
-type serverConfig struct {
-	grpcOpts []grpc.ServerOption
-}
-
-// WithGRPCServerOptions adds options to the grpc.Server, after the
-// defaults, so they override them (TLS credentials, interceptors, stats
-// handlers, other limits).
-func WithGRPCServerOptions(opts ...grpc.ServerOption) ServerOption {
-	return func(c *serverConfig) { c.grpcOpts = append(c.grpcOpts, opts...) }
-}
-
 // Server serves a bank.Bank over gRPC. It implements transport.Server.
 type Server struct {
-	grpc   *grpc.Server
-	health *health.Server
+	grpc     *grpc.Server
+	health   *health.Server
+	maxConns int
 
 	mu   sync.Mutex
 	shut bool
 }
 
-// DefaultServerOptions are the grpc.Server options NewServer starts from:
-// limits, keepalive enforcement, panic recovery and the performance
-// settings measured in README.md.
-func DefaultServerOptions() []grpc.ServerOption {
+// DefaultServerOptions are the grpc.Server options NewServer starts from,
+// with the default settings (WithTimeouts, WithLogger): limits, keepalive
+// enforcement, panic recovery and the performance settings measured in
+// README.md.
+func DefaultServerOptions() []grpc.ServerOption { return serverOptions(defaultServerConfig()) }
+
+func serverOptions(cfg serverConfig) []grpc.ServerOption {
 	return []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(MaxRequestBytes),
 		grpc.MaxSendMsgSize(MaxResponseBytes),
@@ -68,11 +60,11 @@ func DefaultServerOptions() []grpc.ServerOption {
 			PermitWithoutStream: true,
 		}),
 		grpc.KeepaliveParams(keepalive.ServerParameters{
-			MaxConnectionIdle: 15 * time.Minute, // close connections idle this long
-			Time:              time.Minute,      // ping a silent client after a minute
-			Timeout:           20 * time.Second, // and drop it if it does not answer
+			MaxConnectionIdle: transport.Limit(cfg.Timeouts.Idle), // close connections idle this long
+			Time:              time.Minute,                        // ping a silent client after a minute
+			Timeout:           20 * time.Second,                   // and drop it if it does not answer
 		}),
-		grpc.ChainUnaryInterceptor(recoverPanics),
+		grpc.ChainUnaryInterceptor(recoverPanics(cfg.Logger)),
 		// Performance: serve calls on a fixed pool of goroutines instead
 		// of one new goroutine per call, share one write buffer per
 		// connection instead of keeping 32 KiB per idle connection, and
@@ -87,13 +79,14 @@ func DefaultServerOptions() []grpc.ServerOption {
 
 // NewServer returns a server of b.
 func NewServer(b bank.Bank, opts ...ServerOption) *Server {
-	var cfg serverConfig
+	cfg := defaultServerConfig()
 	for _, o := range opts {
 		o(&cfg)
 	}
 	s := &Server{
-		grpc:   grpc.NewServer(append(DefaultServerOptions(), cfg.grpcOpts...)...),
-		health: health.NewServer(),
+		grpc:     grpc.NewServer(append(serverOptions(cfg), cfg.grpcOpts...)...),
+		health:   health.NewServer(),
+		maxConns: cfg.MaxConns,
 	}
 	igbankv1.RegisterBankServiceServer(s.grpc, handler{Service: &pbbank.Service{Bank: b, WireError: pbbank.Status}})
 	healthpb.RegisterHealthServer(s.grpc, s.health)
@@ -108,6 +101,9 @@ func (s *Server) GRPCServer() *grpc.Server { return s.grpc }
 
 // Serve serves gRPC on l until Shutdown, and then returns nil.
 func (s *Server) Serve(l net.Listener) error {
+	if s.maxConns > 0 {
+		l = netutil.LimitListener(l, s.maxConns)
+	}
 	err := s.grpc.Serve(l)
 	s.mu.Lock()
 	shut := s.shut
@@ -142,17 +138,19 @@ func (s *Server) Shutdown(ctx context.Context) error {
 }
 
 // recoverPanics turns a panic of a handler into an Internal error for that
-// call, so no input can take the server down. (Ten lines do not justify a
-// middleware dependency.)
-func recoverPanics(ctx context.Context, req any, info *grpc.UnaryServerInfo, next grpc.UnaryHandler) (resp any, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			log.Printf("grpcbank: panic in %s: %v\n%s", info.FullMethod, p, debug.Stack())
-			// The client gets the panic's value but not the stack.
-			err = pbbank.Status(bank.Errorf(bank.Internal, "panic in %s: %v", info.FullMethod, p))
-		}
-	}()
-	return next(ctx, req)
+// call, so no input can take the server down, and logs it. (Ten lines do
+// not justify a middleware dependency.)
+func recoverPanics(logger *slog.Logger) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, next grpc.UnaryHandler) (resp any, err error) {
+		defer func() {
+			if p := recover(); p != nil {
+				logger.Error("grpcbank: panic in "+info.FullMethod, "panic", p, "stack", string(debug.Stack()))
+				// The client gets the panic's value but not the stack.
+				err = pbbank.Status(bank.Errorf(bank.Internal, "panic in %s: %v", info.FullMethod, p))
+			}
+		}()
+		return next(ctx, req)
+	}
 }
 
 // handler serves the generated interface with pbbank's adapter. It opts

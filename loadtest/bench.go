@@ -16,6 +16,7 @@ import (
 
 	"github.com/igbank/igbank/common/bank"
 	"github.com/igbank/igbank/common/resilience"
+	"github.com/igbank/igbank/common/transport"
 )
 
 // Config is a run's configuration: what "loadtest run" was asked to do.
@@ -117,8 +118,8 @@ func joinFloats(xs []float64) string {
 }
 
 // Validate checks c and resolves its transports.
-func (c *Config) Validate() ([]Transport, error) {
-	var ts []Transport
+func (c *Config) Validate() ([]transport.Variant, error) {
+	var ts []transport.Variant
 	seen := map[string]bool{}
 	for _, n := range c.Transports {
 		t, ok := Lookup(n)
@@ -188,7 +189,7 @@ func Run(ctx context.Context, c Config, progress Progress) (*Report, error) {
 		return nil, err
 	}
 	if c.Reference {
-		ts = append([]Transport{Reference}, ts...)
+		ts = append([]transport.Variant{Reference}, ts...)
 	}
 	rep := &Report{Version: ReportVersion, Started: time.Now().UTC(), Env: environment(), Config: c}
 
@@ -336,19 +337,21 @@ func setRefRatios(results []*Result, round int) {
 }
 
 // measure runs one transport once: dial, warm up, measure, close.
-func measure(ctx context.Context, t Transport, srv serverHandle, c *Config, l Load, accounts []bank.AccountNo, label string, progress Progress) (*Sample, error) {
+func measure(ctx context.Context, t transport.Variant, srv serverHandle, c *Config, l Load, accounts []bank.AccountNo, label string, progress Progress) (*Sample, error) {
 	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	// -connections n: a pool of n where the transport has one, else n
 	// clients with the callers spread over them.
-	dial, nclients := t.Dial, 1
+	var cc transport.ClientConfig
+	nclients := 1
 	if c.Connections > 0 {
-		if t.DialConns != nil {
-			dial = t.DialConns(c.Connections)
+		if t.Pooled {
+			cc.Conns = c.Connections
 		} else {
 			nclients = c.Connections
 		}
 	}
+	dial := t.DialFunc(cc)
 	clients := make([]bank.Bank, 0, nclients)
 	var closers []func() error
 	defer func() {

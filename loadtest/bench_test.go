@@ -10,6 +10,7 @@ import (
 
 	"github.com/igbank/igbank/common/bank"
 	"github.com/igbank/igbank/common/ledger"
+	"github.com/igbank/igbank/common/transport"
 )
 
 // BenchmarkTransport runs every registered transport and operation as
@@ -19,14 +20,14 @@ import (
 // process here, so cpu-ns/op is both sides' CPU per call; "loadtest run"
 // tells them apart.
 func BenchmarkTransport(b *testing.B) {
-	for _, tr := range append([]Transport{Reference}, Transports...) {
+	for _, tr := range append([]transport.Variant{Reference}, Registry()...) {
 		b.Run(tr.Name, func(b *testing.B) {
 			srv, err := startServer(tr, "127.0.0.1:0", bank.NewService(ledger.NewMemory(1000)))
 			if err != nil {
 				b.Fatal(err)
 			}
 			defer srv.close(b.Output())
-			cl, err := tr.Dial(context.Background(), srv.addr)
+			cl, err := tr.Dial(context.Background(), srv.addr, transport.ClientConfig{})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -89,7 +89,7 @@ func TestParseRunFlagsDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(c.Transports) != len(Transports) || !c.Reference || c.InProcess || c.Rounds != 3 {
+	if len(c.Transports) != len(Registry()) || !c.Reference || c.InProcess || c.Rounds != 3 {
 		t.Errorf("defaults: %+v", c)
 	}
 	c, _, err = ParseRunFlags([]string{"-concurrency", "1,8,32", "-mix", "80/10/10", "-zipf", "1.2", "-connections", "4", "-no-reference"}, &bytes.Buffer{})

@@ -22,7 +22,7 @@ import (
 // itself as Fault says, restarted on the same file and address each time
 // it dies, while clients make deposits through the shared retry layers.
 type CrashConfig struct {
-	Transport Transport
+	Transport transport.Variant
 	// Store is the server's ledger, "sqlite:PATH" (a durable store: a
 	// restarted server must find what its predecessor applied), a new file
 	// or one whose seeded accounts have no deposits yet: the audit counts
@@ -296,7 +296,7 @@ func RunCrash(ctx context.Context, c CrashConfig) (*CrashResult, error) {
 
 // crashCheckSeeded checks that the accounts of the server at addr hold
 // their seed balances, which the audit counts from.
-func crashCheckSeeded(ctx context.Context, t Transport, addr string, accounts []bank.AccountNo) error {
+func crashCheckSeeded(ctx context.Context, t transport.Variant, addr string, accounts []bank.AccountNo) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	cl, err := crashDial(ctx, t, addr)
@@ -317,10 +317,10 @@ func crashCheckSeeded(ctx context.Context, t Transport, addr string, accounts []
 }
 
 // crashDial dials t at addr, trying again while the server is away.
-func crashDial(ctx context.Context, t Transport, addr string) (transport.Client, error) {
+func crashDial(ctx context.Context, t transport.Variant, addr string) (transport.Client, error) {
 	for {
 		dctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		cl, err := t.Dial(dctx, addr)
+		cl, err := t.Dial(dctx, addr, transport.ClientConfig{})
 		cancel()
 		if err == nil {
 			return cl, nil

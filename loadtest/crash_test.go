@@ -11,6 +11,7 @@ import (
 	"github.com/igbank/igbank/common/bank"
 	"github.com/igbank/igbank/common/faultplan"
 	"github.com/igbank/igbank/common/ledger"
+	"github.com/igbank/igbank/common/transport"
 )
 
 // TestCrashRandom kills the server on each deposit with probability 0.2
@@ -71,7 +72,7 @@ func TestInProcessIgnoreKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer h.Close()
-	c, err := tr.Dial(ctx, h.Addr())
+	c, err := tr.Dial(ctx, h.Addr(), transport.ClientConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +94,7 @@ func TestInProcessIgnoreKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.close(io.Discard)
-	c2, err := tr.Dial(ctx, srv.addr)
+	c2, err := tr.Dial(ctx, srv.addr, transport.ClientConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}

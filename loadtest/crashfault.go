@@ -11,6 +11,7 @@ import (
 	"github.com/igbank/igbank/common/audit"
 	"github.com/igbank/igbank/common/faultplan"
 	"github.com/igbank/igbank/common/resilience"
+	"github.com/igbank/igbank/common/transport"
 )
 
 // crashCrashes is how many server processes a crash scenario kills.
@@ -23,8 +24,8 @@ const crashCrashes = 2
 // the point is that a deposit retried across a real restart is applied
 // once, and an outage the breaker would cut short is the outage scenario's
 // business.
-func crashScenario(kind faultplan.Kind) func(context.Context, Scenario, Transport, FaultConfig) FaultResult {
-	return func(ctx context.Context, s Scenario, tr Transport, c FaultConfig) FaultResult {
+func crashScenario(kind faultplan.Kind) func(context.Context, Scenario, transport.Variant, FaultConfig) FaultResult {
+	return func(ctx context.Context, s Scenario, tr transport.Variant, c FaultConfig) FaultResult {
 		res := newFaultResult(s, tr, c)
 		res.NoBudget, res.NoBreaker = true, true
 		dir, err := os.MkdirTemp("", "igbank-crash-")

@@ -59,7 +59,7 @@ type Scenario struct {
 	setup    func(r *rig, c FaultConfig) (*fault, error)
 	// run, when set, runs the scenario in place of the in-process rig
 	// and setup: the crashes, which need a server process of their own.
-	run func(ctx context.Context, s Scenario, tr Transport, c FaultConfig) FaultResult
+	run func(ctx context.Context, s Scenario, tr transport.Variant, c FaultConfig) FaultResult
 }
 
 // fault is a scenario set up on a rig: the address the client dials, and
@@ -223,7 +223,7 @@ type rig struct {
 	proxy  *Toxiproxy
 }
 
-func startRig(tr Transport, c FaultConfig) (*rig, error) {
+func startRig(tr transport.Variant, c FaultConfig) (*rig, error) {
 	svc := bank.NewService(ledger.NewMemory(c.Accounts))
 	r := &rig{truth: svc, slow: &slowBank{Bank: svc, stop: make(chan struct{})}, done: make(chan error, 1)}
 	var served bank.Bank = r.slow
@@ -234,7 +234,7 @@ func startRig(tr Transport, c FaultConfig) (*rig, error) {
 	if err != nil {
 		return nil, err
 	}
-	r.server = tr.NewServer(served)
+	r.server = tr.NewServer(served, transport.ServerConfig{})
 	go func() { r.done <- r.server.Serve(l) }()
 	if r.proxy, err = StartToxiproxy(tr.Name, l.Addr().String()); err != nil {
 		r.close()
@@ -420,7 +420,7 @@ func newCallRecord(start, t0 time.Time, lat time.Duration, err error, n *callAtt
 // c.Deposits deposits with their own idempotency keys through the shared
 // client layers (resilience.Wrap) while the fault comes and goes, then
 // audits the ledger. ctx bounds the run.
-func RunFault(ctx context.Context, s Scenario, tr Transport, c FaultConfig) FaultResult {
+func RunFault(ctx context.Context, s Scenario, tr transport.Variant, c FaultConfig) FaultResult {
 	if s.run != nil {
 		return s.run(ctx, s, tr, c)
 	}
@@ -437,7 +437,9 @@ func RunFault(ctx context.Context, s Scenario, tr Transport, c FaultConfig) Faul
 	}
 	// A lazy client, so that transports whose Dial connects at once still
 	// get calls (and their errors) when the server cannot be reached.
-	lc := transport.Lazy(func(ctx context.Context) (transport.Client, error) { return tr.Dial(ctx, f.addr) })
+	lc := transport.Lazy(func(ctx context.Context) (transport.Client, error) {
+		return tr.Dial(ctx, f.addr, transport.ClientConfig{})
+	})
 	defer lc.Close()
 
 	start := time.Now()
@@ -573,7 +575,7 @@ func RunFault(ctx context.Context, s Scenario, tr Transport, c FaultConfig) Faul
 }
 
 // newFaultResult is the empty cell of s over tr.
-func newFaultResult(s Scenario, tr Transport, c FaultConfig) FaultResult {
+func newFaultResult(s Scenario, tr transport.Variant, c FaultConfig) FaultResult {
 	res := FaultResult{Scenario: s.Name, Transport: tr.Name, IgnoreKeys: c.IgnoreKeys,
 		NoBudget: c.NoBudget, NoBreaker: c.NoBreaker,
 		AttemptErrors: map[string]int64{}, FinalErrors: map[string]int64{}}

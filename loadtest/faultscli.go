@@ -13,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 	"text/tabwriter"
+
+	"github.com/igbank/igbank/common/transport"
 )
 
 // FaultsMain is "loadtest faults": it returns the exit status (0: every
@@ -69,7 +71,7 @@ func FaultsMain(args []string, stdout, stderr io.Writer) int {
 		}
 		scenarios = append(scenarios, s)
 	}
-	var trs []Transport
+	var trs []transport.Variant
 	for _, n := range splitList(*transports) {
 		t, ok := Lookup(n)
 		if !ok || n == ReferenceName {

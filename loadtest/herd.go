@@ -21,6 +21,7 @@ import (
 	"github.com/igbank/igbank/common/bank"
 	"github.com/igbank/igbank/common/ledger"
 	"github.com/igbank/igbank/common/resilience"
+	"github.com/igbank/igbank/common/transport"
 )
 
 // The thundering herd: many clients whose calls failed together retry
@@ -249,14 +250,14 @@ func RunHerd(ctx context.Context, c HerdConfig) (*HerdReport, error) {
 
 func herdMs(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
-func herdOnce(ctx context.Context, t Transport, c *HerdConfig, j resilience.Jitter) (*HerdRun, error) {
+func herdOnce(ctx context.Context, t transport.Variant, c *HerdConfig, j resilience.Jitter) (*HerdRun, error) {
 	accounts := min(c.Clients, 100)
 	ob := &outageBank{Bank: bank.NewService(ledger.NewMemory(accounts)), capacity: int64(c.Capacity), window: int64(c.Bucket)}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
-	srv := t.NewServer(ob)
+	srv := t.NewServer(ob, transport.ServerConfig{})
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	defer func() {
@@ -279,7 +280,7 @@ func herdOnce(ctx context.Context, t Transport, c *HerdConfig, j resilience.Jitt
 	pol := c.Policy
 	pol.Jitter = j
 	for i := range c.Clients {
-		cl, err := t.Dial(ctx, ln.Addr().String())
+		cl, err := t.Dial(ctx, ln.Addr().String(), transport.ClientConfig{})
 		if err != nil {
 			closeAll(clocks)
 			return nil, fmt.Errorf("dial: %w", err)

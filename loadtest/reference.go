@@ -21,10 +21,12 @@ const ReferenceName = "tcp-pingpong"
 // per connection, and no bank logic at all. Its client answers every call
 // with zero values. It is what the machine's loopback and scheduler cost,
 // so a transport's ratio to it is the transport's own cost.
-var Reference = Transport{
+var Reference = transport.Variant{
 	Name:      ReferenceName,
-	NewServer: func(bank.Bank) transport.Server { return newPingServer() },
-	Dial:      dialPing,
+	NewServer: func(bank.Bank, transport.ServerConfig) transport.Server { return newPingServer() },
+	Dial: func(ctx context.Context, addr string, _ transport.ClientConfig) (transport.Client, error) {
+		return dialPing(ctx, addr)
+	},
 }
 
 const pingFrame = 16

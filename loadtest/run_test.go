@@ -13,6 +13,7 @@ import (
 	"github.com/igbank/igbank/common/bank"
 	"github.com/igbank/igbank/common/ledger"
 	"github.com/igbank/igbank/common/store"
+	"github.com/igbank/igbank/common/transport"
 )
 
 // shortConfig is a quick run: one round of 100 ms warm-up and 200 ms
@@ -207,7 +208,7 @@ func TestOpenLoopCountsStall(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.close(os.Stderr)
-	cl, err := tr.Dial(context.Background(), srv.addr)
+	cl, err := tr.Dial(context.Background(), srv.addr, transport.ClientConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}

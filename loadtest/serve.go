@@ -24,6 +24,7 @@ import (
 	"github.com/igbank/igbank/common/ledger"
 	"github.com/igbank/igbank/common/store"
 	"github.com/igbank/igbank/common/transport"
+	"github.com/igbank/igbank/transports"
 )
 
 // ServeEnv is set in the environment of a server process that the load
@@ -209,7 +210,7 @@ func (o serverOpts) wrap(b bank.Bank) bank.Bank {
 // startStoreServer serves t on addr over the ledger storeSpec names (see
 // common/store.Open), seeded with accounts accounts and decorated as opts
 // says; closing the server closes the store.
-func startStoreServer(t Transport, addr, storeSpec string, accounts int, opts serverOpts) (*localServer, error) {
+func startStoreServer(t transport.Variant, addr, storeSpec string, accounts int, opts serverOpts) (*localServer, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	lg, closer, err := store.Open(ctx, storeSpec, accounts)
@@ -225,12 +226,12 @@ func startStoreServer(t Transport, addr, storeSpec string, accounts int, opts se
 	return s, nil
 }
 
-func startServer(t Transport, addr string, b bank.Bank) (*localServer, error) {
+func startServer(t transport.Variant, addr string, b bank.Bank) (*localServer, error) {
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
 	}
-	s := &localServer{srv: t.NewServer(b), ln: &countingListener{Listener: l}, addr: l.Addr().String(), done: make(chan error, 1)}
+	s := &localServer{srv: t.NewServer(b, transport.ServerConfig{}), ln: &countingListener{Listener: l}, addr: l.Addr().String(), done: make(chan error, 1)}
 	go func() { s.done <- s.srv.Serve(s.ln) }()
 	return s, nil
 }
@@ -293,7 +294,7 @@ func (h inProcessHandle) Close() error {
 	return nil
 }
 
-func startInProcess(t Transport, accounts int, storeSpec string, opts serverOpts) (serverHandle, error) {
+func startInProcess(t transport.Variant, accounts int, storeSpec string, opts serverOpts) (serverHandle, error) {
 	s, err := startStoreServer(t, "127.0.0.1:0", storeSpec, accounts, opts)
 	if err != nil {
 		return nil, err
@@ -314,7 +315,7 @@ type childHandle struct {
 	err    error         // how it ended, once done is closed
 }
 
-func startChild(t Transport, accounts int, storeSpec, cpus string, opts serverOpts) (serverHandle, error) {
+func startChild(t transport.Variant, accounts int, storeSpec, cpus string, opts serverOpts) (serverHandle, error) {
 	h, err := startChildProc(t, accounts, storeSpec, cpus, opts.args()...)
 	if err != nil {
 		return nil, err
@@ -324,7 +325,7 @@ func startChild(t Transport, accounts int, storeSpec, cpus string, opts serverOp
 
 // startChildProc starts this program in serve mode, with extra serve
 // flags, and waits for its ready line.
-func startChildProc(t Transport, accounts int, storeSpec, cpus string, extra ...string) (*childHandle, error) {
+func startChildProc(t transport.Variant, accounts int, storeSpec, cpus string, extra ...string) (*childHandle, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -449,10 +450,7 @@ func Names(withReference bool) []string {
 	if withReference {
 		n = append(n, ReferenceName)
 	}
-	for _, t := range Transports {
-		n = append(n, t.Name)
-	}
-	return n
+	return append(n, transports.Names()...)
 }
 
 // externalHandle is a server that something else started.

@@ -18,5 +18,5 @@ func BenchmarkNetRPC(b *testing.B) {
 // BenchmarkNetRPCPool4 is the same with four connections in the client's
 // pool instead of one.
 func BenchmarkNetRPCPool4(b *testing.B) {
-	banktest.Benchmark(b, banktest.Transport(newServer(), dial(netrpcbank.WithPoolSize(4))))
+	banktest.Benchmark(b, banktest.Transport(newServer(), dial(netrpcbank.WithConns(4))))
 }

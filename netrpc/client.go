@@ -12,50 +12,6 @@ import (
 	"github.com/igbank/igbank/common/bank"
 )
 
-// Defaults of the client; each has an option.
-const (
-	DefaultPoolSize           = 1
-	DefaultDialTimeout        = 5 * time.Second
-	DefaultClientWriteTimeout = 10 * time.Second
-)
-
-// ClientOption configures a Client.
-type ClientOption func(*clientConfig)
-
-type clientConfig struct {
-	poolSize     int
-	dialTimeout  time.Duration
-	writeTimeout time.Duration
-	dial         func(ctx context.Context, network, addr string) (net.Conn, error)
-}
-
-// WithPoolSize sets how many connections the client spreads its calls
-// over, round robin. net/rpc multiplexes any number of calls on one
-// connection, so one is the default; more can help many parallel callers
-// on several cores.
-func WithPoolSize(n int) ClientOption { return func(c *clientConfig) { c.poolSize = n } }
-
-// WithDialTimeout bounds each connection attempt, within the caller's own
-// deadline. Default DefaultDialTimeout.
-func WithDialTimeout(d time.Duration) ClientOption {
-	return func(c *clientConfig) { c.dialTimeout = d }
-}
-
-// WithClientWriteTimeout bounds the time to write one request. net/rpc
-// sends a request before the call can wait on its context, so this, not
-// the caller's deadline, bounds a send to a server that stopped reading;
-// the connection is then replaced. Default DefaultClientWriteTimeout.
-func WithClientWriteTimeout(d time.Duration) ClientOption {
-	return func(c *clientConfig) { c.writeTimeout = d }
-}
-
-// WithDialer replaces the function that opens connections (a net.Dialer's
-// DialContext by default), for example to add TLS or to go through a fault
-// injecting proxy.
-func WithDialer(dial func(ctx context.Context, network, addr string) (net.Conn, error)) ClientOption {
-	return func(c *clientConfig) { c.dial = dial }
-}
-
 // Client is a bank.Bank reached over net/rpc; it is a transport.Client and
 // safe for concurrent use.
 //
@@ -67,7 +23,7 @@ func WithDialer(dial func(ctx context.Context, network, addr string) (net.Conn, 
 // discarded. An abandoned Deposit may therefore have been applied; retry it
 // with the same idempotency key to find out.
 //
-// Connections: the client keeps a small pool (WithPoolSize), dialed on
+// Connections: the client keeps a small pool (WithConns), dialed on
 // first use, and replaces a connection that broke. A call that finds its
 // connection already shut down (rpc.ErrShutdown: the request was never
 // sent) is tried once more on a fresh connection; a call whose connection
@@ -97,16 +53,14 @@ var errClientClosed = errors.New("netrpcbank: client closed")
 // connection before it returns, so that an unreachable server is reported
 // here (as bank.ErrUnavailable, or the context's error).
 func Dial(ctx context.Context, addr string, opts ...ClientOption) (*Client, error) {
-	cfg := clientConfig{poolSize: DefaultPoolSize, dialTimeout: DefaultDialTimeout, writeTimeout: DefaultClientWriteTimeout}
+	cfg := defaultClientConfig()
 	for _, o := range opts {
 		o(&cfg)
 	}
-	cfg.poolSize = max(cfg.poolSize, 1)
-	if cfg.dial == nil {
-		d := &net.Dialer{}
-		cfg.dial = d.DialContext
+	if cfg.Dialer == nil {
+		cfg.Dialer = (&net.Dialer{}).DialContext
 	}
-	c := &Client{addr: addr, cfg: cfg, slots: make([]slot, cfg.poolSize)}
+	c := &Client{addr: addr, cfg: cfg, slots: make([]slot, max(cfg.Conns, 1))}
 	if _, err := c.slots[0].get(ctx, c); err != nil {
 		return nil, bank.FromContext(ctx, err)
 	}
@@ -196,15 +150,18 @@ func (s *slot) drop(rc *clientConn) {
 }
 
 func (c *Client) dialOne(ctx context.Context) (*clientConn, error) {
-	dctx, cancel := context.WithTimeout(ctx, c.cfg.dialTimeout)
+	dctx, cancel := ctx, context.CancelFunc(func() {})
+	if c.cfg.DialTimeout > 0 {
+		dctx, cancel = context.WithTimeout(ctx, c.cfg.DialTimeout)
+	}
 	defer cancel()
-	nc, err := c.cfg.dial(dctx, "tcp", c.addr)
+	nc, err := c.cfg.Dialer(dctx, "tcp", c.addr)
 	if err != nil {
 		if ctx.Err() == nil && dctx.Err() != nil {
 			// Our dial timeout, not the caller's deadline: the server
 			// is unreachable. (Not wrapped: the cause would read as the
 			// caller's deadline.)
-			return nil, bank.Errorf(bank.Unavailable, "dial %s: no answer within %v", c.addr, c.cfg.dialTimeout)
+			return nil, bank.Errorf(bank.Unavailable, "dial %s: no answer within %v", c.addr, c.cfg.DialTimeout)
 		}
 		return nil, err
 	}

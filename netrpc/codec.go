@@ -9,7 +9,6 @@ import (
 	"net/rpc"
 	"runtime"
 	"sync"
-	"time"
 )
 
 // serverCodec is net/rpc's gob server codec (the same bytes on the wire as
@@ -70,7 +69,7 @@ func (sc *serverCodec) ReadRequestHeader(r *rpc.Request) error {
 	// A request has begun. Take a call slot first: at the limit this
 	// blocks, and the connection is not read until a call finishes.
 	sc.calls <- struct{}{}
-	sc.conn.nc.SetReadDeadline(time.Now().Add(sc.cfg.readTimeout))
+	sc.conn.nc.SetReadDeadline(deadline(sc.cfg.Timeouts.Read))
 	if err := sc.dec.Decode(r); err != nil {
 		<-sc.calls
 		return sc.readFailed(err)
@@ -89,7 +88,7 @@ func (sc *serverCodec) waitForRequest() error {
 		if sc.rd.Buffered() > 0 {
 			return nil
 		}
-		sc.conn.nc.SetReadDeadline(time.Now().Add(sc.cfg.idleTimeout))
+		sc.conn.nc.SetReadDeadline(deadline(sc.cfg.Timeouts.Idle))
 		// Checked again after setting the deadline: Shutdown sets the
 		// flag and then a deadline in the past, so either this sees the
 		// flag or Shutdown's deadline wins over ours.
@@ -166,7 +165,7 @@ func (sc *serverCodec) flushLocked() error {
 	if sc.wbuf.Buffered() == 0 {
 		return nil
 	}
-	sc.conn.nc.SetWriteDeadline(time.Now().Add(sc.cfg.writeTimeout))
+	sc.conn.nc.SetWriteDeadline(deadline(sc.cfg.Timeouts.Write))
 	return sc.wbuf.Flush()
 }
 

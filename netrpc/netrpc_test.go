@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
-	"log"
+	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/rpc"
@@ -40,7 +40,7 @@ func TestConformance(t *testing.T) {
 }
 
 func TestConformancePool(t *testing.T) {
-	banktest.Run(t, banktest.Transport(newServer(), dial(netrpcbank.WithPoolSize(3))))
+	banktest.Run(t, banktest.Transport(newServer(), dial(netrpcbank.WithConns(3))))
 }
 
 func newBank() bank.Bank { return bank.NewService(ledger.NewMemory(100)) }
@@ -133,7 +133,7 @@ func TestPanicIsInternal(t *testing.T) {
 	b := &panicky{Bank: newBank()}
 	var logs strings.Builder
 	var mu sync.Mutex
-	addr := serve(t, b, netrpcbank.WithErrorLog(log.New(&lockedWriter{w: &logs, mu: &mu}, "", 0)))
+	addr := serve(t, b, netrpcbank.WithLogger(slog.New(slog.NewTextHandler(&lockedWriter{w: &logs, mu: &mu}, nil))))
 	c := dialT(t, addr)
 	b.panics.Store(true)
 	_, err := c.Balance(testCtx(t), ledger.SeedAccount(1))
@@ -163,7 +163,7 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 // Garbage on one connection closes that connection only; the server keeps
 // serving the others and new ones.
 func TestGarbageClosesOnlyThatConnection(t *testing.T) {
-	addr := serve(t, newBank(), netrpcbank.WithReadTimeout(300*time.Millisecond), netrpcbank.WithMaxRequestBytes(8<<10))
+	addr := serve(t, newBank(), netrpcbank.WithTimeouts(transport.Timeouts{Read: 300 * time.Millisecond}), netrpcbank.WithMaxRequestBytes(8<<10))
 	good := dialT(t, addr)
 	wantBalance(t, good, 1)
 
@@ -460,7 +460,7 @@ func TestMaxConns(t *testing.T) {
 
 // An idle connection is closed by the server; the client dials again.
 func TestIdleTimeout(t *testing.T) {
-	addr := serve(t, newBank(), netrpcbank.WithIdleTimeout(100*time.Millisecond))
+	addr := serve(t, newBank(), netrpcbank.WithTimeouts(transport.Timeouts{Idle: 100 * time.Millisecond}))
 	var (
 		mu    sync.Mutex
 		dials int
@@ -514,7 +514,7 @@ func (e *eofSignal) Read(p []byte) (int, error) {
 // A call running longer than the idle timeout keeps its connection.
 func TestIdleTimeoutSparesCallsInFlight(t *testing.T) {
 	slow := &banktest.Slow{Bank: newBank(), Delay: 400 * time.Millisecond}
-	addr := serve(t, slow, netrpcbank.WithIdleTimeout(100*time.Millisecond))
+	addr := serve(t, slow, netrpcbank.WithTimeouts(transport.Timeouts{Idle: 100 * time.Millisecond}))
 	c := dialT(t, addr)
 	if _, err := c.Balance(testCtx(t), ledger.SeedAccount(1)); err != nil {
 		t.Fatalf("slow call with a short idle timeout: %v", err)

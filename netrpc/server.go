@@ -3,7 +3,6 @@ package netrpcbank
 import (
 	"context"
 	"errors"
-	"log"
 	"net"
 	"net/rpc"
 	"runtime/debug"
@@ -13,88 +12,7 @@ import (
 	"github.com/igbank/igbank/common/connserver"
 )
 
-// Defaults of the server's limits; each has an option.
-const (
-	DefaultMaxConns        = 1024
-	DefaultMaxCallsPerConn = 256
-	DefaultMaxRequestBytes = 64 << 10
-	DefaultIdleTimeout     = 2 * time.Minute
-	DefaultReadTimeout     = 10 * time.Second
-	DefaultWriteTimeout    = 10 * time.Second
-	DefaultMaxCallTimeout  = 30 * time.Second
-)
-
-const (
-	errorLogPrefix            = "netrpcbank: "
-	serverClosingErrorMessage = "server shutting down"
-)
-
-// ServerOption configures a Server.
-type ServerOption func(*serverConfig)
-
-type serverConfig struct {
-	maxConns        int
-	maxCallsPerConn int
-	maxRequestBytes int64
-	idleTimeout     time.Duration
-	readTimeout     time.Duration
-	writeTimeout    time.Duration
-	maxCallTimeout  time.Duration
-	errorLog        *log.Logger
-}
-
-// WithMaxConns limits how many connections the server holds at once
-// (golang.org/x/net/netutil.LimitListener); further connections wait in the
-// listener's backlog until one closes. Default DefaultMaxConns.
-func WithMaxConns(n int) ServerOption { return func(c *serverConfig) { c.maxConns = n } }
-
-// WithMaxCallsPerConn limits how many calls of one connection run at once.
-// net/rpc starts a goroutine per request; past the limit the server stops
-// reading that connection until a call finishes, which pushes back on the
-// client through TCP. Default DefaultMaxCallsPerConn.
-func WithMaxCallsPerConn(n int) ServerOption {
-	return func(c *serverConfig) { c.maxCallsPerConn = n }
-}
-
-// WithMaxRequestBytes limits the size of one request (the gob header and
-// arguments, and on a connection's first request the gob type
-// definitions). A connection that sends more is closed. The count is of
-// bytes read from the socket since the request began, so the limit is
-// approximate to one read buffer (4 KiB). Default DefaultMaxRequestBytes.
-func WithMaxRequestBytes(n int64) ServerOption {
-	return func(c *serverConfig) { c.maxRequestBytes = n }
-}
-
-// WithIdleTimeout closes a connection that has no call running and sends
-// no request for d. Default DefaultIdleTimeout.
-func WithIdleTimeout(d time.Duration) ServerOption {
-	return func(c *serverConfig) { c.idleTimeout = d }
-}
-
-// WithReadTimeout bounds the time to read one request once its first byte
-// has arrived; a connection that stalls mid-request is closed. Default
-// DefaultReadTimeout.
-func WithReadTimeout(d time.Duration) ServerOption {
-	return func(c *serverConfig) { c.readTimeout = d }
-}
-
-// WithWriteTimeout bounds the time to write one reply; a client that does
-// not read its replies has its connection closed. Default
-// DefaultWriteTimeout.
-func WithWriteTimeout(d time.Duration) ServerOption {
-	return func(c *serverConfig) { c.writeTimeout = d }
-}
-
-// WithMaxCallTimeout bounds the context of every call the server runs: a
-// call gets the Timeout its arguments carry, but never more than d, and d
-// when they carry none. Default DefaultMaxCallTimeout.
-func WithMaxCallTimeout(d time.Duration) ServerOption {
-	return func(c *serverConfig) { c.maxCallTimeout = d }
-}
-
-// WithErrorLog sets where the server logs what no caller sees: a recovered
-// panic, a failed Accept. Default log.Default().
-func WithErrorLog(l *log.Logger) ServerOption { return func(c *serverConfig) { c.errorLog = l } }
+const serverClosingErrorMessage = "server shutting down"
 
 // Server serves a bank.Bank over net/rpc with gob. It is a transport.Server.
 //
@@ -117,28 +35,16 @@ type Server struct {
 
 // NewServer returns a server of b.
 func NewServer(b bank.Bank, opts ...ServerOption) *Server {
-	cfg := serverConfig{
-		maxConns:        DefaultMaxConns,
-		maxCallsPerConn: DefaultMaxCallsPerConn,
-		maxRequestBytes: DefaultMaxRequestBytes,
-		idleTimeout:     DefaultIdleTimeout,
-		readTimeout:     DefaultReadTimeout,
-		writeTimeout:    DefaultWriteTimeout,
-		maxCallTimeout:  DefaultMaxCallTimeout,
-		errorLog:        log.Default(),
-	}
+	cfg := defaultServerConfig()
 	for _, o := range opts {
 		o(&cfg)
 	}
-	cfg.maxConns = max(cfg.maxConns, 1)
-	cfg.maxCallsPerConn = max(cfg.maxCallsPerConn, 1)
-	cfg.maxRequestBytes = max(cfg.maxRequestBytes, 4<<10)
 	base, cancel := context.WithCancel(context.Background())
 	s := &Server{bank: b, cfg: cfg, base: base, cancelBase: cancel}
 	s.conns = connserver.New(connserver.Config{
 		NewConn:  func(nc net.Conn) connserver.Conn { return newServerConn(s, nc) },
-		MaxConns: cfg.maxConns,
-		Logf:     func(format string, args ...any) { cfg.errorLog.Printf(errorLogPrefix+format, args...) },
+		MaxConns: cfg.MaxConns,
+		Logger:   cfg.Logger.With("transport", "netrpc"),
 		Abort:    cancel,
 	})
 	return s
@@ -215,9 +121,11 @@ type Service struct {
 // callContext is the context of one call: the connection's, bounded by
 // the Timeout the client sent and the server's maximum.
 func (sv *Service) callContext(timeout time.Duration) (context.Context, context.CancelFunc) {
-	max := sv.conn.s.cfg.maxCallTimeout
-	if timeout <= 0 || timeout > max {
-		timeout = max
+	if limit := sv.conn.s.cfg.MaxCallTimeout; limit > 0 && (timeout <= 0 || timeout > limit) {
+		timeout = limit
+	}
+	if timeout <= 0 {
+		return context.WithCancel(sv.conn.ctx)
 	}
 	return context.WithTimeout(sv.conn.ctx, timeout)
 }
@@ -226,7 +134,7 @@ func (sv *Service) callContext(timeout time.Duration) (context.Context, context.
 // bad call cannot take the whole server down (net/rpc does not recover).
 func (sv *Service) recoverTo(errp *error, method string) {
 	if p := recover(); p != nil {
-		sv.conn.s.cfg.errorLog.Printf(errorLogPrefix+"panic in %s: %v\n%s", method, p, debug.Stack())
+		sv.conn.s.cfg.Logger.Error("netrpcbank: panic in "+method, "panic", p, "stack", string(debug.Stack()))
 		*errp = toWire(bank.Errorf(bank.Internal, "panic in %s", method))
 	}
 }

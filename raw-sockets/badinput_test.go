@@ -15,6 +15,7 @@ import (
 	"github.com/igbank/igbank/common/bank"
 	"github.com/igbank/igbank/common/banktest"
 	"github.com/igbank/igbank/common/ledger"
+	"github.com/igbank/igbank/common/transport"
 )
 
 // startServer serves a fresh 100-account bank (wrapped by wrap, if not nil)
@@ -25,7 +26,7 @@ func startServer(t *testing.T, wrap func(bank.Bank) bank.Bank, opts ...ServerOpt
 	if wrap != nil {
 		b = wrap(b)
 	}
-	opts = append([]ServerOption{WithErrorLog(t.Logf)}, opts...)
+	opts = append([]ServerOption{WithLogger(banktest.Logger(t))}, opts...)
 	return banktest.Serve(t, NewServer(b, opts...))
 }
 
@@ -153,7 +154,7 @@ func TestBadFramesCloseTheConnection(t *testing.T) {
 }
 
 func TestTruncatedFrames(t *testing.T) {
-	addr := startServer(t, nil, WithReadTimeout(200*time.Millisecond))
+	addr := startServer(t, nil, WithTimeouts(transport.Timeouts{Read: 200 * time.Millisecond}))
 	other := dialClient(t, addr, WithConns(1))
 	good := frame(Version, OpBalance, 3, balancePayload(1))
 
@@ -217,7 +218,7 @@ func TestBadRequestsKeepTheConnection(t *testing.T) {
 }
 
 func TestIdleConnectionIsClosed(t *testing.T) {
-	addr := startServer(t, nil, WithIdleTimeout(100*time.Millisecond))
+	addr := startServer(t, nil, WithTimeouts(transport.Timeouts{Idle: 100 * time.Millisecond}))
 	nc := rawDial(t, addr)
 	wantGoodbye(t, readAll(t, nc), bank.Unavailable, 0)
 
@@ -236,7 +237,7 @@ func TestIdleTimeoutSparesCallsInFlight(t *testing.T) {
 	addr := startServer(t, func(b bank.Bank) bank.Bank {
 		slow.Bank = b
 		return splitBank{slow: slow, fast: fast}
-	}, WithIdleTimeout(100*time.Millisecond))
+	}, WithTimeouts(transport.Timeouts{Idle: 100 * time.Millisecond}))
 	t.Cleanup(slow.Release)
 	nc := rawDial(t, addr)
 	fr := newFrameReader(nc, 4096, MaxReplyFrame)

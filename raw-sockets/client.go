@@ -19,36 +19,10 @@ import (
 // id. A broken connection is replaced on the next call that picks it.
 type Client struct {
 	addr   string
-	opt    clientOptions
+	cfg    clientConfig
 	slots  []slot
 	next   atomic.Uint32
 	closed atomic.Bool
-}
-
-type clientOptions struct {
-	conns       int
-	dialTimeout time.Duration
-	dialer      func(ctx context.Context, network, addr string) (net.Conn, error)
-}
-
-// ClientOption configures a Client.
-type ClientOption func(*clientOptions)
-
-// WithConns sets how many connections the client spreads its calls over
-// (default 2). One is often fastest for throughput; more spread the server's
-// work over more of its goroutines.
-func WithConns(n int) ClientOption { return func(o *clientOptions) { o.conns = max(n, 1) } }
-
-// WithDialTimeout bounds each connection attempt (default 5 seconds), on top
-// of the caller's deadline.
-func WithDialTimeout(d time.Duration) ClientOption {
-	return func(o *clientOptions) { o.dialTimeout = d }
-}
-
-// WithDialer sets the function that opens connections (default a
-// net.Dialer), for example to add TLS or to inject faults in tests.
-func WithDialer(dial func(ctx context.Context, network, addr string) (net.Conn, error)) ClientOption {
-	return func(o *clientOptions) { o.dialer = dial }
 }
 
 // Dial returns a client of the server at addr. It opens the first
@@ -56,15 +30,11 @@ func WithDialer(dial func(ctx context.Context, network, addr string) (net.Conn, 
 // (as bank.ErrUnavailable, or the caller's deadline error); the other
 // connections of the pool open on first use.
 func Dial(ctx context.Context, addr string, opts ...ClientOption) (*Client, error) {
-	c := &Client{addr: addr, opt: clientOptions{conns: 2, dialTimeout: 5 * time.Second}}
+	c := &Client{addr: addr, cfg: defaultClientConfig()}
 	for _, o := range opts {
-		o(&c.opt)
+		o(&c.cfg)
 	}
-	if c.opt.dialer == nil {
-		var d net.Dialer
-		c.opt.dialer = d.DialContext
-	}
-	c.slots = make([]slot, c.opt.conns)
+	c.slots = make([]slot, max(c.cfg.Conns, 1))
 	if _, err := c.conn(ctx, &c.slots[0]); err != nil {
 		return nil, err
 	}
@@ -139,12 +109,7 @@ func (c *Client) conn(ctx context.Context, s *slot) (*clientConn, error) {
 }
 
 func (c *Client) dial(ctx context.Context) (*clientConn, error) {
-	if c.opt.dialTimeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.opt.dialTimeout)
-		defer cancel()
-	}
-	nc, err := c.opt.dialer(ctx, "tcp", c.addr)
+	nc, err := c.cfg.DialContext()(ctx, "tcp", c.addr)
 	if err != nil {
 		return nil, err
 	}

@@ -49,7 +49,7 @@ func (l *trackingListener) accepted() int {
 
 func serveOn(t *testing.T, l net.Listener, b bank.Bank, opts ...ServerOption) *Server {
 	t.Helper()
-	s := NewServer(b, append([]ServerOption{WithErrorLog(t.Logf)}, opts...)...)
+	s := NewServer(b, append([]ServerOption{WithLogger(banktest.Logger(t))}, opts...)...)
 	done := make(chan error, 1)
 	go func() { done <- s.Serve(l) }()
 	t.Cleanup(func() {

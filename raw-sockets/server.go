@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log"
 	"net"
 	"runtime/debug"
 	"sync"
@@ -23,78 +22,21 @@ import (
 // few system calls.
 type Server struct {
 	bank bank.Bank
-	opt  serverOptions
+	cfg  serverConfig
 
 	conns *connserver.Server // listeners, connections, accept loop, Shutdown
 }
 
-type serverOptions struct {
-	maxConns        int
-	maxCallsPerConn int
-	idleTimeout     time.Duration
-	readTimeout     time.Duration
-	writeTimeout    time.Duration
-	logf            func(format string, args ...any)
-}
-
-// ServerOption configures a Server.
-type ServerOption func(*serverOptions)
-
-// WithMaxConns limits the connections served at once (default 1024); a
-// connection beyond the limit waits in the listen queue until another
-// closes. Zero or less means no limit.
-func WithMaxConns(n int) ServerOption { return func(o *serverOptions) { o.maxConns = n } }
-
-// WithMaxCallsPerConn limits the calls in flight on one connection (default
-// 512); past it, the server stops reading that connection until a call ends.
-func WithMaxCallsPerConn(n int) ServerOption {
-	return func(o *serverOptions) { o.maxCallsPerConn = max(n, 1) }
-}
-
-// WithIdleTimeout closes a connection with no call in flight that has not
-// begun a frame for d (default 5 minutes).
-func WithIdleTimeout(d time.Duration) ServerOption {
-	return func(o *serverOptions) { o.idleTimeout = d }
-}
-
-// WithReadTimeout bounds the time from a frame's first byte to its last
-// (default 10 seconds).
-func WithReadTimeout(d time.Duration) ServerOption {
-	return func(o *serverOptions) { o.readTimeout = d }
-}
-
-// WithWriteTimeout bounds each write of a batch of replies (default 10
-// seconds).
-func WithWriteTimeout(d time.Duration) ServerOption {
-	return func(o *serverOptions) { o.writeTimeout = d }
-}
-
-// WithErrorLog sets where the server reports recovered panics and accept
-// errors (default log.Printf).
-func WithErrorLog(logf func(format string, args ...any)) ServerOption {
-	return func(o *serverOptions) { o.logf = logf }
-}
-
 // NewServer returns a server of b.
 func NewServer(b bank.Bank, opts ...ServerOption) *Server {
-	s := &Server{
-		bank: b,
-		opt: serverOptions{
-			maxConns:        1024,
-			maxCallsPerConn: 512,
-			idleTimeout:     5 * time.Minute,
-			readTimeout:     10 * time.Second,
-			writeTimeout:    10 * time.Second,
-			logf:            log.Printf,
-		},
-	}
+	s := &Server{bank: b, cfg: defaultServerConfig()}
 	for _, o := range opts {
-		o(&s.opt)
+		o(&s.cfg)
 	}
 	s.conns = connserver.New(connserver.Config{
 		NewConn:  func(nc net.Conn) connserver.Conn { return s.newConn(nc) },
-		MaxConns: s.opt.maxConns,
-		Logf:     func(format string, args ...any) { s.opt.logf("rawbank: "+format, args...) },
+		MaxConns: s.cfg.MaxConns,
+		Logger:   s.cfg.Logger.With("transport", "raw"),
 	})
 	return s
 }
@@ -131,10 +73,10 @@ type serverConn struct {
 
 // newConn makes the connection that serves nc; the caller registers it.
 func (s *Server) newConn(nc net.Conn) *serverConn {
-	c := &serverConn{s: s, nc: nc, sem: make(chan struct{}, s.opt.maxCallsPerConn), work: make(chan request)}
+	c := &serverConn{s: s, nc: nc, sem: make(chan struct{}, s.cfg.maxCallsPerConn), work: make(chan request)}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.fr = newFrameReader(nc, 16<<10, MaxRequestFrame)
-	c.fr.idle, c.fr.read = s.opt.idleTimeout, s.opt.readTimeout
+	c.fr.idle, c.fr.read = s.cfg.Timeouts.Idle, s.cfg.Timeouts.Read
 	c.fr.setDeadline = func(t time.Time) error {
 		err := nc.SetReadDeadline(t)
 		if s.shutting() { // Shutdown may have just woken us: stay woken
@@ -142,7 +84,7 @@ func (s *Server) newConn(nc net.Conn) *serverConn {
 		}
 		return err
 	}
-	c.fw = newFrameWriter(nc, s.opt.writeTimeout, maxQueued, func(error) { nc.Close() })
+	c.fw = newFrameWriter(nc, s.cfg.Timeouts.Write, maxQueued, func(error) { nc.Close() })
 	return c
 }
 
@@ -306,7 +248,7 @@ func (s *Server) reply(b []byte, ctx context.Context, req request) (frame []byte
 	op := req.h.Op | ReplyBit
 	defer func() {
 		if p := recover(); p != nil {
-			s.opt.logf("rawbank: panic serving op %d: %v\n%s", req.h.Op, p, debug.Stack())
+			s.cfg.Logger.Error("rawbank: panic serving a call", "op", req.h.Op, "panic", p, "stack", string(debug.Stack()))
 			frame = finishFrame(appendErrorMessage(beginFrame(b[:0], op, bank.Internal), "internal error"), req.h.ID, 0)
 		}
 	}()

@@ -15,14 +15,9 @@ import (
 	"github.com/igbank/igbank/common/bank"
 )
 
-// Client limits.
+// Client limits. maxResponseBytes bounds a success response (a long
+// statement); maxProblemBytes bounds an error response.
 const (
-	// DefaultMaxConnsPerHost bounds the client's connections to the
-	// server: HTTP/1.1 carries one call at a time per connection, so this
-	// is also how many calls can be in flight at once.
-	DefaultMaxConnsPerHost = 512
-	// maxResponseBytes bounds a success response (a long statement);
-	// maxProblemBytes bounds an error response.
 	maxResponseBytes = 16 << 20
 	maxProblemBytes  = 64 << 10
 )
@@ -33,40 +28,29 @@ type Client struct {
 	host      string
 	rt        http.RoundTripper
 	transport *http.Transport // nil when the caller supplied the RoundTripper
-	auth      []string        // the Authorization header value, or nil
 	header    http.Header     // the header of calls with no per-call header
 	scheme    string
 }
 
-// ClientOption configures a Client.
-type ClientOption func(*Client)
-
-// WithRoundTripper makes the client send its requests through rt instead
-// of its own tuned http.Transport (for TLS, tracing or tests).
-func WithRoundTripper(rt http.RoundTripper) ClientOption {
-	return func(c *Client) { c.rt, c.transport = rt, nil }
-}
-
-// WithBearerToken makes the client send "Authorization: Bearer token".
-func WithBearerToken(token string) ClientOption {
-	return func(c *Client) { c.auth = []string{"Bearer " + token} }
-}
-
-// NewTransport returns the http.Transport the client uses by default:
-// keep-alive connections, enough idle connections per host that 256 or
-// more concurrent callers reuse theirs instead of dialling, no gzip (the
-// bodies are tens of bytes), and timeouts on dialling and on idle
-// connections. The caller's deadline bounds each call through its context.
-func NewTransport() *http.Transport {
+// newTransport returns the http.Transport the client uses by default:
+// keep-alive connections, as many idle connections per host as it may
+// open (cfg.Conns), so that concurrent callers reuse theirs instead of
+// dialling, no gzip (the bodies are tens of bytes), and timeouts on
+// dialling and on idle connections. The caller's deadline bounds each
+// call through its context.
+func newTransport(cfg clientConfig) *http.Transport {
+	dialer := cfg.Dialer
+	if dialer == nil {
+		dialer = (&net.Dialer{KeepAlive: 30 * time.Second}).DialContext
+	}
+	cfg.Dialer = dialer
+	conns := max(cfg.Conns, 1)
 	return &http.Transport{
-		Proxy: nil, // a loopback or in-cluster service; no environment proxies
-		DialContext: (&net.Dialer{
-			Timeout:   5 * time.Second,
-			KeepAlive: 30 * time.Second,
-		}).DialContext,
-		MaxIdleConns:           2 * DefaultMaxConnsPerHost,
-		MaxIdleConnsPerHost:    DefaultMaxConnsPerHost,
-		MaxConnsPerHost:        DefaultMaxConnsPerHost,
+		Proxy:                  nil, // a loopback or in-cluster service; no environment proxies
+		DialContext:            cfg.DialContext(),
+		MaxIdleConns:           2 * conns,
+		MaxIdleConnsPerHost:    conns,
+		MaxConnsPerHost:        conns,
 		IdleConnTimeout:        90 * time.Second,
 		ExpectContinueTimeout:  0,
 		DisableCompression:     true,
@@ -81,14 +65,17 @@ func Dial(ctx context.Context, addr string, opts ...ClientOption) (*Client, erro
 	if _, _, err := net.SplitHostPort(addr); err != nil {
 		return nil, &bank.Error{Code: bank.InvalidArgument, Message: "bad server address", Err: err}
 	}
-	t := NewTransport()
-	c := &Client{host: addr, rt: t, transport: t, scheme: "http"}
+	cfg := defaultClientConfig()
 	for _, o := range opts {
-		o(c)
+		o(&cfg)
 	}
-	c.header = http.Header{}
-	if c.auth != nil {
-		c.header["Authorization"] = c.auth
+	c := &Client{host: addr, rt: cfg.rt, scheme: "http", header: http.Header{}}
+	if c.rt == nil {
+		c.transport = newTransport(cfg)
+		c.rt = c.transport
+	}
+	if cfg.auth != nil {
+		c.header["Authorization"] = cfg.auth
 	}
 	return c, nil
 }
@@ -230,8 +217,8 @@ func (c *Client) call(ctx context.Context, method string, path resource, key str
 		o.req.Header = c.header
 	} else {
 		h := make(http.Header, 4)
-		if c.auth != nil {
-			h["Authorization"] = c.auth
+		if auth := c.header["Authorization"]; auth != nil {
+			h["Authorization"] = auth
 		}
 		if hasDeadline {
 			left := time.Until(dl)

@@ -5,7 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
-	"log"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -83,7 +83,7 @@ func (panicBank) Balance(context.Context, bank.AccountNo) (bank.Money, error) { 
 // connection or a dead server.
 func TestPanicIsInternal(t *testing.T) {
 	c, err := restbank.Dial(context.Background(), banktest.Serve(t, restbank.NewServer(panicBank{bank.NewService(ledger.NewMemory(10))},
-		restbank.WithErrorLog(log.New(io.Discard, "", 0)))))
+		restbank.WithLogger(slog.New(slog.DiscardHandler)))))
 	if err != nil {
 		t.Fatal(err)
 	}

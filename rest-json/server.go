@@ -3,7 +3,7 @@ package restbank
 import (
 	"context"
 	"errors"
-	"log"
+	"log/slog"
 	"net"
 	"net/http"
 	"strconv"
@@ -13,96 +13,47 @@ import (
 	"golang.org/x/net/netutil"
 
 	"github.com/igbank/igbank/common/bank"
+	"github.com/igbank/igbank/common/transport"
 )
 
-// Defaults of the server's limits; see the With options to change them.
-const (
-	DefaultReadHeaderTimeout = 5 * time.Second
-	DefaultReadTimeout       = 10 * time.Second
-	DefaultWriteTimeout      = 30 * time.Second
-	DefaultIdleTimeout       = 120 * time.Second
-	DefaultMaxHeaderBytes    = 16 << 10
-	// DefaultMaxBodyBytes bounds a request body. {"amount":1000000000} is
-	// 22 bytes; 1 KiB leaves room for whitespace and nothing else.
-	DefaultMaxBodyBytes = 1 << 10
-	// MaxRequestTimeout caps the deadline a client may ask for with the
-	// Request-Timeout header (so does the server's WriteTimeout, past
-	// which no answer can be written anyway).
-	MaxRequestTimeout = 5 * time.Minute
-)
+// MaxRequestTimeout is the default of WithMaxCallTimeout: the longest
+// deadline a client may ask for with the Request-Timeout header (the
+// server's write timeout caps it too, past which no answer can be written
+// anyway).
+const MaxRequestTimeout = 5 * time.Minute
+
+// readHeaderTimeout bounds the time to read a request's header.
+const readHeaderTimeout = 5 * time.Second
 
 // Server serves a bank.Bank over HTTP/1.1 with JSON. It implements
 // transport.Server.
 type Server struct {
-	bank      bank.Bank
-	http      *http.Server
-	maxBody   int64
-	authorize func(*http.Request) error
-	mux       *http.ServeMux
-	maxConns  int
-	// maxTimeout caps Request-Timeout: MaxRequestTimeout or WriteTimeout.
+	bank bank.Bank
+	cfg  serverConfig
+	http *http.Server
+	mux  *http.ServeMux
+	// maxTimeout caps Request-Timeout: MaxCallTimeout or WriteTimeout.
 	maxTimeout time.Duration
 }
 
-// ServerOption configures a Server.
-type ServerOption func(*Server)
-
-// WithTimeouts sets the http.Server's ReadHeaderTimeout, ReadTimeout,
-// WriteTimeout and IdleTimeout; a zero argument keeps the default.
-func WithTimeouts(readHeader, read, write, idle time.Duration) ServerOption {
-	return func(s *Server) {
-		for _, p := range []struct {
-			dst *time.Duration
-			v   time.Duration
-		}{{&s.http.ReadHeaderTimeout, readHeader}, {&s.http.ReadTimeout, read}, {&s.http.WriteTimeout, write}, {&s.http.IdleTimeout, idle}} {
-			if p.v > 0 {
-				*p.dst = p.v
-			}
-		}
-	}
-}
-
-// WithMaxBodyBytes sets the largest request body accepted (default
-// DefaultMaxBodyBytes); a larger one is rejected with 400.
-func WithMaxBodyBytes(n int64) ServerOption { return func(s *Server) { s.maxBody = n } }
-
-// WithMaxHeaderBytes sets the http.Server's MaxHeaderBytes.
-func WithMaxHeaderBytes(n int) ServerOption { return func(s *Server) { s.http.MaxHeaderBytes = n } }
-
-// WithAuthorizer makes the server call authorize before every API request
-// (not before /openapi.json). A non-nil error rejects the request with the
-// status of its bank code: return a bank error with code Unauthenticated
-// (401) or PermissionDenied (403).
-func WithAuthorizer(authorize func(*http.Request) error) ServerOption {
-	return func(s *Server) { s.authorize = authorize }
-}
-
-// WithMaxConns limits the connections served at once to n (default: no
-// limit); further clients wait in the listen backlog until one closes.
-// HTTP/1.1 carries one call at a time per connection, so n is also the most
-// calls in progress at once.
-func WithMaxConns(n int) ServerOption { return func(s *Server) { s.maxConns = n } }
-
-// WithErrorLog sets the logger of the http.Server (connection errors,
-// panics); the default is the log package's standard logger.
-func WithErrorLog(l *log.Logger) ServerOption { return func(s *Server) { s.http.ErrorLog = l } }
-
 // NewServer returns a server of b.
 func NewServer(b bank.Bank, opts ...ServerOption) *Server {
-	s := &Server{bank: b, maxBody: DefaultMaxBodyBytes, mux: http.NewServeMux()}
+	cfg := defaultServerConfig()
+	for _, o := range opts {
+		o(&cfg)
+	}
+	s := &Server{bank: b, cfg: cfg, mux: http.NewServeMux()}
 	s.http = &http.Server{
 		Handler:           s.mux,
-		ReadHeaderTimeout: DefaultReadHeaderTimeout,
-		ReadTimeout:       DefaultReadTimeout,
-		WriteTimeout:      DefaultWriteTimeout,
-		IdleTimeout:       DefaultIdleTimeout,
-		MaxHeaderBytes:    DefaultMaxHeaderBytes,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       transport.Limit(cfg.Timeouts.Read),
+		WriteTimeout:      transport.Limit(cfg.Timeouts.Write),
+		IdleTimeout:       transport.Limit(cfg.Timeouts.Idle),
+		MaxHeaderBytes:    cfg.maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelError),
 	}
-	for _, o := range opts {
-		o(s)
-	}
-	s.maxTimeout = MaxRequestTimeout
-	if w := s.http.WriteTimeout; w > 0 && w < s.maxTimeout {
+	s.maxTimeout = transport.Limit(cfg.MaxCallTimeout)
+	if w := s.http.WriteTimeout; w > 0 && (s.maxTimeout == 0 || w < s.maxTimeout) {
 		s.maxTimeout = w
 	}
 	s.routes()
@@ -141,8 +92,8 @@ func (s *Server) Handler() http.Handler { return s.mux }
 
 // Serve accepts connections on l until Shutdown; then it returns nil.
 func (s *Server) Serve(l net.Listener) error {
-	if s.maxConns > 0 {
-		l = netutil.LimitListener(l, s.maxConns)
+	if s.cfg.MaxConns > 0 {
+		l = netutil.LimitListener(l, s.cfg.MaxConns)
 	}
 	err := s.http.Serve(l)
 	if errors.Is(err, http.ErrServerClosed) {
@@ -171,12 +122,12 @@ func (s *Server) apiHandler(h func(http.ResponseWriter, *http.Request) error) ht
 				if p == http.ErrAbortHandler {
 					panic(p)
 				}
-				log.Printf("restbank: panic serving %s %s: %v", r.Method, r.URL.Path, p)
+				s.cfg.Logger.Error("restbank: panic serving a request", "method", r.Method, "path", r.URL.Path, "panic", p)
 				writeProblem(w, bank.Internal, "internal error")
 			}
 		}()
-		if s.authorize != nil {
-			if err := s.authorize(r); err != nil {
+		if s.cfg.authorize != nil {
+			if err := s.cfg.authorize(r); err != nil {
 				writeError(w, err)
 				return
 			}
@@ -188,7 +139,7 @@ func (s *Server) apiHandler(h func(http.ResponseWriter, *http.Request) error) ht
 				return
 			}
 			d := s.maxTimeout
-			if ms < int64(d/time.Millisecond) {
+			if d == 0 || ms < int64(d/time.Millisecond) {
 				d = time.Duration(ms) * time.Millisecond
 			}
 			ctx, cancel := context.WithTimeout(r.Context(), d)
@@ -259,7 +210,7 @@ func (s *Server) deposit(w http.ResponseWriter, r *http.Request) error {
 	}
 	bp := getBuf()
 	defer putBuf(bp)
-	body, err := readBody(w, r, s.maxBody, *bp)
+	body, err := readBody(w, r, s.cfg.maxBody, *bp)
 	*bp = body[:0]
 	if err != nil {
 		return err

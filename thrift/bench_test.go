@@ -11,7 +11,7 @@ import (
 	"github.com/igbank/igbank/common/bank"
 	"github.com/igbank/igbank/common/banktest"
 	"github.com/igbank/igbank/common/ledger"
-	"github.com/igbank/igbank/thrift"
+	thriftbank "github.com/igbank/igbank/thrift"
 )
 
 // The benchmarks run a real server on loopback in the same process, so
@@ -71,7 +71,7 @@ func benchmark(b *testing.B, op func(ctx context.Context, c bank.Bank, i int) er
 				}
 			}
 			addr := banktest.Serve(b, thriftbank.NewServer(srv, thriftbank.WithProtocol(p)))
-			c, err := thriftbank.Dial(context.Background(), addr, thriftbank.WithProtocol(p))
+			c, err := thriftbank.Dial(context.Background(), addr, thriftbank.WithClientProtocol(p))
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -54,13 +54,14 @@ var errClosed = bank.Errorf(bank.Unavailable, "thriftbank: client is closed")
 func Dial(ctx context.Context, addr string, opts ...ClientOption) (*Client, error) {
 	cfg := defaultClientConfig()
 	for _, o := range opts {
-		o.applyClient(&cfg)
+		o(&cfg)
 	}
+	size := max(cfg.Conns, 1)
 	c := &Client{
 		addr:     addr,
 		cfg:      cfg,
-		idle:     make(chan *clientConn, cfg.poolSize),
-		slots:    make(chan struct{}, cfg.poolSize),
+		idle:     make(chan *clientConn, size),
+		slots:    make(chan struct{}, size),
 		closedCh: make(chan struct{}),
 	}
 	c.slots <- struct{}{}
@@ -70,18 +71,6 @@ func Dial(ctx context.Context, addr string, opts ...ClientOption) (*Client, erro
 	}
 	c.idle <- cc
 	return c, nil
-}
-
-// DialFunc returns a transport.DialFunc dialing with opts, for registries
-// and the conformance suite.
-func DialFunc(opts ...ClientOption) transport.DialFunc {
-	return func(ctx context.Context, addr string) (transport.Client, error) {
-		c, err := Dial(ctx, addr, opts...)
-		if err != nil {
-			return nil, err // not a typed nil in the interface
-		}
-		return c, nil
-	}
 }
 
 // Close closes the idle connections, and every other one as its call
@@ -104,8 +93,7 @@ func (c *Client) Close() error {
 }
 
 func (c *Client) dial(ctx context.Context) (*clientConn, error) {
-	d := net.Dialer{Timeout: c.cfg.dialTimeout}
-	nc, err := d.DialContext(ctx, "tcp", c.addr)
+	nc, err := c.cfg.DialContext()(ctx, "tcp", c.addr)
 	if err != nil {
 		return nil, bank.FromContext(ctx, err)
 	}
@@ -183,8 +171,8 @@ func call[T any](c *Client, ctx context.Context, f func(*bankthrift.BankClient) 
 		return zero, err
 	}
 	d, ok := ctx.Deadline()
-	if !ok && c.cfg.callTimeout > 0 {
-		d = time.Now().Add(c.cfg.callTimeout)
+	if !ok && c.cfg.CallTimeout > 0 {
+		d = time.Now().Add(c.cfg.CallTimeout)
 	}
 	cc.nc.SetDeadline(d)
 	var stop func() bool

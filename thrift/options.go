@@ -1,11 +1,15 @@
 package thriftbank
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"time"
 
 	"github.com/apache/thrift/lib/go/thrift"
+
+	"github.com/igbank/igbank/common/transport"
 )
 
 // Protocol is the Thrift protocol that encodes messages inside each frame.
@@ -56,18 +60,6 @@ func (p *Protocol) Set(s string) error {
 // of a month with about 20,000 transactions still fits.
 const DefaultMaxFrameSize = 1 << 20
 
-// ServerOption configures NewServer.
-type ServerOption interface{ applyServer(*serverConfig) }
-
-// ClientOption configures Dial.
-type ClientOption interface{ applyClient(*clientConfig) }
-
-// Option configures both sides; it is a ServerOption and a ClientOption.
-type Option interface {
-	ServerOption
-	ClientOption
-}
-
 // wireConfig is what server and client must agree on.
 type wireConfig struct {
 	protocol     Protocol
@@ -94,128 +86,142 @@ func (w wireConfig) protocolFactory() thrift.TProtocolFactory {
 	return thrift.NewTBinaryProtocolFactoryConf(w.tconf())
 }
 
-type wireOption func(*wireConfig)
-
-func (o wireOption) applyServer(c *serverConfig) { o(&c.wire) }
-func (o wireOption) applyClient(c *clientConfig) { o(&c.wire) }
-
-// WithProtocol selects the protocol (Binary by default) on either side.
-func WithProtocol(p Protocol) Option {
-	return wireOption(func(w *wireConfig) { w.protocol = p })
+// setFrameSize sets the largest frame; values < 1 keep the default.
+func (w *wireConfig) setFrameSize(n int32) {
+	if n > 0 {
+		w.maxFrameSize = n
+	}
 }
 
-// WithMaxFrameSize sets the largest frame (4-byte length prefix excluded)
-// that the side reads: a longer one is refused before any of it is
-// buffered, and the connection is closed. Values < 1 keep the default,
-// DefaultMaxFrameSize.
-func WithMaxFrameSize(n int32) Option {
-	return wireOption(func(w *wireConfig) {
-		if n > 0 {
-			w.maxFrameSize = n
-		}
-	})
-}
+// ServerOption configures NewServer.
+type ServerOption func(*serverConfig)
 
 type serverConfig struct {
-	logger       *slog.Logger
-	wire         wireConfig
-	maxConns     int
-	readTimeout  time.Duration
-	writeTimeout time.Duration
-	idleTimeout  time.Duration
-	callTimeout  time.Duration
+	transport.ServerConfig
+	wire wireConfig
 }
 
 func defaultServerConfig() serverConfig {
 	return serverConfig{
-		logger:       slog.Default(),
-		wire:         defaultWire(),
-		maxConns:     1024,
-		readTimeout:  10 * time.Second,
-		writeTimeout: 10 * time.Second,
-		idleTimeout:  2 * time.Minute,
-		callTimeout:  30 * time.Second,
+		ServerConfig: transport.ServerConfig{
+			MaxConns:       1024,
+			Timeouts:       transport.Timeouts{Read: 10 * time.Second, Write: 10 * time.Second, Idle: 2 * time.Minute},
+			MaxCallTimeout: 30 * time.Second,
+			Logger:         slog.Default(),
+		},
+		wire: defaultWire(),
 	}
 }
 
-type serverOption func(*serverConfig)
-
-func (o serverOption) applyServer(c *serverConfig) { o(c) }
-
-// WithLogger sets where the server logs handler panics and failures of
-// its own (slog.Default() by default).
-func WithLogger(l *slog.Logger) ServerOption {
-	return serverOption(func(c *serverConfig) {
-		if l != nil {
-			c.logger = l
-		}
-	})
+func serverShared(o transport.ServerConfig) ServerOption {
+	return func(c *serverConfig) { c.Apply(o) }
 }
 
 // WithMaxConns limits how many connections the server holds open at once
 // (1024 by default). A connection beyond the limit is accepted and closed
 // at once, so its client fails fast with Unavailable instead of hanging.
-func WithMaxConns(n int) ServerOption {
-	return serverOption(func(c *serverConfig) { c.maxConns = n })
-}
+// Negative: no limit.
+func WithMaxConns(n int) ServerOption { return serverShared(transport.ServerConfig{MaxConns: n}) }
 
-// WithTimeouts sets the server's socket timeouts: read is how long the
+// WithTimeouts sets the server's socket timeouts: Read is how long the
 // rest of a request may take to arrive once its first byte has (10 s by
-// default), write how long one response write may take (10 s), idle how
-// long a connection may wait for its next request (2 min). Zero turns one
-// off.
-func WithTimeouts(read, write, idle time.Duration) ServerOption {
-	return serverOption(func(c *serverConfig) {
-		c.readTimeout, c.writeTimeout, c.idleTimeout = read, write, idle
-	})
+// default), Write how long one response write may take (10 s), Idle how
+// long a connection may wait for its next request (2 min).
+func WithTimeouts(t transport.Timeouts) ServerOption {
+	return serverShared(transport.ServerConfig{Timeouts: t})
 }
 
-// WithCallTimeout bounds how long a handler may run: its context ends
-// after d (30 s by default; 0: no bound). Framed Thrift does not carry
-// the caller's deadline, so this is the server's only bound on a call.
-func WithCallTimeout(d time.Duration) ServerOption {
-	return serverOption(func(c *serverConfig) { c.callTimeout = d })
+// WithMaxCallTimeout bounds how long a handler may run: its context ends
+// after d (30 s by default). Framed Thrift does not carry the caller's
+// deadline, so this is the server's only bound on a call.
+func WithMaxCallTimeout(d time.Duration) ServerOption {
+	return serverShared(transport.ServerConfig{MaxCallTimeout: d})
 }
+
+// WithLogger sets where the server logs handler panics and failures of
+// its own (slog.Default() by default).
+func WithLogger(l *slog.Logger) ServerOption { return serverShared(transport.ServerConfig{Logger: l}) }
+
+// WithProtocol selects the server's protocol (Binary by default); its
+// clients must use the same (WithClientProtocol).
+func WithProtocol(p Protocol) ServerOption {
+	return func(c *serverConfig) { c.wire.protocol = p }
+}
+
+// WithMaxFrameSize sets the largest frame (4-byte length prefix excluded)
+// that the server reads: a longer one is refused before any of it is
+// buffered, and the connection is closed. Values < 1 keep the default,
+// DefaultMaxFrameSize.
+func WithMaxFrameSize(n int32) ServerOption {
+	return func(c *serverConfig) { c.wire.setFrameSize(n) }
+}
+
+// ClientOption configures Dial.
+type ClientOption func(*clientConfig)
 
 type clientConfig struct {
-	wire        wireConfig
-	poolSize    int
-	dialTimeout time.Duration
-	callTimeout time.Duration
+	transport.ClientConfig
+	wire wireConfig
 }
 
 func defaultClientConfig() clientConfig {
 	return clientConfig{
-		wire:        defaultWire(),
-		poolSize:    128,
-		dialTimeout: 5 * time.Second,
-		callTimeout: 30 * time.Second,
+		ClientConfig: transport.ClientConfig{Conns: 128, DialTimeout: 5 * time.Second, CallTimeout: 30 * time.Second},
+		wire:         defaultWire(),
 	}
 }
 
-type clientOption func(*clientConfig)
+func clientShared(o transport.ClientConfig) ClientOption {
+	return func(c *clientConfig) { c.Apply(o) }
+}
 
-func (o clientOption) applyClient(c *clientConfig) { o(c) }
-
-// WithPoolSize sets how many connections the client opens at most (128 by
+// WithConns sets how many connections the client opens at most (128 by
 // default). Each carries one call at a time; callers beyond that wait for
 // a free connection (within their deadline).
-func WithPoolSize(n int) ClientOption {
-	return clientOption(func(c *clientConfig) {
-		if n > 0 {
-			c.poolSize = n
-		}
-	})
-}
+func WithConns(n int) ClientOption { return clientShared(transport.ClientConfig{Conns: n}) }
 
 // WithDialTimeout bounds each connection attempt (5 s by default), within
 // the caller's deadline.
 func WithDialTimeout(d time.Duration) ClientOption {
-	return clientOption(func(c *clientConfig) { c.dialTimeout = d })
+	return clientShared(transport.ClientConfig{DialTimeout: d})
 }
 
-// WithDefaultCallTimeout is the deadline of a call whose context has none
-// (30 s by default; 0: wait as long as the connection lives).
-func WithDefaultCallTimeout(d time.Duration) ClientOption {
-	return clientOption(func(c *clientConfig) { c.callTimeout = d })
+// WithDialer sets the function that opens connections (default a
+// net.Dialer), for example to add TLS or to inject faults.
+func WithDialer(dial func(ctx context.Context, network, addr string) (net.Conn, error)) ClientOption {
+	return clientShared(transport.ClientConfig{Dialer: dial})
+}
+
+// WithCallTimeout is the deadline of a call whose context has none (30 s
+// by default; negative: wait as long as the connection lives).
+func WithCallTimeout(d time.Duration) ClientOption {
+	return clientShared(transport.ClientConfig{CallTimeout: d})
+}
+
+// WithClientProtocol selects the client's protocol (Binary by default);
+// it must be the server's (WithProtocol).
+func WithClientProtocol(p Protocol) ClientOption {
+	return func(c *clientConfig) { c.wire.protocol = p }
+}
+
+// WithClientMaxFrameSize sets the largest frame the client reads, as
+// WithMaxFrameSize does for the server.
+func WithClientMaxFrameSize(n int32) ClientOption {
+	return func(c *clientConfig) { c.wire.setFrameSize(n) }
+}
+
+// Transport describes the Thrift transport, in its binary and compact
+// protocols, for the load generator, the cluster, the cmd/ programs and
+// the tests that run every transport.
+var Transport = transport.Descriptor{
+	Name:           "thrift",
+	Module:         "github.com/igbank/igbank/thrift",
+	DefaultAddr:    "127.0.0.1:7005",
+	ServerProtocol: true,
+	Variants: []transport.Variant{
+		{Name: "thrift", Protocol: Binary.String(), Pooled: true,
+			NewServer: transport.ServerFor(NewServer), Dial: transport.DialerFor(Dial)},
+		{Name: "thrift-compact", Protocol: Compact.String(), Pooled: true,
+			NewServer: transport.ServerFor(NewServer, WithProtocol(Compact)), Dial: transport.DialerFor(Dial, WithClientProtocol(Compact))},
+	},
 }

@@ -16,7 +16,6 @@ import (
 
 	"github.com/igbank/igbank/common/bank"
 	"github.com/igbank/igbank/common/connserver"
-	"github.com/igbank/igbank/common/transport"
 	"github.com/igbank/igbank/thrift/gen/bankthrift"
 )
 
@@ -24,7 +23,7 @@ func init() {
 	// The generated processor starts a goroutine with a 5 ms ticker for
 	// every call, only to cancel the handler's context if the client hangs
 	// up meanwhile: half of the server's allocations per call. Our handlers
-	// are bounded by WithCallTimeout and by Shutdown instead, so we turn
+	// are bounded by WithMaxCallTimeout and by Shutdown instead, so we turn
 	// the check off. The setting is global to the library; it is set here,
 	// before any server runs, because changing it later would race with
 	// running processors.
@@ -82,12 +81,12 @@ func (c *serverConn) Close() { c.nc.Close() }
 func NewServer(b bank.Bank, opts ...ServerOption) *Server {
 	cfg := defaultServerConfig()
 	for _, o := range opts {
-		o.applyServer(&cfg)
+		o(&cfg)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{
 		cfg:         cfg,
-		processor:   bankthrift.NewBankProcessor(handler{b, cfg.logger}),
+		processor:   bankthrift.NewBankProcessor(handler{b, cfg.Logger}),
 		protocols:   cfg.wire.protocolFactory(),
 		tconf:       cfg.wire.tconf(),
 		baseCtx:     ctx,
@@ -99,20 +98,12 @@ func NewServer(b bank.Bank, opts ...ServerOption) *Server {
 			c.state.Store(stateActive)
 			return c
 		},
-		MaxConns:        cfg.maxConns,
+		MaxConns:        cfg.MaxConns,
 		RejectOverLimit: true, // WithMaxConns: fail fast, not wait in the backlog
-		Logf: func(format string, args ...any) {
-			cfg.logger.Warn("thriftbank: " + fmt.Sprintf(format, args...))
-		},
-		Abort: cancel,
+		Logger:          cfg.Logger.With("transport", "thrift"),
+		Abort:           cancel,
 	})
 	return s
-}
-
-// NewServerFunc returns a transport.NewServerFunc making servers with
-// opts, for registries and the conformance suite.
-func NewServerFunc(opts ...ServerOption) transport.NewServerFunc {
-	return func(b bank.Bank) transport.Server { return NewServer(b, opts...) }
 }
 
 // Serve accepts connections on l until Shutdown, then returns nil. It
@@ -146,7 +137,7 @@ func (s *Server) serveConn(c *serverConn) {
 		// The processor decodes untrusted bytes; whatever goes wrong
 		// there costs this connection, never the server.
 		if r := recover(); r != nil {
-			s.cfg.logger.Error("thriftbank: panic serving a connection", "remote", c.nc.RemoteAddr(), "panic", r, "stack", string(debug.Stack()))
+			s.cfg.Logger.Error("thriftbank: panic serving a connection", "remote", c.nc.RemoteAddr(), "panic", r, "stack", string(debug.Stack()))
 		}
 		c.nc.Close()
 	}()
@@ -154,21 +145,21 @@ func (s *Server) serveConn(c *serverConn) {
 	// the idle timeout before the framed transport reads the request
 	// under the read timeout. NewStreamTransport reuses br as its reader.
 	br := bufio.NewReader(c.nc)
-	proto := s.newProtocol(br, deadlineWriter{c.nc, s.cfg.writeTimeout})
+	proto := s.newProtocol(br, deadlineWriter{c.nc, s.cfg.Timeouts.Write})
 	calls := s.newCallContext()
 	defer calls.stop()
 	for {
 		if !s.setState(c, stateIdle) {
 			return
 		}
-		c.nc.SetReadDeadline(deadline(s.cfg.idleTimeout))
+		c.nc.SetReadDeadline(deadline(s.cfg.Timeouts.Idle))
 		if _, err := br.Peek(1); err != nil {
 			return
 		}
 		if !s.setState(c, stateActive) {
 			return // shutting down: this request was never run
 		}
-		c.nc.SetReadDeadline(deadline(s.cfg.readTimeout))
+		c.nc.SetReadDeadline(deadline(s.cfg.Timeouts.Read))
 		ctx := calls.start()
 		ok, err := s.process(ctx, proto)
 		calls.end()
@@ -223,7 +214,7 @@ type callContext struct {
 var errCallTimeout = fmt.Errorf("thriftbank: the call ran past the server's call timeout: %w", context.DeadlineExceeded)
 
 func (s *Server) newCallContext() *callContext {
-	cc := &callContext{parent: s.baseCtx, timeout: s.cfg.callTimeout}
+	cc := &callContext{parent: s.baseCtx, timeout: s.cfg.MaxCallTimeout}
 	cc.ctx, cc.cancel = context.WithCancelCause(cc.parent)
 	return cc
 }

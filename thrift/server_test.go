@@ -15,7 +15,8 @@ import (
 	"github.com/igbank/igbank/common/bank"
 	"github.com/igbank/igbank/common/banktest"
 	"github.com/igbank/igbank/common/ledger"
-	"github.com/igbank/igbank/thrift"
+	"github.com/igbank/igbank/common/transport"
+	thriftbank "github.com/igbank/igbank/thrift"
 )
 
 var quiet = slog.New(slog.DiscardHandler)
@@ -108,7 +109,7 @@ func TestClientRefusesFrameOverItsLimit(t *testing.T) {
 		}
 	}
 	addr := banktest.Serve(t, thriftbank.NewServer(b))
-	c := dial(t, addr, thriftbank.WithMaxFrameSize(1024))
+	c := dial(t, addr, thriftbank.WithClientMaxFrameSize(1024))
 	_, err := c.Statement(ctx(t), ledger.SeedAccount(2), bank.MonthOf(time.Now()))
 	if !errors.Is(err, bank.ErrUnavailable) {
 		t.Fatalf("Statement of about 10 KiB to a client taking 1 KiB: %v, want unavailable", err)
@@ -117,7 +118,7 @@ func TestClientRefusesFrameOverItsLimit(t *testing.T) {
 
 func TestGarbageDoesNotHurtTheServer(t *testing.T) {
 	// A request cut short waits for its next frame until the read timeout.
-	addr := banktest.Serve(t, thriftbank.NewServer(newBank(), thriftbank.WithTimeouts(300*time.Millisecond, time.Second, time.Second)))
+	addr := banktest.Serve(t, thriftbank.NewServer(newBank(), thriftbank.WithTimeouts(transport.Timeouts{Read: 300 * time.Millisecond, Write: time.Second, Idle: time.Second})))
 	for _, junk := range [][]byte{
 		[]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
 		{0, 0, 0, 5, 0x80, 0x01, 0, 1, 0xff},                   // truncated binary message
@@ -164,7 +165,7 @@ func TestConnectionLimit(t *testing.T) {
 }
 
 func TestIdleAndReadTimeouts(t *testing.T) {
-	addr := banktest.Serve(t, thriftbank.NewServer(newBank(), thriftbank.WithTimeouts(200*time.Millisecond, time.Second, 200*time.Millisecond)))
+	addr := banktest.Serve(t, thriftbank.NewServer(newBank(), thriftbank.WithTimeouts(transport.Timeouts{Read: 200 * time.Millisecond, Write: time.Second, Idle: 200 * time.Millisecond})))
 	idle := rawConn(t, addr) // sends nothing
 	wantClosed(t, idle)
 	slow := rawConn(t, addr) // starts a frame and stalls
@@ -274,7 +275,7 @@ func TestShutdownDeadlineCutsCallsOff(t *testing.T) {
 func TestTimedOutConnectionIsNotReused(t *testing.T) {
 	g := newGate()
 	addr := banktest.Serve(t, thriftbank.NewServer(g))
-	c := dial(t, addr, thriftbank.WithPoolSize(1))
+	c := dial(t, addr, thriftbank.WithConns(1))
 	short, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	if _, err := c.Balance(short, ledger.SeedAccount(1)); !errors.Is(err, bank.ErrDeadlineExceeded) {
@@ -298,7 +299,7 @@ func TestTimedOutConnectionIsNotReused(t *testing.T) {
 
 func TestSmallPoolManyCallers(t *testing.T) {
 	addr := banktest.Serve(t, thriftbank.NewServer(newBank()))
-	c := dial(t, addr, thriftbank.WithPoolSize(2))
+	c := dial(t, addr, thriftbank.WithConns(2))
 	var wg sync.WaitGroup
 	errs := make(chan error, 32)
 	for w := 0; w < 32; w++ {
@@ -329,7 +330,7 @@ func TestWaitForPoolHonoursDeadline(t *testing.T) {
 	g := newGate()
 	addr := banktest.Serve(t, thriftbank.NewServer(g))
 	t.Cleanup(func() { close(g.open) })
-	c := dial(t, addr, thriftbank.WithPoolSize(1))
+	c := dial(t, addr, thriftbank.WithConns(1))
 	go c.Balance(ctx(t), ledger.SeedAccount(1)) // holds the only connection
 	<-g.entered
 	short, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
@@ -372,9 +373,9 @@ func TestProtocolFlagValue(t *testing.T) {
 
 func TestCallTimeout(t *testing.T) {
 	g := newGate()
-	addr := banktest.Serve(t, thriftbank.NewServer(g, thriftbank.WithCallTimeout(100*time.Millisecond)))
+	addr := banktest.Serve(t, thriftbank.NewServer(g, thriftbank.WithMaxCallTimeout(100*time.Millisecond)))
 	t.Cleanup(func() { close(g.open) })
-	c := dial(t, addr, thriftbank.WithPoolSize(1))
+	c := dial(t, addr, thriftbank.WithConns(1))
 	for i := 0; i < 2; i++ { // the second call runs on a fresh context
 		if _, err := c.Balance(ctx(t), ledger.SeedAccount(1)); !errors.Is(err, bank.ErrDeadlineExceeded) {
 			t.Fatalf("Balance past the server's call timeout: %v, want deadline exceeded", err)

@@ -39,9 +39,34 @@ func WithClientFlags(register func(fs *flag.FlagSet)) ClientOption {
 	return func(o *clientOptions) { o.flags = append(o.flags, register) }
 }
 
-// ClientMain is the whole main function of a transport's cmd/client.
-func ClientMain(defaultAddr string, dial transport.DialFunc, opts ...ClientOption) {
-	os.Exit(RunClient(os.Args[1:], os.Stdout, os.Stderr, defaultAddr, dial, opts...))
+// ClientMain is the whole main function of transport d's cmd/client. A
+// transport with several protocols gets -protocol.
+func ClientMain(d transport.Descriptor) {
+	dial, opts := descriptorClient(d)
+	os.Exit(RunClient(os.Args[1:], os.Stdout, os.Stderr, d.DefaultAddr, dial, opts...))
+}
+
+// descriptorClient returns the dial of the variant of d that -protocol
+// names, and the option that adds -protocol where d has several.
+func descriptorClient(d transport.Descriptor) (transport.DialFunc, []ClientOption) {
+	v := d.Variants[0]
+	dial := func(ctx context.Context, addr string) (transport.Client, error) {
+		return v.Dial(ctx, addr, transport.ClientConfig{})
+	}
+	ps := d.Protocols()
+	if ps == nil {
+		return dial, nil
+	}
+	flags := WithClientFlags(func(fs *flag.FlagSet) {
+		fs.Func("protocol", "protocol: "+strings.Join(ps, ", ")+" (default "+ps[0]+")", func(s string) error {
+			var ok bool
+			if v, ok = d.Variant(s); !ok {
+				return fmt.Errorf("unknown protocol %q (want %s)", s, strings.Join(ps, ", "))
+			}
+			return nil
+		})
+	})
+	return dial, []ClientOption{flags}
 }
 
 // RunClient runs one client command line and returns the exit status.

@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -30,13 +31,21 @@ type ServerFlags struct {
 	// Store is the ledger store spec (see package store): "memory" (the
 	// default), "sqlite:PATH" or "postgres://...".
 	Store string
+	// Protocol selects the variant of a transport whose server speaks one
+	// protocol (Descriptor.ServerProtocol); "" is the default variant.
+	Protocol string
 }
 
-// Register adds the common server flags to fs, with defaultAddr for -addr.
-func (f *ServerFlags) Register(fs *flag.FlagSet, defaultAddr string) {
-	fs.StringVar(&f.Addr, "addr", defaultAddr, "address to listen on")
+// Register adds the server flags of transport d to fs: the common ones,
+// with d's default address for -addr, and -protocol where d's server
+// speaks one protocol of several.
+func (f *ServerFlags) Register(fs *flag.FlagSet, d transport.Descriptor) {
+	fs.StringVar(&f.Addr, "addr", d.DefaultAddr, "address to listen on")
 	fs.IntVar(&f.Accounts, "accounts", ledger.DefaultAccounts, "number of seeded accounts, numbered from 000000001")
 	fs.StringVar(&f.Store, "store", store.Default, store.Usage)
+	if ps := d.Protocols(); d.ServerProtocol && ps != nil {
+		fs.StringVar(&f.Protocol, "protocol", ps[0], "protocol: "+strings.Join(ps, " or ")+" (clients must use the same)")
+	}
 }
 
 // Bank returns the bank the flags describe. A durable store stays open
@@ -63,10 +72,15 @@ func (f *ServerFlags) Open(ctx context.Context) (bank.Bank, io.Closer, error) {
 	return bank.NewService(l), c, nil
 }
 
-// RunServer listens on the flags' address, serves the server that
-// newServer makes, logs one line when ready, and shuts down gracefully on
-// SIGINT or SIGTERM, giving calls in progress up to 10 seconds.
-func RunServer(name string, f *ServerFlags, newServer transport.NewServerFunc) (err error) {
+// RunServer listens on the flags' address, serves transport d's server,
+// logs one line when ready, and shuts down gracefully on SIGINT or
+// SIGTERM, giving calls in progress up to 10 seconds.
+func RunServer(d transport.Descriptor, f *ServerFlags) (err error) {
+	v, ok := d.Variant(f.Protocol)
+	if !ok {
+		return fmt.Errorf("unknown -protocol %q (want %s)", f.Protocol, strings.Join(d.Protocols(), " or "))
+	}
+	name := d.Name
 	octx, ocancel := context.WithTimeout(context.Background(), time.Minute)
 	b, closer, err := f.Open(octx)
 	ocancel()
@@ -80,7 +94,7 @@ func RunServer(name string, f *ServerFlags, newServer transport.NewServerFunc) (
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	srv := newServer(b)
+	srv := v.NewServer(b, transport.ServerConfig{})
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(l) }()
 	log.Printf("igbank %s server ready on %s (%d accounts, store %s)", name, l.Addr(), f.Accounts, storeName(f.Store))
@@ -98,13 +112,13 @@ func RunServer(name string, f *ServerFlags, newServer transport.NewServerFunc) (
 	return <-done
 }
 
-// ServerMain is the whole main function of a transport's cmd/server.
-func ServerMain(name, defaultAddr string, newServer transport.NewServerFunc) {
+// ServerMain is the whole main function of transport d's cmd/server.
+func ServerMain(d transport.Descriptor) {
 	var f ServerFlags
-	f.Register(flag.CommandLine, defaultAddr)
+	f.Register(flag.CommandLine, d)
 	flag.Parse()
-	if err := RunServer(name, &f, newServer); err != nil {
-		log.Fatalf("igbank %s server: %v", name, err)
+	if err := RunServer(d, &f); err != nil {
+		log.Fatalf("igbank %s server: %v", d.Name, err)
 	}
 }
 

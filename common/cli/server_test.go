@@ -9,6 +9,7 @@ import (
 	"github.com/igbank/igbank/common/bank"
 	"github.com/igbank/igbank/common/cli"
 	"github.com/igbank/igbank/common/ledger"
+	"github.com/igbank/igbank/common/transport"
 )
 
 func TestServerFlagsStore(t *testing.T) {
@@ -16,7 +17,7 @@ func TestServerFlagsStore(t *testing.T) {
 	open := func() (bank.Bank, func()) {
 		var f cli.ServerFlags
 		fs := flag.NewFlagSet("server", flag.ContinueOnError)
-		f.Register(fs, "127.0.0.1:0")
+		f.Register(fs, transport.Descriptor{DefaultAddr: "127.0.0.1:0"})
 		if err := fs.Parse([]string{"-accounts", "5", "-store", spec}); err != nil {
 			t.Fatal(err)
 		}
@@ -39,7 +40,7 @@ func TestServerFlagsStore(t *testing.T) {
 	}
 	// The default is the memory store.
 	var f cli.ServerFlags
-	f.Register(flag.NewFlagSet("x", flag.ContinueOnError), "127.0.0.1:0")
+	f.Register(flag.NewFlagSet("x", flag.ContinueOnError), transport.Descriptor{DefaultAddr: "127.0.0.1:0"})
 	if f.Store != "memory" {
 		t.Fatalf("default -store = %q", f.Store)
 	}

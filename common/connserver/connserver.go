@@ -9,6 +9,7 @@ package connserver
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -46,8 +47,9 @@ type Config struct {
 	// RejectOverLimit makes a connection beyond MaxConns be accepted and
 	// closed at once instead, so that its client fails fast.
 	RejectOverLimit bool
-	// Logf, if not nil, reports accept errors that the loop retries.
-	Logf func(format string, args ...any)
+	// Logger, if not nil, receives the accept errors that the loop
+	// retries.
+	Logger *slog.Logger
 	// Abort, if not nil, is called when Shutdown gives up waiting, before
 	// it closes the connections (to cancel the calls' contexts, say).
 	Abort func()
@@ -124,8 +126,8 @@ func (s *Server) Serve(l net.Listener) error {
 				return err
 			}
 			backoff = min(max(2*backoff, acceptBackoffMin), acceptBackoffMax)
-			if s.cfg.Logf != nil {
-				s.cfg.Logf("accept: %v; retrying in %v", err, backoff)
+			if s.cfg.Logger != nil {
+				s.cfg.Logger.Warn("accept failed; retrying", "err", err, "backoff", backoff)
 			}
 			time.Sleep(backoff)
 			continue

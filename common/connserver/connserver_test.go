@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"strings"
 	"sync"
@@ -77,7 +78,7 @@ func start(t *testing.T, cfg connserver.Config) *fixture {
 		return &lineConn{srv: func() *connserver.Server { return f.srv }, nc: nc, gate: f.gate, entered: f.entered, closed: make(chan struct{})}
 	}
 	cfg.Abort = func() { f.aborted.Store(true) }
-	cfg.Logf = func(string, ...any) { f.logged.Add(1) }
+	cfg.Logger = slog.New(countingHandler{&f.logged})
 	f.srv = connserver.New(cfg)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -322,3 +323,14 @@ func TestListenerClosedElsewhere(t *testing.T) {
 		t.Fatalf("Serve with its listener closed elsewhere: %v, want net.ErrClosed", err)
 	}
 }
+
+// countingHandler counts the records logged through it.
+type countingHandler struct{ n *atomic.Int32 }
+
+func (h countingHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h countingHandler) Handle(context.Context, slog.Record) error {
+	h.n.Add(1)
+	return nil
+}
+func (h countingHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h countingHandler) WithGroup(string) slog.Handler      { return h }

@@ -15,7 +15,6 @@ import (
 	"log"
 	"os"
 	"os/signal"
-	"sort"
 	"strings"
 	"syscall"
 	"time"
@@ -23,15 +22,11 @@ import (
 	"github.com/igbank/igbank/cluster"
 	"github.com/igbank/igbank/common/ledger"
 	"github.com/igbank/igbank/common/store"
+	"github.com/igbank/igbank/transports"
 )
 
 func main() {
-	var names []string
-	for n := range cluster.Servers {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	tr := flag.String("transport", "grpc", "transport of the replicas: "+strings.Join(names, ", "))
+	tr := flag.String("transport", "grpc", "transport of the replicas: "+strings.Join(transports.Names(), ", "))
 	n := flag.Int("replicas", 2, "number of server replicas (more than 1 starts HAProxy in front)")
 	spec := flag.String("store", "memory", store.Usage+" (replicas share only a postgres store)")
 	accounts := flag.Int("accounts", ledger.DefaultAccounts, "number of seeded accounts")
@@ -66,7 +61,11 @@ func main() {
 				log.Fatal(err)
 			}
 		}
-		p, err := cluster.Start(ctx, bin, a, *spec, *accounts)
+		args, err := cluster.ServerArgs(*tr)
+		if err != nil {
+			log.Fatal(err)
+		}
+		p, err := cluster.Start(ctx, bin, a, *spec, *accounts, args...)
 		if err != nil {
 			log.Fatal(err)
 		}

@@ -1,14 +1,12 @@
-// Command server serves IGBank over Connect, gRPC and gRPC-Web on one port
-// (default 127.0.0.1:7006, HTTP/1.1 and h2c) until SIGINT or SIGTERM.
+// Command server serves IGBank over Connect, gRPC and gRPC-Web on one port (HTTP/1.1 and h2c) until SIGINT or
+// SIGTERM, then shuts down gracefully:
+//
+//	server [-addr 127.0.0.1:7006] [-accounts 10000] [-store memory|sqlite:PATH|postgres://...]
 package main
 
 import (
-	"github.com/igbank/igbank/common/bank"
 	"github.com/igbank/igbank/common/cli"
-	"github.com/igbank/igbank/common/transport"
 	connectbank "github.com/igbank/igbank/connect"
 )
 
-func main() {
-	cli.ServerMain("connect", "127.0.0.1:7006", func(b bank.Bank) transport.Server { return connectbank.NewServer(b) })
-}
+func main() { cli.ServerMain(connectbank.Transport) }

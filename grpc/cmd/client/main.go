@@ -1,17 +1,15 @@
-// Command client calls an IGBank gRPC server: balance, statement, deposit.
-// Run it without arguments for usage.
+// Command client calls an IGBank gRPC server:
+//
+//	client [-addr 127.0.0.1:7003] balance ACCOUNT
+//	client [-addr 127.0.0.1:7003] statement ACCOUNT YYYY-MM
+//	client [-addr 127.0.0.1:7003] deposit ACCOUNT CENTS [-key KEY]
+//
+// It prints the result, or exits with the error's code.
 package main
 
 import (
-	"context"
-
 	"github.com/igbank/igbank/common/cli"
-	"github.com/igbank/igbank/common/transport"
 	grpcbank "github.com/igbank/igbank/grpc"
 )
 
-func main() {
-	cli.ClientMain("127.0.0.1:7003", func(ctx context.Context, addr string) (transport.Client, error) {
-		return grpcbank.Dial(ctx, addr)
-	})
-}
+func main() { cli.ClientMain(grpcbank.Transport) }

@@ -1,6 +1,7 @@
-// Command server serves IGBank over the raw-sockets protocol:
+// Command server serves IGBank over the raw-sockets protocol until SIGINT or
+// SIGTERM, then shuts down gracefully:
 //
-//	server [-addr 127.0.0.1:7001] [-accounts 10000]
+//	server [-addr 127.0.0.1:7001] [-accounts 10000] [-store memory|sqlite:PATH|postgres://...]
 package main
 
 import (
@@ -8,4 +9,4 @@ import (
 	rawbank "github.com/igbank/igbank/raw-sockets"
 )
 
-func main() { cli.ServerMain("raw", "127.0.0.1:7001", rawbank.ServerFunc()) }
+func main() { cli.ServerMain(rawbank.Transport) }

@@ -1,16 +1,15 @@
-// Command client calls an IGBank REST/JSON server (default 127.0.0.1:7004).
+// Command client calls an IGBank REST/JSON server:
+//
+//	client [-addr 127.0.0.1:7004] balance ACCOUNT
+//	client [-addr 127.0.0.1:7004] statement ACCOUNT YYYY-MM
+//	client [-addr 127.0.0.1:7004] deposit ACCOUNT CENTS [-key KEY]
+//
+// It prints the result, or exits with the error's code.
 package main
 
 import (
-	"context"
-
 	"github.com/igbank/igbank/common/cli"
-	"github.com/igbank/igbank/common/transport"
 	restbank "github.com/igbank/igbank/rest-json"
 )
 
-func main() {
-	cli.ClientMain("127.0.0.1:7004", func(ctx context.Context, addr string) (transport.Client, error) {
-		return restbank.Dial(ctx, addr)
-	})
-}
+func main() { cli.ClientMain(restbank.Transport) }

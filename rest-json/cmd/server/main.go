@@ -1,13 +1,12 @@
-// Command server serves IGBank over REST/JSON (default 127.0.0.1:7004).
+// Command server serves IGBank over REST/JSON until SIGINT or
+// SIGTERM, then shuts down gracefully:
+//
+//	server [-addr 127.0.0.1:7004] [-accounts 10000] [-store memory|sqlite:PATH|postgres://...]
 package main
 
 import (
-	"github.com/igbank/igbank/common/bank"
 	"github.com/igbank/igbank/common/cli"
-	"github.com/igbank/igbank/common/transport"
 	restbank "github.com/igbank/igbank/rest-json"
 )
 
-func main() {
-	cli.ServerMain("rest", "127.0.0.1:7004", func(b bank.Bank) transport.Server { return restbank.NewServer(b) })
-}
+func main() { cli.ServerMain(restbank.Transport) }

@@ -1,23 +1,15 @@
-// Command client calls an IGBank Thrift server (127.0.0.1:7005 by
-// default); -protocol must match the server's.
+// Command client calls an IGBank Thrift server:
+//
+//	client [-addr 127.0.0.1:7005] [-protocol binary|compact] balance ACCOUNT
+//	client [-addr 127.0.0.1:7005] [-protocol binary|compact] statement ACCOUNT YYYY-MM
+//	client [-addr 127.0.0.1:7005] [-protocol binary|compact] deposit ACCOUNT CENTS [-key KEY]
+//
+// It prints the result, or exits with the error's code.
 package main
 
 import (
-	"context"
-	"flag"
-
 	"github.com/igbank/igbank/common/cli"
-	"github.com/igbank/igbank/common/transport"
-	"github.com/igbank/igbank/thrift"
+	thriftbank "github.com/igbank/igbank/thrift"
 )
 
-func main() {
-	var p thriftbank.Protocol
-	cli.ClientMain("127.0.0.1:7005",
-		func(ctx context.Context, addr string) (transport.Client, error) {
-			return thriftbank.DialFunc(thriftbank.WithProtocol(p))(ctx, addr)
-		},
-		cli.WithClientFlags(func(fs *flag.FlagSet) {
-			fs.Var(&p, "protocol", "Thrift protocol: binary or compact")
-		}))
-}
+func main() { cli.ClientMain(thriftbank.Transport) }

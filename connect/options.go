@@ -1,0 +1,144 @@
+package connectbank
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"connectrpc.com/connect"
+
+	"github.com/igbank/igbank/common/transport"
+)
+
+// ServerOption configures a Server.
+type ServerOption func(*serverConfig)
+
+type serverConfig struct {
+	transport.ServerConfig
+	handlerOpts []connect.HandlerOption
+	configure   []func(*http.Server)
+}
+
+func defaultServerConfig() serverConfig {
+	return serverConfig{ServerConfig: transport.ServerConfig{
+		Timeouts: transport.Timeouts{Read: 10 * time.Second, Write: 30 * time.Second, Idle: 2 * time.Minute},
+		Logger:   slog.Default(),
+	}}
+}
+
+func serverShared(o transport.ServerConfig) ServerOption {
+	return func(c *serverConfig) { c.Apply(o) }
+}
+
+// WithMaxConns limits the connections served at once (default: no
+// limit); further clients wait in the listen backlog until one closes.
+func WithMaxConns(n int) ServerOption { return serverShared(transport.ServerConfig{MaxConns: n}) }
+
+// WithTimeouts sets the http.Server's ReadTimeout (a whole request,
+// headers and body, default 10 s), WriteTimeout (30 s) and IdleTimeout
+// (2 min). The header must arrive within 5 s.
+func WithTimeouts(t transport.Timeouts) ServerOption {
+	return serverShared(transport.ServerConfig{Timeouts: t})
+}
+
+// WithLogger sets where the server logs recovered panics (default
+// slog.Default()). The http.Server's own log of misbehaving peers is
+// dropped, since a benchmark or a fuzzer would flood it.
+func WithLogger(l *slog.Logger) ServerOption { return serverShared(transport.ServerConfig{Logger: l}) }
+
+// WithHandlerOptions adds options to the Connect handler, after the
+// defaults (interceptors, other limits, codecs).
+func WithHandlerOptions(opts ...connect.HandlerOption) ServerOption {
+	return func(c *serverConfig) { c.handlerOpts = append(c.handlerOpts, opts...) }
+}
+
+// WithHTTPServer lets f change the http.Server after NewServer has set it
+// up (TLS, other timeouts), before it serves.
+func WithHTTPServer(f func(*http.Server)) ServerOption {
+	return func(c *serverConfig) { c.configure = append(c.configure, f) }
+}
+
+// ClientOption configures a Client.
+type ClientOption func(*clientConfig)
+
+type clientConfig struct {
+	transport.ClientConfig
+	protocol   Protocol
+	httpClient connect.HTTPClient
+	http1Conns int
+	opts       []connect.ClientOption
+}
+
+func defaultClientConfig() clientConfig {
+	return clientConfig{ClientConfig: transport.ClientConfig{Conns: 1, DialTimeout: 5 * time.Second}}
+}
+
+func clientShared(o transport.ClientConfig) ClientOption {
+	return func(c *clientConfig) { c.Apply(o) }
+}
+
+// WithConns spreads the client's calls over n HTTP/2 connections
+// (default 1), round robin. Go's HTTP/2 client and server do much of their
+// work on one goroutine per connection; with many callers on a multi-core
+// machine, a few connections let that work run in parallel.
+func WithConns(n int) ClientOption { return clientShared(transport.ClientConfig{Conns: n}) }
+
+// WithDialTimeout bounds each connection attempt (default 5 s), within
+// the caller's deadline.
+func WithDialTimeout(d time.Duration) ClientOption {
+	return clientShared(transport.ClientConfig{DialTimeout: d})
+}
+
+// WithDialer sets the function that opens connections (default a
+// net.Dialer with TCP keep-alive).
+func WithDialer(dial func(ctx context.Context, network, addr string) (net.Conn, error)) ClientOption {
+	return clientShared(transport.ClientConfig{Dialer: dial})
+}
+
+// WithProtocol makes the client speak p (default Connect).
+func WithProtocol(p Protocol) ClientOption {
+	return func(c *clientConfig) { c.protocol = p }
+}
+
+// WithHTTP1 makes the client use HTTP/1.1 with up to n keep-alive
+// connections instead of h2c, one call in flight per connection. It works
+// for the Connect and gRPC-Web protocols, not for gRPC, which needs HTTP/2.
+// Go's HTTP/1.1 stack does less work per call than its HTTP/2 stack, so
+// with many callers this can beat one multiplexed connection (README.md).
+func WithHTTP1(n int) ClientOption {
+	return func(c *clientConfig) { c.http1Conns = max(n, 1) }
+}
+
+// WithHTTPClient makes the client send its requests with h instead of its
+// own h2c transport (for TLS, proxies, or instrumentation). WithConns,
+// WithDialTimeout and WithDialer have no effect then.
+func WithHTTPClient(h connect.HTTPClient) ClientOption {
+	return func(c *clientConfig) { c.httpClient = h }
+}
+
+// WithClientOptions adds options to the Connect client, after the
+// defaults (interceptors, codecs, compression).
+func WithClientOptions(opts ...connect.ClientOption) ClientOption {
+	return func(c *clientConfig) { c.opts = append(c.opts, opts...) }
+}
+
+// Transport describes the Connect transport for the load generator, the
+// cluster, the cmd/ programs and the tests that run every transport: one
+// server speaks the Connect, gRPC and gRPC-Web protocols, and each variant
+// is a client of one of them.
+var Transport = transport.Descriptor{
+	Name:        "connect",
+	Module:      "github.com/igbank/igbank/connect",
+	DefaultAddr: "127.0.0.1:7006",
+	HTTP2:       true,
+	Variants: []transport.Variant{
+		{Name: "connect", Protocol: Connect.String(), Pooled: true,
+			NewServer: transport.ServerFor(NewServer), Dial: transport.DialerFor(Dial)},
+		{Name: "connect-grpc", Protocol: GRPC.String(), Pooled: true,
+			NewServer: transport.ServerFor(NewServer), Dial: transport.DialerFor(Dial, WithProtocol(GRPC))},
+		{Name: "connect-grpcweb", Protocol: GRPCWeb.String(), Pooled: true,
+			NewServer: transport.ServerFor(NewServer), Dial: transport.DialerFor(Dial, WithProtocol(GRPCWeb))},
+	},
+}

@@ -1,0 +1,103 @@
+package grpcbank
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"time"
+
+	"google.golang.org/grpc"
+
+	"github.com/igbank/igbank/common/transport"
+)
+
+// ServerOption configures a Server.
+type ServerOption func(*serverConfig)
+
+type serverConfig struct {
+	transport.ServerConfig
+	grpcOpts []grpc.ServerOption
+}
+
+func defaultServerConfig() serverConfig {
+	return serverConfig{ServerConfig: transport.ServerConfig{
+		Timeouts: transport.Timeouts{Idle: 15 * time.Minute},
+		Logger:   slog.Default(),
+	}}
+}
+
+func serverShared(o transport.ServerConfig) ServerOption {
+	return func(c *serverConfig) { c.Apply(o) }
+}
+
+// WithMaxConns limits the connections served at once (default: no
+// limit); further clients wait in the listen backlog until one closes.
+func WithMaxConns(n int) ServerOption { return serverShared(transport.ServerConfig{MaxConns: n}) }
+
+// WithTimeouts sets the connection timeouts that apply to gRPC: Idle
+// closes a connection with no call in progress (keepalive's
+// MaxConnectionIdle, default 15 min). Read and Write have no gRPC
+// counterpart and are ignored; a silent peer is dropped by keepalive
+// pings instead.
+func WithTimeouts(t transport.Timeouts) ServerOption {
+	return serverShared(transport.ServerConfig{Timeouts: t})
+}
+
+// WithLogger sets where the server logs recovered panics (default
+// slog.Default()).
+func WithLogger(l *slog.Logger) ServerOption { return serverShared(transport.ServerConfig{Logger: l}) }
+
+// WithGRPCServerOptions adds options to the grpc.Server, after the
+// defaults, so they override them (TLS credentials, interceptors, stats
+// handlers, other limits).
+func WithGRPCServerOptions(opts ...grpc.ServerOption) ServerOption {
+	return func(c *serverConfig) { c.grpcOpts = append(c.grpcOpts, opts...) }
+}
+
+// ClientOption configures a Client.
+type ClientOption func(*clientConfig)
+
+type clientConfig struct {
+	transport.ClientConfig
+	dialOpts []grpc.DialOption
+}
+
+func defaultClientConfig() clientConfig {
+	return clientConfig{ClientConfig: transport.ClientConfig{DialTimeout: 3 * time.Second}}
+}
+
+func clientShared(o transport.ClientConfig) ClientOption {
+	return func(c *clientConfig) { c.Apply(o) }
+}
+
+// WithDialTimeout bounds each connection attempt of the ClientConn
+// (MinConnectTimeout, default 3 s; see DefaultConnectParams).
+func WithDialTimeout(d time.Duration) ClientOption {
+	return clientShared(transport.ClientConfig{DialTimeout: d})
+}
+
+// WithDialer sets the function that opens the ClientConn's connections
+// (grpc.WithContextDialer; default a net.Dialer).
+func WithDialer(dial func(ctx context.Context, network, addr string) (net.Conn, error)) ClientOption {
+	return clientShared(transport.ClientConfig{Dialer: dial})
+}
+
+// WithDialOptions adds options to the ClientConn, after the defaults, so
+// they override them (TLS credentials instead of plaintext, interceptors,
+// stats handlers).
+func WithDialOptions(opts ...grpc.DialOption) ClientOption {
+	return func(c *clientConfig) { c.dialOpts = append(c.dialOpts, opts...) }
+}
+
+// Transport describes the gRPC transport for the load generator, the
+// cluster, the cmd/ programs and the tests that run every transport. A
+// client multiplexes its calls on one HTTP/2 connection: it has no pool.
+var Transport = transport.Descriptor{
+	Name:        "grpc",
+	Module:      "github.com/igbank/igbank/grpc",
+	DefaultAddr: "127.0.0.1:7003",
+	HTTP2:       true,
+	Variants: []transport.Variant{
+		{Name: "grpc", NewServer: transport.ServerFor(NewServer), Dial: transport.DialerFor(Dial)},
+	},
+}

@@ -1,0 +1,145 @@
+package netrpcbank
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/igbank/igbank/common/transport"
+)
+
+// ServerOption configures a Server.
+type ServerOption func(*serverConfig)
+
+type serverConfig struct {
+	transport.ServerConfig
+	maxCallsPerConn int
+	maxRequestBytes int64
+}
+
+func defaultServerConfig() serverConfig {
+	return serverConfig{
+		ServerConfig: transport.ServerConfig{
+			MaxConns:       1024,
+			Timeouts:       transport.Timeouts{Read: 10 * time.Second, Write: 10 * time.Second, Idle: 2 * time.Minute},
+			MaxCallTimeout: 30 * time.Second,
+			Logger:         slog.Default(),
+		},
+		maxCallsPerConn: 256,
+		maxRequestBytes: 64 << 10,
+	}
+}
+
+func serverShared(o transport.ServerConfig) ServerOption {
+	return func(c *serverConfig) { c.Apply(o) }
+}
+
+// WithMaxConns limits how many connections the server holds at once
+// (golang.org/x/net/netutil.LimitListener; default 1024); further
+// connections wait in the listener's backlog until one closes. Negative:
+// no limit.
+func WithMaxConns(n int) ServerOption { return serverShared(transport.ServerConfig{MaxConns: n}) }
+
+// WithTimeouts sets the connection timeouts: Read bounds the time to read
+// one request once its first byte has arrived, and a connection that
+// stalls mid-request is closed (default 10 s); Write bounds the time to
+// write one reply, and a client that does not read its replies has its
+// connection closed (10 s); Idle closes a connection that has no call
+// running and sends no request (2 min).
+func WithTimeouts(t transport.Timeouts) ServerOption {
+	return serverShared(transport.ServerConfig{Timeouts: t})
+}
+
+// WithMaxCallTimeout bounds the context of every call the server runs: a
+// call gets the Timeout its arguments carry, but never more than d, and d
+// when they carry none (default 30 s).
+func WithMaxCallTimeout(d time.Duration) ServerOption {
+	return serverShared(transport.ServerConfig{MaxCallTimeout: d})
+}
+
+// WithLogger sets where the server logs what no caller sees: a recovered
+// panic, a failed Accept (default slog.Default()).
+func WithLogger(l *slog.Logger) ServerOption { return serverShared(transport.ServerConfig{Logger: l}) }
+
+// WithMaxCallsPerConn limits how many calls of one connection run at once
+// (default 256). net/rpc starts a goroutine per request; past the limit
+// the server stops reading that connection until a call finishes, which
+// pushes back on the client through TCP.
+func WithMaxCallsPerConn(n int) ServerOption {
+	return func(c *serverConfig) { c.maxCallsPerConn = max(n, 1) }
+}
+
+// WithMaxRequestBytes limits the size of one request (the gob header and
+// arguments, and on a connection's first request the gob type
+// definitions; default 64 KiB, at least 4 KiB). A connection that sends
+// more is closed. The count is of bytes read from the socket since the
+// request began, so the limit is approximate to one read buffer (4 KiB).
+func WithMaxRequestBytes(n int64) ServerOption {
+	return func(c *serverConfig) { c.maxRequestBytes = max(n, 4<<10) }
+}
+
+// ClientOption configures a Client.
+type ClientOption func(*clientConfig)
+
+type clientConfig struct {
+	transport.ClientConfig
+	writeTimeout time.Duration
+}
+
+func defaultClientConfig() clientConfig {
+	return clientConfig{
+		ClientConfig: transport.ClientConfig{Conns: 1, DialTimeout: 5 * time.Second},
+		writeTimeout: 10 * time.Second,
+	}
+}
+
+func clientShared(o transport.ClientConfig) ClientOption {
+	return func(c *clientConfig) { c.Apply(o) }
+}
+
+// WithConns sets how many connections the client spreads its calls over,
+// round robin (default 1). net/rpc multiplexes any number of calls on one
+// connection; more can help many parallel callers on several cores.
+func WithConns(n int) ClientOption { return clientShared(transport.ClientConfig{Conns: n}) }
+
+// WithDialTimeout bounds each connection attempt, within the caller's own
+// deadline (default 5 s).
+func WithDialTimeout(d time.Duration) ClientOption {
+	return clientShared(transport.ClientConfig{DialTimeout: d})
+}
+
+// WithDialer replaces the function that opens connections (a net.Dialer's
+// DialContext by default), for example to add TLS or to go through a fault
+// injecting proxy.
+func WithDialer(dial func(ctx context.Context, network, addr string) (net.Conn, error)) ClientOption {
+	return clientShared(transport.ClientConfig{Dialer: dial})
+}
+
+// WithClientWriteTimeout bounds the time to write one request (default
+// 10 s). net/rpc sends a request before the call can wait on its context,
+// so this, not the caller's deadline, bounds a send to a server that
+// stopped reading; the connection is then replaced.
+func WithClientWriteTimeout(d time.Duration) ClientOption {
+	return func(c *clientConfig) { c.writeTimeout = d }
+}
+
+// Transport describes the net/rpc transport for the load generator, the
+// cluster, the cmd/ programs and the tests that run every transport.
+var Transport = transport.Descriptor{
+	Name:        "netrpc",
+	Module:      "github.com/igbank/igbank/netrpc",
+	DefaultAddr: "127.0.0.1:7002",
+	Variants: []transport.Variant{
+		{Name: "netrpc", Pooled: true, NewServer: transport.ServerFor(NewServer), Dial: transport.DialerFor(Dial)},
+	},
+}
+
+// deadline is the deadline d from now, or none when d is not positive (a
+// timeout turned off).
+func deadline(d time.Duration) time.Time {
+	if d <= 0 {
+		return time.Time{}
+	}
+	return time.Now().Add(d)
+}
