@@ -59,7 +59,7 @@ func DepositLoad(ctx context.Context, dial Dialer, prefix string, workers, perWo
 		first error
 		n     atomic.Int64
 	)
-	countCode := resilience.Hooks{Attempt: func(_ resilience.Op, _ int, err error) {
+	countCode := resilience.Hooks{Attempt: func(_ bank.Op, _ int, err error) {
 		mu.Lock()
 		st.ByCode[bank.CodeOf(err)]++
 		mu.Unlock()

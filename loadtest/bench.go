@@ -438,7 +438,7 @@ func measure(ctx context.Context, t transport.Variant, srv serverHandle, c *Conf
 	var allErrs [numCodes]uint64
 	for op := range st.ops {
 		o := &st.ops[op]
-		s.Ops[Op(op).String()] = opResult(o.hist, &o.errors, o.calls)
+		s.Ops[bank.Op(op).String()] = opResult(o.hist, &o.errors, o.calls)
 		all.Merge(o.hist)
 		for c, n := range o.errors {
 			allErrs[c] += n

@@ -305,8 +305,8 @@ func isBreakerFailFast(err error) bool {
 // attemptErrors is the resilience.Hooks.Attempt that counts the errors of
 // single attempts into res.AttemptErrors by code, under mu
 // (breakerFailFast for the breaker's own, which the transport never saw).
-func (res *FaultResult) attemptErrors(mu *sync.Mutex) func(resilience.Op, int, error) {
-	return func(_ resilience.Op, _ int, err error) {
+func (res *FaultResult) attemptErrors(mu *sync.Mutex) func(bank.Op, int, error) {
+	return func(_ bank.Op, _ int, err error) {
 		if err == nil {
 			return
 		}

@@ -297,13 +297,13 @@ func herdOnce(ctx context.Context, t transport.Variant, c *HerdConfig, j resilie
 			resilience.WithRetry(pol), resilience.WithoutBudget(), resilience.WithoutBreaker(),
 			resilience.WithRand(rand.New(rand.NewPCG(c.Seed, uint64(i)))),
 			resilience.WithHooks(resilience.Hooks{
-				Attempt: func(_ resilience.Op, n int, err error) {
+				Attempt: func(_ bank.Op, n int, err error) {
 					attempts[i] = n
 					if err == nil {
 						done[i] = time.Since(start)
 					}
 				},
-				GiveUp: func(_ resilience.Op, _ int, _ resilience.GiveUp, err error) {
+				GiveUp: func(_ bank.Op, _ int, _ resilience.GiveUp, err error) {
 					done[i] = time.Since(start)
 					mu.Lock()
 					errs[bank.CodeOf(err).String()]++

@@ -69,7 +69,8 @@ func checkReport(t *testing.T, r *Report, names []string, ownProcess bool) {
 			t.Errorf("%s: histogram does not decode to the %d calls", n, smp.Calls)
 		}
 		var opCalls uint64
-		for _, op := range opNames {
+		for o := range bank.NumOps {
+			op := bank.Op(o).String()
 			if smp.Ops[op] == nil {
 				t.Errorf("%s: no figures for %s", n, op)
 				continue

@@ -44,7 +44,7 @@ type opStats struct {
 // runStats is what the callers measured of a run.
 type runStats struct {
 	elapsed time.Duration // the measured window (shorter if cut off)
-	ops     [numOps]opStats
+	ops     [bank.NumOps]opStats
 	service *hdrhistogram.Histogram // open loop: latency from the actual send
 	late    uint64                  // open loop: calls sent lateAfter or more behind schedule
 	unsent  uint64                  // open loop: calls due in the window but never sent
@@ -87,7 +87,7 @@ func record(h *hdrhistogram.Histogram, ns int64) {
 }
 
 type worker struct {
-	ops     [numOps]opStats
+	ops     [bank.NumOps]opStats
 	service *hdrhistogram.Histogram
 	late    uint64
 	unsent  uint64
@@ -228,7 +228,7 @@ func sleepUntil(ctx context.Context, t time.Time) bool {
 	}
 }
 
-func (w *worker) call(ctx context.Context, c bank.Bank, g *generator, l *Load) (Op, error) {
+func (w *worker) call(ctx context.Context, c bank.Bank, g *generator, l *Load) (bank.Op, error) {
 	op, acc := g.next()
 	if l.Timeout > 0 {
 		var cancel context.CancelFunc
@@ -237,9 +237,9 @@ func (w *worker) call(ctx context.Context, c bank.Bank, g *generator, l *Load) (
 	}
 	var err error
 	switch op {
-	case OpBalance:
+	case bank.OpBalance:
 		_, err = c.Balance(ctx, acc)
-	case OpStatement:
+	case bank.OpStatement:
 		_, err = c.Statement(ctx, acc, l.Workload.Month)
 	default:
 		_, err = c.Deposit(ctx, bank.DepositRequest{Account: acc, Amount: l.Workload.Amount, IdempotencyKey: g.key()})
@@ -247,7 +247,7 @@ func (w *worker) call(ctx context.Context, c bank.Bank, g *generator, l *Load) (
 	return op, err
 }
 
-func (w *worker) count(op Op, err error, latency int64, h *hdrhistogram.Histogram) {
+func (w *worker) count(op bank.Op, err error, latency int64, h *hdrhistogram.Histogram) {
 	s := &w.ops[op]
 	s.calls++
 	if err != nil {

@@ -12,25 +12,10 @@ import (
 	"github.com/igbank/igbank/common/ledger"
 )
 
-// Op is one of the bank's three operations.
-type Op uint8
-
-// The operations, in the order of Mix.
-const (
-	OpBalance Op = iota
-	OpStatement
-	OpDeposit
-	numOps
-)
-
-var opNames = [numOps]string{"balance", "statement", "deposit"}
-
-func (o Op) String() string { return opNames[o] }
-
 // Mix is the share of each operation in the workload, in percent (or any
 // weights: only their ratios matter), in the order balance, statement,
 // deposit.
-type Mix [numOps]int
+type Mix [bank.NumOps]int
 
 // DefaultMix is 90% balance, 5% statement, 5% deposit.
 var DefaultMix = Mix{90, 5, 5}
@@ -40,7 +25,7 @@ func (m Mix) String() string { return fmt.Sprintf("%d/%d/%d", m[0], m[1], m[2]) 
 // ParseMix reads "B/S/D", such as "90/5/5".
 func ParseMix(s string) (Mix, error) {
 	parts := strings.Split(s, "/")
-	if len(parts) != int(numOps) {
+	if len(parts) != int(bank.NumOps) {
 		return Mix{}, fmt.Errorf("mix %q: want balance/statement/deposit weights such as 90/5/5", s)
 	}
 	var m Mix
@@ -99,7 +84,7 @@ type generator struct {
 	rng      *rand.Rand
 	zipf     *rand.Zipf
 	accounts []bank.AccountNo
-	cum      [numOps]int
+	cum      [bank.NumOps]int
 	total    int
 	prefix   string
 	slab     []byte
@@ -122,10 +107,10 @@ func newGenerator(w *Workload, accounts []bank.AccountNo, worker int, runID uint
 	return g
 }
 
-func (g *generator) next() (Op, bank.AccountNo) {
+func (g *generator) next() (bank.Op, bank.AccountNo) {
 	r := g.rng.IntN(g.total)
-	op := OpBalance
-	for op < numOps-1 && r >= g.cum[op] {
+	op := bank.OpBalance
+	for op < bank.NumOps-1 && r >= g.cum[op] {
 		op++
 	}
 	var i uint64

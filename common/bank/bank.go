@@ -21,6 +21,31 @@ type Bank interface {
 	Deposit(ctx context.Context, req DepositRequest) (DepositReceipt, error)
 }
 
+// Op names one of the operations of Bank, for whatever counts, plans or
+// reports calls by operation (the retry layer's hooks, the fault plans,
+// the load generator's workload).
+type Op uint8
+
+// The operations of Bank, in the order of its methods.
+const (
+	OpBalance Op = iota
+	OpStatement
+	OpDeposit
+)
+
+// NumOps is the number of operations, for arrays indexed by Op.
+const NumOps = 3
+
+var opNames = [NumOps]string{"balance", "statement", "deposit"}
+
+// String returns "balance", "statement" or "deposit".
+func (o Op) String() string {
+	if o < NumOps {
+		return opNames[o]
+	}
+	return "op?"
+}
+
 // Money is an amount in cents. It is never a float, anywhere.
 type Money int64
 

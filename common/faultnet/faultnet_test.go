@@ -185,7 +185,7 @@ func TestFaultsDecorator(t *testing.T) {
 
 func TestPlans(t *testing.T) {
 	p := FirstDepositOfEachKey()
-	seq := []Fault{p(Call{Method: "Deposit", Key: "a"}), p(Call{Method: "Deposit", Key: "a"}), p(Call{Method: "Balance"}), p(Call{Method: "Deposit", Key: "b"})}
+	seq := []Fault{p(Call{Op: bank.OpDeposit, Key: "a"}), p(Call{Op: bank.OpDeposit, Key: "a"}), p(Call{Op: bank.OpBalance}), p(Call{Op: bank.OpDeposit, Key: "b"})}
 	want := []Fault{LoseResponse, None, None, LoseResponse}
 	for i := range want {
 		if seq[i] != want[i] {

@@ -37,9 +37,9 @@ func (f Fault) String() string {
 
 // Call describes a call to a Plan.
 type Call struct {
-	Method string // "Balance", "Statement" or "Deposit"
-	N      int64  // the call's number, from 1, counting every method
-	Key    string // a deposit's idempotency key as the client sent it
+	Op  bank.Op
+	N   int64  // the call's number, from 1, counting every method
+	Key string // a deposit's idempotency key as the client sent it
 }
 
 // Plan decides the fault of each call. It may be called concurrently.
@@ -72,7 +72,7 @@ func FirstDepositOfEachKey() Plan {
 	var mu sync.Mutex
 	seen := map[string]bool{}
 	return func(c Call) Fault {
-		if c.Method != "Deposit" {
+		if c.Op != bank.OpDeposit {
 			return None
 		}
 		mu.Lock()
@@ -111,11 +111,11 @@ func (f *Faults) Lost() (requests, responses int64) {
 
 var errLostRequest = bank.Errorf(bank.Unavailable, "faultnet: request lost")
 
-func (f *Faults) before(method, key string) Fault {
+func (f *Faults) before(op bank.Op, key string) Fault {
 	if f.Plan == nil {
 		return None
 	}
-	fault := f.Plan(Call{Method: method, N: f.n.Add(1), Key: key})
+	fault := f.Plan(Call{Op: op, N: f.n.Add(1), Key: key})
 	if fault == LoseRequest {
 		f.lostRequests.Add(1)
 		f.L.ResetAll()
@@ -132,7 +132,7 @@ func (f *Faults) after(fault Fault) {
 
 // Balance implements bank.Bank.
 func (f *Faults) Balance(ctx context.Context, acc bank.AccountNo) (bank.Money, error) {
-	fault := f.before("Balance", "")
+	fault := f.before(bank.OpBalance, "")
 	if fault == LoseRequest {
 		return 0, errLostRequest
 	}
@@ -143,7 +143,7 @@ func (f *Faults) Balance(ctx context.Context, acc bank.AccountNo) (bank.Money, e
 
 // Statement implements bank.Bank.
 func (f *Faults) Statement(ctx context.Context, acc bank.AccountNo, month bank.Month) (bank.Statement, error) {
-	fault := f.before("Statement", "")
+	fault := f.before(bank.OpStatement, "")
 	if fault == LoseRequest {
 		return bank.Statement{}, errLostRequest
 	}
@@ -154,7 +154,7 @@ func (f *Faults) Statement(ctx context.Context, acc bank.AccountNo, month bank.M
 
 // Deposit implements bank.Bank.
 func (f *Faults) Deposit(ctx context.Context, req bank.DepositRequest) (bank.DepositReceipt, error) {
-	fault := f.before("Deposit", req.IdempotencyKey)
+	fault := f.before(bank.OpDeposit, req.IdempotencyKey)
 	if fault == LoseRequest {
 		return bank.DepositReceipt{}, errLostRequest
 	}

@@ -24,7 +24,7 @@ func TestSuccessPathAllocatesNothing(t *testing.T) {
 	var st Stats
 	for name, b := range map[string]bank.Bank{
 		"layers":       Wrap(fixed{}),
-		"layers+stats": Wrap(fixed{}, WithStats(&st), WithHooks(Hooks{Attempt: func(Op, int, error) {}})),
+		"layers+stats": Wrap(fixed{}, WithStats(&st), WithHooks(Hooks{Attempt: func(bank.Op, int, error) {}})),
 		"retry":        Wrap(fixed{}, WithoutBreaker()),
 	} {
 		ctx := context.Background()

@@ -59,7 +59,7 @@ func (f fixedRand) Int64N(n int64) int64 {
 
 // attempt is what the fake bank saw of one attempt.
 type attempt struct {
-	op       Op
+	op       bank.Op
 	start    time.Time
 	deadline time.Time
 	key      string
@@ -78,7 +78,7 @@ type flaky struct {
 	attempts []attempt
 }
 
-func (f *flaky) call(ctx context.Context, op Op, key string) error {
+func (f *flaky) call(ctx context.Context, op bank.Op, key string) error {
 	f.mu.Lock()
 	dl, _ := ctx.Deadline()
 	a := attempt{op: op, start: f.clock.Now(), deadline: dl, key: key}
@@ -105,21 +105,21 @@ func (f *flaky) seen() []attempt {
 }
 
 func (f *flaky) Balance(ctx context.Context, _ bank.AccountNo) (bank.Money, error) {
-	if err := f.call(ctx, OpBalance, ""); err != nil {
+	if err := f.call(ctx, bank.OpBalance, ""); err != nil {
 		return 0, err
 	}
 	return 100, nil
 }
 
 func (f *flaky) Statement(ctx context.Context, acc bank.AccountNo, m bank.Month) (bank.Statement, error) {
-	if err := f.call(ctx, OpStatement, ""); err != nil {
+	if err := f.call(ctx, bank.OpStatement, ""); err != nil {
 		return bank.Statement{}, err
 	}
 	return bank.Statement{Account: acc, Month: m}, nil
 }
 
 func (f *flaky) Deposit(ctx context.Context, req bank.DepositRequest) (bank.DepositReceipt, error) {
-	if err := f.call(ctx, OpDeposit, req.IdempotencyKey); err != nil {
+	if err := f.call(ctx, bank.OpDeposit, req.IdempotencyKey); err != nil {
 		return bank.DepositReceipt{}, err
 	}
 	return bank.DepositReceipt{TransactionID: 1, Balance: req.Amount}, nil

@@ -5,29 +5,9 @@ import (
 	"math/rand/v2"
 	"sync/atomic"
 	"time"
+
+	"github.com/igbank/igbank/common/bank"
 )
-
-// Op names the Bank method a call is for.
-type Op uint8
-
-// The operations of bank.Bank.
-const (
-	OpBalance Op = iota
-	OpStatement
-	OpDeposit
-)
-
-func (o Op) String() string {
-	switch o {
-	case OpBalance:
-		return "balance"
-	case OpStatement:
-		return "statement"
-	case OpDeposit:
-		return "deposit"
-	}
-	return "op?"
-}
 
 // GiveUp says why the retry layer stopped retrying a failed call.
 type GiveUp uint8
@@ -89,13 +69,13 @@ func (s BreakerState) String() string {
 type Hooks struct {
 	// Attempt is called after every attempt: n counts from 1, err is the
 	// attempt's outcome (nil for success).
-	Attempt func(op Op, n int, err error)
+	Attempt func(op bank.Op, n int, err error)
 	// Retry is called before sleeping delay ahead of attempt n+1, after
 	// attempt n failed with err.
-	Retry func(op Op, n int, delay time.Duration, err error)
+	Retry func(op bank.Op, n int, delay time.Duration, err error)
 	// GiveUp is called when a failed call is returned to the caller after
 	// n attempts.
-	GiveUp func(op Op, n int, why GiveUp, err error)
+	GiveUp func(op bank.Op, n int, why GiveUp, err error)
 	// StateChange is called when the breaker changes state.
 	StateChange func(from, to BreakerState)
 }

@@ -43,7 +43,7 @@ func isBreakerRejection(err error) bool {
 // do runs f until it succeeds or the policy, budget, deadline or the error
 // say stop. It allocates nothing unless a per-attempt timeout is set or a
 // retry sleeps.
-func do[T any](r *retrier, ctx context.Context, op Op, f func(context.Context) (T, error)) (T, error) {
+func do[T any](r *retrier, ctx context.Context, op bank.Op, f func(context.Context) (T, error)) (T, error) {
 	if r.stats != nil {
 		r.stats.Calls.Add(1)
 	}
@@ -119,7 +119,7 @@ func do[T any](r *retrier, ctx context.Context, op Op, f func(context.Context) (
 	}
 }
 
-func (r *retrier) giveUp(op Op, n int, why GiveUp, err error) error {
+func (r *retrier) giveUp(op bank.Op, n int, why GiveUp, err error) error {
 	if r.stats != nil {
 		r.stats.GiveUps.Add(1)
 	}
@@ -131,14 +131,14 @@ func (r *retrier) giveUp(op Op, n int, why GiveUp, err error) error {
 
 // Balance implements bank.Bank.
 func (r *retrier) Balance(ctx context.Context, acc bank.AccountNo) (bank.Money, error) {
-	return do(r, ctx, OpBalance, func(ctx context.Context) (bank.Money, error) {
+	return do(r, ctx, bank.OpBalance, func(ctx context.Context) (bank.Money, error) {
 		return r.next.Balance(ctx, acc)
 	})
 }
 
 // Statement implements bank.Bank.
 func (r *retrier) Statement(ctx context.Context, acc bank.AccountNo, month bank.Month) (bank.Statement, error) {
-	return do(r, ctx, OpStatement, func(ctx context.Context) (bank.Statement, error) {
+	return do(r, ctx, bank.OpStatement, func(ctx context.Context) (bank.Statement, error) {
 		return r.next.Statement(ctx, acc, month)
 	})
 }
@@ -151,7 +151,7 @@ func (r *retrier) Deposit(ctx context.Context, req bank.DepositRequest) (bank.De
 	if req.IdempotencyKey == "" {
 		req.IdempotencyKey = r.newKey()
 	}
-	return do(r, ctx, OpDeposit, func(ctx context.Context) (bank.DepositReceipt, error) {
+	return do(r, ctx, bank.OpDeposit, func(ctx context.Context) (bank.DepositReceipt, error) {
 		return r.next.Deposit(ctx, req)
 	})
 }

@@ -131,7 +131,7 @@ func TestGivesUpAfterMaxAttempts(t *testing.T) {
 	f := &flaky{clock: newFakeClock(), fail: always(errDown)}
 	var why []GiveUp
 	b, _ := wrapFake(f, RetryPolicy{MaxAttempts: 3}, WithoutBudget(),
-		WithHooks(Hooks{GiveUp: func(_ Op, _ int, g GiveUp, _ error) { why = append(why, g) }}))
+		WithHooks(Hooks{GiveUp: func(_ bank.Op, _ int, g GiveUp, _ error) { why = append(why, g) }}))
 	_, err := b.Statement(context.Background(), "000000001", "2026-01")
 	if !errors.Is(err, bank.ErrUnavailable) {
 		t.Fatalf("err = %v, want unavailable", err)
@@ -380,14 +380,14 @@ func TestHooksSeeEveryAttemptDelayAndGiveUp(t *testing.T) {
 	var attempts, retries, giveups int
 	var delays time.Duration
 	b, _ := wrapFake(f, RetryPolicy{MaxAttempts: 3, Jitter: JitterNone, InitialBackoff: 10 * ms}, WithoutBudget(), WithHooks(Hooks{
-		Attempt: func(op Op, n int, err error) {
+		Attempt: func(op bank.Op, n int, err error) {
 			attempts++
-			if op != OpDeposit || n != attempts || err == nil {
+			if op != bank.OpDeposit || n != attempts || err == nil {
 				t.Errorf("Attempt(%v, %d, %v)", op, n, err)
 			}
 		},
-		Retry:  func(_ Op, _ int, d time.Duration, _ error) { retries++; delays += d },
-		GiveUp: func(_ Op, n int, _ GiveUp, _ error) { giveups++ },
+		Retry:  func(_ bank.Op, _ int, d time.Duration, _ error) { retries++; delays += d },
+		GiveUp: func(_ bank.Op, n int, _ GiveUp, _ error) { giveups++ },
 	}))
 	b.Deposit(context.Background(), bank.DepositRequest{Account: "000000001", Amount: 1})
 	if attempts != 3 || retries != 2 || giveups != 1 || delays != 30*ms {
