@@ -25,6 +25,28 @@ func TestErrorRoundTrip(t *testing.T) {
 	}
 }
 
+// The Connect message is bank.Detail: the restored error reads as the
+// server's, with the cause and without the code twice.
+func TestErrorMessageIsDetail(t *testing.T) {
+	cause := errors.New("connection refused")
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{&bank.Error{Code: bank.Unavailable, Err: cause}, "unavailable: connection refused"},
+		{&bank.Error{Code: bank.Unavailable, Message: "store down", Err: cause}, "unavailable: store down: connection refused"},
+		{errors.New("boom"), "internal: boom"},
+	} {
+		ce := connectError(tc.err).(*connect.Error)
+		if ce.Message() != bank.Detail(tc.err) {
+			t.Errorf("connectError(%v) has message %q, want %q", tc.err, ce.Message(), bank.Detail(tc.err))
+		}
+		if got := fromError(context.Background(), wire(ce)); got.Error() != tc.want {
+			t.Errorf("connectError(%v) came back as %q, want %q", tc.err, got, tc.want)
+		}
+	}
+}
+
 // FuzzFromError gives the client's error mapping an ErrorInfo detail of
 // arbitrary bytes and an arbitrary code, as a broken or hostile server
 // could send: it must not panic and must give a bank error of a known code.

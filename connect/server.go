@@ -148,10 +148,11 @@ func recoverPanic(logger *slog.Logger) func(context.Context, connect.Spec, http.
 }
 
 // connectError converts a bank error to a Connect error with the code of
-// pbbank's table and the IGBank ErrorInfo detail.
+// pbbank's table, the message bank.Detail(err) and the IGBank ErrorInfo
+// detail.
 func connectError(err error) error {
 	c := bank.CodeOf(err)
-	ce := connect.NewError(connect.Code(pbbank.StatusCode(c)), errors.New(pbbank.Message(err)))
+	ce := connect.NewError(connect.Code(pbbank.StatusCode(c)), errors.New(bank.Detail(err)))
 	if d, derr := connect.NewErrorDetail(pbbank.ErrorInfo(c)); derr == nil {
 		ce.AddDetail(d)
 	}

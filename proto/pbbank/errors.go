@@ -2,7 +2,6 @@ package pbbank
 
 import (
 	"context"
-	"errors"
 	"strings"
 
 	"github.com/igbank/igbank/common/bank"
@@ -94,27 +93,19 @@ func CodeFromErrorInfo(info *errdetails.ErrorInfo) (bank.Code, bool) {
 	return c, true
 }
 
-// Message returns the text a server sends with err: the bank error's own
-// message (not its code, which travels as the status code and ErrorInfo),
-// or the whole error text when there is none.
-func Message(err error) string {
-	var be *bank.Error
-	if errors.As(err, &be) && be.Message != "" {
-		return be.Message
-	}
-	return err.Error()
-}
-
 // Status returns err as a gRPC status error with the IGBank ErrorInfo
-// detail; nil stays nil. A server returns it from its handlers.
+// detail; nil stays nil. A server returns it from its handlers. The status
+// message is bank.Detail(err): the code travels as the status code and the
+// ErrorInfo, and FromStatus puts it back in front.
 func Status(err error) error {
 	if err == nil {
 		return nil
 	}
 	c := bank.CodeOf(err)
-	st, derr := status.New(StatusCode(c), Message(err)).WithDetails(ErrorInfo(c))
+	msg := bank.Detail(err)
+	st, derr := status.New(StatusCode(c), msg).WithDetails(ErrorInfo(c))
 	if derr != nil { // cannot happen: ErrorInfo always marshals
-		return status.Error(StatusCode(c), Message(err))
+		return status.Error(StatusCode(c), msg)
 	}
 	return st.Err()
 }

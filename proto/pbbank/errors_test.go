@@ -43,6 +43,31 @@ func TestStatusRoundTrip(t *testing.T) {
 	}
 }
 
+// The status message is bank.Detail: the cause travels with the message,
+// and an error with a cause only does not send its code in the text, so the
+// restored error reads as the server's (no "unavailable: unavailable: ...").
+func TestStatusMessageIsDetail(t *testing.T) {
+	cause := errors.New("connection refused")
+	for _, tc := range []struct {
+		err  error
+		want string // the client's err.Error()
+	}{
+		{&bank.Error{Code: bank.Unavailable, Message: "store down"}, "unavailable: store down"},
+		{&bank.Error{Code: bank.Unavailable, Err: cause}, "unavailable: connection refused"},
+		{&bank.Error{Code: bank.Unavailable, Message: "store down", Err: cause}, "unavailable: store down: connection refused"},
+		{bank.ErrNotFound, "not_found"},
+		{errors.New("boom"), "internal: boom"},
+	} {
+		err := pbbank.Status(tc.err)
+		if msg := status.Convert(err).Message(); msg != bank.Detail(tc.err) {
+			t.Errorf("Status(%v) has message %q, want %q", tc.err, msg, bank.Detail(tc.err))
+		}
+		if got := pbbank.FromStatus(context.Background(), err); got.Error() != tc.want {
+			t.Errorf("Status(%v) restored as %q, want %q", tc.err, got, tc.want)
+		}
+	}
+}
+
 // The ErrorInfo decides, not the status code: a proxy may rewrite the code
 // but the detail names the exact bank error.
 func TestErrorInfoWinsOverStatusCode(t *testing.T) {
