@@ -1,7 +1,6 @@
 package thriftbank
 
 import (
-	"errors"
 	"time"
 
 	"github.com/igbank/igbank/common/bank"
@@ -10,22 +9,13 @@ import (
 
 // toException turns a bank error into the IDL's exception for its code,
 // which the generated processor sends as a declared exception. Any other
-// error is Internal. A nil err gives a nil error (not a typed nil).
+// error is Internal. The exception's message is bank.Detail(err). A nil
+// err gives a nil error (not a typed nil).
 func toException(err error) error {
 	if err == nil {
 		return nil
 	}
-	msg := err.Error()
-	var be *bank.Error
-	if errors.As(err, &be) {
-		msg = be.Message
-		if be.Err != nil {
-			if msg != "" {
-				msg += ": "
-			}
-			msg += be.Err.Error()
-		}
-	}
+	msg := bank.Detail(err)
 	switch bank.CodeOf(err) {
 	case bank.NotFound:
 		return &bankthrift.NotFound{Message: msg}
