@@ -263,18 +263,9 @@ func readBody(w http.ResponseWriter, r *http.Request, max int64, buf []byte) ([]
 }
 
 // writeError writes err as a problem+json response with the status of its
-// bank code.
+// bank code and the detail bank.Detail(err).
 func writeError(w http.ResponseWriter, err error) {
-	c := bank.CodeOf(err)
-	detail := err.Error()
-	var be *bank.Error
-	if errors.As(err, &be) && be.Message != "" {
-		detail = be.Message
-		if be.Err != nil && c == bank.InvalidArgument {
-			detail += ": " + be.Err.Error()
-		}
-	}
-	writeProblem(w, c, detail)
+	writeProblem(w, bank.CodeOf(err), bank.Detail(err))
 }
 
 func writeProblem(w http.ResponseWriter, c bank.Code, detail string) {
