@@ -67,6 +67,7 @@ func Run(t *testing.T, newClient Factory, opts ...Option) {
 		{"BadKeys", s.testBadKeys},
 		{"CallerDeadline", s.testDeadline},
 		{"EveryErrorCodeArrivesTyped", s.testErrorCodes},
+		{"ErrorTextReadsAsOnTheServer", s.testErrorText},
 	} {
 		t.Run(tc.name, tc.f)
 	}
@@ -422,4 +423,53 @@ func (s *suite) testErrorCodes(t *testing.T) {
 	}
 	f.Set(nil)
 	wantBalance(t, c, 1, ledger.SeedBalance(1))
+}
+
+// testErrorText: a server-side *bank.Error reads the same at the client
+// through every transport. The server sends the code in the transport's own
+// form and the text bank.Detail(err) (message and cause, without the code);
+// the client rebuilds bank.FromCode(code, text). So the client's
+// err.Error() is bank.FromCode(code, bank.Detail(serverErr)).Error(), which
+// for a *bank.Error of a known code is serverErr.Error() itself:
+// "unavailable: store down", "unavailable: connection refused",
+// "unavailable: store down: connection refused", and "unavailable" for an
+// error with neither message nor cause. Every code is checked, Canceled and
+// DeadlineExceeded included (sent by the server while the caller's context
+// is still live); there are no exclusions. The texts are short: raw-sockets
+// cuts error text at 1,024 bytes. The cause's identity does not travel
+// (errors.Is(err, cause) is false at the client); only its text does.
+func (s *suite) testErrorText(t *testing.T) {
+	f := &Failing{}
+	c := s.client(t, func(b bank.Bank) bank.Bank { f.Bank = b; return f })
+	cause := errors.New("connection refused")
+	for _, code := range bank.Codes() {
+		msg := "injected " + code.String()
+		for _, serverErr := range []*bank.Error{
+			{Code: code, Message: msg},
+			{Code: code, Err: cause},
+			{Code: code, Message: msg, Err: cause},
+			{Code: code},
+		} {
+			want := bank.FromCode(code, bank.Detail(serverErr)).Error()
+			if want != serverErr.Error() { // the contract the transports rely on
+				t.Fatalf("bank.FromCode(%v, bank.Detail(%q)) reads %q", code, serverErr, want)
+			}
+			f.Set(serverErr)
+			_, err := c.Balance(ctx(t), ledger.SeedAccount(1))
+			wantText(t, "Balance", serverErr, err, want)
+			_, err = c.Statement(ctx(t), ledger.SeedAccount(1), "2026-01")
+			wantText(t, "Statement", serverErr, err, want)
+			_, err = c.Deposit(ctx(t), bank.DepositRequest{Account: ledger.SeedAccount(1), Amount: 1, IdempotencyKey: "text-" + code.String()})
+			wantText(t, "Deposit", serverErr, err, want)
+		}
+	}
+	f.Set(nil)
+	wantBalance(t, c, 1, ledger.SeedBalance(1))
+}
+
+func wantText(t *testing.T, call string, serverErr, err error, want string) {
+	t.Helper()
+	if bank.CodeOf(err) != bank.CodeOf(serverErr) || err.Error() != want {
+		t.Errorf("%s failing with server error %q: client got %q (code %v), want %q", call, serverErr, err, bank.CodeOf(err), want)
+	}
 }
