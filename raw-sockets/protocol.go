@@ -69,10 +69,54 @@ func (e *FrameError) Error() string { return "rawbank: bad frame: " + e.Reason }
 // errPayload is the cause of every malformed payload.
 var errPayload = errors.New("rawbank: malformed payload")
 
+// statusCodes is the table of status bytes of protocol version 1
+// (PROTOCOL.md, "Error replies"): statusCodes[b] is the bank.Code that the
+// status byte b of a reply or a Goodbye carries. The bytes are this
+// protocol's own and never change; a new bank.Code needs a row here (and in
+// PROTOCOL.md) before a server can send it. TestStatusTable holds the table
+// to bank.Codes and to PROTOCOL.md.
+var statusCodes = [...]bank.Code{
+	0:  bank.OK,
+	1:  bank.NotFound,
+	2:  bank.InvalidArgument,
+	3:  bank.IdempotencyKeyReuse,
+	4:  bank.InFlight,
+	5:  bank.Unavailable,
+	6:  bank.DeadlineExceeded,
+	7:  bank.Unauthenticated,
+	8:  bank.PermissionDenied,
+	9:  bank.Internal,
+	10: bank.Canceled,
+}
+
+// statusByte returns the status byte that carries c. A code with no row
+// (one the bank does not define either) travels as the byte of its number,
+// which the client reads back as that unknown code: the inverse of
+// codeOfStatus.
+func statusByte(c bank.Code) byte {
+	for b, tc := range statusCodes {
+		if tc == c {
+			return byte(b)
+		}
+	}
+	return byte(c)
+}
+
+// codeOfStatus returns the bank.Code that status byte b carries. A byte
+// with no row (from a newer server) becomes the code of that number, which
+// this client does not know either; bank.FromCode turns it into Internal
+// and names the number, so the error is not lost.
+func codeOfStatus(b byte) bank.Code {
+	if int(b) < len(statusCodes) {
+		return statusCodes[b]
+	}
+	return bank.Code(b)
+}
+
 // beginFrame appends a frame header with a zero length, id and timeout to
 // b; finishFrame fills them in once the payload has been appended.
 func beginFrame(b []byte, op byte, status bank.Code) []byte {
-	return append(b, 0, 0, 0, 0, Version, op, byte(status), 0,
+	return append(b, 0, 0, 0, 0, Version, op, statusByte(status), 0,
 		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
 }
 
@@ -118,7 +162,7 @@ func DecodeFrame(b []byte, max int) (h Header, payload []byte, n int, err error)
 	h = Header{
 		Version: f[4],
 		Op:      f[5],
-		Status:  bank.Code(f[6]),
+		Status:  codeOfStatus(f[6]),
 		Flags:   f[7],
 		ID:      binary.BigEndian.Uint64(f[8:]),
 		Timeout: binary.BigEndian.Uint32(f[16:]),
@@ -337,7 +381,8 @@ func decodeDepositReply(p []byte) (bank.DepositReceipt, error) {
 	return r, nil
 }
 
-// decodeError turns an error reply or a Goodbye into the typed error.
+// decodeError turns an error reply or a Goodbye (its status, as
+// codeOfStatus read it, and its message) into the typed error.
 func decodeError(status bank.Code, p []byte) error {
 	if len(p) > MaxErrorMessage {
 		p = p[:MaxErrorMessage]
