@@ -33,3 +33,25 @@ func TestDetail(t *testing.T) {
 		}
 	}
 }
+
+// What a client rebuilds from the code and Detail reads as the server's
+// error did, for every code and a message, a cause, both or neither.
+func TestDetailRoundTripReadsTheSame(t *testing.T) {
+	cause := errors.New("connection refused")
+	for _, c := range bank.Codes() {
+		for _, e := range []*bank.Error{
+			{Code: c, Message: "store down"},
+			{Code: c, Err: cause},
+			{Code: c, Message: "store down", Err: cause},
+			{Code: c},
+		} {
+			if got := bank.FromCode(c, bank.Detail(e)).Error(); got != e.Error() {
+				t.Errorf("FromCode(%v, Detail(%q)) reads %q", c, e, got)
+			}
+		}
+	}
+	e := &bank.Error{Code: bank.Unavailable, Message: "store down", Err: cause}
+	if got, want := bank.FromCode(e.Code, bank.Detail(e)).Error(), "unavailable: store down: connection refused"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}

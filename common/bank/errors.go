@@ -8,8 +8,9 @@ import (
 )
 
 // Code classifies an error. The set is small and fixed; every transport
-// maps each code to its native form and back. The numeric values are part
-// of the raw-sockets wire format and must not change.
+// maps each code to its native form and back. The numeric values are the
+// exit status of the command-line client (common/cli) for a failed call
+// and must not change.
 type Code uint8
 
 const (
@@ -202,10 +203,12 @@ func FromContext(ctx context.Context, err error) error {
 	return Wrap(Unavailable, err)
 }
 
-// Detail returns what a server sends as the message of err: the message and
-// cause of a bank error without the code that Error puts in front (the code
-// travels in its own field, and FromCode on the client puts it back), or
-// the text of any other error. Detail(nil) is "".
+// Detail returns the error text every transport's server sends for err:
+// the message and cause of a bank error ("message: cause", or either alone)
+// without the code that Error puts in front (the code travels in its own
+// field, and FromCode on the client puts it back), or the text of any other
+// error. So on the client, FromCode(CodeOf(err), Detail(err)).Error() reads
+// as err.Error() does for a *Error. Detail(nil) is "".
 func Detail(err error) string {
 	var be *Error
 	switch {
