@@ -118,7 +118,7 @@ func RunClient(args []string, stdout, stderr io.Writer, defaultAddr string, dial
 		}
 		if err != nil {
 			code := bank.CodeOf(err)
-			fmt.Fprintf(stderr, "error %s: %v\n", code, err)
+			fmt.Fprintf(stderr, "error: %v\n", err)
 			return int(code)
 		}
 		return 0
