@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os/exec"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/igbank/igbank/common/audit"
@@ -176,7 +174,7 @@ func (s *crashSupervisor) supervise() {
 		case <-h.done:
 		}
 		s.mu.Lock()
-		if killedBySIGKILL(h.err) && n <= s.c.Crashes {
+		if faultplan.Killed(h.err) && n <= s.c.Crashes {
 			s.deaths++
 		} else {
 			s.errs = append(s.errs, fmt.Errorf("server %d ended unexpectedly (%v): %s", n, h.err, h.stderr.String()))
@@ -202,15 +200,6 @@ func (s *crashSupervisor) killAll() {
 	for _, h := range all {
 		h.kill()
 	}
-}
-
-func killedBySIGKILL(err error) bool {
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) {
-		return false
-	}
-	ws, ok := ee.Sys().(syscall.WaitStatus)
-	return ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL
 }
 
 // RunCrash runs c: it starts a server process (this program in serve
@@ -251,7 +240,7 @@ func RunCrash(ctx context.Context, c CrashConfig) (*CrashResult, error) {
 	s.mu.Unlock()
 	select {
 	case <-cur.done:
-		if killedBySIGKILL(cur.err) {
+		if faultplan.Killed(cur.err) {
 			s.mu.Lock()
 			s.deaths++ // it died after the last deposit was answered
 			s.mu.Unlock()

@@ -2,8 +2,9 @@
 // the server's cooperation: a server that reads a deposit request and dies
 // before applying it (crash-before-apply), and one that applies it and
 // dies before answering (crash-after-apply). "Dies" is a Die function: in
-// a server process, Kill (SIGKILL to itself, so nothing is flushed or
-// answered); in a test, anything that stops an in-process server.
+// a server process, Kill (SIGKILL to itself, TerminateProcess on Windows,
+// so nothing is flushed or answered); in a test, anything that stops an
+// in-process server.
 //
 // A Plan is parsed from the text "loadtest serve -fault" takes:
 //
@@ -21,12 +22,10 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 
 	"github.com/igbank/igbank/common/bank"
 )
@@ -128,13 +127,6 @@ func Parse(s string) (Plan, error) {
 		return Plan{}, fmt.Errorf("fault %q: p=P is required with seed", s)
 	}
 	return p, nil
-}
-
-// Kill is the Die of a server process: SIGKILL to itself, so that nothing
-// is flushed and no response is written. It does not return.
-func Kill() {
-	syscall.Kill(os.Getpid(), syscall.SIGKILL)
-	select {}
 }
 
 // ErrDead is what a Wrap answers once it has died (its Die returned, as an
