@@ -1,18 +1,10 @@
 package loadtest
 
 import (
-	"bufio"
-	"fmt"
 	"net"
-	"os"
-	"runtime"
 	"runtime/metrics"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
-
-	"golang.org/x/sys/unix"
 )
 
 // ProcStats is a process's own accounting at one instant. Differences of
@@ -39,15 +31,12 @@ var procSamples = []metrics.Sample{
 
 var procMu sync.Mutex
 
-// readProcStats reads this process's CPU time (getrusage), heap
-// allocations (runtime/metrics) and resident memory (/proc/self/statm).
+// readProcStats reads this process's CPU time (getrusage; on Windows
+// GetProcessTimes), heap allocations (runtime/metrics) and resident memory
+// (/proc/self/statm; 0 where there is no /proc: see readRSS).
 func readProcStats() ProcStats {
 	var p ProcStats
-	var ru unix.Rusage
-	if unix.Getrusage(unix.RUSAGE_SELF, &ru) == nil {
-		p.CPUUserNs = ru.Utime.Nano()
-		p.CPUSysNs = ru.Stime.Nano()
-	}
+	p.CPUUserNs, p.CPUSysNs = processCPUTime()
 	procMu.Lock()
 	metrics.Read(procSamples)
 	if procSamples[0].Value.Kind() == metrics.KindUint64 {
@@ -58,63 +47,6 @@ func readProcStats() ProcStats {
 	procMu.Unlock()
 	p.RSSBytes = readRSS()
 	return p
-}
-
-func readRSS() uint64 {
-	b, err := os.ReadFile("/proc/self/statm")
-	if err != nil {
-		return 0
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 2 {
-		return 0
-	}
-	pages, _ := strconv.ParseUint(f[1], 10, 64)
-	return pages * uint64(os.Getpagesize())
-}
-
-// pinCPUs binds every thread of this process to cpus and sets GOMAXPROCS
-// to match. New threads inherit the mask from the thread that makes them.
-func pinCPUs(cpus []int) error {
-	if len(cpus) == 0 {
-		return nil
-	}
-	var set unix.CPUSet
-	set.Zero()
-	for _, c := range cpus {
-		set.Set(c)
-	}
-	tasks, err := os.ReadDir("/proc/self/task")
-	if err != nil {
-		return err
-	}
-	for _, t := range tasks {
-		tid, err := strconv.Atoi(t.Name())
-		if err != nil {
-			continue
-		}
-		if err := unix.SchedSetaffinity(tid, &set); err != nil {
-			return fmt.Errorf("sched_setaffinity: %w", err)
-		}
-	}
-	runtime.GOMAXPROCS(len(cpus))
-	return nil
-}
-
-// cpuModel returns the CPU's model name from /proc/cpuinfo.
-func cpuModel() string {
-	f, err := os.Open("/proc/cpuinfo")
-	if err != nil {
-		return ""
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
-			return strings.TrimSpace(v)
-		}
-	}
-	return ""
 }
 
 // countingListener counts the bytes its connections read and write: what
