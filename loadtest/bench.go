@@ -486,6 +486,22 @@ func startProgress(progress Progress, label string, l Load) func() {
 	return func() { close(stop); wg.Wait() }
 }
 
+// platformLimits lists what this OS lacks of what a run does on Linux;
+// nil on Linux.
+func platformLimits() []string {
+	var l []string
+	if !pinAvailable {
+		l = append(l, "CPU pinning: unavailable on "+runtime.GOOS)
+	}
+	if !precisePacing {
+		l = append(l, "pacing: time.Sleep (coarse) on "+runtime.GOOS+", not nanosleep with 1 ns timer slack")
+	}
+	if !rssAvailable {
+		l = append(l, "server RSS: unavailable on "+runtime.GOOS)
+	}
+	return l
+}
+
 func environment() Environment {
 	e := Environment{
 		GoVersion:  runtime.Version(),
@@ -495,6 +511,7 @@ func environment() Environment {
 		NumCPU:     runtime.NumCPU(),
 		GOMAXPROCS: runtime.GOMAXPROCS(0),
 		Args:       os.Args[1:],
+		Limits:     platformLimits(),
 	}
 	e.Hostname, _ = os.Hostname()
 	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {

@@ -246,6 +246,9 @@ func WriteHTML(w io.Writer, r *Report) error {
 	fmt.Fprintf(&b, "<h1>%s</h1>\n<pre>%s</pre>\n", title, html.EscapeString(r.Config.Describe()))
 	fmt.Fprintf(&b, "<p class=\"note\">%s, %s/%s, %d CPUs (%s), GOMAXPROCS %d, commit %s, started %s.",
 		html.EscapeString(r.Env.GoVersion), r.Env.OS, r.Env.Arch, r.Env.NumCPU, html.EscapeString(r.Env.CPUModel), r.Env.GOMAXPROCS, html.EscapeString(shortCommit(r.Env.Commit)), r.Started.Format("2006-01-02 15:04 MST"))
+	for _, l := range r.Env.Limits {
+		fmt.Fprintf(&b, " %s.", html.EscapeString(l))
+	}
 	if r.Interrupted {
 		b.WriteString(" <b>Interrupted</b>: what was measured before Ctrl-C.")
 	}
@@ -274,6 +277,9 @@ func WriteHTML(w io.Writer, r *Report) error {
 			srvCPU, srvAllocs, rss := "-", "-", "-"
 			if len(res.Samples) > 0 && res.Samples[0].ServerOwnProc {
 				srvCPU, srvAllocs, rss = fmtNum(s.ServerCPUPer1k.Median, 1), fmtNum(s.ServerAllocsPerCall.Median, 1), fmtNum(s.ServerRSSMiB.Median, 0)
+				if s.ServerRSSMiB.Max == 0 {
+					rss = "n/a" // not read on this OS
+				}
 			}
 			fmt.Fprintf(&b, "<tr><td>%s</td><td>%s</td><td>%s</td><td>%s–%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>\n",
 				pos, html.EscapeString(res.Transport), fmtRate(s.Throughput.Median), fmtRate(s.Throughput.Min), fmtRate(s.Throughput.Max),

@@ -11,6 +11,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// pinAvailable says whether pinCPUs can pin.
+const pinAvailable = true
+
 // rssAvailable says whether readRSS reads anything on this system.
 const rssAvailable = true
 

@@ -7,6 +7,9 @@ import (
 	"runtime"
 )
 
+// pinAvailable says whether pinCPUs can pin.
+const pinAvailable = false
+
 // rssAvailable says whether readRSS reads anything on this system.
 const rssAvailable = false
 

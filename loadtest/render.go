@@ -135,6 +135,9 @@ func WriteTable(w io.Writer, r *Report) error {
 		fmt.Fprintf(w, ", commit %.12s", r.Env.Commit)
 	}
 	fmt.Fprintln(w)
+	for _, l := range r.Env.Limits {
+		fmt.Fprintln(w, l)
+	}
 	if r.Interrupted {
 		fmt.Fprintln(w, "INTERRUPTED: the figures are of what was measured before Ctrl-C")
 	}
@@ -167,6 +170,9 @@ func WriteTable(w io.Writer, r *Report) error {
 				srvCPU = fmtNum(s.ServerCPUPer1k.Median, 1)
 				srvAllocs = fmtNum(s.ServerAllocsPerCall.Median, 1)
 				rss = fmtNum(s.ServerRSSMiB.Median, 0) + " MiB"
+				if s.ServerRSSMiB.Max == 0 {
+					rss = "n/a" // not read on this OS
+				}
 			}
 			line := fmt.Sprintf("%s\t%s\t%s [%s–%s]\t%s\t%s\t%s\t%s [%s–%s]\t%s\t%s\t%s\t%s\t%s/%s\t%s/%s\t%s\t%s",
 				pos, res.Transport,

@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -48,6 +49,33 @@ func TestWriteTable(t *testing.T) {
 	}
 	out := b.String()
 	for _, want := range []string{"closed loop, 1,4 callers", "concurrency 1 —", "concurrency 4 —", "calls/s [min–max]", ReferenceName, rep.Config.Transports[0], "p99.9"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// TestWriteTableLimits checks that a report taken where some figures
+// cannot be read says so: a line per limit, "n/a" for the server's RSS.
+func TestWriteTableLimits(t *testing.T) {
+	rep := *sampleReport(t)
+	if runtime.GOOS == "linux" && len(rep.Env.Limits) != 0 {
+		t.Errorf("limits on Linux: %q", rep.Env.Limits)
+	}
+	rep.Env.Limits = []string{"CPU pinning: unavailable on plan9", "server RSS: unavailable on plan9"}
+	rep.Results = append([]*Result(nil), rep.Results...)
+	res := *rep.Results[len(rep.Results)-1]
+	smp := *res.Samples[0]
+	smp.ServerOwnProc, smp.ServerRSSBytes = true, 0
+	res.Samples = []*Sample{&smp}
+	res.Summary.ServerRSSMiB = Stat{}
+	rep.Results[len(rep.Results)-1] = &res
+	var b bytes.Buffer
+	if err := WriteTable(&b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range append(rep.Env.Limits, "n/a") {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}

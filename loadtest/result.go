@@ -34,6 +34,9 @@ type Environment struct {
 	Kernel     string   `json:"kernel,omitempty"`
 	Hostname   string   `json:"hostname,omitempty"`
 	Args       []string `json:"args"`
+	// Limits says what the generator cannot do or measure on this OS, one
+	// line each, "CPU pinning: unavailable on darwin"; none on Linux.
+	Limits []string `json:"limits,omitempty"`
 }
 
 // Result is one transport at one load point (a concurrency or a rate),
