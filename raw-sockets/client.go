@@ -7,22 +7,21 @@ import (
 	"math"
 	"net"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/igbank/igbank/common/bank"
+	"github.com/igbank/igbank/common/connpool"
 )
 
 // Client is a bank.Bank reached over the raw-sockets protocol. It is safe
 // for concurrent use: calls are spread round-robin over a small pool of
-// connections, and many calls share each connection, told apart by request
-// id. A broken connection is replaced on the next call that picks it.
+// connections (a connpool.Shared), and many calls share each connection,
+// told apart by request id. A broken connection is replaced on the next
+// call that picks it.
 type Client struct {
-	addr   string
-	cfg    clientConfig
-	slots  []slot
-	next   atomic.Uint32
-	closed atomic.Bool
+	addr string
+	cfg  clientConfig
+	pool *connpool.Shared[clientConn]
 }
 
 // Dial returns a client of the server at addr. It opens the first
@@ -34,8 +33,13 @@ func Dial(ctx context.Context, addr string, opts ...ClientOption) (*Client, erro
 	for _, o := range opts {
 		o(&c.cfg)
 	}
-	c.slots = make([]slot, max(c.cfg.Conns, 1))
-	if _, err := c.conn(ctx, &c.slots[0]); err != nil {
+	c.pool = connpool.NewShared(connpool.SharedConfig[clientConn]{
+		Size:   c.cfg.Conns,
+		Dial:   c.dial,
+		Close:  func(cc *clientConn) { cc.fail(net.ErrClosed) },
+		Broken: (*clientConn).broken,
+	})
+	if _, err := c.conn(ctx, c.pool.Slot(0)); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -44,68 +48,24 @@ func Dial(ctx context.Context, addr string, opts ...ClientOption) (*Client, erro
 // Close closes every connection; calls in flight fail with
 // bank.ErrUnavailable, and so does every later call.
 func (c *Client) Close() error {
-	c.closed.Store(true)
-	for i := range c.slots {
-		s := &c.slots[i]
-		s.mu.Lock()
-		if s.cc != nil {
-			s.cc.fail(net.ErrClosed)
-		}
-		s.mu.Unlock()
-	}
+	c.pool.Close()
 	return nil
-}
-
-// slot holds one connection of the pool and redials it when it breaks.
-type slot struct {
-	mu      sync.Mutex
-	cc      *clientConn
-	dialing chan struct{} // closed when the dial in progress ends
 }
 
 var errClientClosed = errors.New("rawbank: client closed")
 
-// conn returns the slot's live connection, dialing one if needed. Only one
-// caller dials at a time; the others wait for it or for their context.
-func (c *Client) conn(ctx context.Context, s *slot) (*clientConn, error) {
-	for {
-		if c.closed.Load() {
+// conn returns the slot's live connection, dialing one if needed (one
+// caller dials, the others wait for it or for their context), as a typed
+// bank error if it cannot.
+func (c *Client) conn(ctx context.Context, s *connpool.Slot[clientConn]) (*clientConn, error) {
+	cc, err := s.Get(ctx)
+	if err != nil {
+		if err == connpool.ErrClosed {
 			return nil, bank.Wrap(bank.Unavailable, errClientClosed)
 		}
-		s.mu.Lock()
-		if s.cc != nil && !s.cc.broken() {
-			cc := s.cc
-			s.mu.Unlock()
-			return cc, nil
-		}
-		if ch := s.dialing; ch != nil {
-			s.mu.Unlock()
-			select {
-			case <-ch:
-				continue
-			case <-ctx.Done():
-				return nil, bank.FromContext(ctx, ctx.Err())
-			}
-		}
-		ch := make(chan struct{})
-		s.dialing = ch
-		s.mu.Unlock()
-
-		cc, err := c.dial(ctx)
-		s.mu.Lock()
-		s.dialing = nil
-		if err == nil {
-			s.cc = cc
-			if c.closed.Load() { // Close ran while we dialed
-				cc.fail(net.ErrClosed)
-			}
-		}
-		s.mu.Unlock()
-		close(ch)
-		if err != nil {
-			return nil, bank.FromContext(ctx, err)
-		}
+		return nil, bank.FromContext(ctx, err)
 	}
+	return cc, nil
 }
 
 func (c *Client) dial(ctx context.Context) (*clientConn, error) {
@@ -265,7 +225,7 @@ func (c *Client) roundTrip(ctx context.Context, cl *call) error {
 	if err := ctx.Err(); err != nil {
 		return bank.FromContext(ctx, err)
 	}
-	s := &c.slots[int(c.next.Add(1))%len(c.slots)]
+	s := c.pool.Next()
 	// A connection found broken before the request was written is safe to
 	// replace: the server never saw the call. Try one fresh connection.
 	for attempt := 0; ; attempt++ {
