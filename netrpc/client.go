@@ -6,10 +6,10 @@ import (
 	"net"
 	"net/rpc"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/igbank/igbank/common/bank"
+	"github.com/igbank/igbank/common/connpool"
 )
 
 // Client is a bank.Bank reached over net/rpc; it is a transport.Client and
@@ -23,28 +23,16 @@ import (
 // discarded. An abandoned Deposit may therefore have been applied; retry it
 // with the same idempotency key to find out.
 //
-// Connections: the client keeps a small pool (WithConns), dialed on
-// first use, and replaces a connection that broke. A call that finds its
-// connection already shut down (rpc.ErrShutdown: the request was never
-// sent) is tried once more on a fresh connection; a call whose connection
-// broke while it was in flight is not retried, and returns
-// bank.ErrUnavailable.
+// Connections: the client keeps a small pool (WithConns; a
+// connpool.Shared), dialed on first use, and replaces a connection that
+// broke. A call that finds its connection already shut down
+// (rpc.ErrShutdown: the request was never sent) is tried once more on a
+// fresh connection; a call whose connection broke while it was in flight
+// is not retried, and returns bank.ErrUnavailable.
 type Client struct {
-	addr   string
-	cfg    clientConfig
-	slots  []slot
-	next   atomic.Uint32
-	closed atomic.Bool
-}
-
-// slot holds one connection of the pool. mu guards rc and dialing; a
-// caller that finds the slot empty dials outside the lock, and the others
-// wait for it on the dialing channel or their own context.
-type slot struct {
-	mu      sync.Mutex
-	rc      *clientConn
-	dialing chan struct{}
-	err     error // of the last dial, for those who waited on it
+	addr string
+	cfg  clientConfig
+	pool *connpool.Shared[clientConn]
 }
 
 var errClientClosed = errors.New("netrpcbank: client closed")
@@ -60,9 +48,16 @@ func Dial(ctx context.Context, addr string, opts ...ClientOption) (*Client, erro
 	if cfg.Dialer == nil {
 		cfg.Dialer = (&net.Dialer{}).DialContext
 	}
-	c := &Client{addr: addr, cfg: cfg, slots: make([]slot, max(cfg.Conns, 1))}
-	if _, err := c.slots[0].get(ctx, c); err != nil {
-		return nil, bank.FromContext(ctx, err)
+	c := &Client{addr: addr, cfg: cfg}
+	// One connection per slot, dialed by one caller at a time while the
+	// others wait for it or for their own context.
+	c.pool = connpool.NewShared(connpool.SharedConfig[clientConn]{
+		Size:  cfg.Conns,
+		Dial:  c.dialOne,
+		Close: func(rc *clientConn) { rc.Close() },
+	})
+	if _, err := c.conn(ctx, c.pool.Slot(0)); err != nil {
+		return nil, err
 	}
 	return c, nil
 }
@@ -70,83 +65,21 @@ func Dial(ctx context.Context, addr string, opts ...ClientOption) (*Client, erro
 // Close closes every connection. Calls in flight return
 // bank.ErrUnavailable; later calls too.
 func (c *Client) Close() error {
-	c.closed.Store(true)
-	for i := range c.slots {
-		s := &c.slots[i]
-		s.mu.Lock()
-		if s.rc != nil {
-			s.rc.Close()
-			s.rc = nil
-		}
-		s.mu.Unlock()
-	}
+	c.pool.Close()
 	return nil
 }
 
-// get returns the slot's connection, dialing it if needed.
-func (s *slot) get(ctx context.Context, c *Client) (*clientConn, error) {
-	for {
-		s.mu.Lock()
-		if c.closed.Load() {
-			s.mu.Unlock()
-			return nil, errClientClosed
+// conn returns the slot's connection, dialing it if needed, as a typed
+// bank error if it cannot.
+func (c *Client) conn(ctx context.Context, s *connpool.Slot[clientConn]) (*clientConn, error) {
+	rc, err := s.Get(ctx)
+	if err != nil {
+		if err == connpool.ErrClosed {
+			err = errClientClosed
 		}
-		if s.rc != nil {
-			rc := s.rc
-			s.mu.Unlock()
-			return rc, nil
-		}
-		if wait := s.dialing; wait != nil {
-			s.mu.Unlock()
-			select {
-			case <-wait:
-			case <-ctx.Done():
-				return nil, ctx.Err()
-			}
-			s.mu.Lock()
-			err := s.err
-			s.mu.Unlock()
-			if err != nil && !isContextError(err) {
-				return nil, err
-			}
-			// Dialed, or the dialer's own deadline ran out (ours may
-			// not have): look again, and dial ourselves if needed.
-			continue
-		}
-		done := make(chan struct{})
-		s.dialing = done
-		s.mu.Unlock()
-
-		rc, err := c.dialOne(ctx)
-		s.mu.Lock()
-		s.dialing, s.err = nil, err
-		if err == nil {
-			if c.closed.Load() {
-				rc.Close()
-				rc, err = nil, errClientClosed
-			} else {
-				s.rc = rc
-			}
-		}
-		s.mu.Unlock()
-		close(done)
-		return rc, err
+		return nil, bank.FromContext(ctx, err)
 	}
-}
-
-func isContextError(err error) bool {
-	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)
-}
-
-// drop forgets rc if it is still the slot's connection, so that the next
-// call dials a new one.
-func (s *slot) drop(rc *clientConn) {
-	s.mu.Lock()
-	if s.rc == rc {
-		s.rc = nil
-	}
-	s.mu.Unlock()
-	rc.Close()
+	return rc, nil
 }
 
 func (c *Client) dialOne(ctx context.Context) (*clientConn, error) {
@@ -191,14 +124,11 @@ func (c *Client) call(ctx context.Context, method string, args, reply any) error
 	if err := ctx.Err(); err != nil {
 		return bank.FromContext(ctx, err)
 	}
-	s := &c.slots[0]
-	if len(c.slots) > 1 {
-		s = &c.slots[c.next.Add(1)%uint32(len(c.slots))]
-	}
+	s := c.pool.Next()
 	for attempt := 0; ; attempt++ {
-		rc, err := s.get(ctx, c)
+		rc, err := c.conn(ctx, s)
 		if err != nil {
-			return bank.FromContext(ctx, err)
+			return err
 		}
 		done := doneChans.Get().(chan *rpc.Call)
 		rc.sending.Add(1)
@@ -226,8 +156,8 @@ func (c *Client) call(ctx context.Context, method string, args, reply any) error
 			// versions, not an outage, so not worth retrying.
 			return &bank.Error{Code: bank.Internal, Message: "server error", Err: err}
 		}
-		s.drop(rc)
-		if errors.Is(err, rpc.ErrShutdown) && attempt == 0 && !c.closed.Load() {
+		s.Drop(rc)
+		if errors.Is(err, rpc.ErrShutdown) && attempt == 0 && !c.pool.Closed() {
 			continue // never sent: safe to send on a new connection
 		}
 		return bank.FromContext(ctx, err)

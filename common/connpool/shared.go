@@ -149,6 +149,9 @@ func (s *Slot[T]) Drop(c *T) {
 	s.p.close(c)
 }
 
+// Closed tells whether Close has been called.
+func (p *Shared[T]) Closed() bool { return p.closed.Load() }
+
 // Close closes every slot's connection. Later calls of Get return
 // ErrClosed, and a dial in progress closes its connection when it ends.
 // Callers still using a connection they got find it closed. Close is
