@@ -5,21 +5,20 @@ import (
 	"errors"
 	"net"
 	"os"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/apache/thrift/lib/go/thrift"
 
 	"github.com/igbank/igbank/common/bank"
+	"github.com/igbank/igbank/common/connpool"
 	"github.com/igbank/igbank/common/transport"
 	"github.com/igbank/igbank/thrift/gen/bankthrift"
 )
 
 // Client is a bank.Bank reached over framed Thrift. A generated Thrift
 // client carries one call at a time on its connection, so Client keeps a
-// pool of connections, each with its own transport, protocol and generated
-// client, and lends one to each call. It is safe for concurrent use.
+// pool of connections (a connpool.Exclusive), each with its own transport,
+// protocol and generated client, and lends one to each call. It is safe for concurrent use.
 //
 // A call's deadline (its context's, or the default call timeout) becomes
 // the connection's socket deadline, and canceling the context interrupts
@@ -29,13 +28,7 @@ import (
 type Client struct {
 	addr string
 	cfg  clientConfig
-
-	idle  chan *clientConn // connections ready for a call
-	slots chan struct{}    // one token per open connection
-
-	mu       sync.Mutex // guards idle against Close
-	closed   atomic.Bool
-	closedCh chan struct{}
+	pool *connpool.Exclusive[*clientConn]
 }
 
 type clientConn struct {
@@ -56,46 +49,31 @@ func Dial(ctx context.Context, addr string, opts ...ClientOption) (*Client, erro
 	for _, o := range opts {
 		o(&cfg)
 	}
-	size := max(cfg.Conns, 1)
-	c := &Client{
-		addr:     addr,
-		cfg:      cfg,
-		idle:     make(chan *clientConn, size),
-		slots:    make(chan struct{}, size),
-		closedCh: make(chan struct{}),
-	}
-	c.slots <- struct{}{}
-	cc, err := c.dial(ctx)
+	c := &Client{addr: addr, cfg: cfg}
+	c.pool = connpool.NewExclusive(connpool.ExclusiveConfig[*clientConn]{
+		Max:   max(cfg.Conns, 1),
+		Dial:  c.dial,
+		Close: func(cc *clientConn) { cc.nc.Close() },
+	})
+	cc, err := c.get(ctx)
 	if err != nil {
 		return nil, err
 	}
-	c.idle <- cc
+	c.pool.Put(cc)
 	return c, nil
 }
 
 // Close closes the idle connections, and every other one as its call
 // ends. Calls after Close fail with Unavailable.
 func (c *Client) Close() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.closed.Swap(true) {
-		return nil
-	}
-	close(c.closedCh)
-	for {
-		select {
-		case cc := <-c.idle:
-			c.discard(cc)
-		default:
-			return nil
-		}
-	}
+	c.pool.Close()
+	return nil
 }
 
 func (c *Client) dial(ctx context.Context) (*clientConn, error) {
 	nc, err := c.cfg.DialContext()(ctx, "tcp", c.addr)
 	if err != nil {
-		return nil, bank.FromContext(ctx, err)
+		return nil, err
 	}
 	tconf := c.cfg.wire.tconf()
 	// The stream transport's buffered writer turns the framed transport's
@@ -105,50 +83,19 @@ func (c *Client) dial(ctx context.Context) (*clientConn, error) {
 	return &clientConn{nc: nc, client: bankthrift.NewBankClient(thrift.NewTStandardClient(proto, proto))}, nil
 }
 
-// get lends a connection: an idle one, a new one while the pool has room,
-// or else the first one returned, within ctx.
+// get lends a connection (connpool.Exclusive): an idle one, a new one
+// while the pool has room, or else the first one returned, within ctx.
+// Give it back with c.pool.Put, or c.pool.Discard if it cannot serve
+// another call.
 func (c *Client) get(ctx context.Context) (*clientConn, error) {
-	if c.closed.Load() {
-		return nil, errClosed
-	}
-	if err := ctx.Err(); err != nil {
+	cc, err := c.pool.Get(ctx)
+	if err != nil {
+		if err == connpool.ErrClosed {
+			return nil, errClosed
+		}
 		return nil, bank.FromContext(ctx, err)
 	}
-	select {
-	case cc := <-c.idle:
-		return cc, nil
-	default:
-	}
-	select {
-	case cc := <-c.idle:
-		return cc, nil
-	case c.slots <- struct{}{}:
-		cc, err := c.dial(ctx)
-		if err != nil {
-			<-c.slots
-			return nil, err
-		}
-		return cc, nil
-	case <-ctx.Done():
-		return nil, bank.FromContext(ctx, ctx.Err())
-	case <-c.closedCh:
-		return nil, errClosed
-	}
-}
-
-func (c *Client) put(cc *clientConn) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.closed.Load() {
-		c.discard(cc)
-		return
-	}
-	c.idle <- cc // never blocks: at most poolSize connections exist
-}
-
-func (c *Client) discard(cc *clientConn) {
-	cc.nc.Close()
-	<-c.slots
+	return cc, nil
 }
 
 // noDeadline is the context handed to the generated client. The call's
@@ -185,21 +132,21 @@ func call[T any](c *Client, ctx context.Context, f func(*bankthrift.BankClient) 
 	interrupted := stop != nil && !stop()
 	if err == nil {
 		if interrupted {
-			c.discard(cc)
+			c.pool.Discard(cc)
 		} else {
-			c.put(cc)
+			c.pool.Put(cc)
 		}
 		return v, nil
 	}
 	if be, ok := fromException(err); ok {
 		if interrupted {
-			c.discard(cc)
+			c.pool.Discard(cc)
 		} else {
-			c.put(cc)
+			c.pool.Put(cc)
 		}
 		return zero, be
 	}
-	c.discard(cc)
+	c.pool.Discard(cc)
 	var ae thrift.TApplicationException
 	switch {
 	case ctx.Err() != nil:

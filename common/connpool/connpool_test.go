@@ -302,7 +302,13 @@ func TestSharedClose(t *testing.T) {
 	}()
 	waitFor(t, "the second dial", func() bool { return d.count() == 2 })
 
+	if p.Closed() {
+		t.Fatal("Closed before Close")
+	}
 	p.Close()
+	if !p.Closed() {
+		t.Fatal("not Closed after Close")
+	}
 	if c0.closes.Load() != 1 {
 		t.Fatalf("Close closed the connection %d times", c0.closes.Load())
 	}
