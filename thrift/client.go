@@ -88,6 +88,12 @@ func (c *Client) dial(ctx context.Context) (*clientConn, error) {
 // Give it back with c.pool.Put, or c.pool.Discard if it cannot serve
 // another call.
 func (c *Client) get(ctx context.Context) (*clientConn, error) {
+	if c.pool.Closed() {
+		return nil, errClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, bank.FromContext(ctx, err)
+	}
 	cc, err := c.pool.Get(ctx)
 	if err != nil {
 		if err == connpool.ErrClosed {

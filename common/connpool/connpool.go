@@ -25,9 +25,12 @@
 //     back or for room to dial. Max <= 0 means no limit: a call never
 //     waits.
 //
-// In both modes, getting a connection that exists takes no allocation.
-// Close closes the connections the pool holds; after it, Get fails with
-// ErrClosed.
+// Close differs as the modes do: a Shared pool closes its connections at
+// once (calls in flight on them fail), an Exclusive one closes its idle
+// connections at once and each lent one when it is given back. After
+// Close, Get fails with ErrClosed. In both modes Get looks at its context
+// only to wait or to dial, and getting a connection that exists takes no
+// allocation.
 package connpool
 
 import (

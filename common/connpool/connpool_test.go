@@ -413,10 +413,11 @@ func TestExclusiveWaitHonoursContext(t *testing.T) {
 		t.Fatalf("waiting past its deadline: %v", err)
 	}
 	if _, err := p.Get(ctx); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("Get with an ended context: %v", err)
+		t.Fatalf("waiting with an ended context: %v", err)
 	}
 	p.Put(c)
-	if c2, err := p.Get(context.Background()); c2 != c || err != nil || d.count() != 1 {
+	// An idle connection is lent whatever the context.
+	if c2, err := p.Get(ctx); c2 != c || err != nil || d.count() != 1 {
 		t.Fatalf("after Put: %v (put %v), %v, %d dials", c2, c, err, d.count())
 	}
 }
@@ -507,7 +508,13 @@ func TestExclusiveClose(t *testing.T) {
 	}()
 	time.Sleep(10 * time.Millisecond)
 
+	if p.Closed() {
+		t.Fatal("Closed before Close")
+	}
 	p.Close()
+	if !p.Closed() {
+		t.Fatal("not Closed after Close")
+	}
 	if err := <-waiter; err != ErrClosed {
 		t.Fatalf("a waiting call at Close: %v", err)
 	}

@@ -63,15 +63,14 @@ func NewExclusive[C any](cfg ExclusiveConfig[C]) *Exclusive[C] {
 // Get lends a connection: an idle one, else a new one if fewer than Max
 // exist, else the first one given back (or the room a discarded one
 // leaves) within ctx. It returns ErrClosed once the pool is closed,
-// ctx.Err() if ctx ends first, and the dial's error if the dial fails.
+// ctx.Err() if ctx ends while it waits, and the dial's error if the dial
+// fails. ctx matters only for waiting and dialing: an idle connection is
+// lent even under an ended ctx (check ctx.Err() first if that matters).
 // The caller gives the connection back with Put, or Discard.
 func (p *Exclusive[C]) Get(ctx context.Context) (C, error) {
 	var zero C
 	if p.isClosed.Load() {
 		return zero, ErrClosed
-	}
-	if err := ctx.Err(); err != nil {
-		return zero, err
 	}
 	p.mu.Lock()
 	if p.closed {
@@ -184,6 +183,9 @@ func (p *Exclusive[C]) removeWaiter(w waiter[C]) bool {
 	}
 	return false
 }
+
+// Closed tells whether Close has been called.
+func (p *Exclusive[C]) Closed() bool { return p.isClosed.Load() }
 
 // Put gives back a connection Get lent, fit for another call: to the
 // first waiting call, else to the idle ones. After Close, Put closes it.

@@ -86,7 +86,8 @@ func (p *Shared[T]) Next() *Slot[T] {
 // context that ended, and each waiter looks again and may dial itself. A
 // failed dial leaves the slot empty, so the next Get dials again.
 //
-// Get returns ErrClosed once the pool is closed. A connection it returned
+// Get returns ErrClosed once the pool is closed. Like Exclusive.Get, it
+// looks at ctx only to wait or dial. A connection it returned
 // may break or be closed at any time; the caller drops it (Drop) when it
 // finds it so, unless Broken tells the pool already.
 func (s *Slot[T]) Get(ctx context.Context) (*T, error) {
