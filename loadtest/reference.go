@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/igbank/igbank/common/bank"
+	"github.com/igbank/igbank/common/connpool"
 	"github.com/igbank/igbank/common/connserver"
 	"github.com/igbank/igbank/common/transport"
 )
@@ -57,67 +58,38 @@ func (c pingConn) Serve() {
 func (c pingConn) Drain() { c.Conn.Close() }
 func (c pingConn) Close() { c.Conn.Close() }
 
-// pingClient keeps a free list of connections and dials another whenever
-// all are busy, so each call has a connection to itself.
+// pingClient lends each call a connection of its own from an unbounded
+// connpool.Exclusive: an idle one, or a new one whenever all are busy.
 type pingClient struct {
-	addr   string
-	mu     sync.Mutex
-	free   []net.Conn
-	all    map[net.Conn]struct{}
-	closed bool
-	bufs   sync.Pool
+	pool *connpool.Exclusive[net.Conn]
+	bufs sync.Pool
 }
 
 func dialPing(ctx context.Context, addr string) (transport.Client, error) {
-	c := &pingClient{addr: addr, all: make(map[net.Conn]struct{})}
+	c := &pingClient{}
 	c.bufs.New = func() any { return new([pingFrame]byte) }
-	conn, err := c.dial(ctx)
+	var d net.Dialer
+	c.pool = connpool.NewExclusive(connpool.ExclusiveConfig[net.Conn]{
+		Dial:  func(ctx context.Context) (net.Conn, error) { return d.DialContext(ctx, "tcp", addr) },
+		Close: func(conn net.Conn) { conn.Close() },
+	})
+	conn, err := c.get(ctx)
 	if err != nil {
 		return nil, err
 	}
-	c.put(conn)
+	c.pool.Put(conn)
 	return c, nil
 }
 
-func (c *pingClient) dial(ctx context.Context) (net.Conn, error) {
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", c.addr)
+func (c *pingClient) get(ctx context.Context) (net.Conn, error) {
+	conn, err := c.pool.Get(ctx)
 	if err != nil {
+		if err == connpool.ErrClosed {
+			return nil, bank.Errorf(bank.Unavailable, "client closed")
+		}
 		return nil, bank.FromContext(ctx, err)
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.closed {
-		conn.Close()
-		return nil, bank.Errorf(bank.Unavailable, "client closed")
-	}
-	c.all[conn] = struct{}{}
 	return conn, nil
-}
-
-func (c *pingClient) get(ctx context.Context) (net.Conn, error) {
-	c.mu.Lock()
-	if n := len(c.free); n > 0 {
-		conn := c.free[n-1]
-		c.free = c.free[:n-1]
-		c.mu.Unlock()
-		return conn, nil
-	}
-	c.mu.Unlock()
-	return c.dial(ctx)
-}
-
-func (c *pingClient) put(conn net.Conn) {
-	c.mu.Lock()
-	c.free = append(c.free, conn)
-	c.mu.Unlock()
-}
-
-func (c *pingClient) drop(conn net.Conn) {
-	c.mu.Lock()
-	delete(c.all, conn)
-	c.mu.Unlock()
-	conn.Close()
 }
 
 func (c *pingClient) call(ctx context.Context) error {
@@ -134,13 +106,13 @@ func (c *pingClient) call(ctx context.Context) error {
 		_, err = io.ReadFull(conn, buf[:])
 	}
 	if err != nil {
-		c.drop(conn)
+		c.pool.Discard(conn)
 		return bank.FromContext(ctx, err)
 	}
 	if _, ok := ctx.Deadline(); ok {
 		conn.SetDeadline(time.Time{})
 	}
-	c.put(conn)
+	c.pool.Put(conn)
 	return nil
 }
 
@@ -156,15 +128,10 @@ func (c *pingClient) Deposit(ctx context.Context, _ bank.DepositRequest) (bank.D
 	return bank.DepositReceipt{}, c.call(ctx)
 }
 
+// Close closes the idle connections, and each busy one when its call
+// ends.
 func (c *pingClient) Close() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.closed = true
-	for conn := range c.all {
-		conn.Close()
-	}
-	c.all = nil
-	c.free = nil
+	c.pool.Close()
 	return nil
 }
 
