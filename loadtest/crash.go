@@ -10,7 +10,7 @@ import (
 
 	"github.com/igbank/igbank/common/audit"
 	"github.com/igbank/igbank/common/bank"
-	"github.com/igbank/igbank/common/faultplan"
+	"github.com/igbank/igbank/common/fault"
 	"github.com/igbank/igbank/common/ledger"
 	"github.com/igbank/igbank/common/resilience"
 	"github.com/igbank/igbank/common/transport"
@@ -27,7 +27,7 @@ type CrashConfig struct {
 	// from the seed balances.
 	Store string
 	// Fault is the server's -fault plan.
-	Fault faultplan.Plan
+	Fault fault.Spec
 	// Crashes is how many server starts get Fault (default 1); the starts
 	// after them run clean, so the run ends.
 	Crashes int
@@ -174,7 +174,7 @@ func (s *crashSupervisor) supervise() {
 		case <-h.done:
 		}
 		s.mu.Lock()
-		if faultplan.Killed(h.err) && n <= s.c.Crashes {
+		if fault.Killed(h.err) && n <= s.c.Crashes {
 			s.deaths++
 		} else {
 			s.errs = append(s.errs, fmt.Errorf("server %d ended unexpectedly (%v): %s", n, h.err, h.stderr.String()))
@@ -240,7 +240,7 @@ func RunCrash(ctx context.Context, c CrashConfig) (*CrashResult, error) {
 	s.mu.Unlock()
 	select {
 	case <-cur.done:
-		if faultplan.Killed(cur.err) {
+		if fault.Killed(cur.err) {
 			s.mu.Lock()
 			s.deaths++ // it died after the last deposit was answered
 			s.mu.Unlock()

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/igbank/igbank/common/bank"
-	"github.com/igbank/igbank/common/faultplan"
+	"github.com/igbank/igbank/common/fault"
 	"github.com/igbank/igbank/common/ledger"
 	"github.com/igbank/igbank/common/transport"
 )
@@ -24,7 +24,7 @@ func TestCrashRandom(t *testing.T) {
 		res, err := RunCrash(ctx, CrashConfig{
 			Transport:  tr,
 			Store:      "sqlite:" + filepath.Join(t.TempDir(), "bank.db"),
-			Fault:      faultplan.Plan{Kind: faultplan.CrashAfterApply, P: 0.2, Seed: 1},
+			Fault:      fault.Spec{Kind: fault.CrashAfterApply, P: 0.2, Seed: 1},
 			Crashes:    3,
 			IgnoreKeys: ignoreKeys,
 			Accounts:   3,
@@ -87,7 +87,7 @@ func TestInProcessIgnoreKeys(t *testing.T) {
 	died := make(chan struct{})
 	var srv *localServer
 	srv, err = startStoreServer(tr, "127.0.0.1:0", "memory", 2, serverOpts{
-		fault: faultplan.Plan{Kind: faultplan.CrashAfterApply, Nth: 2},
+		fault: fault.Spec{Kind: fault.CrashAfterApply, Nth: 2},
 		die:   func() { close(died) },
 	})
 	if err != nil {

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/igbank/igbank/common/audit"
-	"github.com/igbank/igbank/common/faultplan"
+	"github.com/igbank/igbank/common/fault"
 	"github.com/igbank/igbank/common/resilience"
 	"github.com/igbank/igbank/common/transport"
 )
@@ -24,7 +24,7 @@ const crashCrashes = 2
 // the point is that a deposit retried across a real restart is applied
 // once, and an outage the breaker would cut short is the outage scenario's
 // business.
-func crashScenario(kind faultplan.Kind) func(context.Context, Scenario, transport.Variant, FaultConfig) FaultResult {
+func crashScenario(kind fault.Kind) func(context.Context, Scenario, transport.Variant, FaultConfig) FaultResult {
 	return func(ctx context.Context, s Scenario, tr transport.Variant, c FaultConfig) FaultResult {
 		res := newFaultResult(s, tr, c)
 		res.NoBudget, res.NoBreaker = true, true
@@ -44,7 +44,7 @@ func crashScenario(kind faultplan.Kind) func(context.Context, Scenario, transpor
 			Store:     "sqlite:" + filepath.Join(dir, "bank.db"),
 			// Each server process dies on its Nth deposit: spread over the
 			// run, with the last server left to finish it.
-			Fault:      faultplan.Plan{Kind: kind, Nth: int64(max(1, total/(crashCrashes+2)))},
+			Fault:      fault.Spec{Kind: kind, Nth: int64(max(1, total/(crashCrashes+2)))},
 			Crashes:    crashCrashes,
 			IgnoreKeys: c.IgnoreKeys,
 			Accounts:   c.Accounts,

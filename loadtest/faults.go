@@ -12,7 +12,7 @@ import (
 
 	"github.com/igbank/igbank/common/audit"
 	"github.com/igbank/igbank/common/bank"
-	"github.com/igbank/igbank/common/faultplan"
+	"github.com/igbank/igbank/common/fault"
 	"github.com/igbank/igbank/common/ledger"
 	"github.com/igbank/igbank/common/resilience"
 	"github.com/igbank/igbank/common/transport"
@@ -56,15 +56,15 @@ type Scenario struct {
 	// AllAcked: every deposit must end acknowledged (the fault never
 	// outlasts the retries).
 	AllAcked bool
-	setup    func(r *rig, c FaultConfig) (*fault, error)
+	setup    func(r *rig, c FaultConfig) (*injection, error)
 	// run, when set, runs the scenario in place of the in-process rig
 	// and setup: the crashes, which need a server process of their own.
 	run func(ctx context.Context, s Scenario, tr transport.Variant, c FaultConfig) FaultResult
 }
 
-// fault is a scenario set up on a rig: the address the client dials, and
-// how the fault is switched on and off over the run.
-type fault struct {
+// injection is a scenario set up on a rig: the address the client dials,
+// and how the fault is switched on and off over the run.
+type injection struct {
 	addr    string
 	on, off func() error
 	// windows lists when the fault is on, as fractions of the run's
@@ -83,8 +83,8 @@ func faultCycle(w float64) [][2]float64 {
 
 func noFault() error { return nil }
 
-func toxicFault(r *rig, windows [][2]float64, toxics ...Toxic) *fault {
-	return &fault{addr: r.proxy.Addr(), windows: windows,
+func toxicFault(r *rig, windows [][2]float64, toxics ...Toxic) *injection {
+	return &injection{addr: r.proxy.Addr(), windows: windows,
 		on: func() error {
 			for _, x := range toxics {
 				if err := r.proxy.Add(x); err != nil {
@@ -103,36 +103,36 @@ func toxicMs(d time.Duration) int64 { return max(d.Milliseconds(), 1) }
 var Scenarios = []Scenario{
 	{Name: "refused", Expect: []bank.Code{bank.Unavailable},
 		Help: "Nothing listens at the server's address: the embedded Toxiproxy proxy is started, then disabled, so every dial to its port on 127.0.0.1 is refused at once (TCP RST to the SYN). Every call fails fast with unavailable, the breaker opens after a few and then fails calls without dialing; nothing is applied, and the audit checks that nothing was.",
-		setup: func(r *rig, c FaultConfig) (*fault, error) {
+		setup: func(r *rig, c FaultConfig) (*injection, error) {
 			r.proxy.Disable()
-			return &fault{addr: r.proxy.Addr(), on: noFault, off: noFault}, nil
+			return &injection{addr: r.proxy.Addr(), on: noFault, off: noFault}, nil
 		}},
 	{Name: "unresolvable", Expect: []bank.Code{bank.Unavailable},
 		Help: "The server's name does not resolve: the client dials igbank-faults.onion. Go's resolver answers .onion names itself with no address and sends no DNS query (RFC 7686), so nothing leaves the machine (a .invalid name would be sent to the system's name server here). Calls fail fast with unavailable; nothing is applied.",
-		setup: func(r *rig, c FaultConfig) (*fault, error) {
+		setup: func(r *rig, c FaultConfig) (*injection, error) {
 			_, port, _ := net.SplitHostPort(r.proxy.Addr())
-			return &fault{addr: net.JoinHostPort("igbank-faults.onion", port), on: noFault, off: noFault}, nil
+			return &injection{addr: net.JoinHostPort("igbank-faults.onion", port), on: noFault, off: noFault}, nil
 		}},
-	{Name: "crash-before-apply", Expect: []bank.Code{bank.Unavailable}, AllAcked: true, run: crashScenario(faultplan.CrashBeforeApply),
+	{Name: "crash-before-apply", Expect: []bank.Code{bank.Unavailable}, AllAcked: true, run: crashScenario(fault.CrashBeforeApply),
 		Help: "The server dies after reading a deposit, before applying it: a server process of its own (loadtest serve -store sqlite:FILE -fault crash-before-apply:N) SIGKILLs itself on its Nth deposit, twice in the run, and the harness restarts it on the same SQLite file and address. Clients see unavailable (the connection dies unanswered), reconnect and retry with the same key; the deposit was never applied, so the retry applies it once.",
 	},
-	{Name: "crash-after-apply", Expect: []bank.Code{bank.Unavailable}, AllAcked: true, run: crashScenario(faultplan.CrashAfterApply),
+	{Name: "crash-after-apply", Expect: []bank.Code{bank.Unavailable}, AllAcked: true, run: crashScenario(fault.CrashAfterApply),
 		Help: "The server applies a deposit and dies before answering: as crash-before-apply, but the process SIGKILLs itself after the deposit is committed to SQLite. The client cannot tell this from the crash before; it retries with the same key and the restarted server, reading the same file, replays the stored receipt. With -idempotency=off the retry is applied again: the deposit-twice case of a crash.",
 	},
 	{Name: "reset", Expect: []bank.Code{bank.Unavailable},
 		Help: "Connections are reset mid-call: in short windows a Toxiproxy reset_peer toxic closes each connection as soon as the server starts answering (with a TCP RST on connections opened while the toxic is in place; Toxiproxy sets no-linger only when a connection starts, so one already open gets a FIN), so requests reach the server and are applied but their responses never arrive. Clients see unavailable, reconnect and retry with the same key; the server replays the stored receipt.",
-		setup: func(r *rig, c FaultConfig) (*fault, error) {
+		setup: func(r *rig, c FaultConfig) (*injection, error) {
 			return toxicFault(r, faultCycle(0.1), Toxic{Type: "reset_peer", Stream: "downstream", Attributes: map[string]any{"timeout": 0}}), nil
 		}},
 	{Name: "latency", AllAcked: true,
 		Help: "Every packet is delayed: Toxiproxy latency toxics add 10ms ± 5ms of jitter in each direction for the whole run, well inside every deadline. No call may fail and nothing may be retried for want of time; the figure to read is the p99 latency.",
-		setup: func(r *rig, c FaultConfig) (*fault, error) {
+		setup: func(r *rig, c FaultConfig) (*injection, error) {
 			a := map[string]any{"latency": 10, "jitter": 5}
 			return toxicFault(r, nil, Toxic{Type: "latency", Stream: "upstream", Attributes: a}, Toxic{Type: "latency", Stream: "downstream", Attributes: a}), nil
 		}},
 	{Name: "slow-link", AllAcked: true,
 		Help: "A narrow, choppy link: for the whole run Toxiproxy's bandwidth toxic holds each direction to 32 KB/s and its slicer cuts every write into pieces of 1 to 31 bytes sent 20µs apart, so every request and response arrives in fragments and each frame decoder must reassemble them. Deposits are small, so no call may fail; the figure to read is the p99 latency.",
-		setup: func(r *rig, c FaultConfig) (*fault, error) {
+		setup: func(r *rig, c FaultConfig) (*injection, error) {
 			bw := map[string]any{"rate": 32}
 			sl := map[string]any{"average_size": 16, "size_variation": 15, "delay": 20}
 			return toxicFault(r, nil,
@@ -141,30 +141,30 @@ var Scenarios = []Scenario{
 		}},
 	{Name: "truncated", Expect: []bank.Code{bank.Unavailable},
 		Help: "Responses are cut off partway: in short windows Toxiproxy's limit_data toxic closes each connection once the server has sent 16 bytes on it, so a response stops in the middle of its frame (or, on HTTP/2, before it starts). The deposit was applied; the client's decoder sees a short frame and a closed connection and reports unavailable, and the retry with the same key is answered with the stored receipt.",
-		setup: func(r *rig, c FaultConfig) (*fault, error) {
+		setup: func(r *rig, c FaultConfig) (*injection, error) {
 			return toxicFault(r, faultCycle(0.1), Toxic{Type: "limit_data", Stream: "downstream", Attributes: map[string]any{"bytes": 16}}), nil
 		}},
 	{Name: "slow-server", Expect: []bank.Code{bank.DeadlineExceeded},
 		Help: "The server answers after the client's deadline (an overloaded server): in short windows the server holds every deposit for twice the attempt timeout, then applies it anyway, whether or not the client still waits. The attempt times out (deadline exceeded), the retry carries the same key and is answered in flight or with the stored receipt; a deposit is never applied twice.",
-		setup: func(r *rig, c FaultConfig) (*fault, error) {
-			return &fault{addr: r.proxy.Addr(), windows: faultCycle(0.15),
+		setup: func(r *rig, c FaultConfig) (*injection, error) {
+			return &injection{addr: r.proxy.Addr(), windows: faultCycle(0.15),
 				on:  func() error { r.slow.delay.Store(int64(2 * c.AttemptTimeout)); return nil },
 				off: func() error { r.slow.delay.Store(0); return nil }}, nil
 		}},
 	{Name: "lost-response", Expect: []bank.Code{bank.Unavailable, bank.DeadlineExceeded},
 		Help: "The response is lost after the deposit was applied (the deposit-twice case): in short windows a Toxiproxy timeout toxic on the downstream direction drops everything the server sends and closes the connection after half the attempt timeout. The client sees unavailable or deadline exceeded and retries; with keys the server replays the receipt, without keys (-idempotency=off) the deposit is applied again.",
-		setup: func(r *rig, c FaultConfig) (*fault, error) {
+		setup: func(r *rig, c FaultConfig) (*injection, error) {
 			return toxicFault(r, faultCycle(0.1), Toxic{Type: "timeout", Stream: "downstream", Attributes: map[string]any{"timeout": toxicMs(c.AttemptTimeout / 2)}}), nil
 		}},
 	{Name: "lost-request", Expect: []bank.Code{bank.Unavailable, bank.DeadlineExceeded},
 		Help: "The request is lost before the server saw it: in short windows a Toxiproxy timeout toxic on the upstream direction drops everything the client sends and closes the connection after half the attempt timeout. The client cannot tell this from a lost response; it retries with the same key and the deposit is applied once.",
-		setup: func(r *rig, c FaultConfig) (*fault, error) {
+		setup: func(r *rig, c FaultConfig) (*injection, error) {
 			return toxicFault(r, faultCycle(0.1), Toxic{Type: "timeout", Stream: "upstream", Attributes: map[string]any{"timeout": toxicMs(c.AttemptTimeout / 2)}}), nil
 		}},
 	{Name: "outage", Expect: []bank.Code{bank.Unavailable},
 		Help: "The server is unreachable for a while, then comes back: the Toxiproxy proxy is disabled for 30% of the run (its connections closed, new ones refused) and enabled again. Calls fail with unavailable, the breaker opens and fails calls fast, the retry budget keeps attempts per call near one, half-open probes find the server back and the breaker closes.",
-		setup: func(r *rig, c FaultConfig) (*fault, error) {
-			return &fault{addr: r.proxy.Addr(), windows: [][2]float64{{0.25, 0.55}},
+		setup: func(r *rig, c FaultConfig) (*injection, error) {
+			return &injection{addr: r.proxy.Addr(), windows: [][2]float64{{0.25, 0.55}},
 				on:  func() error { r.proxy.Disable(); return nil },
 				off: r.proxy.Enable}, nil
 		}},

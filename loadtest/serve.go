@@ -20,7 +20,7 @@ import (
 	"time"
 
 	"github.com/igbank/igbank/common/bank"
-	"github.com/igbank/igbank/common/faultplan"
+	"github.com/igbank/igbank/common/fault"
 	"github.com/igbank/igbank/common/ledger"
 	"github.com/igbank/igbank/common/store"
 	"github.com/igbank/igbank/common/transport"
@@ -52,7 +52,7 @@ accounting as JSON lines, and shuts down when standard input closes.
 The partial-failure lab's server-side faults: -idempotency=off makes the
 server ignore idempotency keys (bank.IgnoreKeys: every retry of a deposit
 is applied again, the workshop's bug), and -fault makes the process kill
-itself with SIGKILL on a deposit (common/faultplan):
+itself with SIGKILL on a deposit (common/fault):
   crash-before-apply[:N]  after reading the Nth deposit, before applying it
   crash-after-apply[:N]   after applying the Nth deposit, before answering it
   KIND:p=P,seed=S         on each deposit with probability P instead
@@ -102,7 +102,7 @@ func ServeMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 2
 	}
 	opts.ignoreKeys = ignoreKeys
-	plan, err := faultplan.Parse(*faultSpec)
+	plan, err := fault.Parse(*faultSpec)
 	if err != nil {
 		fmt.Fprintf(stderr, "serve: %v\n", err)
 		return 2
@@ -179,9 +179,9 @@ type localServer struct {
 
 // serverOpts are the server-side faults of the partial-failure lab.
 type serverOpts struct {
-	ignoreKeys bool           // bank.IgnoreKeys: -idempotency=off
-	fault      faultplan.Plan // -fault; a server process kills itself
-	die        func()         // what dying is (nil: SIGKILL this process)
+	ignoreKeys bool       // bank.IgnoreKeys: -idempotency=off
+	fault      fault.Spec // -fault; a server process kills itself
+	die        func()     // what dying is (nil: SIGKILL this process)
 }
 
 // args are the serve flags for o; a non-nil die cannot be passed on.
@@ -190,7 +190,7 @@ func (o serverOpts) args() []string {
 	if o.ignoreKeys {
 		a = append(a, "-idempotency", "off")
 	}
-	if o.fault.Kind != faultplan.None {
+	if o.fault.Kind != fault.None {
 		a = append(a, "-fault", o.fault.String())
 	}
 	return a
@@ -201,8 +201,8 @@ func (o serverOpts) wrap(b bank.Bank) bank.Bank {
 	if o.ignoreKeys {
 		b = bank.IgnoreKeys(b)
 	}
-	if o.fault.Kind != faultplan.None {
-		b = faultplan.Wrap(b, o.fault, o.die)
+	if o.fault.Kind != fault.None {
+		b = fault.Wrap(b, o.fault.Plan(), nil, o.die)
 	}
 	return b
 }

@@ -41,7 +41,7 @@ func Serve(t testing.TB, s transport.Server) string {
 }
 
 // ServeListener starts s on l, a listener the caller made (a
-// faultnet.Listener, say). The test's cleanup shuts s down and checks that
+// fault.Listener, say). The test's cleanup shuts s down and checks that
 // Serve returned nil; the returned stop does the same at once, for tests
 // that take the server away mid-test. Calling stop again does nothing.
 func ServeListener(t testing.TB, s transport.Server, l net.Listener) (stop func()) {

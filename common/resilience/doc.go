@@ -76,7 +76,7 @@
 //
 // # Testing
 //
-// Package faultnet injects lost requests, lost responses and reset
+// Package fault injects lost requests, lost responses and reset
 // connections below any transport; package resiliencetest runs the
 // exactly-once property over a real transport with those faults, and shows
 // the double deposit when the server ignores keys (bank.IgnoreKeys).

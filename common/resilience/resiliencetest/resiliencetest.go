@@ -1,5 +1,5 @@
 // Package resiliencetest proves the client layers of package resilience
-// over a real transport: a real server on a loopback faultnet listener, the
+// over a real transport: a real server on a loopback fault listener, the
 // transport's real client, and faults injected at the connection level. Run
 // checks that N logical deposits through resilience.Wrap apply exactly N
 // deposits under lost requests, lost responses and reset connections, and
@@ -19,7 +19,7 @@ import (
 
 	"github.com/igbank/igbank/common/bank"
 	"github.com/igbank/igbank/common/banktest"
-	"github.com/igbank/igbank/common/faultnet"
+	"github.com/igbank/igbank/common/fault"
 	"github.com/igbank/igbank/common/ledger"
 	"github.com/igbank/igbank/common/resilience"
 	"github.com/igbank/igbank/common/transport"
@@ -43,30 +43,30 @@ type suite struct {
 	dial      transport.DialFunc
 }
 
-// rig is one server on a faultnet listener, the ledger behind it, and a
+// rig is one server on a fault listener, the ledger behind it, and a
 // client of it.
 type rig struct {
 	ledger bank.Bank // the server's bank without faults: the truth
-	l      *faultnet.Listener
-	faults *faultnet.Faults
+	l      *fault.Listener
+	faults *fault.Bank
 	client transport.Client
 	stop   func()
 }
 
 // start serves a fresh ledger (with keys ignored if ignoreKeys) behind
 // Faults with plan, and dials it.
-func (s *suite) start(t *testing.T, plan faultnet.Plan, ignoreKeys bool) *rig {
+func (s *suite) start(t *testing.T, plan fault.Plan, ignoreKeys bool) *rig {
 	t.Helper()
 	svc := bank.NewService(ledger.NewMemory(Accounts))
 	var served bank.Bank = svc
 	if ignoreKeys {
 		served = bank.IgnoreKeys(svc)
 	}
-	l, err := faultnet.Listen("tcp", "127.0.0.1:0")
+	l, err := fault.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := faultnet.NewFaults(served, l, plan)
+	f := fault.Wrap(served, plan, l, nil)
 	stop := banktest.ServeListener(t, s.newServer(f), l)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -216,7 +216,7 @@ func readsAgree(t *testing.T, b bank.Bank, truth bank.Bank, acc bank.AccountNo, 
 
 func (s *suite) testLoss(t *testing.T) {
 	seed := uint64(time.Now().UnixNano())
-	r := s.start(t, faultnet.Random(seed, 0.15, 0.15), false)
+	r := s.start(t, fault.Random(seed, 0.15, 0.15), false)
 	var st resilience.Stats
 	b := layers(r.client, &st)
 	acc := ledger.SeedAccount(1)
@@ -271,7 +271,7 @@ func (s *suite) testConnFaults(t *testing.T) {
 // testReplayed: every deposit's first response is lost; the layers retry
 // with the same key and the server replays the stored receipt.
 func (s *suite) testReplayed(t *testing.T) {
-	r := s.start(t, faultnet.FirstDepositOfEachKey(), false)
+	r := s.start(t, fault.FirstDepositOfEachKey(), false)
 	var st resilience.Stats
 	b := layers(r.client, &st)
 	acc := ledger.SeedAccount(3)
@@ -293,7 +293,7 @@ func (s *suite) testReplayed(t *testing.T) {
 // testDoubleDeposit: the same faults against a server that ignores
 // idempotency keys apply deposits twice. This is the bug the keys fix.
 func (s *suite) testDoubleDeposit(t *testing.T) {
-	r := s.start(t, faultnet.FirstDepositOfEachKey(), true)
+	r := s.start(t, fault.FirstDepositOfEachKey(), true)
 	var st resilience.Stats
 	b := layers(r.client, &st)
 	acc := ledger.SeedAccount(4)

@@ -1,4 +1,4 @@
-package faultplan_test
+package fault_test
 
 import (
 	"context"
@@ -9,33 +9,33 @@ import (
 	"testing"
 
 	"github.com/igbank/igbank/common/bank"
-	"github.com/igbank/igbank/common/faultplan"
+	"github.com/igbank/igbank/common/fault"
 	"github.com/igbank/igbank/common/ledger"
 )
 
 func TestParse(t *testing.T) {
 	for _, tc := range []struct {
 		in   string
-		want faultplan.Plan
+		want fault.Spec
 		out  string
 	}{
-		{"", faultplan.Plan{}, "none"},
-		{"none", faultplan.Plan{}, "none"},
-		{"crash-after-apply", faultplan.Plan{Kind: faultplan.CrashAfterApply}, "crash-after-apply"},
-		{"crash-before-apply:3", faultplan.Plan{Kind: faultplan.CrashBeforeApply, Nth: 3}, "crash-before-apply:3"},
-		{"crash-after-apply:p=0.25,seed=7", faultplan.Plan{Kind: faultplan.CrashAfterApply, P: 0.25, Seed: 7}, "crash-after-apply:p=0.25,seed=7"},
-		{"crash-after-apply:p=1", faultplan.Plan{Kind: faultplan.CrashAfterApply, P: 1}, "crash-after-apply:p=1,seed=0"},
+		{"", fault.Spec{}, "none"},
+		{"none", fault.Spec{}, "none"},
+		{"crash-after-apply", fault.Spec{Kind: fault.CrashAfterApply}, "crash-after-apply"},
+		{"crash-before-apply:3", fault.Spec{Kind: fault.CrashBeforeApply, Nth: 3}, "crash-before-apply:3"},
+		{"crash-after-apply:p=0.25,seed=7", fault.Spec{Kind: fault.CrashAfterApply, P: 0.25, Seed: 7}, "crash-after-apply:p=0.25,seed=7"},
+		{"crash-after-apply:p=1", fault.Spec{Kind: fault.CrashAfterApply, P: 1}, "crash-after-apply:p=1,seed=0"},
 	} {
-		got, err := faultplan.Parse(tc.in)
+		got, err := fault.Parse(tc.in)
 		if err != nil || got != tc.want || got.String() != tc.out {
 			t.Errorf("Parse(%q) = %+v (%s), %v; want %+v (%s)", tc.in, got, got, err, tc.want, tc.out)
 		}
-		if again, err := faultplan.Parse(got.String()); err != nil || again != got {
+		if again, err := fault.Parse(got.String()); err != nil || again != got {
 			t.Errorf("Parse(%q) = %+v, %v; want %+v", got.String(), again, err, got)
 		}
 	}
 	for _, bad := range []string{"crash", "crash-after-apply:0", "crash-after-apply:-1", "crash-after-apply:p=2", "crash-after-apply:p=0", "crash-after-apply:seed=3", "crash-after-apply:q=1", "crash-after-apply:x"} {
-		if p, err := faultplan.Parse(bad); err == nil {
+		if p, err := fault.Parse(bad); err == nil {
 			t.Errorf("Parse(%q) = %+v, want an error", bad, p)
 		}
 	}
@@ -50,23 +50,23 @@ func deposit(s bank.Bank, key string) (bank.DepositReceipt, error) {
 // death fails with ErrDead.
 func TestInProcess(t *testing.T) {
 	for _, tc := range []struct {
-		kind    faultplan.Kind
+		kind    fault.Kind
 		applied int // deposits in the ledger after the third
-	}{{faultplan.CrashBeforeApply, 2}, {faultplan.CrashAfterApply, 3}} {
+	}{{fault.CrashBeforeApply, 2}, {fault.CrashAfterApply, 3}} {
 		t.Run(tc.kind.String(), func(t *testing.T) {
 			b := bank.NewService(ledger.NewMemory(1))
 			died := 0
-			s := faultplan.Wrap(b, faultplan.Plan{Kind: tc.kind, Nth: 3}, func() { died++ })
+			s := fault.Wrap(b, fault.Spec{Kind: tc.kind, Nth: 3}.Plan(), nil, func() { died++ })
 			for i, key := range []string{"a", "b", "c", "d"} {
 				_, err := deposit(s, key)
 				if (i < 2) != (err == nil) {
 					t.Fatalf("deposit %d: %v", i+1, err)
 				}
-				if i >= 2 && (!errors.Is(err, faultplan.ErrDead) || bank.CodeOf(err) != bank.Unavailable) {
+				if i >= 2 && (!errors.Is(err, fault.ErrDead) || bank.CodeOf(err) != bank.Unavailable) {
 					t.Fatalf("deposit %d: %v, want ErrDead (unavailable)", i+1, err)
 				}
 			}
-			if _, err := s.Balance(context.Background(), ledger.SeedAccount(1)); !errors.Is(err, faultplan.ErrDead) {
+			if _, err := s.Balance(context.Background(), ledger.SeedAccount(1)); !errors.Is(err, fault.ErrDead) {
 				t.Fatalf("balance after death: %v", err)
 			}
 			if died != 1 || !s.Dead() || s.Deposits() != 3 {
@@ -83,7 +83,7 @@ func TestInProcess(t *testing.T) {
 // deposit every time.
 func TestProbabilityIsSeeded(t *testing.T) {
 	first := func() int64 {
-		s := faultplan.Wrap(bank.NewService(ledger.NewMemory(1)), faultplan.Plan{Kind: faultplan.CrashAfterApply, P: 0.1, Seed: 42}, func() {})
+		s := fault.Wrap(bank.NewService(ledger.NewMemory(1)), fault.Spec{Kind: fault.CrashAfterApply, P: 0.1, Seed: 42}.Plan(), nil, func() {})
 		for i := range 1000 {
 			deposit(s, "k"+string(rune('a'+i%26))+string(rune('a'+i/26)))
 			if s.Dead() {
@@ -98,13 +98,13 @@ func TestProbabilityIsSeeded(t *testing.T) {
 	}
 }
 
-const childEnv = "FAULTPLAN_TEST_CHILD"
+const childEnv = "FAULT_TEST_CHILD"
 
 // TestKill runs a process that dies by Kill on its second deposit into a
 // file, and checks it was killed by SIGKILL with the deposit written.
 func TestKill(t *testing.T) {
 	if path := os.Getenv(childEnv); path != "" {
-		s := faultplan.Wrap(bank.NewService(ledger.NewMemory(1)), faultplan.Plan{Kind: faultplan.CrashAfterApply, Nth: 2}, nil)
+		s := fault.Wrap(bank.NewService(ledger.NewMemory(1)), fault.Spec{Kind: fault.CrashAfterApply, Nth: 2}.Plan(), nil, nil)
 		for _, key := range []string{"a", "b", "c"} {
 			if _, err := deposit(s, key); err != nil {
 				os.Exit(3)
@@ -121,7 +121,7 @@ func TestKill(t *testing.T) {
 	if !errors.As(err, &ee) {
 		t.Fatalf("child: %v, want it killed", err)
 	}
-	if !faultplan.Killed(err) {
+	if !fault.Killed(err) {
 		t.Fatalf("child ended with %v, want it killed by Kill", ee)
 	}
 	if got, _ := os.ReadFile(path); string(got) != "a" {

@@ -1,6 +1,6 @@
 //go:build unix
 
-package faultplan
+package fault
 
 import (
 	"errors"
@@ -9,7 +9,7 @@ import (
 	"syscall"
 )
 
-// Kill is the Die of a server process: SIGKILL to itself, so that nothing
+// Kill is how a server process dies: SIGKILL to itself, so that nothing
 // is flushed and no response is written. It does not return.
 func Kill() {
 	syscall.Kill(os.Getpid(), syscall.SIGKILL)

@@ -1,4 +1,4 @@
-package faultplan
+package fault
 
 import (
 	"errors"
@@ -13,7 +13,7 @@ import (
 // so Kill gives its own code to keep the two apart.
 const KillExitCode = 137
 
-// Kill is the Die of a server process: TerminateProcess on itself, so that
+// Kill is how a server process dies: TerminateProcess on itself, so that
 // nothing is flushed and no response is written. It does not return.
 func Kill() {
 	if h, err := syscall.GetCurrentProcess(); err == nil {

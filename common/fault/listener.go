@@ -1,21 +1,4 @@
-// Package faultnet injects the classic partial failures of a remote call
-// below every transport: a request lost before the server processed it, a
-// response lost after the server processed it (the deposit-twice case),
-// and a connection reset. It works on net.Listener and net.Conn, so raw
-// TCP, net/rpc, HTTP/1.1, HTTP/2 (gRPC, Connect) and Thrift are all hit the
-// same way and no transport is mocked.
-//
-// Two pieces work together. Listener wraps the server's listener and can
-// reset every connection it accepted, or swallow the next read or write on
-// any of them and reset that connection. Faults is a server-side bank.Bank
-// decorator that resets the connections at the precise moment a fault
-// needs: before the call reaches the bank (the request is lost: nothing is
-// applied) or after the bank applied it (the response is lost: the client
-// sees a broken connection and cannot know that the deposit went through).
-// Because the connections are closed, not just one message dropped, the
-// faults are exact on multiplexed transports too: nothing of the response
-// can reach the client, whatever framing the transport uses.
-package faultnet
+package fault
 
 import (
 	"errors"
@@ -24,8 +7,8 @@ import (
 	"sync/atomic"
 )
 
-// ErrInjected is the error of a read or write that faultnet swallowed.
-var ErrInjected = errors.New("faultnet: connection reset by injected fault")
+// ErrInjected is the error of a read or write that a Listener swallowed.
+var ErrInjected = errors.New("fault: connection reset by injected fault")
 
 // Listener is a net.Listener whose accepted connections can be broken on
 // demand. It is safe for concurrent use.
@@ -46,11 +29,11 @@ func Listen(network, address string) (*Listener, error) {
 	if err != nil {
 		return nil, err
 	}
-	return Wrap(l), nil
+	return WrapListener(l), nil
 }
 
-// Wrap returns l with fault injection.
-func Wrap(l net.Listener) *Listener {
+// WrapListener returns l with fault injection.
+func WrapListener(l net.Listener) *Listener {
 	return &Listener{Listener: l, conns: make(map[*Conn]struct{})}
 }
 
@@ -103,7 +86,7 @@ func (l *Listener) Open() int {
 	return len(l.conns)
 }
 
-// Resets returns how many connections faultnet has reset.
+// Resets returns how many connections a Listener has reset.
 func (l *Listener) Resets() int64 { return l.resets.Load() }
 
 // take consumes one armed fault from n, if any.

@@ -1,4 +1,4 @@
-package faultnet
+package fault
 
 import (
 	"bufio"
@@ -153,15 +153,15 @@ func isReset(err error) bool {
 	return errors.As(err, &oe)
 }
 
-// TestFaultsDecorator checks the decorator's timing against the ledger:
+// TestBankDecorator checks the decorator's timing against the ledger:
 // a lost request applies nothing, a lost response applies the deposit.
-func TestFaultsDecorator(t *testing.T) {
+func TestBankDecorator(t *testing.T) {
 	l, _ := Listen("tcp", "127.0.0.1:0")
 	defer l.Close()
 	svc := bank.NewService(ledger.NewMemory(2))
-	plan := []Fault{LoseRequest, LoseResponse, None}
+	plan := []Kind{LoseRequest, LoseResponse, None}
 	i := 0
-	f := NewFaults(svc, l, func(Call) Fault { i++; return plan[i-1] })
+	f := Wrap(svc, func(Call) Kind { i++; return plan[i-1] }, l, nil)
 	ctx := context.Background()
 	req := bank.DepositRequest{Account: ledger.SeedAccount(1), Amount: 5, IdempotencyKey: "k"}
 	if _, err := f.Deposit(ctx, req); !errors.Is(err, bank.ErrUnavailable) {
@@ -185,15 +185,15 @@ func TestFaultsDecorator(t *testing.T) {
 
 func TestPlans(t *testing.T) {
 	p := FirstDepositOfEachKey()
-	seq := []Fault{p(Call{Op: bank.OpDeposit, Key: "a"}), p(Call{Op: bank.OpDeposit, Key: "a"}), p(Call{Op: bank.OpBalance}), p(Call{Op: bank.OpDeposit, Key: "b"})}
-	want := []Fault{LoseResponse, None, None, LoseResponse}
+	seq := []Kind{p(Call{Op: bank.OpDeposit, Key: "a"}), p(Call{Op: bank.OpDeposit, Key: "a"}), p(Call{Op: bank.OpBalance}), p(Call{Op: bank.OpDeposit, Key: "b"})}
+	want := []Kind{LoseResponse, None, None, LoseResponse}
 	for i := range want {
 		if seq[i] != want[i] {
 			t.Fatalf("FirstDepositOfEachKey: %v, want %v", seq, want)
 		}
 	}
 	r := Random(1, 0.2, 0.3)
-	var n [3]int
+	var n [len(kindNames)]int
 	for i := 0; i < 10000; i++ {
 		n[r(Call{})]++
 	}
