@@ -4,7 +4,6 @@ import (
 	"context"
 	"math/rand/v2"
 	"path/filepath"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -12,6 +11,7 @@ import (
 	"github.com/igbank/igbank/cluster"
 	"github.com/igbank/igbank/common/audit"
 	"github.com/igbank/igbank/common/bank"
+	"github.com/igbank/igbank/common/process"
 	"github.com/igbank/igbank/common/store/postgres/pgtest"
 	"github.com/igbank/igbank/common/transport"
 	rawbank "github.com/igbank/igbank/raw-sockets"
@@ -49,31 +49,21 @@ func crashRun(t *testing.T, bin, store string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var (
-		mu   sync.Mutex
-		proc *cluster.Proc
-	)
-	start := func(ctx context.Context) bool {
-		t.Helper()
+	// The supervisor starts the server again on the same address and store
+	// each time the killer kills it.
+	sup, err := process.Supervise(ctx, func(ctx context.Context, n int) (*process.Proc, error) {
 		p, err := cluster.Start(ctx, bin, addr, store, accounts)
 		if err != nil {
-			t.Error(err)
-			return false
+			return nil, err
 		}
-		mu.Lock()
-		proc = p
-		mu.Unlock()
-		return true
-	}
-	if !start(ctx) {
-		t.FailNow()
+		return p.Proc, nil
+	}, 0)
+	if err != nil {
+		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		mu.Lock()
-		defer mu.Unlock()
-		if proc != nil {
-			proc.Kill()
-		}
+		sup.Stop()
+		sup.Current().Kill()
 	})
 
 	dial := func(ctx context.Context) (transport.Client, error) { return rawbank.Dial(ctx, addr) }
@@ -98,42 +88,44 @@ func crashRun(t *testing.T, bin, store string) {
 				case <-time.After(time.Millisecond):
 				}
 			}
-			mu.Lock()
-			p := proc
-			mu.Unlock()
-			p.Kill()
+			sup.Current().Kill()
 			killed++
-			start(ctx)
 		}
 	}()
-	deposits, st, err := cluster.DepositLoad(ctx, dial, "crash", workers, perWorker, accounts, func(n int64) { acked.Store(n) })
+	load := cluster.Load(dial, "crash", workers, perWorker, accounts)
+	load.OnAck = func(n int64) { acked.Store(n) }
+	res, err := load.Run(ctx)
 	close(loadDone)
 	killed := <-killerDone
+	deposits := res.Deposits
 	// A load that ended early fails the test, but the audit still runs on
 	// what it sent (on a context of its own, as the load's may be over).
 	if err != nil {
 		t.Errorf("load: %v", err)
 	}
 	t.Logf("%d deposits acknowledged, %d attempts, %d retries, %d SIGKILLs; codes:%s",
-		st.Deposits, st.Attempts, st.Retries, killed, st.Codes())
+		res.Acknowledged, res.Attempts, res.Retries(), killed, res.Codes())
 	if killed < kills {
 		t.Errorf("the load ended after %d of %d kills", killed, kills)
 	}
 	actx, acancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer acancel()
 	// One more restart after the load: the audit reads what is on disk.
-	mu.Lock()
-	proc.Kill()
-	mu.Unlock()
-	if !start(actx) {
-		t.FailNow()
+	if _, ends, err := sup.Stop(); err != nil {
+		t.Fatalf("restarting the server: %v (ends: %v)", err, ends)
 	}
+	sup.Current().Kill()
+	p, err := cluster.Start(actx, bin, addr, store, accounts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Kill()
 	c, err := dial(actx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	checkAudit(t, actx, c, cluster.Months(t0), deposits)
+	checkAudit(t, actx, c, audit.Months(t0), deposits)
 	// Acknowledged keys are replayed with their receipts.
 	n := 0
 	for _, d := range deposits {

@@ -8,16 +8,15 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/igbank/igbank/common/process"
 )
 
 // LB is an HAProxy process balancing over server replicas.
 type LB struct {
+	*process.Proc
 	Addr string
-	cmd  *exec.Cmd
-	done chan struct{}
-	out  *strings.Builder
 }
 
 // HAProxyConfig returns an HAProxy configuration that listens on addr and
@@ -69,14 +68,11 @@ func StartHAProxy(ctx context.Context, dir, addr string, backends []string, h2 b
 	if err := os.WriteFile(cfg, []byte(HAProxyConfig(addr, backends, h2)), 0o644); err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(path, "-db", "-f", cfg)
-	out := &strings.Builder{}
-	cmd.Stdout, cmd.Stderr = &lockedWriter{b: out}, &lockedWriter{b: out}
-	if err := cmd.Start(); err != nil {
+	p, err := process.Start(ctx, exec.Command(path, "-db", "-f", cfg), "")
+	if err != nil {
 		return nil, err
 	}
-	lb := &LB{Addr: addr, cmd: cmd, done: make(chan struct{}), out: out}
-	go func() { cmd.Wait(); close(lb.done) }()
+	lb := &LB{Proc: p, Addr: addr}
 	for {
 		c, err := net.DialTimeout("tcp", addr, 100*time.Millisecond)
 		if err == nil {
@@ -84,8 +80,8 @@ func StartHAProxy(ctx context.Context, dir, addr string, backends []string, h2 b
 			return lb, nil
 		}
 		select {
-		case <-lb.done:
-			return nil, fmt.Errorf("haproxy exited: %s", out.String())
+		case <-lb.Done():
+			return nil, fmt.Errorf("haproxy exited: %s", lb.Stderr())
 		case <-ctx.Done():
 			lb.Stop()
 			return nil, fmt.Errorf("haproxy not ready: %w", ctx.Err())
@@ -94,13 +90,5 @@ func StartHAProxy(ctx context.Context, dir, addr string, backends []string, h2 b
 	}
 }
 
-// Stop ends HAProxy.
-func (lb *LB) Stop() {
-	lb.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-lb.done:
-	case <-time.After(5 * time.Second):
-		lb.cmd.Process.Kill()
-		<-lb.done
-	}
-}
+// Stop ends HAProxy: SIGTERM, then a kill after 5 s.
+func (lb *LB) Stop() { lb.Proc.Stop(5 * time.Second) }

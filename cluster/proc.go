@@ -6,19 +6,15 @@
 package cluster
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
-	"syscall"
-	"time"
 
+	"github.com/igbank/igbank/common/process"
 	"github.com/igbank/igbank/common/transport"
 	"github.com/igbank/igbank/transports"
 )
@@ -72,106 +68,22 @@ func FreeAddr() (string, error) {
 	return l.Addr().String(), nil
 }
 
-// Proc is a server process.
+// Proc is a server process and the address it serves on.
 type Proc struct {
+	*process.Proc
 	Addr string
-	cmd  *exec.Cmd
-	done chan struct{}
-	mu   sync.Mutex
-	log  strings.Builder
 }
 
 // Start runs bin -addr addr -store store -accounts accounts (plus extra
 // arguments) and waits until it logs its ready line or ctx ends.
 func Start(ctx context.Context, bin, addr, store string, accounts int, extra ...string) (*Proc, error) {
 	args := append([]string{"-addr", addr, "-store", store, "-accounts", fmt.Sprint(accounts)}, extra...)
-	cmd := exec.Command(bin, args...)
-	stderr, err := cmd.StderrPipe()
+	p, err := process.Start(ctx, exec.Command(bin, args...), "ready on")
 	if err != nil {
 		return nil, err
 	}
-	cmd.Stdout = io.Discard
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	p := &Proc{Addr: addr, cmd: cmd, done: make(chan struct{})}
-	ready := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		once := sync.Once{}
-		for sc.Scan() {
-			line := sc.Text()
-			p.mu.Lock()
-			if p.log.Len() < 1<<16 {
-				p.log.WriteString(line + "\n")
-			}
-			p.mu.Unlock()
-			if strings.Contains(line, "ready on") {
-				once.Do(func() { close(ready) })
-			}
-		}
-		cmd.Wait()
-		close(p.done)
-	}()
-	select {
-	case <-ready:
-		return p, nil
-	case <-p.done:
-		return nil, fmt.Errorf("%s exited before it was ready:\n%s", filepath.Base(bin), p.Log())
-	case <-ctx.Done():
-		p.Kill()
-		return nil, fmt.Errorf("%s not ready: %w\n%s", filepath.Base(bin), ctx.Err(), p.Log())
-	}
-}
-
-// Log returns what the process wrote to stderr (the first 64 KiB).
-func (p *Proc) Log() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.log.String()
-}
-
-// Kill sends SIGKILL and waits for the process to be gone.
-func (p *Proc) Kill() {
-	p.cmd.Process.Signal(syscall.SIGKILL)
-	<-p.done
-}
-
-// Stop sends SIGTERM (a graceful shutdown) and waits up to timeout before
-// killing.
-func (p *Proc) Stop(timeout time.Duration) {
-	p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(timeout):
-		p.Kill()
-	}
-}
-
-// Exited reports whether the process has ended.
-func (p *Proc) Exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
+	return &Proc{Proc: p, Addr: addr}, nil
 }
 
 // TempDir makes a directory for binaries and files of a run.
 func TempDir() (string, error) { return os.MkdirTemp("", "igbank-cluster-") }
-
-// lockedWriter is an io.Writer over a strings.Builder shared by goroutines.
-type lockedWriter struct {
-	mu sync.Mutex
-	b  *strings.Builder
-}
-
-func (w *lockedWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.b.Len() > 1<<16 {
-		return len(p), nil
-	}
-	return w.b.Write(p)
-}

@@ -117,7 +117,7 @@ func TestSameKeyOnTwoReplicas(t *testing.T) {
 				deposits = append(deposits, audit.Deposit{Key: fmt.Sprintf("twice-%d", k), Account: ledger.SeedAccount(1 + k%accounts), Amount: bank.Money(100 + k), Outcome: audit.Acknowledged, Receipt: r})
 			}
 			t.Logf("%d keys sent to both replicas at once: each answered twice with one receipt; %d InFlight answers on the way", keys, inflight.Load())
-			checkAudit(t, ctx, clients[0], cluster.Months(start), deposits)
+			checkAudit(t, ctx, clients[0], audit.Months(start), deposits)
 		})
 	}
 }
@@ -135,11 +135,14 @@ func TestReplicaKilledBehindHAProxy(t *testing.T) {
 			c, _ := startCluster(t, ctx, tr, 3, accounts)
 			dial := func(ctx context.Context) (transport.Client, error) { return dial(ctx, tr, c.LB.Addr) }
 			var killedAt atomic.Int64
-			deposits, st, err := cluster.DepositLoad(ctx, dial, "lbkill", workers, perWorker, accounts, func(n int64) {
+			load := cluster.Load(dial, "lbkill", workers, perWorker, accounts)
+			load.OnAck = func(n int64) {
 				if n == workers*perWorker/3 && killedAt.CompareAndSwap(0, n) {
 					c.Replicas[1].Kill()
 				}
-			})
+			}
+			res, err := load.Run(ctx)
+			deposits := res.Deposits
 			// A load that ended early fails the test, but the audit
 			// still runs on what it sent (on a context of its own, as
 			// the load's may be over).
@@ -150,9 +153,9 @@ func TestReplicaKilledBehindHAProxy(t *testing.T) {
 				t.Error("replica 2 was not killed")
 			}
 			t.Logf("%d deposits acknowledged through HAProxy, replica 2 SIGKILLed after %d; %d attempts, %d retries; codes:%s",
-				st.Deposits, killedAt.Load(), st.Attempts, st.Retries, st.Codes())
-			if st.Deposits != workers*perWorker {
-				t.Errorf("%d deposits acknowledged, want %d", st.Deposits, workers*perWorker)
+				res.Acknowledged, killedAt.Load(), res.Attempts, res.Retries(), res.Codes())
+			if res.Acknowledged != workers*perWorker {
+				t.Errorf("%d deposits acknowledged, want %d", res.Acknowledged, workers*perWorker)
 			}
 			actx, acancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer acancel()
@@ -161,7 +164,7 @@ func TestReplicaKilledBehindHAProxy(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer cl.Close()
-			checkAudit(t, actx, cl, cluster.Months(start), deposits)
+			checkAudit(t, actx, cl, audit.Months(start), deposits)
 		})
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/igbank/igbank/common/bank"
 	"github.com/igbank/igbank/common/fault"
 	"github.com/igbank/igbank/common/ledger"
+	"github.com/igbank/igbank/common/process"
 	"github.com/igbank/igbank/common/resilience"
 	"github.com/igbank/igbank/common/transport"
 )
@@ -40,7 +41,7 @@ type CrashConfig struct {
 	// 15s).
 	CallTimeout time.Duration
 	// Resilience is how each client is wrapped (default:
-	// patientResilience).
+	// audit.Patient()).
 	Resilience []resilience.Option
 }
 
@@ -87,119 +88,29 @@ func (c *CrashConfig) defaults() error {
 		c.CallTimeout = 15 * time.Second
 	}
 	if c.Resilience == nil {
-		c.Resilience = patientResilience()
+		c.Resilience = audit.Patient()
 	}
 	return nil
 }
 
-// patientResilience is the default of CrashConfig.Resilience: up to 60
-// attempts, 10ms to 250ms of full-jitter backoff, 2s per attempt, no
-// budget and no breaker, so that retries outlast a restart.
-func patientResilience() []resilience.Option {
-	return []resilience.Option{
-		resilience.WithRetry(resilience.RetryPolicy{MaxAttempts: 60, InitialBackoff: 10 * time.Millisecond, MaxBackoff: 250 * time.Millisecond, AttemptTimeout: 2 * time.Second}),
-		resilience.WithoutBudget(), resilience.WithoutBreaker(),
-	}
-}
-
-// crashSupervisor keeps one server process running on the same file and
-// address, restarting it whenever it dies.
-type crashSupervisor struct {
-	c    *CrashConfig
-	addr string
-
-	mu     sync.Mutex
-	cur    *childHandle
-	all    []*childHandle
-	starts int
-	deaths int
-	errs   []error
-	stop   chan struct{}
-	done   chan struct{}
-}
-
-// start starts server number s.starts+1: with the fault plan while
-// Crashes allow, on the supervisor's address once it has one.
-func (s *crashSupervisor) start(fault bool) (*childHandle, error) {
+// startCrashServer starts server number n of a crash run on the store and,
+// once the first has taken one, the address of the run: with the fault
+// plan while c.Crashes allow, clean after.
+func startCrashServer(c *CrashConfig, addr string, n int) (*childHandle, error) {
 	var extra []string
-	if s.addr != "" {
-		extra = append(extra, "-addr", s.addr)
+	if addr != "" {
+		extra = append(extra, "-addr", addr)
 	}
-	o := serverOpts{ignoreKeys: s.c.IgnoreKeys}
-	if fault {
-		o.fault = s.c.Fault
+	o := serverOpts{ignoreKeys: c.IgnoreKeys}
+	if n <= c.Crashes {
+		o.fault = c.Fault
 		if o.fault.P > 0 {
 			// A new process draws anew, or it would die on the same deposit
 			// every time.
-			o.fault.Seed += uint64(s.starts)
+			o.fault.Seed += uint64(n - 1)
 		}
 	}
-	extra = append(extra, o.args()...)
-	var (
-		h   *childHandle
-		err error
-	)
-	// The address was free when the first server took it; a restart may
-	// race the kernel releasing it.
-	for try := 0; try < 20; try++ {
-		if h, err = startChildProc(s.c.Transport, s.c.Accounts, s.c.Store, "", extra...); err == nil {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	if err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.starts++
-	s.all = append(s.all, h)
-	s.cur = h
-	if s.addr == "" {
-		s.addr = h.addr
-	}
-	return h, nil
-}
-
-// supervise restarts the server each time it dies, until stop is closed.
-func (s *crashSupervisor) supervise() {
-	defer close(s.done)
-	for {
-		s.mu.Lock()
-		h, n := s.cur, s.starts
-		s.mu.Unlock()
-		select {
-		case <-s.stop:
-			return
-		case <-h.done:
-		}
-		s.mu.Lock()
-		if fault.Killed(h.err) && n <= s.c.Crashes {
-			s.deaths++
-		} else {
-			s.errs = append(s.errs, fmt.Errorf("server %d ended unexpectedly (%v): %s", n, h.err, h.stderr.String()))
-		}
-		s.mu.Unlock()
-		if n > s.c.Crashes+2 {
-			return
-		}
-		if _, err := s.start(n+1 <= s.c.Crashes); err != nil {
-			s.mu.Lock()
-			s.errs = append(s.errs, fmt.Errorf("restarting the server: %w", err))
-			s.mu.Unlock()
-			return
-		}
-	}
-}
-
-// killAll kills every server process still running.
-func (s *crashSupervisor) killAll() {
-	s.mu.Lock()
-	all := append([]*childHandle(nil), s.all...)
-	s.mu.Unlock()
-	for _, h := range all {
-		h.kill()
-	}
+	return startChildProc(c.Transport, c.Accounts, c.Store, "", append(extra, o.args()...)...)
 }
 
 // RunCrash runs c: it starts a server process (this program in serve
@@ -215,68 +126,100 @@ func RunCrash(ctx context.Context, c CrashConfig) (*CrashResult, error) {
 		return nil, err
 	}
 	t0 := time.Now()
-	s := &crashSupervisor{c: &c, stop: make(chan struct{}), done: make(chan struct{})}
-	defer s.killAll()
-	if _, err := s.start(true); err != nil {
+	first, err := startCrashServer(&c, "", 1)
+	if err != nil {
 		return nil, err
 	}
+	addr := first.addr
+	// Every process the run starts is killed before it returns.
+	var mu sync.Mutex
+	procs := []*process.Proc{first.proc}
+	defer func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, p := range procs {
+			p.Kill()
+		}
+	}()
 	accounts := make([]bank.AccountNo, c.Accounts)
 	for i := range accounts {
 		accounts[i] = ledger.SeedAccount(i + 1)
 	}
-	if err := crashCheckSeeded(ctx, c.Transport, s.addr, accounts); err != nil {
+	if err := crashCheckSeeded(ctx, c.Transport, addr, accounts); err != nil {
 		return nil, err
 	}
 	res := &CrashResult{Transport: c.Transport.Name, Fault: c.Fault.String(), IgnoreKeys: c.IgnoreKeys}
 
-	go s.supervise()
-	var stats resilience.Stats
-	res.Deposits, res.Timeline = crashDeposits(ctx, &c, s.addr, accounts, &stats, t0)
-	res.Attempts, res.Retries = stats.Attempts.Load(), stats.Retries.Load()
-	close(s.stop)
-	<-s.done
-	s.mu.Lock()
-	cur, errs := s.cur, s.errs
-	s.mu.Unlock()
-	select {
-	case <-cur.done:
-		if fault.Killed(cur.err) {
-			s.mu.Lock()
-			s.deaths++ // it died after the last deposit was answered
-			s.mu.Unlock()
-		} else {
-			errs = append(errs, fmt.Errorf("the last server ended unexpectedly (%v): %s", cur.err, cur.stderr.String()))
+	// The supervisor starts the server again on the same file and address
+	// each time it dies, with the fault while c.Crashes allow; it stops
+	// after a few clean ones too many.
+	sup, err := process.Supervise(ctx, func(ctx context.Context, n int) (*process.Proc, error) {
+		if n == 1 {
+			return first.proc, nil
 		}
-	default:
-		// SIGKILL rather than a graceful stop: the store must survive it
-		// anyway, and a graceful stop costs a second here.
-		cur.kill()
+		h, err := startCrashServer(&c, addr, n)
+		if err != nil {
+			return nil, err
+		}
+		mu.Lock()
+		procs = append(procs, h.proc)
+		mu.Unlock()
+		return h.proc, nil
+	}, c.Crashes+3)
+	if err != nil {
+		return nil, err
 	}
+	var stats resilience.Stats
+	lr, _ := audit.Load{
+		Dial: func(ctx context.Context) (transport.Client, error) {
+			return c.Transport.Dial(ctx, addr, transport.ClientConfig{})
+		},
+		Resilience: append(append([]resilience.Option(nil), c.Resilience...), resilience.WithStats(&stats)),
+		Deposits:   c.Clients * c.Deposits,
+		Workers:    c.Clients,
+		Accounts:   c.Accounts,
+		Prefix:     fmt.Sprintf("crash-%d", time.Now().UnixNano()),
+		// CallTimeout bounds each deposit, retries included.
+		CallTimeout: c.CallTimeout,
+	}.Run(ctx)
+	res.Deposits = lr.Deposits
+	res.Timeline = callRecords(t0, lr.Calls, nil)
+	res.Attempts, res.Retries = stats.Attempts.Load(), stats.Retries.Load()
+	starts, ends, err := sup.Stop()
+	// A server dies as planned if it is killed while its start carried
+	// the fault; any other end is a failure of the run. SIGKILL rather
+	// than a graceful stop for the last one: the store must survive it
+	// anyway, and a graceful stop costs a second here.
+	errs := []error{err}
+	for _, e := range ends {
+		if e.Killed && e.N <= c.Crashes {
+			res.Deaths++
+		} else {
+			errs = append(errs, errors.New(e.String()))
+		}
+	}
+	sup.Current().Kill()
 	if err := errors.Join(errs...); err != nil {
 		return res, err
 	}
 
 	// A clean server on the same file reads back what is on disk.
-	if _, err := s.start(false); err != nil {
+	h, err := startCrashServer(&c, addr, starts+1)
+	if err != nil {
 		return res, err
 	}
-	s.mu.Lock()
-	h := s.cur
-	res.Starts, res.Deaths = s.starts, s.deaths
-	s.mu.Unlock()
-	defer h.kill()
-	months := []bank.Month{bank.MonthOf(t0)}
-	if m := bank.MonthOf(time.Now()); m != months[0] {
-		months = append(months, m)
-	}
+	mu.Lock()
+	procs = append(procs, h.proc)
+	mu.Unlock()
+	res.Starts = starts + 1
 	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	cl, err := crashDial(rctx, c.Transport, s.addr)
+	cl, err := crashDial(rctx, c.Transport, addr)
 	if err != nil {
 		return res, fmt.Errorf("reading the ledger back: %w", err)
 	}
 	defer cl.Close()
-	if res.Audit, err = audit.Check(rctx, cl, months, res.Deposits, c.IgnoreKeys); err != nil {
+	if res.Audit, err = audit.Check(rctx, cl, audit.Months(t0), res.Deposits, c.IgnoreKeys); err != nil {
 		return res, fmt.Errorf("reading the ledger back: %w", err)
 	}
 	res.Elapsed = time.Since(t0)
@@ -320,52 +263,4 @@ func crashDial(ctx context.Context, t transport.Variant, addr string) (transport
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-}
-
-// crashDeposits makes the run's deposits and returns what each client saw
-// and the record of each call (start is when the run began).
-func crashDeposits(ctx context.Context, c *CrashConfig, addr string, accounts []bank.AccountNo, stats *resilience.Stats, start time.Time) ([]audit.Deposit, []CallRecord) {
-	out := make([]audit.Deposit, c.Clients*c.Deposits)
-	calls := make([]CallRecord, len(out))
-	run := time.Now().UnixNano()
-	var wg sync.WaitGroup
-	for w := range c.Clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			mine := out[w*c.Deposits : (w+1)*c.Deposits]
-			for i := range mine {
-				n := w*c.Deposits + i
-				mine[i] = audit.Deposit{
-					Key:     fmt.Sprintf("crash-%d-%d-%d", run, w, i),
-					Account: accounts[n%len(accounts)],
-					// Unique amounts tell the deposits apart in the ledger
-					// even when the server dropped their keys.
-					Amount:  bank.Money(1000 + n),
-					Outcome: audit.Unknown,
-				}
-			}
-			cl, err := crashDial(ctx, c.Transport, addr)
-			if err != nil {
-				for i := range mine {
-					mine[i].Code = bank.CodeOf(err)
-				}
-				return
-			}
-			defer cl.Close()
-			b := resilience.Wrap(countingBank{cl}, append(append([]resilience.Option(nil), c.Resilience...), resilience.WithStats(stats))...)
-			for i := range mine {
-				d := &mine[i]
-				cctx, cancel := context.WithTimeout(ctx, c.CallTimeout)
-				cctx, attempts := withCallAttempts(cctx)
-				t := time.Now()
-				r, err := b.Deposit(cctx, bank.DepositRequest{Account: d.Account, Amount: d.Amount, IdempotencyKey: d.Key})
-				calls[w*c.Deposits+i] = newCallRecord(start, t, time.Since(t), err, attempts, false)
-				cancel()
-				d.Outcome, d.Code, d.Receipt = audit.OutcomeOf(err), bank.CodeOf(err), r
-			}
-		}()
-	}
-	wg.Wait()
-	return out, calls
 }

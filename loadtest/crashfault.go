@@ -50,7 +50,7 @@ func crashScenario(kind fault.Kind) func(context.Context, Scenario, transport.Va
 			Accounts:   c.Accounts,
 			Clients:    c.Workers,
 			Deposits:   perClient,
-			Resilience: append(patientResilience(), resilience.WithHooks(resilience.Hooks{Attempt: res.attemptErrors(&mu)})),
+			Resilience: append(audit.Patient(), resilience.WithHooks(resilience.Hooks{Attempt: res.attemptErrors(&mu)})),
 		})
 		res.ElapsedMs = faultMs(time.Since(start))
 		if err != nil {

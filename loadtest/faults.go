@@ -257,45 +257,6 @@ func (r *rig) close() {
 	}
 }
 
-// callAttempts counts the attempts of one logical call that reached the
-// transport. The resilience hooks do not say which call an attempt
-// belongs to, but every attempt's context derives from the call's, so the
-// counter rides in it down to countingBank, which sits under the retry
-// and breaker layers, right on the client.
-type callAttempts struct{ n atomic.Int32 }
-
-type callAttemptsKey struct{}
-
-func withCallAttempts(ctx context.Context) (context.Context, *callAttempts) {
-	c := &callAttempts{}
-	return context.WithValue(ctx, callAttemptsKey{}, c), c
-}
-
-// countingBank counts every call it passes on in the callAttempts of the
-// call's context, if any.
-type countingBank struct{ next bank.Bank }
-
-func countAttempt(ctx context.Context) {
-	if c, ok := ctx.Value(callAttemptsKey{}).(*callAttempts); ok {
-		c.n.Add(1)
-	}
-}
-
-func (c countingBank) Balance(ctx context.Context, acc bank.AccountNo) (bank.Money, error) {
-	countAttempt(ctx)
-	return c.next.Balance(ctx, acc)
-}
-
-func (c countingBank) Statement(ctx context.Context, acc bank.AccountNo, m bank.Month) (bank.Statement, error) {
-	countAttempt(ctx)
-	return c.next.Statement(ctx, acc, m)
-}
-
-func (c countingBank) Deposit(ctx context.Context, req bank.DepositRequest) (bank.DepositReceipt, error) {
-	countAttempt(ctx)
-	return c.next.Deposit(ctx, req)
-}
-
 // isBreakerFailFast reports whether err is the breaker failing an attempt
 // at once (open, or half open with its probes in flight).
 func isBreakerFailFast(err error) bool {
@@ -361,8 +322,7 @@ type FaultResult struct {
 	// FaultWindows are when the fault was actually switched on and off, in
 	// ms since the run started (network faults only).
 	FaultWindows [][2]float64 `json:"fault_windows_ms,omitempty"`
-	// Timeline is every logical deposit, in the order it was sent by the
-	// network faults, client by client in the crash scenarios.
+	// Timeline is every logical deposit, in the order it was sent.
 	Timeline []CallRecord `json:"timeline,omitempty"`
 	// Breaker sums up the transitions and the timeline when the breaker
 	// opened: when it opened and closed, its probes, the calls it failed
@@ -401,19 +361,26 @@ func faultPercentile(sorted []float64, p float64) float64 {
 	return sorted[min(max(i, 0), len(sorted)-1)]
 }
 
-// newCallRecord is the record of a logical call that began at t0 (start:
-// when the run began), took lat and ended with err, having counted its
-// attempts in n (withCallAttempts).
-func newCallRecord(start, t0 time.Time, lat time.Duration, err error, n *callAttempts, inFault bool) CallRecord {
-	cr := CallRecord{StartMs: faultMs(t0.Sub(start)), LatencyMs: faultMs(lat), Code: "ok",
-		Attempts: int(n.n.Load()), FailedFast: isBreakerFailFast(err), InFault: inFault}
-	if err != nil {
-		cr.Code = bank.CodeOf(err).String()
+// callRecords are the records of a load's calls (start: when the run
+// began); a call is in the fault when it started inside one of windows
+// (ms since start).
+func callRecords(start time.Time, calls []audit.Call, windows [][2]float64) []CallRecord {
+	out := make([]CallRecord, len(calls))
+	for i, c := range calls {
+		cr := CallRecord{StartMs: faultMs(c.Start.Sub(start)), LatencyMs: faultMs(c.Latency), Code: "ok",
+			Attempts: c.Attempts, FailedFast: isBreakerFailFast(c.Err)}
+		if c.Err != nil {
+			cr.Code = bank.CodeOf(c.Err).String()
+		}
+		if cr.FailedFast {
+			cr.Attempts++ // the breaker's fail-fast never reached the transport
+		}
+		for _, w := range windows {
+			cr.InFault = cr.InFault || (cr.StartMs >= w[0] && cr.StartMs <= w[1])
+		}
+		out[i] = cr
 	}
-	if cr.FailedFast {
-		cr.Attempts++ // the breaker's fail-fast never reached the transport
-	}
-	return cr
+	return out
 }
 
 // RunFault runs scenario s over transport tr: it starts the rig, drives
@@ -435,13 +402,6 @@ func RunFault(ctx context.Context, s Scenario, tr transport.Variant, c FaultConf
 	if err != nil {
 		return fail(err)
 	}
-	// A lazy client, so that transports whose Dial connects at once still
-	// get calls (and their errors) when the server cannot be reached.
-	lc := transport.Lazy(func(ctx context.Context) (transport.Client, error) {
-		return tr.Dial(ctx, f.addr, transport.ClientConfig{})
-	})
-	defer lc.Close()
-
 	start := time.Now()
 	var mu sync.Mutex
 	var st resilience.Stats
@@ -456,7 +416,7 @@ func RunFault(ctx context.Context, s Scenario, tr transport.Variant, c FaultConf
 	if c.NoBreaker {
 		opts = append(opts, resilience.WithoutBreaker())
 	}
-	b := resilience.Wrap(countingBank{lc}, append(opts,
+	opts = append(opts,
 		resilience.WithStats(&st),
 		resilience.WithHooks(resilience.Hooks{
 			Attempt: res.attemptErrors(&mu),
@@ -465,7 +425,7 @@ func RunFault(ctx context.Context, s Scenario, tr transport.Variant, c FaultConf
 				res.Transitions = append(res.Transitions, Transition{AtMs: faultMs(time.Since(start)), From: from.String(), To: to.String()})
 				mu.Unlock()
 			},
-		}))...)
+		}))
 
 	// The fault's schedule, and when it was actually switched.
 	var faultOn atomic.Bool
@@ -510,40 +470,22 @@ func RunFault(ctx context.Context, s Scenario, tr transport.Variant, c FaultConf
 		schedDone <- err
 	}()
 
-	// The deposits, spread evenly over the run.
-	deposits := make([]audit.Deposit, c.Deposits)
-	timeline := make([]CallRecord, c.Deposits)
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for w := 0; w < c.Workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= c.Deposits || !sleepUntil(ctx, start.Add(time.Duration(i)*c.Duration/time.Duration(c.Deposits))) {
-					return
-				}
-				d := audit.Deposit{Key: resilience.NewKey(), Account: ledger.SeedAccount(1 + i%c.Accounts), Amount: bank.Money(100 + i)}
-				inFault := faultOn.Load()
-				cctx, cancel := context.WithTimeout(ctx, c.CallTimeout)
-				cctx, attempts := withCallAttempts(cctx)
-				t0 := time.Now()
-				rc, err := b.Deposit(cctx, bank.DepositRequest{Account: d.Account, Amount: d.Amount, IdempotencyKey: d.Key})
-				lat := time.Since(t0)
-				cancel()
-				d.Outcome, d.Code, d.Receipt = audit.OutcomeOf(err), bank.CodeOf(err), rc
-				timeline[i] = newCallRecord(start, t0, lat, err, attempts, inFault)
-				if err != nil {
-					mu.Lock()
-					res.FinalErrors[d.Code.String()]++
-					mu.Unlock()
-				}
-				deposits[i] = d
-			}
-		}()
-	}
-	wg.Wait()
+	// The deposits, spread evenly over the run, from one client (one
+	// budget, one breaker) that dials on use, so that transports whose
+	// Dial connects at once still get calls (and their errors) when the
+	// server cannot be reached.
+	lr, _ := audit.Load{
+		Dial: func(ctx context.Context) (transport.Client, error) {
+			return tr.Dial(ctx, f.addr, transport.ClientConfig{})
+		},
+		Resilience:   opts,
+		SharedClient: true,
+		Deposits:     c.Deposits,
+		Workers:      c.Workers,
+		Accounts:     c.Accounts,
+		Over:         c.Duration,
+		CallTimeout:  c.CallTimeout,
+	}.Run(ctx)
 	stopSched()
 	if err := <-schedDone; err != nil {
 		return fail(fmt.Errorf("fault: %w", err))
@@ -552,8 +494,13 @@ func RunFault(ctx context.Context, s Scenario, tr transport.Variant, c FaultConf
 		return fail(fmt.Errorf("fault off: %w", err))
 	}
 	res.ElapsedMs = faultMs(time.Since(start))
-	deposits = deposits[:min(int(next.Load()), c.Deposits)]
-	res.Timeline = timeline[:len(deposits)]
+	deposits := lr.Deposits
+	for _, d := range deposits {
+		if d.Code != bank.OK {
+			res.FinalErrors[d.Code.String()]++
+		}
+	}
+	res.Timeline = callRecords(start, lr.Calls, res.FaultWindows)
 	if len(deposits) < c.Deposits {
 		return fail(fmt.Errorf("interrupted after %d of %d deposits", len(deposits), c.Deposits))
 	}
@@ -561,13 +508,9 @@ func RunFault(ctx context.Context, s Scenario, tr transport.Variant, c FaultConf
 	res.Calls, res.Attempts, res.Retries = st.Calls.Load(), st.Attempts.Load(), st.Retries.Load()
 	res.BreakerOpened, res.BreakerClosed, res.BreakerRejected = st.BreakerOpened.Load(), st.BreakerClosed.Load(), st.BreakerRejected.Load()
 
-	months := []bank.Month{bank.MonthOf(start)}
-	if m := bank.MonthOf(time.Now()); m != months[0] {
-		months = append(months, m)
-	}
 	actx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if res.Audit, err = audit.Check(actx, r.truth, months, deposits, c.IgnoreKeys); err != nil {
+	if res.Audit, err = audit.Check(actx, r.truth, audit.Months(start), deposits, c.IgnoreKeys); err != nil {
 		return fail(err)
 	}
 	res.finish(s)

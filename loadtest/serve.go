@@ -22,6 +22,7 @@ import (
 	"github.com/igbank/igbank/common/bank"
 	"github.com/igbank/igbank/common/fault"
 	"github.com/igbank/igbank/common/ledger"
+	"github.com/igbank/igbank/common/process"
 	"github.com/igbank/igbank/common/store"
 	"github.com/igbank/igbank/common/transport"
 	"github.com/igbank/igbank/transports"
@@ -303,16 +304,14 @@ func startInProcess(t transport.Variant, accounts int, storeSpec string, opts se
 }
 
 // childHandle is a server in a process of its own: this program again, in
-// serve mode.
+// serve mode, which prints its address as a JSON line on its standard
+// output and answers "stats" lines on its standard input.
 type childHandle struct {
-	cmd    *exec.Cmd
-	stdin  io.WriteCloser
-	out    *bufio.Reader
-	addr   string
-	stderr *tailBuffer
-	mu     sync.Mutex
-	done   chan struct{} // closed when the process has ended
-	err    error         // how it ended, once done is closed
+	proc  *process.Proc
+	stdin io.WriteCloser
+	out   *bufio.Reader
+	addr  string
+	mu    sync.Mutex
 }
 
 func startChild(t transport.Variant, accounts int, storeSpec, cpus string, opts serverOpts) (serverHandle, error) {
@@ -340,8 +339,7 @@ func startChildProc(t transport.Variant, accounts int, storeSpec, cpus string, e
 	args = append(args, extra...)
 	cmd := exec.Command(exe, args...)
 	cmd.Env = append(os.Environ(), ServeEnv+"=1")
-	h := &childHandle{cmd: cmd, stderr: &tailBuffer{max: 16 << 10}, done: make(chan struct{})}
-	cmd.Stderr = h.stderr
+	h := &childHandle{}
 	if h.stdin, err = cmd.StdinPipe(); err != nil {
 		return nil, err
 	}
@@ -350,17 +348,13 @@ func startChildProc(t transport.Variant, accounts int, storeSpec, cpus string, e
 		return nil, err
 	}
 	h.out = bufio.NewReader(stdout)
-	if err := cmd.Start(); err != nil {
+	if h.proc, err = process.Start(context.Background(), cmd, ""); err != nil {
 		return nil, err
 	}
-	go func() {
-		h.err = cmd.Wait()
-		close(h.done)
-	}()
 	var ready readyLine
 	if err := h.readJSON(&ready, 30*time.Second); err != nil || ready.Addr == "" {
 		h.kill()
-		return nil, fmt.Errorf("%s server process did not start: %v %s", t.Name, err, h.stderr.String())
+		return nil, fmt.Errorf("%s server process did not start: %v %s", t.Name, err, h.proc.Stderr())
 	}
 	h.addr = ready.Addr
 	return h, nil
@@ -401,46 +395,20 @@ func (h *childHandle) Stats() (ProcStats, error) {
 	return p, err
 }
 
-func (h *childHandle) kill() {
-	h.cmd.Process.Kill()
-	<-h.done
-}
+func (h *childHandle) kill() { h.proc.Kill() }
 
 func (h *childHandle) Close() error {
 	h.stdin.Close()
 	select {
-	case <-h.done:
-		if h.err != nil {
-			return fmt.Errorf("server process: %v %s", h.err, h.stderr.String())
+	case <-h.proc.Done():
+		if err := h.proc.Err(); err != nil {
+			return fmt.Errorf("server process: %v %s", err, h.proc.Stderr())
 		}
 		return nil
 	case <-time.After(15 * time.Second):
 		h.kill()
 		return errors.New("server process did not stop within 15s; killed")
 	}
-}
-
-// tailBuffer keeps the last max bytes written to it.
-type tailBuffer struct {
-	mu  sync.Mutex
-	max int
-	b   []byte
-}
-
-func (t *tailBuffer) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.b = append(t.b, p...)
-	if len(t.b) > t.max {
-		t.b = append([]byte(nil), t.b[len(t.b)-t.max:]...)
-	}
-	return len(p), nil
-}
-
-func (t *tailBuffer) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return strings.TrimSpace(string(t.b))
 }
 
 // Names lists the registered transports' names, the reference first if

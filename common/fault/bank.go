@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 
 	"github.com/igbank/igbank/common/bank"
+	"github.com/igbank/igbank/common/process"
 )
 
 // Bank is the server-side decorator: it asks its Plan about every call and
@@ -26,11 +27,11 @@ type Bank struct {
 // Wrap returns next with plan applied (a nil plan passes every call on).
 // The lost requests and responses reset the connections of conns, which
 // must be the listener the bank is served on; the crashes call die (nil:
-// Kill, the end of this process), after which the bank answers every call
+// process.KillSelf, the end of this process), after which the bank answers every call
 // with ErrDead, as a dead server answers nothing.
 func Wrap(next bank.Bank, plan Plan, conns *Listener, die func()) *Bank {
 	if die == nil {
-		die = Kill
+		die = process.KillSelf
 	}
 	return &Bank{next: next, plan: plan, conns: conns, die: die}
 }

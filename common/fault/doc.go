@@ -26,7 +26,7 @@
 // Plans are functions of the call (Random, FirstDepositOfEachKey), or
 // written down as a Spec ("crash-after-apply:3", what "loadtest serve
 // -fault" takes) so that a harness can hand one to a server process it
-// starts. Dying is a function too: Kill in a server process (SIGKILL to
-// itself, so that nothing is flushed or answered), anything that stops an
+// starts. Dying is a function too: process.KillSelf in a server process
+// (SIGKILL to itself, so that nothing is flushed or answered), anything that stops an
 // in-process server in a test.
 package fault

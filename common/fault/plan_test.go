@@ -11,6 +11,7 @@ import (
 	"github.com/igbank/igbank/common/bank"
 	"github.com/igbank/igbank/common/fault"
 	"github.com/igbank/igbank/common/ledger"
+	"github.com/igbank/igbank/common/process"
 )
 
 func TestParse(t *testing.T) {
@@ -121,8 +122,8 @@ func TestKill(t *testing.T) {
 	if !errors.As(err, &ee) {
 		t.Fatalf("child: %v, want it killed", err)
 	}
-	if !fault.Killed(err) {
-		t.Fatalf("child ended with %v, want it killed by Kill", ee)
+	if !process.Killed(err) {
+		t.Fatalf("child ended with %v, want it killed by KillSelf", ee)
 	}
 	if got, _ := os.ReadFile(path); string(got) != "a" {
 		t.Fatalf("child got as far as deposit %q, want it killed during the second", got)

@@ -1,4 +1,4 @@
-package cluster_test
+package audit_test
 
 import (
 	"context"
@@ -6,16 +6,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/igbank/igbank/cluster"
 	"github.com/igbank/igbank/common/audit"
 	"github.com/igbank/igbank/common/bank"
 	"github.com/igbank/igbank/common/ledger"
+	"github.com/igbank/igbank/common/resilience"
 	"github.com/igbank/igbank/common/transport"
 )
 
 // flakyClient is an in-process client of a memory ledger that, after ok
 // acknowledged deposits, applies the next deposit but loses its answer
-// (Unavailable), rejects key "bad-0-1" with InvalidArgument without
+// (Unavailable), rejects key "bad-1" with InvalidArgument without
 // applying it, and answers everything else with Unavailable without
 // applying it; after down such calls it cancels the load.
 type flakyClient struct {
@@ -38,7 +38,7 @@ func (c *flakyClient) Statement(ctx context.Context, acc bank.AccountNo, m bank.
 }
 
 func (c *flakyClient) Deposit(ctx context.Context, req bank.DepositRequest) (bank.DepositReceipt, error) {
-	if req.IdempotencyKey == "bad-0-1" {
+	if req.IdempotencyKey == "bad-1" {
 		return bank.DepositReceipt{}, &bank.Error{Code: bank.InvalidArgument, Message: "rejected by the test"}
 	}
 	c.mu.Lock()
@@ -85,11 +85,13 @@ func TestDepositLoadOutcomes(t *testing.T) {
 				c.ok = workers * perWorker
 			}
 			dial := func(context.Context) (transport.Client, error) { return c, nil }
-			deposits, st, err := cluster.DepositLoad(ctx, dial, tc.prefix, workers, perWorker, accounts, nil)
+			res, err := audit.Load{Dial: dial, Resilience: fastRetry(), Prefix: tc.prefix, Workers: workers,
+				Deposits: workers * perWorker, Accounts: accounts, StopOnError: true}.Run(ctx)
 			if err == nil {
 				t.Fatal("the load ended without an error")
 			}
-			t.Logf("load: %v; %d acknowledged, %d attempts", err, st.Deposits, st.Attempts)
+			deposits := res.Deposits
+			t.Logf("load: %v; %d acknowledged, %d attempts", err, res.Acknowledged, res.Attempts)
 			var acked, failed, unknown int
 			for _, d := range deposits {
 				switch d.Outcome {
@@ -100,21 +102,37 @@ func TestDepositLoadOutcomes(t *testing.T) {
 					}
 				case audit.Failed:
 					failed++
-					if d.Key != "bad-0-1" || d.Code != bank.InvalidArgument {
+					if d.Key != "bad-1" || d.Code != bank.InvalidArgument {
 						t.Errorf("%s failed with %s", d.Key, d.Code)
 					}
 				default:
 					unknown++
 				}
 			}
-			if int64(acked) != st.Deposits || failed != tc.wantFailed || (unknown > 0) != tc.wantUnknown {
+			if int64(acked) != res.Acknowledged || failed != tc.wantFailed || (unknown > 0) != tc.wantUnknown {
 				t.Errorf("%d acknowledged (stats: %d), %d failed, %d unknown; want %d failed and unknown outcomes %v",
-					acked, st.Deposits, failed, unknown, tc.wantFailed, tc.wantUnknown)
+					acked, res.Acknowledged, failed, unknown, tc.wantFailed, tc.wantUnknown)
 			}
-			r := checkAudit(t, context.Background(), l, cluster.Months(start), deposits)
+			r, err := audit.Check(context.Background(), l, audit.Months(start), deposits, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !r.OK {
+				t.Fatalf("audit: exactly-once violated: %v", r.Problems)
+			}
 			if tc.wantUnknown && r.UnknownApplied != 1 {
 				t.Errorf("%d unknown-outcome deposits applied, want the one whose answer was lost", r.UnknownApplied)
 			}
 		})
+	}
+}
+
+// fastRetry retries with short pauses, and attempts enough that only the
+// load's context ends the retries of a deposit.
+func fastRetry() []resilience.Option {
+	return []resilience.Option{
+		resilience.WithRetry(resilience.RetryPolicy{MaxAttempts: 1000, InitialBackoff: 5 * time.Millisecond,
+			MaxBackoff: 25 * time.Millisecond, AttemptTimeout: 2 * time.Second}),
+		resilience.WithoutBudget(), resilience.WithoutBreaker(),
 	}
 }

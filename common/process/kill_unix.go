@@ -1,0 +1,36 @@
+//go:build unix
+
+package process
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"syscall"
+)
+
+// KillSelf ends this process at once with SIGKILL, so that nothing is
+// flushed and no response is written: how a server process dies in the
+// partial-failure lab. It does not return.
+func KillSelf() {
+	syscall.Kill(os.Getpid(), syscall.SIGKILL)
+	select {}
+}
+
+// kill ends p at once with SIGKILL.
+func kill(p *os.Process) error { return p.Kill() }
+
+// terminate asks p to shut down gracefully (SIGTERM).
+func terminate(p *os.Process) error { return p.Signal(syscall.SIGTERM) }
+
+// Killed reports whether err, from an exec.Cmd's Wait or Run, says the
+// process was killed: it was ended by SIGKILL (KillSelf, Proc.Kill, or
+// anyone's kill -9).
+func Killed(err error) bool {
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) {
+		return false
+	}
+	ws, ok := ee.Sys().(syscall.WaitStatus)
+	return ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL
+}
