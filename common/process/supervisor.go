@@ -23,9 +23,9 @@ type Supervisor struct {
 	curEnded bool // cur's end is in ends
 	starts   int
 	ends     []End
-	err    error // of a restart that failed
-	stop   chan struct{}
-	done   chan struct{}
+	err      error // of a restart that failed
+	stop     chan struct{}
+	done     chan struct{}
 }
 
 // End is how one supervised process ended.
