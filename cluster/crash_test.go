@@ -14,7 +14,6 @@ import (
 	"github.com/igbank/igbank/common/process"
 	"github.com/igbank/igbank/common/store/postgres/pgtest"
 	"github.com/igbank/igbank/common/transport"
-	rawbank "github.com/igbank/igbank/raw-sockets"
 )
 
 // TestCrashSafety SIGKILLs a server at random moments of a deposit load
@@ -66,7 +65,7 @@ func crashRun(t *testing.T, bin, store string) {
 		sup.Current().Kill()
 	})
 
-	dial := func(ctx context.Context) (transport.Client, error) { return rawbank.Dial(ctx, addr) }
+	dialRaw := func(ctx context.Context) (transport.Client, error) { return dial(ctx, "raw", addr) }
 	// The killer strikes at random points of the load's progress (not of
 	// time, so that a fast store cannot finish before the first kill):
 	// kill k happens after about k/(kills+1) of the deposits, give or take
@@ -92,7 +91,7 @@ func crashRun(t *testing.T, bin, store string) {
 			killed++
 		}
 	}()
-	load := cluster.Load(dial, "crash", workers, perWorker, accounts)
+	load := cluster.Load(dialRaw, "crash", workers, perWorker, accounts)
 	load.OnAck = func(n int64) { acked.Store(n) }
 	res, err := load.Run(ctx)
 	close(loadDone)
@@ -120,7 +119,7 @@ func crashRun(t *testing.T, bin, store string) {
 		t.Fatal(err)
 	}
 	defer p.Kill()
-	c, err := dial(actx)
+	c, err := dialRaw(actx)
 	if err != nil {
 		t.Fatal(err)
 	}
