@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"crypto/rand"
 	"flag"
 	"fmt"
 	"io"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/igbank/igbank/common/bank"
+	"github.com/igbank/igbank/common/resilience"
 	"github.com/igbank/igbank/common/transport"
 )
 
@@ -20,9 +20,14 @@ import (
 const ExitUsage = 64
 
 const clientUsage = `usage:
-  client [-addr HOST:PORT] [-timeout D] balance ACCOUNT
-  client [-addr HOST:PORT] [-timeout D] statement ACCOUNT YYYY-MM
-  client [-addr HOST:PORT] [-timeout D] deposit ACCOUNT CENTS [-key KEY]
+  client [-addr HOST:PORT] [-timeout D] [-retry=false] balance ACCOUNT
+  client [-addr HOST:PORT] [-timeout D] [-retry=false] statement ACCOUNT YYYY-MM
+  client [-addr HOST:PORT] [-timeout D] [-retry=false] deposit ACCOUNT CENTS [-key KEY]
+
+The call goes through the shared client layers (common/resilience): a
+transient failure is retried with backoff and jitter, within the -timeout,
+behind a circuit breaker, and a deposit keeps its idempotency key on every
+attempt. -retry=false makes one attempt.
 `
 
 // ClientOption adapts ClientMain and RunClient to a transport.
@@ -81,6 +86,7 @@ func RunClient(args []string, stdout, stderr io.Writer, defaultAddr string, dial
 	addr := fs.String("addr", defaultAddr, "server address")
 	timeout := fs.Duration("timeout", 5*time.Second, "deadline of the call")
 	key := fs.String("key", "", "idempotency key of a deposit (default: a new random key)")
+	retry := fs.Bool("retry", true, "retry transient failures through the shared retry and breaker layers; false: one attempt")
 	for _, register := range o.flags {
 		register(fs)
 	}
@@ -111,10 +117,17 @@ func RunClient(args []string, stdout, stderr io.Writer, defaultAddr string, dial
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
 	run := func(f func(bank.Bank) error) int {
-		c, err := dial(ctx, *addr)
-		if err == nil {
-			defer c.Close()
-			err = f(c)
+		var err error
+		if *retry {
+			b, closeClient := withLayers(dial, *addr, stderr)
+			defer closeClient()
+			err = f(b)
+		} else {
+			var c transport.Client
+			if c, err = dial(ctx, *addr); err == nil {
+				defer c.Close()
+				err = f(c)
+			}
 		}
 		if err != nil {
 			code := bank.CodeOf(err)
@@ -147,7 +160,7 @@ func RunClient(args []string, stdout, stderr io.Writer, defaultAddr string, dial
 		}
 		k := *key
 		if k == "" {
-			k = rand.Text()
+			k = resilience.NewKey()
 		}
 		return run(func(b bank.Bank) error {
 			r, err := b.Deposit(ctx, bank.DepositRequest{Account: bank.AccountNo(a[0]), Amount: bank.Money(cents), IdempotencyKey: k})
@@ -159,6 +172,20 @@ func RunClient(args []string, stdout, stderr io.Writer, defaultAddr string, dial
 		})
 	}
 	return usage(fmt.Sprintf("bad command %q", pos))
+}
+
+// withLayers returns the client of the server at addr inside the shared
+// client layers, as the README teaches a caller to call: a client that
+// dials on use (so that a server not reachable yet is a retryable failure
+// of the call), wrapped by resilience.Wrap with its defaults, and the
+// function that closes it. Each retry is reported on stderr.
+func withLayers(dial transport.DialFunc, addr string, stderr io.Writer) (bank.Bank, func() error) {
+	c := transport.Lazy(func(ctx context.Context) (transport.Client, error) { return dial(ctx, addr) })
+	return resilience.Wrap(c, resilience.WithHooks(resilience.Hooks{
+		Retry: func(op bank.Op, n int, delay time.Duration, err error) {
+			fmt.Fprintf(stderr, "attempt %d of %s failed (%v); retrying in %v\n", n, op, err, delay.Round(time.Millisecond))
+		},
+	})), c.Close
 }
 
 // PrintStatement writes st as a small table.

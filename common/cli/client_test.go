@@ -89,3 +89,38 @@ func TestRunClientTransportFlags(t *testing.T) {
 		t.Fatalf("unknown flag: exit %d, want %d", code, cli.ExitUsage)
 	}
 }
+
+// flaky fails its first calls with a transient error, then passes them on.
+type flaky struct {
+	bank.Bank
+	failures int
+	calls    int
+}
+
+func (f *flaky) Balance(ctx context.Context, acc bank.AccountNo) (bank.Money, error) {
+	f.calls++
+	if f.calls <= f.failures {
+		return 0, bank.Errorf(bank.Unavailable, "down for a moment")
+	}
+	return f.Bank.Balance(ctx, acc)
+}
+
+// TestRunClientRetries: the reference client calls through the shared
+// layers, so a transient failure is retried (and said on stderr); with
+// -retry=false it is one attempt and the failure is the answer.
+func TestRunClientRetries(t *testing.T) {
+	acc := string(ledger.SeedAccount(2))
+	f := &flaky{Bank: bank.NewService(ledger.NewMemory(10)), failures: 2}
+	code, out, stderr := run(t, f, "balance", acc)
+	if code != 0 || !strings.Contains(out, ledger.SeedBalance(2).String()) || f.calls != 3 {
+		t.Fatalf("with retries: exit %d after %d calls, output %q, stderr %q; want success on the third call", code, f.calls, out, stderr)
+	}
+	if !strings.Contains(stderr, "retrying in") {
+		t.Errorf("the retries were not reported: stderr %q", stderr)
+	}
+	f = &flaky{Bank: bank.NewService(ledger.NewMemory(10)), failures: 2}
+	code, _, _ = run(t, f, "-retry=false", "balance", acc)
+	if code != int(bank.Unavailable) || f.calls != 1 {
+		t.Fatalf("-retry=false: exit %d after %d calls, want %d after one", code, f.calls, bank.Unavailable)
+	}
+}
