@@ -1,9 +1,7 @@
 package connectbank
 
 import (
-	"context"
 	"log/slog"
-	"net"
 	"net/http"
 	"time"
 
@@ -28,25 +26,21 @@ func defaultServerConfig() serverConfig {
 	}}
 }
 
-func serverShared(o transport.ServerConfig) ServerOption {
-	return func(c *serverConfig) { c.Apply(o) }
-}
-
-// WithMaxConns limits the connections served at once (default: no
-// limit); further clients wait in the listen backlog until one closes.
-func WithMaxConns(n int) ServerOption { return serverShared(transport.ServerConfig{MaxConns: n}) }
-
-// WithTimeouts sets the http.Server's ReadTimeout (a whole request,
-// headers and body, default 10 s), WriteTimeout (30 s) and IdleTimeout
-// (2 min). The header must arrive within 5 s.
-func WithTimeouts(t transport.Timeouts) ServerOption {
-	return serverShared(transport.ServerConfig{Timeouts: t})
-}
-
-// WithLogger sets where the server logs recovered panics (default
-// slog.Default()). The http.Server's own log of misbehaving peers is
-// dropped, since a benchmark or a fuzzer would flood it.
-func WithLogger(l *slog.Logger) ServerOption { return serverShared(transport.ServerConfig{Logger: l}) }
+// The shared options (package transport has the table). Zero keeps the
+// default, a negative value turns the limit or timeout off.
+var (
+	// WithMaxConns limits the connections served at once (default: no
+	// limit); further clients wait in the listen backlog until one closes.
+	WithMaxConns = transport.WithMaxConns[ServerOption]
+	// WithTimeouts sets the http.Server's ReadTimeout (a whole request,
+	// headers and body, default 10 s), WriteTimeout (30 s) and
+	// IdleTimeout (2 min). The header must arrive within 5 s.
+	WithTimeouts = transport.WithTimeouts[ServerOption]
+	// WithLogger sets where the server logs recovered panics (default
+	// slog.Default()). The http.Server's own log of misbehaving peers is
+	// dropped, since a benchmark or a fuzzer would flood it.
+	WithLogger = transport.WithLogger[ServerOption]
+)
 
 // WithHandlerOptions adds options to the Connect handler, after the
 // defaults (interceptors, other limits, codecs).
@@ -75,27 +69,20 @@ func defaultClientConfig() clientConfig {
 	return clientConfig{ClientConfig: transport.ClientConfig{Conns: 1, DialTimeout: 5 * time.Second}}
 }
 
-func clientShared(o transport.ClientConfig) ClientOption {
-	return func(c *clientConfig) { c.Apply(o) }
-}
-
-// WithConns spreads the client's calls over n HTTP/2 connections
-// (default 1), round robin. Go's HTTP/2 client and server do much of their
-// work on one goroutine per connection; with many callers on a multi-core
-// machine, a few connections let that work run in parallel.
-func WithConns(n int) ClientOption { return clientShared(transport.ClientConfig{Conns: n}) }
-
-// WithDialTimeout bounds each connection attempt (default 5 s), within
-// the caller's deadline.
-func WithDialTimeout(d time.Duration) ClientOption {
-	return clientShared(transport.ClientConfig{DialTimeout: d})
-}
-
-// WithDialer sets the function that opens connections (default a
-// net.Dialer with TCP keep-alive).
-func WithDialer(dial func(ctx context.Context, network, addr string) (net.Conn, error)) ClientOption {
-	return clientShared(transport.ClientConfig{Dialer: dial})
-}
+// The shared options of the client (package transport has the table).
+var (
+	// WithConns spreads the client's calls over n HTTP/2 connections
+	// (default 1), round robin. Go's HTTP/2 client and server do much of
+	// their work on one goroutine per connection; with many callers on a
+	// multi-core machine, a few connections let that work run in parallel.
+	WithConns = transport.WithConns[ClientOption]
+	// WithDialTimeout bounds each connection attempt (default 5 s), within
+	// the caller's deadline.
+	WithDialTimeout = transport.WithDialTimeout[ClientOption]
+	// WithDialer sets the function that opens connections (default a
+	// net.Dialer with TCP keep-alive).
+	WithDialer = transport.WithDialer[ClientOption]
+)
 
 // WithProtocol makes the client speak p (default Connect).
 func WithProtocol(p Protocol) ClientOption {

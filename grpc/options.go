@@ -1,9 +1,7 @@
 package grpcbank
 
 import (
-	"context"
 	"log/slog"
-	"net"
 	"time"
 
 	"google.golang.org/grpc"
@@ -26,26 +24,22 @@ func defaultServerConfig() serverConfig {
 	}}
 }
 
-func serverShared(o transport.ServerConfig) ServerOption {
-	return func(c *serverConfig) { c.Apply(o) }
-}
-
-// WithMaxConns limits the connections served at once (default: no
-// limit); further clients wait in the listen backlog until one closes.
-func WithMaxConns(n int) ServerOption { return serverShared(transport.ServerConfig{MaxConns: n}) }
-
-// WithTimeouts sets the connection timeouts that apply to gRPC: Idle
-// closes a connection with no call in progress (keepalive's
-// MaxConnectionIdle, default 15 min). Read and Write have no gRPC
-// counterpart and are ignored; a silent peer is dropped by keepalive
-// pings instead.
-func WithTimeouts(t transport.Timeouts) ServerOption {
-	return serverShared(transport.ServerConfig{Timeouts: t})
-}
-
-// WithLogger sets where the server logs recovered panics (default
-// slog.Default()).
-func WithLogger(l *slog.Logger) ServerOption { return serverShared(transport.ServerConfig{Logger: l}) }
+// The shared options (package transport has the table). Zero keeps the
+// default, a negative value turns the limit or timeout off.
+var (
+	// WithMaxConns limits the connections served at once (default: no
+	// limit); further clients wait in the listen backlog until one closes.
+	WithMaxConns = transport.WithMaxConns[ServerOption]
+	// WithTimeouts sets the connection timeouts that apply to gRPC: Idle
+	// closes a connection with no call in progress (keepalive's
+	// MaxConnectionIdle, default 15 min). Read and Write have no gRPC
+	// counterpart and are ignored; a silent peer is dropped by keepalive
+	// pings instead.
+	WithTimeouts = transport.WithTimeouts[ServerOption]
+	// WithLogger sets where the server logs recovered panics (default
+	// slog.Default()).
+	WithLogger = transport.WithLogger[ServerOption]
+)
 
 // WithGRPCServerOptions adds options to the grpc.Server, after the
 // defaults, so they override them (TLS credentials, interceptors, stats
@@ -66,21 +60,16 @@ func defaultClientConfig() clientConfig {
 	return clientConfig{ClientConfig: transport.ClientConfig{DialTimeout: 3 * time.Second}}
 }
 
-func clientShared(o transport.ClientConfig) ClientOption {
-	return func(c *clientConfig) { c.Apply(o) }
-}
-
-// WithDialTimeout bounds each connection attempt of the ClientConn
-// (MinConnectTimeout, default 3 s; see DefaultConnectParams).
-func WithDialTimeout(d time.Duration) ClientOption {
-	return clientShared(transport.ClientConfig{DialTimeout: d})
-}
-
-// WithDialer sets the function that opens the ClientConn's connections
-// (grpc.WithContextDialer; default a net.Dialer).
-func WithDialer(dial func(ctx context.Context, network, addr string) (net.Conn, error)) ClientOption {
-	return clientShared(transport.ClientConfig{Dialer: dial})
-}
+// The shared options of the client (package transport has the table). A
+// client multiplexes its calls on one HTTP/2 connection: it has no pool.
+var (
+	// WithDialTimeout bounds each connection attempt of the ClientConn
+	// (MinConnectTimeout, default 3 s; see DefaultConnectParams).
+	WithDialTimeout = transport.WithDialTimeout[ClientOption]
+	// WithDialer sets the function that opens the ClientConn's
+	// connections (grpc.WithContextDialer; default a net.Dialer).
+	WithDialer = transport.WithDialer[ClientOption]
+)
 
 // WithDialOptions adds options to the ClientConn, after the defaults, so
 // they override them (TLS credentials instead of plaintext, interceptors,

@@ -1,9 +1,7 @@
 package netrpcbank
 
 import (
-	"context"
 	"log/slog"
-	"net"
 	"time"
 
 	"github.com/igbank/igbank/common/transport"
@@ -31,36 +29,28 @@ func defaultServerConfig() serverConfig {
 	}
 }
 
-func serverShared(o transport.ServerConfig) ServerOption {
-	return func(c *serverConfig) { c.Apply(o) }
-}
-
-// WithMaxConns limits how many connections the server holds at once
-// (golang.org/x/net/netutil.LimitListener; default 1024); further
-// connections wait in the listener's backlog until one closes. Negative:
-// no limit.
-func WithMaxConns(n int) ServerOption { return serverShared(transport.ServerConfig{MaxConns: n}) }
-
-// WithTimeouts sets the connection timeouts: Read bounds the time to read
-// one request once its first byte has arrived, and a connection that
-// stalls mid-request is closed (default 10 s); Write bounds the time to
-// write one reply, and a client that does not read its replies has its
-// connection closed (10 s); Idle closes a connection that has no call
-// running and sends no request (2 min).
-func WithTimeouts(t transport.Timeouts) ServerOption {
-	return serverShared(transport.ServerConfig{Timeouts: t})
-}
-
-// WithMaxCallTimeout bounds the context of every call the server runs: a
-// call gets the Timeout its arguments carry, but never more than d, and d
-// when they carry none (default 30 s).
-func WithMaxCallTimeout(d time.Duration) ServerOption {
-	return serverShared(transport.ServerConfig{MaxCallTimeout: d})
-}
-
-// WithLogger sets where the server logs what no caller sees: a recovered
-// panic, a failed Accept (default slog.Default()).
-func WithLogger(l *slog.Logger) ServerOption { return serverShared(transport.ServerConfig{Logger: l}) }
+// The shared options (package transport has the table). Zero keeps the
+// default, a negative value turns the limit or timeout off.
+var (
+	// WithMaxConns limits how many connections the server holds at once
+	// (golang.org/x/net/netutil.LimitListener; default 1024); further
+	// connections wait in the listener's backlog until one closes.
+	WithMaxConns = transport.WithMaxConns[ServerOption]
+	// WithTimeouts sets the connection timeouts: Read bounds the time to
+	// read one request once its first byte has arrived, and a connection
+	// that stalls mid-request is closed (default 10 s); Write bounds the
+	// time to write one reply, and a client that does not read its
+	// replies has its connection closed (10 s); Idle closes a connection
+	// that has no call running and sends no request (2 min).
+	WithTimeouts = transport.WithTimeouts[ServerOption]
+	// WithMaxCallTimeout bounds the context of every call the server
+	// runs: a call gets the Timeout its arguments carry, but never more
+	// than this, and this when they carry none (default 30 s).
+	WithMaxCallTimeout = transport.WithMaxCallTimeout[ServerOption]
+	// WithLogger sets where the server logs what no caller sees: a
+	// recovered panic, a failed Accept (default slog.Default()).
+	WithLogger = transport.WithLogger[ServerOption]
+)
 
 // WithMaxCallsPerConn limits how many calls of one connection run at once
 // (default 256). net/rpc starts a goroutine per request; past the limit
@@ -94,27 +84,21 @@ func defaultClientConfig() clientConfig {
 	}
 }
 
-func clientShared(o transport.ClientConfig) ClientOption {
-	return func(c *clientConfig) { c.Apply(o) }
-}
-
-// WithConns sets how many connections the client spreads its calls over,
-// round robin (default 1). net/rpc multiplexes any number of calls on one
-// connection; more can help many parallel callers on several cores.
-func WithConns(n int) ClientOption { return clientShared(transport.ClientConfig{Conns: n}) }
-
-// WithDialTimeout bounds each connection attempt, within the caller's own
-// deadline (default 5 s).
-func WithDialTimeout(d time.Duration) ClientOption {
-	return clientShared(transport.ClientConfig{DialTimeout: d})
-}
-
-// WithDialer replaces the function that opens connections (a net.Dialer's
-// DialContext by default), for example to add TLS or to go through a fault
-// injecting proxy.
-func WithDialer(dial func(ctx context.Context, network, addr string) (net.Conn, error)) ClientOption {
-	return clientShared(transport.ClientConfig{Dialer: dial})
-}
+// The shared options of the client (package transport has the table).
+var (
+	// WithConns sets how many connections the client spreads its calls
+	// over, round robin (default 1). net/rpc multiplexes any number of
+	// calls on one connection; more can help many parallel callers on
+	// several cores.
+	WithConns = transport.WithConns[ClientOption]
+	// WithDialTimeout bounds each connection attempt, within the caller's
+	// own deadline (default 5 s).
+	WithDialTimeout = transport.WithDialTimeout[ClientOption]
+	// WithDialer replaces the function that opens connections (a
+	// net.Dialer's DialContext by default), for example to add TLS or to
+	// go through a fault injecting proxy.
+	WithDialer = transport.WithDialer[ClientOption]
+)
 
 // WithClientWriteTimeout bounds the time to write one request (default
 // 10 s). net/rpc sends a request before the call can wait on its context,

@@ -1,9 +1,7 @@
 package restbank
 
 import (
-	"context"
 	"log/slog"
-	"net"
 	"net/http"
 	"time"
 
@@ -37,33 +35,27 @@ func defaultServerConfig() serverConfig {
 	}
 }
 
-func serverShared(o transport.ServerConfig) ServerOption {
-	return func(c *serverConfig) { c.Apply(o) }
-}
-
-// WithMaxConns limits the connections served at once to n (default: no
-// limit); further clients wait in the listen backlog until one closes.
-// HTTP/1.1 carries one call at a time per connection, so n is also the most
-// calls in progress at once.
-func WithMaxConns(n int) ServerOption { return serverShared(transport.ServerConfig{MaxConns: n}) }
-
-// WithTimeouts sets the http.Server's ReadTimeout (the whole request,
-// default 10 s), WriteTimeout (30 s) and IdleTimeout (2 min). The header
-// must arrive within 5 s of the connection or of the previous request.
-func WithTimeouts(t transport.Timeouts) ServerOption {
-	return serverShared(transport.ServerConfig{Timeouts: t})
-}
-
-// WithMaxCallTimeout caps the deadline a client may ask for with the
-// Request-Timeout header (default MaxRequestTimeout; the write timeout
-// caps it too).
-func WithMaxCallTimeout(d time.Duration) ServerOption {
-	return serverShared(transport.ServerConfig{MaxCallTimeout: d})
-}
-
-// WithLogger sets where the server logs recovered panics and the
-// http.Server's own errors (default slog.Default()).
-func WithLogger(l *slog.Logger) ServerOption { return serverShared(transport.ServerConfig{Logger: l}) }
+// The shared options (package transport has the table). Zero keeps the
+// default, a negative value turns the limit or timeout off.
+var (
+	// WithMaxConns limits the connections served at once (default: no
+	// limit); further clients wait in the listen backlog until one
+	// closes. HTTP/1.1 carries one call at a time per connection, so this
+	// is also the most calls in progress at once.
+	WithMaxConns = transport.WithMaxConns[ServerOption]
+	// WithTimeouts sets the http.Server's ReadTimeout (the whole request,
+	// default 10 s), WriteTimeout (30 s) and IdleTimeout (2 min). The
+	// header must arrive within 5 s of the connection or of the previous
+	// request.
+	WithTimeouts = transport.WithTimeouts[ServerOption]
+	// WithMaxCallTimeout caps the deadline a client may ask for with the
+	// Request-Timeout header (default MaxRequestTimeout; the write timeout
+	// caps it too).
+	WithMaxCallTimeout = transport.WithMaxCallTimeout[ServerOption]
+	// WithLogger sets where the server logs recovered panics and the
+	// http.Server's own errors (default slog.Default()).
+	WithLogger = transport.WithLogger[ServerOption]
+)
 
 // WithMaxBodyBytes sets the largest request body accepted (default
 // DefaultMaxBodyBytes); a larger one is rejected with 400.
@@ -94,26 +86,20 @@ func defaultClientConfig() clientConfig {
 	return clientConfig{ClientConfig: transport.ClientConfig{Conns: 512, DialTimeout: 5 * time.Second}}
 }
 
-func clientShared(o transport.ClientConfig) ClientOption {
-	return func(c *clientConfig) { c.Apply(o) }
-}
-
-// WithConns bounds the client's connections to the server (default 512).
-// HTTP/1.1 carries one call at a time per connection, so this is also how
-// many calls can be in flight at once; as many stay open, idle, for reuse.
-func WithConns(n int) ClientOption { return clientShared(transport.ClientConfig{Conns: n}) }
-
-// WithDialTimeout bounds each connection attempt (default 5 s), within
-// the caller's deadline.
-func WithDialTimeout(d time.Duration) ClientOption {
-	return clientShared(transport.ClientConfig{DialTimeout: d})
-}
-
-// WithDialer sets the function that opens connections (default a
-// net.Dialer with TCP keep-alive).
-func WithDialer(dial func(ctx context.Context, network, addr string) (net.Conn, error)) ClientOption {
-	return clientShared(transport.ClientConfig{Dialer: dial})
-}
+// The shared options of the client (package transport has the table).
+var (
+	// WithConns bounds the client's connections to the server (default
+	// 512). HTTP/1.1 carries one call at a time per connection, so this is
+	// also how many calls can be in flight at once; as many stay open,
+	// idle, for reuse.
+	WithConns = transport.WithConns[ClientOption]
+	// WithDialTimeout bounds each connection attempt (default 5 s), within
+	// the caller's deadline.
+	WithDialTimeout = transport.WithDialTimeout[ClientOption]
+	// WithDialer sets the function that opens connections (default a
+	// net.Dialer with TCP keep-alive).
+	WithDialer = transport.WithDialer[ClientOption]
+)
 
 // WithRoundTripper makes the client send its requests through rt instead
 // of its own tuned http.Transport (for tracing or tests); WithConns,

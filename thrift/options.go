@@ -1,10 +1,8 @@
 package thriftbank
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"time"
 
 	"github.com/apache/thrift/lib/go/thrift"
@@ -113,34 +111,28 @@ func defaultServerConfig() serverConfig {
 	}
 }
 
-func serverShared(o transport.ServerConfig) ServerOption {
-	return func(c *serverConfig) { c.Apply(o) }
-}
-
-// WithMaxConns limits how many connections the server holds open at once
-// (1024 by default). A connection beyond the limit is accepted and closed
-// at once, so its client fails fast with Unavailable instead of hanging.
-// Negative: no limit.
-func WithMaxConns(n int) ServerOption { return serverShared(transport.ServerConfig{MaxConns: n}) }
-
-// WithTimeouts sets the server's socket timeouts: Read is how long the
-// rest of a request may take to arrive once its first byte has (10 s by
-// default), Write how long one response write may take (10 s), Idle how
-// long a connection may wait for its next request (2 min).
-func WithTimeouts(t transport.Timeouts) ServerOption {
-	return serverShared(transport.ServerConfig{Timeouts: t})
-}
-
-// WithMaxCallTimeout bounds how long a handler may run: its context ends
-// after d (30 s by default). Framed Thrift does not carry the caller's
-// deadline, so this is the server's only bound on a call.
-func WithMaxCallTimeout(d time.Duration) ServerOption {
-	return serverShared(transport.ServerConfig{MaxCallTimeout: d})
-}
-
-// WithLogger sets where the server logs handler panics and failures of
-// its own (slog.Default() by default).
-func WithLogger(l *slog.Logger) ServerOption { return serverShared(transport.ServerConfig{Logger: l}) }
+// The shared options (package transport has the table). Zero keeps the
+// default, a negative value turns the limit or timeout off.
+var (
+	// WithMaxConns limits how many connections the server holds open at
+	// once (1024 by default). A connection beyond the limit is accepted
+	// and closed at once, so its client fails fast with Unavailable
+	// instead of hanging.
+	WithMaxConns = transport.WithMaxConns[ServerOption]
+	// WithTimeouts sets the server's socket timeouts: Read is how long
+	// the rest of a request may take to arrive once its first byte has
+	// (10 s by default), Write how long one response write may take
+	// (10 s), Idle how long a connection may wait for its next request
+	// (2 min).
+	WithTimeouts = transport.WithTimeouts[ServerOption]
+	// WithMaxCallTimeout bounds how long a handler may run: its context
+	// ends after it (30 s by default). Framed Thrift does not carry the
+	// caller's deadline, so this is the server's only bound on a call.
+	WithMaxCallTimeout = transport.WithMaxCallTimeout[ServerOption]
+	// WithLogger sets where the server logs handler panics and failures
+	// of its own (slog.Default() by default).
+	WithLogger = transport.WithLogger[ServerOption]
+)
 
 // WithProtocol selects the server's protocol (Binary by default); its
 // clients must use the same (WithClientProtocol).
@@ -171,32 +163,22 @@ func defaultClientConfig() clientConfig {
 	}
 }
 
-func clientShared(o transport.ClientConfig) ClientOption {
-	return func(c *clientConfig) { c.Apply(o) }
-}
-
-// WithConns sets how many connections the client opens at most (128 by
-// default). Each carries one call at a time; callers beyond that wait for
-// a free connection (within their deadline).
-func WithConns(n int) ClientOption { return clientShared(transport.ClientConfig{Conns: n}) }
-
-// WithDialTimeout bounds each connection attempt (5 s by default), within
-// the caller's deadline.
-func WithDialTimeout(d time.Duration) ClientOption {
-	return clientShared(transport.ClientConfig{DialTimeout: d})
-}
-
-// WithDialer sets the function that opens connections (default a
-// net.Dialer), for example to add TLS or to inject faults.
-func WithDialer(dial func(ctx context.Context, network, addr string) (net.Conn, error)) ClientOption {
-	return clientShared(transport.ClientConfig{Dialer: dial})
-}
-
-// WithCallTimeout is the deadline of a call whose context has none (30 s
-// by default; negative: wait as long as the connection lives).
-func WithCallTimeout(d time.Duration) ClientOption {
-	return clientShared(transport.ClientConfig{CallTimeout: d})
-}
+// The shared options of the client (package transport has the table).
+var (
+	// WithConns sets how many connections the client opens at most (128
+	// by default). Each carries one call at a time; callers beyond that
+	// wait for a free connection (within their deadline).
+	WithConns = transport.WithConns[ClientOption]
+	// WithDialTimeout bounds each connection attempt (5 s by default),
+	// within the caller's deadline.
+	WithDialTimeout = transport.WithDialTimeout[ClientOption]
+	// WithDialer sets the function that opens connections (default a
+	// net.Dialer), for example to add TLS or to inject faults.
+	WithDialer = transport.WithDialer[ClientOption]
+	// WithCallTimeout is the deadline of a call whose context has none
+	// (30 s by default; negative: wait as long as the connection lives).
+	WithCallTimeout = transport.WithCallTimeout[ClientOption]
+)
 
 // WithClientProtocol selects the client's protocol (Binary by default);
 // it must be the server's (WithProtocol).

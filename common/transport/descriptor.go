@@ -114,8 +114,7 @@ func DialWith[C Client, O any](dial func(context.Context, string, ...O) (C, erro
 // ServerConfig that the transport's config embeds, after opts.
 func ServerFor[S Server, O ~func(P), P serverConfigured](newServer func(bank.Bank, ...O) S, opts ...O) func(bank.Bank, ServerConfig) Server {
 	return func(b bank.Bank, cfg ServerConfig) Server {
-		shared := O(func(p P) { p.sharedServerConfig().Apply(cfg) })
-		return newServer(b, append(opts[:len(opts):len(opts)], shared)...)
+		return newServer(b, append(opts[:len(opts):len(opts)], serverOption[O](cfg))...)
 	}
 }
 
@@ -123,18 +122,6 @@ func ServerFor[S Server, O ~func(P), P serverConfigured](newServer func(bank.Ban
 // of the variant, as ServerFor does for servers.
 func DialerFor[C Client, O ~func(P), P clientConfigured](dial func(context.Context, string, ...O) (C, error), opts ...O) func(context.Context, string, ClientConfig) (Client, error) {
 	return func(ctx context.Context, addr string, cfg ClientConfig) (Client, error) {
-		shared := O(func(p P) { p.sharedClientConfig().Apply(cfg) })
-		return DialWith(dial, append(opts[:len(opts):len(opts)], shared)...)(ctx, addr)
+		return DialWith(dial, append(opts[:len(opts):len(opts)], clientOption[O](cfg))...)(ctx, addr)
 	}
 }
-
-// serverConfigured is a transport's server config, which embeds
-// ServerConfig.
-type serverConfigured interface{ sharedServerConfig() *ServerConfig }
-
-// clientConfigured is a transport's client config, which embeds
-// ClientConfig.
-type clientConfigured interface{ sharedClientConfig() *ClientConfig }
-
-func (c *ServerConfig) sharedServerConfig() *ServerConfig { return c }
-func (c *ClientConfig) sharedClientConfig() *ClientConfig { return c }
