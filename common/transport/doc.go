@@ -15,24 +15,30 @@
 // Every transport configures its server and its client with functional
 // options over an unexported config (NewServer(b, opts...) and
 // Dial(ctx, addr, opts...)). A setting that several transports have has
-// the same name and shape in each, as in this table, and its value lives
-// in the ServerConfig or ClientConfig that the transport's config embeds;
-// the defaults are the transport's own, set in one function of its
-// options.go (defaultServerConfig, defaultClientConfig) and named in each
-// option's comment. For every setting of ServerConfig, ClientConfig and
-// Timeouts, zero keeps the transport's default and a negative value turns
-// the limit or timeout off.
+// the same name and shape in each, as in this table: its value lives in
+// the ServerConfig or ClientConfig that the transport's config embeds, and
+// its option is written once, here, as a generic function that each
+// transport exports instantiated for its own option type
+// (var WithMaxConns = transport.WithMaxConns[ServerOption]). The defaults
+// are the transport's own, set in one function of its options.go
+// (defaultServerConfig, defaultClientConfig) and named in each option's
+// comment. For every setting of ServerConfig, ClientConfig and Timeouts,
+// zero keeps the transport's default and a negative value turns the limit
+// or timeout off.
 //
-//	setting                      option                                        field                      transports
-//	connection limit (server)    WithMaxConns(n int)                           ServerConfig.MaxConns      all six
-//	timeouts (server)            WithTimeouts(transport.Timeouts)              ServerConfig.Timeouts      all six (Read, Write, Idle where the stack has them; see each option)
-//	per-call bound (server)      WithMaxCallTimeout(d time.Duration)           ServerConfig.MaxCallTimeout netrpc, thrift, rest-json
-//	logger (server)              WithLogger(*slog.Logger)                      ServerConfig.Logger        all six
-//	connections (client pool)    WithConns(n int)                              ClientConfig.Conns         raw-sockets, netrpc, connect, rest-json, thrift (gRPC multiplexes one connection)
-//	dial timeout (client)        WithDialTimeout(d time.Duration)              ClientConfig.DialTimeout   all six
-//	dialer (client)              WithDialer(func(ctx, network, addr) (net.Conn, error)) ClientConfig.Dialer all six
-//	per-call timeout (client)    WithCallTimeout(d time.Duration)              ClientConfig.CallTimeout   thrift (the others send the caller's deadline)
-//	protocol variant             WithProtocol(p Protocol) / WithClientProtocol connect (client), thrift (server; client: WithClientProtocol)
+//	setting                    option                               field                        transports
+//	connection limit (server)  WithMaxConns(n int)                  ServerConfig.MaxConns        all six
+//	timeouts (server)          WithTimeouts(transport.Timeouts)     ServerConfig.Timeouts        all six (Read, Write, Idle where the stack has them)
+//	per-call bound (server)    WithMaxCallTimeout(time.Duration)    ServerConfig.MaxCallTimeout  netrpc, thrift, rest-json
+//	logger (server)            WithLogger(*slog.Logger)             ServerConfig.Logger          all six
+//	client pool                WithConns(n int)                     ClientConfig.Conns           all but grpc (one multiplexed connection)
+//	dial timeout (client)      WithDialTimeout(time.Duration)       ClientConfig.DialTimeout     all six
+//	dialer (client)            WithDialer(func(ctx, net, addr))     ClientConfig.Dialer          all six
+//	per-call timeout (client)  WithCallTimeout(time.Duration)       ClientConfig.CallTimeout     thrift (the others send the caller's deadline)
+//	protocol variant           WithProtocol(p Protocol)             (transport's own)            connect (client), thrift (server; WithClientProtocol on its client)
+//
+// Settings added later take the same route: TLS configuration is to be
+// WithTLS(*tls.Config) on both sides, in ServerConfig and ClientConfig.
 //
 // Transports keep the options only they have (raw-sockets'
 // WithMaxCallsPerConn, gRPC's WithGRPCServerOptions, Connect's WithHTTP1,

@@ -1,7 +1,3 @@
-// Package transport names the two things every transport module offers: a
-// Server that serves any bank.Bank on a net.Listener, and a Client that is a
-// bank.Bank. The load generator's registry and the conformance suite work
-// with these alone, so a caller cannot tell which transport it holds.
 package transport
 
 import (
