@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/igbank/igbank/loadtest/registry"
 )
 
 // TestFaultsWithoutKeys is the workshop pair's other half (TestFaults is
@@ -53,8 +55,8 @@ func TestFaultsWithoutKeys(t *testing.T) {
 			t.Fatalf("no scenario %q", sc.name)
 		}
 		t.Run(sc.name, func(t *testing.T) {
-			for _, name := range Names(false) {
-				tr, _ := Lookup(name)
+			for _, name := range registry.Names(false) {
+				tr, _ := registry.Lookup(name)
 				t.Run(name, func(t *testing.T) {
 					t.Parallel()
 					c := sc.config()

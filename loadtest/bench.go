@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/igbank/igbank/loadtest/registry"
+
 	"github.com/igbank/igbank/common/bank"
 	"github.com/igbank/igbank/common/resilience"
 	"github.com/igbank/igbank/common/transport"
@@ -53,7 +55,7 @@ type Config struct {
 // callers over one client each, servers in their own processes.
 func DefaultConfig() Config {
 	return Config{
-		Transports:  Names(false),
+		Transports:  registry.Names(false),
 		Reference:   true,
 		Rounds:      3,
 		Warmup:      500 * time.Millisecond,
@@ -122,9 +124,9 @@ func (c *Config) Validate() ([]transport.Variant, error) {
 	var ts []transport.Variant
 	seen := map[string]bool{}
 	for _, n := range c.Transports {
-		t, ok := Lookup(n)
-		if !ok || n == ReferenceName {
-			return nil, fmt.Errorf("unknown transport %q (known: %s)", n, strings.Join(Names(false), ", "))
+		t, ok := registry.Lookup(n)
+		if !ok || n == registry.ReferenceName {
+			return nil, fmt.Errorf("unknown transport %q (known: %s)", n, strings.Join(registry.Names(false), ", "))
 		}
 		if seen[n] {
 			return nil, fmt.Errorf("transport %q named twice", n)
@@ -189,7 +191,7 @@ func Run(ctx context.Context, c Config, progress Progress) (*Report, error) {
 		return nil, err
 	}
 	if c.Reference {
-		ts = append([]transport.Variant{Reference}, ts...)
+		ts = append([]transport.Variant{registry.Reference}, ts...)
 	}
 	rep := &Report{Version: ReportVersion, Started: time.Now().UTC(), Env: environment(), Config: c}
 

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/igbank/igbank/loadtest/registry"
+
 	"github.com/igbank/igbank/common/bank"
 	"github.com/igbank/igbank/common/ledger"
 	"github.com/igbank/igbank/common/transport"
@@ -20,7 +22,7 @@ import (
 // process here, so cpu-ns/op is both sides' CPU per call; "loadtest run"
 // tells them apart.
 func BenchmarkTransport(b *testing.B) {
-	for _, tr := range append([]transport.Variant{Reference}, Registry()...) {
+	for _, tr := range append([]transport.Variant{registry.Reference}, registry.Variants()...) {
 		b.Run(tr.Name, func(b *testing.B) {
 			srv, err := startServer(tr, "127.0.0.1:0", bank.NewService(ledger.NewMemory(1000)))
 			if err != nil {
@@ -111,7 +113,7 @@ func BenchmarkGenerator(b *testing.B) {
 				b.ReportAllocs()
 				cpu0 := readProcStats().CPUNs()
 				for b.Loop() {
-					w.step(ctx, Noop, g, &l, now, 0, math.MaxInt64, &stop)
+					w.step(ctx, registry.Noop, g, &l, now, 0, math.MaxInt64, &stop)
 				}
 				reportCPU(b, cpu0)
 			})
@@ -130,7 +132,7 @@ func BenchmarkGenerator(b *testing.B) {
 					}
 					g := newGenerator(&l.Workload, accounts, int(id.Add(1)), 1)
 					for pb.Next() {
-						w.step(ctx, Noop, g, &l, now, 0, math.MaxInt64, &stop)
+						w.step(ctx, registry.Noop, g, &l, now, 0, math.MaxInt64, &stop)
 					}
 				})
 				reportCPU(b, cpu0)
@@ -161,7 +163,7 @@ func TestGeneratorNoAllocs(t *testing.T) {
 	var stop atomic.Bool
 	ctx := context.Background()
 	allocs := testing.AllocsPerRun(10000, func() {
-		wk.step(ctx, Noop, g, &l, now, 0, math.MaxInt64, &stop)
+		wk.step(ctx, registry.Noop, g, &l, now, 0, math.MaxInt64, &stop)
 	})
 	if allocs > 0.01 {
 		t.Errorf("%.3f allocations per request, want none", allocs)

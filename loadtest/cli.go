@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/igbank/igbank/loadtest/registry"
+
 	"github.com/igbank/igbank/common/bank"
 )
 
@@ -50,7 +52,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	case "faults":
 		return FaultsMain(args[1:], stdout, stderr)
 	case "list":
-		for _, n := range Names(true) {
+		for _, n := range registry.Names(true) {
 			fmt.Fprintln(stdout, n)
 		}
 		return 0
@@ -116,7 +118,7 @@ func ParseRunFlags(args []string, stderr io.Writer) (Config, *outputs, error) {
 		fmt.Fprintf(stderr, "usage: loadtest run [flags]\n\nStarts each transport's server on loopback over the in-memory ledger, drives the\nsame workload through each in interleaved rounds, and prints them side by side.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
-	transports := fs.String("transports", strings.Join(c.Transports, ","), "comma-separated `list` of transports to run (known: "+strings.Join(Names(false), ", ")+")")
+	transports := fs.String("transports", strings.Join(c.Transports, ","), "comma-separated `list` of transports to run (known: "+strings.Join(registry.Names(false), ", ")+")")
 	noRef := fs.Bool("no-reference", false, "leave out the bare TCP ping-pong reference")
 	fs.BoolVar(&c.InProcess, "inprocess", false, "run the servers in this process (quicker; server and client costs not told apart)")
 	fs.BoolVar(&c.Pin, "pin", false, "pin the servers to CPU 0 and the generator to the other CPUs (sched_setaffinity)")

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+
+	"github.com/igbank/igbank/loadtest/registry"
 )
 
 func TestRunFlagErrors(t *testing.T) {
@@ -89,7 +91,7 @@ func TestParseRunFlagsDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(c.Transports) != len(Registry()) || !c.Reference || c.InProcess || c.Rounds != 3 {
+	if len(c.Transports) != len(registry.Variants()) || !c.Reference || c.InProcess || c.Rounds != 3 {
 		t.Errorf("defaults: %+v", c)
 	}
 	c, _, err = ParseRunFlags([]string{"-concurrency", "1,8,32", "-mix", "80/10/10", "-zipf", "1.2", "-connections", "4", "-no-reference"}, &bytes.Buffer{})
@@ -104,7 +106,7 @@ func TestParseRunFlagsDefaults(t *testing.T) {
 // TestRunOutput runs the command briefly: with stdout not a terminal it
 // prints the table and no progress line; with -quiet, nothing.
 func TestRunOutput(t *testing.T) {
-	args := []string{"run", "-inprocess", "-transports", Names(false)[0], "-rounds", "1", "-warmup", "50ms", "-duration", "100ms", "-concurrency", "2"}
+	args := []string{"run", "-inprocess", "-transports", registry.Names(false)[0], "-rounds", "1", "-warmup", "50ms", "-duration", "100ms", "-concurrency", "2"}
 	var out, errb bytes.Buffer
 	if code := Main(args, &out, &errb); code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/igbank/igbank/loadtest/registry"
+
 	"github.com/igbank/igbank/common/audit"
 	"github.com/igbank/igbank/common/bank"
 	"github.com/igbank/igbank/common/fault"
@@ -69,7 +71,7 @@ func (c *CrashConfig) defaults() error {
 	if !strings.HasPrefix(c.Store, "sqlite:") {
 		return fmt.Errorf("crash run: store %q is not sqlite:PATH", c.Store)
 	}
-	if c.Transport.Dial == nil || c.Transport.Name == ReferenceName {
+	if c.Transport.Dial == nil || c.Transport.Name == registry.ReferenceName {
 		return errors.New("crash run: no transport")
 	}
 	if c.Crashes <= 0 {

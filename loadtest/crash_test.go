@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/igbank/igbank/loadtest/registry"
+
 	"github.com/igbank/igbank/common/bank"
 	"github.com/igbank/igbank/common/fault"
 	"github.com/igbank/igbank/common/ledger"
@@ -17,7 +19,7 @@ import (
 // TestCrashRandom kills the server on each deposit with probability 0.2
 // (a seed per restart), three times, over raw, with and without keys.
 func TestCrashRandom(t *testing.T) {
-	tr, _ := Lookup("raw")
+	tr, _ := registry.Lookup("raw")
 	for _, ignoreKeys := range []bool{false, true} {
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()
@@ -64,7 +66,7 @@ func TestServeFaultFlags(t *testing.T) {
 // in-process crash-after-apply (a Die that closes the server instead of
 // killing the test) applies the deposit and never answers it.
 func TestInProcessIgnoreKeys(t *testing.T) {
-	tr, _ := Lookup("raw")
+	tr, _ := registry.Lookup("raw")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	h, err := startInProcess(tr, 2, "memory", serverOpts{ignoreKeys: true})

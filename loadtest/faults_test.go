@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/igbank/igbank/loadtest/registry"
 )
 
 // shortFaults is the short form of every scenario: seconds, bounded.
@@ -19,7 +21,7 @@ func shortFaults() FaultConfig {
 // faultTransports are the transports the short scenarios run over: every
 // registered one, protocol variants included (Connect's gRPC and gRPC-Web
 // protocols, Thrift's compact protocol frame their messages differently).
-func faultTransports() []string { return Names(false) }
+func faultTransports() []string { return registry.Names(false) }
 
 // TestFaults runs every scenario over the transports, with keys on, and
 // asserts the audit (exactly once) and the client-visible error code.
@@ -27,7 +29,7 @@ func TestFaults(t *testing.T) {
 	for _, s := range Scenarios {
 		t.Run(s.Name, func(t *testing.T) {
 			for _, name := range faultTransports() {
-				tr, ok := Lookup(name)
+				tr, ok := registry.Lookup(name)
 				if !ok {
 					t.Fatalf("no transport %q", name)
 				}

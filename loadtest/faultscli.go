@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"text/tabwriter"
 
+	"github.com/igbank/igbank/loadtest/registry"
+
 	"github.com/igbank/igbank/common/transport"
 )
 
@@ -32,7 +34,7 @@ func FaultsMain(args []string, stdout, stderr io.Writer) int {
 		fs.PrintDefaults()
 	}
 	scenario := fs.String("scenario", "all", "`name` of the scenario, or all (known: "+strings.Join(ScenarioNames(), ", ")+")")
-	transports := fs.String("transports", strings.Join(Names(false), ","), "comma-separated `list` of transports")
+	transports := fs.String("transports", strings.Join(registry.Names(false), ","), "comma-separated `list` of transports")
 	fs.IntVar(&c.Deposits, "deposits", c.Deposits, "logical deposits per scenario and transport")
 	fs.IntVar(&c.Workers, "workers", c.Workers, "concurrent callers")
 	fs.IntVar(&c.Accounts, "accounts", c.Accounts, "accounts the deposits go to")
@@ -73,8 +75,8 @@ func FaultsMain(args []string, stdout, stderr io.Writer) int {
 	}
 	var trs []transport.Variant
 	for _, n := range splitList(*transports) {
-		t, ok := Lookup(n)
-		if !ok || n == ReferenceName {
+		t, ok := registry.Lookup(n)
+		if !ok || n == registry.ReferenceName {
 			fmt.Fprintf(stderr, "loadtest faults: unknown transport %q\n", n)
 			return 2
 		}

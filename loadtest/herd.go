@@ -18,6 +18,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/igbank/igbank/loadtest/registry"
+
 	"github.com/igbank/igbank/common/bank"
 	"github.com/igbank/igbank/common/ledger"
 	"github.com/igbank/igbank/common/resilience"
@@ -224,9 +226,9 @@ func (a *attemptClock) Balance(ctx context.Context, acc bank.AccountNo) (bank.Mo
 
 // RunHerd runs the experiment once per jitter mode.
 func RunHerd(ctx context.Context, c HerdConfig) (*HerdReport, error) {
-	t, ok := Lookup(c.Transport)
-	if !ok || c.Transport == ReferenceName {
-		return nil, fmt.Errorf("unknown transport %q (known: %s)", c.Transport, strings.Join(Names(false), ", "))
+	t, ok := registry.Lookup(c.Transport)
+	if !ok || c.Transport == registry.ReferenceName {
+		return nil, fmt.Errorf("unknown transport %q (known: %s)", c.Transport, strings.Join(registry.Names(false), ", "))
 	}
 	if c.Clients < 1 || c.Outage <= 0 || c.Bucket <= 0 || c.Capacity < 0 || len(c.Modes) == 0 {
 		return nil, errors.New("herd: want clients ≥ 1, outage > 0, bucket > 0 and at least one jitter mode")
@@ -479,7 +481,7 @@ Flags:
 `)
 		fs.PrintDefaults()
 	}
-	fs.StringVar(&c.Transport, "transport", c.Transport, "transport to run (known: "+strings.Join(Names(false), ", ")+")")
+	fs.StringVar(&c.Transport, "transport", c.Transport, "transport to run (known: "+strings.Join(registry.Names(false), ", ")+")")
 	fs.IntVar(&c.Clients, "clients", c.Clients, "clients, each with its own connection and one call")
 	fs.DurationVar(&c.Outage, "outage", c.Outage, "how long the server answers Unavailable")
 	fs.DurationVar(&c.Bucket, "bucket", c.Bucket, "width of a bucket of the chart")

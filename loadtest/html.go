@@ -7,6 +7,8 @@ import (
 	"math"
 	"sort"
 	"strings"
+
+	"github.com/igbank/igbank/loadtest/registry"
 )
 
 // The HTML report is one self-contained page: the table and hand-written
@@ -270,7 +272,7 @@ func WriteHTML(w io.Writer, r *Report) error {
 		for _, res := range g.results {
 			s := res.Summary
 			pos := "-"
-			if res.Transport != ReferenceName && !strings.HasPrefix(res.Transport, ReferenceName+" ") {
+			if res.Transport != registry.ReferenceName && !strings.HasPrefix(res.Transport, registry.ReferenceName+" ") {
 				rank++
 				pos = fmt.Sprint(rank)
 			}

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/igbank/igbank/loadtest/registry"
 )
 
 // ReadReport reads a report written by -json.
@@ -76,8 +78,8 @@ func groups(r *Report) []group {
 	for _, g := range gs {
 		sort.SliceStable(g.results, func(a, b int) bool {
 			ra, rb := g.results[a], g.results[b]
-			if (ra.Transport == ReferenceName) != (rb.Transport == ReferenceName) {
-				return ra.Transport == ReferenceName
+			if (ra.Transport == registry.ReferenceName) != (rb.Transport == registry.ReferenceName) {
+				return ra.Transport == registry.ReferenceName
 			}
 			if g.rate > 0 {
 				return ra.Summary.P99.Median < rb.Summary.P99.Median
@@ -157,7 +159,7 @@ func WriteTable(w io.Writer, r *Report) error {
 		for _, res := range g.results {
 			s := res.Summary
 			pos := "-"
-			if res.Transport != ReferenceName {
+			if res.Transport != registry.ReferenceName {
 				rank++
 				pos = strconv.Itoa(rank)
 			}

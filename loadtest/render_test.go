@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/igbank/igbank/loadtest/registry"
+
 	"golang.org/x/net/html"
 )
 
@@ -27,7 +29,7 @@ var (
 func sampleReport(t *testing.T) *Report {
 	t.Helper()
 	sampleOnce.Do(func() {
-		c := shortConfig(Names(false)[:1])
+		c := shortConfig(registry.Names(false)[:1])
 		c.InProcess = true
 		c.Rounds = 2
 		c.Warmup = 50 * time.Millisecond
@@ -48,7 +50,7 @@ func TestWriteTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := b.String()
-	for _, want := range []string{"closed loop, 1,4 callers", "concurrency 1 —", "concurrency 4 —", "calls/s [min–max]", ReferenceName, rep.Config.Transports[0], "p99.9"} {
+	for _, want := range []string{"closed loop, 1,4 callers", "concurrency 1 —", "concurrency 4 —", "calls/s [min–max]", registry.ReferenceName, rep.Config.Transports[0], "p99.9"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}
@@ -248,7 +250,7 @@ func TestReportCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkHTML(t, page, []string{"throughput", "latency", "cpu", "bytes"})
-	if !strings.Contains(string(page), ReferenceName+" (B)") {
+	if !strings.Contains(string(page), registry.ReferenceName+" (B)") {
 		t.Error("comparison page does not tag the runs")
 	}
 }

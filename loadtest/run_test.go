@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/igbank/igbank/loadtest/registry"
+
 	"github.com/igbank/igbank/common/bank"
 	"github.com/igbank/igbank/common/ledger"
 	"github.com/igbank/igbank/common/store"
@@ -113,20 +115,20 @@ func roundTrip(t *testing.T, r *Report) *Report {
 // TestRunEveryTransportInProcess runs every registered transport and the
 // reference briefly, with the servers in this process.
 func TestRunEveryTransportInProcess(t *testing.T) {
-	c := shortConfig(Names(false))
+	c := shortConfig(registry.Names(false))
 	c.InProcess = true
 	rep, err := Run(context.Background(), c, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkReport(t, roundTrip(t, rep), Names(true), false)
+	checkReport(t, roundTrip(t, rep), registry.Names(true), false)
 }
 
 // TestRunOwnProcess runs the reference and one transport with their
 // servers in processes of their own, as "loadtest run" does by default,
 // over two rounds and two connections.
 func TestRunOwnProcess(t *testing.T) {
-	names := Names(false)
+	names := registry.Names(false)
 	if len(names) == 0 {
 		t.Skip("no transport registered")
 	}
@@ -137,13 +139,13 @@ func TestRunOwnProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkReport(t, roundTrip(t, rep), []string{ReferenceName, names[0]}, true)
+	checkReport(t, roundTrip(t, rep), []string{registry.ReferenceName, names[0]}, true)
 }
 
 // TestInterruptKeepsWhatWasMeasured cancels a run in its second
 // measurement: the first is kept and the report says it was interrupted.
 func TestInterruptKeepsWhatWasMeasured(t *testing.T) {
-	c := shortConfig(Names(false)[:1])
+	c := shortConfig(registry.Names(false)[:1])
 	c.InProcess = true
 	c.Rounds = 3
 	ctx, cancel := context.WithCancel(context.Background())
@@ -198,8 +200,8 @@ func (s *stallBank) Deposit(ctx context.Context, req bank.DepositRequest) (bank.
 // the intended send times must show the stall. (Measured from the actual
 // send, as a closed loop does, only the few calls in flight would.)
 func TestOpenLoopCountsStall(t *testing.T) {
-	tr := Reference
-	if raw, ok := Lookup("raw"); ok {
+	tr := registry.Reference
+	if raw, ok := registry.Lookup("raw"); ok {
 		tr = raw
 	}
 	const stall = 200 * time.Millisecond
@@ -252,7 +254,7 @@ func TestReportRoundTripKeepsConfig(t *testing.T) {
 // TestRunOnSQLiteStore runs deposits through a server in its own process
 // over a SQLite store, then opens the file: the deposits are there.
 func TestRunOnSQLiteStore(t *testing.T) {
-	names := Names(false)
+	names := registry.Names(false)
 	if len(names) == 0 {
 		t.Skip("no transport registered")
 	}

@@ -19,13 +19,14 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/igbank/igbank/loadtest/registry"
+
 	"github.com/igbank/igbank/common/bank"
 	"github.com/igbank/igbank/common/fault"
 	"github.com/igbank/igbank/common/ledger"
 	"github.com/igbank/igbank/common/process"
 	"github.com/igbank/igbank/common/store"
 	"github.com/igbank/igbank/common/transport"
-	"github.com/igbank/igbank/transports"
 )
 
 // ServeEnv is set in the environment of a server process that the load
@@ -72,7 +73,7 @@ func ServeMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, serveUsage); fs.PrintDefaults() }
-	name := fs.String("transport", "", "transport to serve: "+strings.Join(Names(true), ", "))
+	name := fs.String("transport", "", "transport to serve: "+strings.Join(registry.Names(true), ", "))
 	addr := fs.String("addr", "127.0.0.1:0", "address to listen on")
 	accounts := fs.Int("accounts", ledger.DefaultAccounts, "number of seeded accounts")
 	storeSpec := fs.String("store", "memory", "ledger: memory, sqlite:PATH or postgres://...")
@@ -87,9 +88,9 @@ func ServeMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "serve: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
-	t, ok := Lookup(*name)
+	t, ok := registry.Lookup(*name)
 	if !ok {
-		fmt.Fprintf(stderr, "serve: unknown transport %q (known: %s)\n", *name, strings.Join(Names(true), ", "))
+		fmt.Fprintf(stderr, "serve: unknown transport %q (known: %s)\n", *name, strings.Join(registry.Names(true), ", "))
 		return 2
 	}
 	if *accounts < 1 || *accounts > 999_999_999 {
@@ -409,16 +410,6 @@ func (h *childHandle) Close() error {
 		h.kill()
 		return errors.New("server process did not stop within 15s; killed")
 	}
-}
-
-// Names lists the registered transports' names, the reference first if
-// withReference.
-func Names(withReference bool) []string {
-	var n []string
-	if withReference {
-		n = append(n, ReferenceName)
-	}
-	return append(n, transports.Names()...)
 }
 
 // externalHandle is a server that something else started.
