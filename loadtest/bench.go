@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/igbank/igbank/loadtest/registry"
+	"github.com/igbank/igbank/loadtest/server"
 
 	"github.com/igbank/igbank/common/bank"
 	"github.com/igbank/igbank/common/resilience"
@@ -195,28 +196,28 @@ func Run(ctx context.Context, c Config, progress Progress) (*Report, error) {
 	}
 	rep := &Report{Version: ReportVersion, Started: time.Now().UTC(), Env: environment(), Config: c}
 
-	serverCPUs := ""
+	var serverCPUs []int
 	if c.Pin {
 		if runtime.NumCPU() < 2 {
 			return nil, errors.New("-pin needs at least 2 CPUs")
 		}
-		serverCPUs = "0"
+		serverCPUs = []int{0}
 		var clientCPUs []int
 		for i := 1; i < runtime.NumCPU(); i++ {
 			clientCPUs = append(clientCPUs, i)
 		}
 		prev := runtime.GOMAXPROCS(0)
-		if err := pinCPUs(clientCPUs); err != nil {
+		if err := server.PinCPUs(clientCPUs); err != nil {
 			return nil, err
 		}
 		defer func() {
-			pinCPUs(allCPUs())
+			server.PinCPUs(allCPUs())
 			runtime.GOMAXPROCS(prev)
 		}()
 		rep.Env.GOMAXPROCS = runtime.GOMAXPROCS(0)
 	}
 
-	servers := make([]serverHandle, len(ts))
+	servers := make([]server.Handle, len(ts))
 	defer func() {
 		for _, s := range servers {
 			if s != nil {
@@ -228,13 +229,17 @@ func Run(ctx context.Context, c Config, progress Progress) (*Report, error) {
 		if progress != nil {
 			progress(fmt.Sprintf("starting %s server", t.Name))
 		}
+		sc := server.Config{Transport: t.Name, Accounts: c.Workload.Accounts, Store: c.Store, CPUs: serverCPUs, IgnoreKeys: c.IgnoreKeys}
 		switch {
 		case c.Addr != "":
-			servers[i] = externalHandle(c.Addr)
+			servers[i] = server.External(c.Addr)
 		case c.InProcess:
-			servers[i], err = startInProcess(t, c.Workload.Accounts, c.Store, serverOpts{ignoreKeys: c.IgnoreKeys})
+			servers[i], err = server.StartInProcess(sc)
 		default:
-			servers[i], err = startChild(t, c.Workload.Accounts, c.Store, serverCPUs, serverOpts{ignoreKeys: c.IgnoreKeys})
+			var ch *server.Child
+			if ch, err = server.StartChild(sc); err == nil {
+				servers[i] = ch // not a nil *Child in the interface
+			}
 		}
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", t.Name, err)
@@ -339,7 +344,7 @@ func setRefRatios(results []*Result, round int) {
 }
 
 // measure runs one transport once: dial, warm up, measure, close.
-func measure(ctx context.Context, t transport.Variant, srv serverHandle, c *Config, l Load, accounts []bank.AccountNo, label string, progress Progress) (*Sample, error) {
+func measure(ctx context.Context, t transport.Variant, srv server.Handle, c *Config, l Load, accounts []bank.AccountNo, label string, progress Progress) (*Sample, error) {
 	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	// -connections n: a pool of n where the transport has one, else n
@@ -382,12 +387,12 @@ func measure(ctx context.Context, t transport.Variant, srv serverHandle, c *Conf
 	}
 
 	var mu sync.Mutex
-	var cs0, cs1, ss0, ss1 ProcStats
+	var cs0, cs1, ss0, ss1 server.ProcStats
 	var haveStart, haveEnd bool
 	var statErr error
 	var r0 int64
 	hook := func(start bool) {
-		cs := readProcStats()
+		cs := server.ReadProcStats()
 		ss, err := srv.Stats()
 		mu.Lock()
 		defer mu.Unlock()
@@ -492,13 +497,13 @@ func startProgress(progress Progress, label string, l Load) func() {
 // nil on Linux.
 func platformLimits() []string {
 	var l []string
-	if !pinAvailable {
+	if !server.PinAvailable {
 		l = append(l, "CPU pinning: unavailable on "+runtime.GOOS)
 	}
 	if !precisePacing {
 		l = append(l, "pacing: time.Sleep (coarse) on "+runtime.GOOS+", not nanosleep with 1 ns timer slack")
 	}
-	if !rssAvailable {
+	if !server.RSSAvailable {
 		l = append(l, "server RSS: unavailable on "+runtime.GOOS)
 	}
 	return l
@@ -509,7 +514,7 @@ func environment() Environment {
 		GoVersion:  runtime.Version(),
 		OS:         runtime.GOOS,
 		Arch:       runtime.GOARCH,
-		CPUModel:   cpuModel(),
+		CPUModel:   server.CPUModel(),
 		NumCPU:     runtime.NumCPU(),
 		GOMAXPROCS: runtime.GOMAXPROCS(0),
 		Args:       os.Args[1:],

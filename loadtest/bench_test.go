@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/igbank/igbank/loadtest/registry"
+	"github.com/igbank/igbank/loadtest/server"
 
 	"github.com/igbank/igbank/common/bank"
 	"github.com/igbank/igbank/common/ledger"
@@ -24,12 +25,12 @@ import (
 func BenchmarkTransport(b *testing.B) {
 	for _, tr := range append([]transport.Variant{registry.Reference}, registry.Variants()...) {
 		b.Run(tr.Name, func(b *testing.B) {
-			srv, err := startServer(tr, "127.0.0.1:0", bank.NewService(ledger.NewMemory(1000)))
+			srv, err := server.Start(tr, "127.0.0.1:0", bank.NewService(ledger.NewMemory(1000)))
 			if err != nil {
 				b.Fatal(err)
 			}
-			defer srv.close(b.Output())
-			cl, err := tr.Dial(context.Background(), srv.addr, transport.ClientConfig{})
+			defer srv.Close()
+			cl, err := tr.Dial(context.Background(), srv.Addr(), transport.ClientConfig{})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -54,7 +55,7 @@ func BenchmarkTransport(b *testing.B) {
 				b.Run(op.name, func(b *testing.B) {
 					b.Run("seq", func(b *testing.B) {
 						b.ReportAllocs()
-						cpu0 := readProcStats().CPUNs()
+						cpu0 := server.ReadProcStats().CPUNs()
 						for i := 0; b.Loop(); i++ {
 							if err := op.f(i); err != nil {
 								b.Fatal(err)
@@ -64,7 +65,7 @@ func BenchmarkTransport(b *testing.B) {
 					})
 					b.Run("par", func(b *testing.B) {
 						b.ReportAllocs()
-						cpu0 := readProcStats().CPUNs()
+						cpu0 := server.ReadProcStats().CPUNs()
 						b.RunParallel(func(pb *testing.PB) {
 							i := 0
 							for pb.Next() {
@@ -111,7 +112,7 @@ func BenchmarkGenerator(b *testing.B) {
 				var stop atomic.Bool
 				ctx := context.Background()
 				b.ReportAllocs()
-				cpu0 := readProcStats().CPUNs()
+				cpu0 := server.ReadProcStats().CPUNs()
 				for b.Loop() {
 					w.step(ctx, registry.Noop, g, &l, now, 0, math.MaxInt64, &stop)
 				}
@@ -124,7 +125,7 @@ func BenchmarkGenerator(b *testing.B) {
 				var stop atomic.Bool
 				ctx := context.Background()
 				b.ReportAllocs()
-				cpu0 := readProcStats().CPUNs()
+				cpu0 := server.ReadProcStats().CPUNs()
 				b.RunParallel(func(pb *testing.PB) {
 					w := &worker{}
 					for op := range w.ops {
@@ -144,7 +145,7 @@ func BenchmarkGenerator(b *testing.B) {
 // reportCPU adds the process's CPU time per iteration, which a busy shared
 // machine does not inflate the way it inflates ns/op (wall time).
 func reportCPU(b *testing.B, cpu0 int64) {
-	b.ReportMetric(float64(readProcStats().CPUNs()-cpu0)/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(float64(server.ReadProcStats().CPUNs()-cpu0)/float64(b.N), "cpu-ns/op")
 }
 
 // TestGeneratorNoAllocs checks the generator's step allocates nothing per

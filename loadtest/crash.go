@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/igbank/igbank/loadtest/registry"
+	"github.com/igbank/igbank/loadtest/server"
 
 	"github.com/igbank/igbank/common/audit"
 	"github.com/igbank/igbank/common/bank"
@@ -98,21 +99,17 @@ func (c *CrashConfig) defaults() error {
 // startCrashServer starts server number n of a crash run on the store and,
 // once the first has taken one, the address of the run: with the fault
 // plan while c.Crashes allow, clean after.
-func startCrashServer(c *CrashConfig, addr string, n int) (*childHandle, error) {
-	var extra []string
-	if addr != "" {
-		extra = append(extra, "-addr", addr)
-	}
-	o := serverOpts{ignoreKeys: c.IgnoreKeys}
+func startCrashServer(c *CrashConfig, addr string, n int) (*server.Child, error) {
+	sc := server.Config{Transport: c.Transport.Name, Addr: addr, Accounts: c.Accounts, Store: c.Store, IgnoreKeys: c.IgnoreKeys}
 	if n <= c.Crashes {
-		o.fault = c.Fault
-		if o.fault.P > 0 {
+		sc.Fault = c.Fault
+		if sc.Fault.P > 0 {
 			// A new process draws anew, or it would die on the same deposit
 			// every time.
-			o.fault.Seed += uint64(n - 1)
+			sc.Fault.Seed += uint64(n - 1)
 		}
 	}
-	return startChildProc(c.Transport, c.Accounts, c.Store, "", append(extra, o.args()...)...)
+	return server.StartChild(sc)
 }
 
 // RunCrash runs c: it starts a server process (this program in serve
@@ -132,10 +129,10 @@ func RunCrash(ctx context.Context, c CrashConfig) (*CrashResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	addr := first.addr
+	addr := first.Addr()
 	// Every process the run starts is killed before it returns.
 	var mu sync.Mutex
-	procs := []*process.Proc{first.proc}
+	procs := []*process.Proc{first.Proc()}
 	defer func() {
 		mu.Lock()
 		defer mu.Unlock()
@@ -157,16 +154,16 @@ func RunCrash(ctx context.Context, c CrashConfig) (*CrashResult, error) {
 	// after a few clean ones too many.
 	sup, err := process.Supervise(ctx, func(ctx context.Context, n int) (*process.Proc, error) {
 		if n == 1 {
-			return first.proc, nil
+			return first.Proc(), nil
 		}
 		h, err := startCrashServer(&c, addr, n)
 		if err != nil {
 			return nil, err
 		}
 		mu.Lock()
-		procs = append(procs, h.proc)
+		procs = append(procs, h.Proc())
 		mu.Unlock()
-		return h.proc, nil
+		return h.Proc(), nil
 	}, c.Crashes+3)
 	if err != nil {
 		return nil, err
@@ -211,7 +208,7 @@ func RunCrash(ctx context.Context, c CrashConfig) (*CrashResult, error) {
 		return res, err
 	}
 	mu.Lock()
-	procs = append(procs, h.proc)
+	procs = append(procs, h.Proc())
 	mu.Unlock()
 	res.Starts = starts + 1
 	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)

@@ -3,11 +3,13 @@ package loadtest
 import (
 	"os"
 	"testing"
+
+	"github.com/igbank/igbank/loadtest/server"
 )
 
 // TestMain lets the test binary act as a server process: "loadtest run"
 // starts os.Executable in serve mode, and in a test that is this binary.
 func TestMain(m *testing.M) {
-	MaybeServe()
+	server.MaybeServe()
 	os.Exit(m.Run())
 }

@@ -4,13 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/igbank/igbank/loadtest/registry"
+	"github.com/igbank/igbank/loadtest/server"
 
 	"github.com/igbank/igbank/common/bank"
 	"github.com/igbank/igbank/common/ledger"
@@ -89,7 +89,7 @@ func checkReport(t *testing.T, r *Report, names []string, ownProcess bool) {
 			t.Errorf("%s: no ratio to the reference", n)
 		}
 		if ownProcess {
-			if !smp.ServerOwnProc || smp.ServerCPUNs <= 0 || (rssAvailable && smp.ServerRSSBytes == 0) {
+			if !smp.ServerOwnProc || smp.ServerCPUNs <= 0 || (server.RSSAvailable && smp.ServerRSSBytes == 0) {
 				t.Errorf("%s: server accounting missing: cpu %d ns, rss %d", n, smp.ServerCPUNs, smp.ServerRSSBytes)
 			}
 		}
@@ -206,12 +206,12 @@ func TestOpenLoopCountsStall(t *testing.T) {
 	}
 	const stall = 200 * time.Millisecond
 	sb := &stallBank{Bank: bank.NewService(ledger.NewMemory(100))}
-	srv, err := startServer(tr, "127.0.0.1:0", sb)
+	srv, err := server.Start(tr, "127.0.0.1:0", sb)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer srv.close(os.Stderr)
-	cl, err := tr.Dial(context.Background(), srv.addr, transport.ClientConfig{})
+	defer srv.Close()
+	cl, err := tr.Dial(context.Background(), srv.Addr(), transport.ClientConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,8 +8,10 @@ import (
 	"os"
 
 	"github.com/igbank/igbank/loadtest"
+	"github.com/igbank/igbank/loadtest/server"
 )
 
 func main() {
+	server.MaybeServe()
 	os.Exit(loadtest.Main(os.Args[1:], os.Stdout, os.Stderr))
 }

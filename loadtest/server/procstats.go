@@ -1,10 +1,8 @@
-package loadtest
+package server
 
 import (
-	"net"
 	"runtime/metrics"
 	"sync"
-	"sync/atomic"
 )
 
 // ProcStats is a process's own accounting at one instant. Differences of
@@ -31,10 +29,10 @@ var procSamples = []metrics.Sample{
 
 var procMu sync.Mutex
 
-// readProcStats reads this process's CPU time (getrusage; on Windows
+// ReadProcStats reads this process's CPU time (getrusage; on Windows
 // GetProcessTimes), heap allocations (runtime/metrics) and resident memory
 // (/proc/self/statm; 0 where there is no /proc: see readRSS).
-func readProcStats() ProcStats {
+func ReadProcStats() ProcStats {
 	var p ProcStats
 	p.CPUUserNs, p.CPUSysNs = processCPUTime()
 	procMu.Lock()
@@ -47,38 +45,4 @@ func readProcStats() ProcStats {
 	procMu.Unlock()
 	p.RSSBytes = readRSS()
 	return p
-}
-
-// countingListener counts the bytes its connections read and write: what
-// crossed the wire in each direction, above TCP.
-type countingListener struct {
-	net.Listener
-	in, out atomic.Uint64
-}
-
-func (l *countingListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
-	}
-	return &countingConn{Conn: c, l: l}, nil
-}
-
-func (l *countingListener) counts() (in, out uint64) { return l.in.Load(), l.out.Load() }
-
-type countingConn struct {
-	net.Conn
-	l *countingListener
-}
-
-func (c *countingConn) Read(p []byte) (int, error) {
-	n, err := c.Conn.Read(p)
-	c.l.in.Add(uint64(n))
-	return n, err
-}
-
-func (c *countingConn) Write(p []byte) (int, error) {
-	n, err := c.Conn.Write(p)
-	c.l.out.Add(uint64(n))
-	return n, err
 }

@@ -1,10 +1,10 @@
-package loadtest
+package server
 
 import "golang.org/x/sys/unix"
 
-// cpuModel returns the CPU's model name, from sysctl
+// CPUModel returns the CPU's model name, from sysctl
 // machdep.cpu.brand_string.
-func cpuModel() string {
+func CPUModel() string {
 	s, err := unix.Sysctl("machdep.cpu.brand_string")
 	if err != nil {
 		return ""

@@ -1,4 +1,4 @@
-package loadtest
+package server
 
 import (
 	"bufio"
@@ -11,11 +11,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// pinAvailable says whether pinCPUs can pin.
-const pinAvailable = true
+// PinAvailable says whether PinCPUs can pin.
+const PinAvailable = true
 
-// rssAvailable says whether readRSS reads anything on this system.
-const rssAvailable = true
+// RSSAvailable says whether readRSS reads anything on this system.
+const RSSAvailable = true
 
 // readRSS returns this process's resident memory, from /proc/self/statm.
 func readRSS() uint64 {
@@ -31,9 +31,9 @@ func readRSS() uint64 {
 	return pages * uint64(os.Getpagesize())
 }
 
-// pinCPUs binds every thread of this process to cpus and sets GOMAXPROCS
+// PinCPUs binds every thread of this process to cpus and sets GOMAXPROCS
 // to match. New threads inherit the mask from the thread that makes them.
-func pinCPUs(cpus []int) error {
+func PinCPUs(cpus []int) error {
 	if len(cpus) == 0 {
 		return nil
 	}
@@ -59,8 +59,8 @@ func pinCPUs(cpus []int) error {
 	return nil
 }
 
-// cpuModel returns the CPU's model name from /proc/cpuinfo.
-func cpuModel() string {
+// CPUModel returns the CPU's model name from /proc/cpuinfo.
+func CPUModel() string {
 	f, err := os.Open("/proc/cpuinfo")
 	if err != nil {
 		return ""

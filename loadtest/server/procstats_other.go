@@ -1,26 +1,26 @@
 //go:build !linux
 
-package loadtest
+package server
 
 import (
 	"fmt"
 	"runtime"
 )
 
-// pinAvailable says whether pinCPUs can pin.
-const pinAvailable = false
+// PinAvailable says whether PinCPUs can pin.
+const PinAvailable = false
 
-// rssAvailable says whether readRSS reads anything on this system.
-const rssAvailable = false
+// RSSAvailable says whether readRSS reads anything on this system.
+const RSSAvailable = false
 
 // readRSS returns 0: without /proc there is no current resident size to
 // read without cgo (getrusage's ru_maxrss is the peak, which would pass
 // for a figure it is not), so the report shows none.
 func readRSS() uint64 { return 0 }
 
-// pinCPUs fails if asked to pin anything: there is no sched_setaffinity
+// PinCPUs fails if asked to pin anything: there is no sched_setaffinity
 // here (macOS has no CPU affinity at all).
-func pinCPUs(cpus []int) error {
+func PinCPUs(cpus []int) error {
 	if len(cpus) == 0 {
 		return nil
 	}

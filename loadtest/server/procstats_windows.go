@@ -1,4 +1,4 @@
-package loadtest
+package server
 
 import (
 	"strings"
@@ -19,8 +19,8 @@ func processCPUTime() (user, sys int64) {
 	return ns(usr), ns(kernel)
 }
 
-// cpuModel returns the CPU's model name, from the registry.
-func cpuModel() string {
+// CPUModel returns the CPU's model name, from the registry.
+func CPUModel() string {
 	k, err := registry.OpenKey(registry.LOCAL_MACHINE, `HARDWARE\DESCRIPTION\System\CentralProcessor\0`, registry.QUERY_VALUE)
 	if err != nil {
 		return ""

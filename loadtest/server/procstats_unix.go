@@ -1,6 +1,6 @@
 //go:build unix
 
-package loadtest
+package server
 
 import "golang.org/x/sys/unix"
 

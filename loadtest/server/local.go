@@ -1,0 +1,129 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"time"
+
+	"github.com/igbank/igbank/common/bank"
+	"github.com/igbank/igbank/common/store"
+	"github.com/igbank/igbank/common/transport"
+)
+
+// Local is a transport's server running in this process.
+type Local struct {
+	srv   transport.Server
+	ln    *countingListener
+	addr  string
+	done  chan error
+	store io.Closer
+}
+
+// Start serves b over t on addr, in this process.
+func Start(t transport.Variant, addr string, b bank.Bank) (*Local, error) {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	s := &Local{srv: t.NewServer(b, transport.ServerConfig{}), ln: &countingListener{Listener: l}, addr: l.Addr().String(), done: make(chan error, 1)}
+	go func() { s.done <- s.srv.Serve(s.ln) }()
+	return s, nil
+}
+
+// startStore serves t as c says, over the ledger c.Store names, seeded
+// with c.Accounts accounts; closing the server closes the store.
+func startStore(t transport.Variant, c Config) (*Local, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	lg, closer, err := store.Open(ctx, c.Store, c.Accounts)
+	if err != nil {
+		return nil, err
+	}
+	addr := c.Addr
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	s, err := Start(t, addr, c.wrap(bank.NewService(lg)))
+	if err != nil {
+		closer.Close()
+		return nil, err
+	}
+	s.store = closer
+	return s, nil
+}
+
+// Addr is the address the server listens on.
+func (s *Local) Addr() string { return s.addr }
+
+// stats returns the server's byte counts and, if own (the server has the
+// process to itself), the process's accounting.
+func (s *Local) stats(own bool) ProcStats {
+	var p ProcStats
+	if own {
+		p = ReadProcStats()
+	}
+	p.BytesIn, p.BytesOut = s.ln.counts()
+	return p
+}
+
+// Close shuts the server down gracefully, within 10 s, and closes its
+// store.
+func (s *Local) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if s.store != nil {
+		defer s.store.Close()
+	}
+	if err := s.srv.Shutdown(ctx); err != nil {
+		return errors.New("shutdown: " + err.Error())
+	}
+	select {
+	case err := <-s.done:
+		return err
+	case <-ctx.Done():
+		return errors.New("Serve did not return after Shutdown")
+	}
+}
+
+// Handle is a running server under test, in its own process or in this
+// one.
+type Handle interface {
+	Addr() string
+	// Stats returns the server's accounting; OwnProcess says whether CPU,
+	// allocation and memory figures are the server's alone.
+	Stats() (ProcStats, error)
+	OwnProcess() bool
+	Close() error
+}
+
+type inProcess struct{ *Local }
+
+func (h inProcess) Stats() (ProcStats, error) { return h.stats(false), nil }
+func (h inProcess) OwnProcess() bool          { return false }
+
+// StartInProcess starts the server c describes in this process. Its
+// Stats count bytes only: the process's accounting is the client's too.
+func StartInProcess(c Config) (Handle, error) {
+	t, err := c.Validate()
+	if err != nil {
+		return nil, err
+	}
+	s, err := startStore(t, c)
+	if err != nil {
+		return nil, err
+	}
+	return inProcess{s}, nil
+}
+
+// External is a server that something else started, at addr: it has no
+// accounting to give, and closing it does nothing.
+func External(addr string) Handle { return external(addr) }
+
+type external string
+
+func (h external) Addr() string              { return string(h) }
+func (h external) Stats() (ProcStats, error) { return ProcStats{}, nil }
+func (h external) OwnProcess() bool          { return false }
+func (h external) Close() error              { return nil }

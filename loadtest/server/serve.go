@@ -1,0 +1,196 @@
+package server
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/igbank/igbank/common/bank"
+	"github.com/igbank/igbank/common/fault"
+	"github.com/igbank/igbank/common/ledger"
+	"github.com/igbank/igbank/common/transport"
+	"github.com/igbank/igbank/loadtest/registry"
+)
+
+// Config is one server: what "loadtest serve" serves, and how the load
+// generator starts one.
+type Config struct {
+	Transport string `json:"transport"` // a registry name, the reference included
+	Addr      string `json:"addr"`      // where to listen; "": 127.0.0.1:0
+	Accounts  int    `json:"accounts"`  // seeded accounts
+	// Store is the ledger, as common/store.Open reads it: "memory" (or
+	// ""), "sqlite:PATH" or "postgres://...".
+	Store string `json:"store"`
+	CPUs  []int  `json:"cpus,omitempty"` // pin the process to these CPUs (Serve only)
+	// Control makes Serve talk to the load generator: it prints its
+	// address as a JSON line, answers "stats" lines on its standard input
+	// with its accounting as JSON lines, and stops when standard input
+	// closes. StartChild sets it.
+	Control bool `json:"control,omitempty"`
+	// IgnoreKeys makes the server ignore idempotency keys
+	// (bank.IgnoreKeys): the partial-failure lab's bug, under which a
+	// retried deposit is applied again.
+	IgnoreKeys bool `json:"ignore_keys,omitempty"`
+	// Fault makes the server die on a deposit (common/fault): a process
+	// SIGKILLs itself.
+	Fault fault.Spec `json:"fault"`
+	// Die is what dying is for a server in this process (nil: SIGKILL the
+	// process). It cannot be passed to a server process.
+	Die func() `json:"-"`
+}
+
+// DefaultConfig is "loadtest serve" with no flags but -transport.
+func DefaultConfig() Config {
+	return Config{Addr: "127.0.0.1:0", Accounts: ledger.DefaultAccounts, Store: "memory"}
+}
+
+// MaxAccounts is the most accounts a server seeds: account numbers have
+// nine digits.
+const MaxAccounts = 999_999_999
+
+// ErrAccounts is the error of a Config whose Accounts is out of range.
+var ErrAccounts = errors.New("out of range: want 1 to 999999999")
+
+// Validate checks c and resolves its transport.
+func (c Config) Validate() (transport.Variant, error) {
+	t, ok := registry.Lookup(c.Transport)
+	if !ok {
+		return t, fmt.Errorf("unknown transport %q (known: %s)", c.Transport, strings.Join(registry.Names(true), ", "))
+	}
+	if c.Accounts < 1 || c.Accounts > MaxAccounts {
+		return t, fmt.Errorf("accounts %d is %w", c.Accounts, ErrAccounts)
+	}
+	return t, nil
+}
+
+// Args are the flags of "loadtest serve" that say c, for a human to read
+// in a process list or to run again.
+func (c Config) Args() []string {
+	var a []string
+	if c.Control {
+		a = append(a, "-control")
+	}
+	a = append(a, "-transport", c.Transport)
+	if c.Addr != "" {
+		a = append(a, "-addr", c.Addr)
+	}
+	a = append(a, "-accounts", strconv.Itoa(c.Accounts))
+	if c.Store != "" {
+		a = append(a, "-store", c.Store)
+	}
+	if len(c.CPUs) > 0 {
+		cs := make([]string, len(c.CPUs))
+		for i, n := range c.CPUs {
+			cs[i] = strconv.Itoa(n)
+		}
+		a = append(a, "-cpus", strings.Join(cs, ","))
+	}
+	if c.IgnoreKeys {
+		a = append(a, "-idempotency", "off")
+	}
+	if c.Fault.Kind != fault.None {
+		a = append(a, "-fault", c.Fault.String())
+	}
+	return a
+}
+
+// wrap decorates the server's bank b as c says.
+func (c Config) wrap(b bank.Bank) bank.Bank {
+	if c.IgnoreKeys {
+		b = bank.IgnoreKeys(b)
+	}
+	if c.Fault.Kind != fault.None {
+		b = fault.Wrap(b, c.Fault.Plan(), nil, c.Die)
+	}
+	return b
+}
+
+// ChildEnv holds, in the environment of a server process that StartChild
+// starts, the process's Config as JSON (see MaybeServe).
+const ChildEnv = "IGBANK_LOADTEST_SERVE"
+
+// MaybeServe runs Serve and exits if this process was started by
+// StartChild: the command calls it first thing, and so does the TestMain
+// of every test binary that starts server processes, because
+// os.Executable is then the test binary, not the command.
+func MaybeServe() {
+	js, ok := os.LookupEnv(ChildEnv)
+	if !ok || len(os.Args) < 2 || os.Args[1] != "serve" {
+		return
+	}
+	var c Config
+	if err := json.Unmarshal([]byte(js), &c); err != nil {
+		fmt.Fprintf(os.Stderr, "serve: %s: %v\n", ChildEnv, err)
+		os.Exit(2)
+	}
+	os.Exit(Serve(c, os.Stdin, os.Stdout, os.Stderr))
+}
+
+type readyLine struct {
+	Addr string `json:"addr"`
+	PID  int    `json:"pid"`
+}
+
+// Serve serves c until SIGINT or SIGTERM (with c.Control: until standard
+// input closes) and returns the exit status: 0 after a clean shutdown, 2
+// for a Config that does not validate, 1 for a server that failed.
+func Serve(c Config, stdin io.Reader, stdout, stderr io.Writer) int {
+	t, err := c.Validate()
+	if err != nil {
+		fmt.Fprintf(stderr, "serve: %v\n", err)
+		return 2
+	}
+	if err := PinCPUs(c.CPUs); err != nil {
+		fmt.Fprintf(stderr, "serve: %v\n", err)
+		return 1
+	}
+	if c.Control {
+		// Ctrl-C reaches the whole process group; the generator decides
+		// when its servers stop, by closing standard input.
+		signal.Ignore(os.Interrupt, syscall.SIGTERM)
+	}
+	s, err := startStore(t, c)
+	if err != nil {
+		fmt.Fprintf(stderr, "serve: %v\n", err)
+		return 1
+	}
+	stop := func() int {
+		if err := s.Close(); err != nil {
+			fmt.Fprintf(stderr, "serve: %v\n", err)
+			return 1
+		}
+		return 0
+	}
+	enc := json.NewEncoder(stdout)
+	if c.Control {
+		enc.Encode(readyLine{Addr: s.addr, PID: os.Getpid()})
+		sc := bufio.NewScanner(stdin)
+		for sc.Scan() {
+			switch strings.TrimSpace(sc.Text()) {
+			case "stats":
+				enc.Encode(s.stats(true))
+			case "quit":
+				return stop()
+			}
+		}
+		return stop()
+	}
+	fmt.Fprintf(stdout, "igbank %s server ready on %s (%d accounts)\n", t.Name, s.addr, c.Accounts)
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
+	select {
+	case <-ctx.Done():
+	case err := <-s.done:
+		fmt.Fprintf(stderr, "serve: %v\n", err)
+		return 1
+	}
+	return stop()
+}

@@ -1,0 +1,101 @@
+package server
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/igbank/igbank/common/bank"
+	"github.com/igbank/igbank/common/fault"
+	"github.com/igbank/igbank/common/ledger"
+	"github.com/igbank/igbank/common/transport"
+	"github.com/igbank/igbank/loadtest/registry"
+)
+
+// TestMain lets the test binary act as a server process: StartChild
+// starts os.Executable in serve mode, and in a test that is this binary.
+func TestMain(m *testing.M) {
+	MaybeServe()
+	os.Exit(m.Run())
+}
+
+// TestChild starts a server process, reads its accounting, calls it and
+// stops it.
+func TestChild(t *testing.T) {
+	h, err := StartChild(Config{Transport: "raw", Accounts: 10, IgnoreKeys: true, Fault: fault.Spec{Kind: fault.CrashAfterApply, Nth: 1000}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	tr, _ := registry.Lookup("raw")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := tr.Dial(ctx, h.Addr(), transport.ClientConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Balance(ctx, ledger.SeedAccount(10)); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	st, err := h.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.CPUNs() <= 0 || st.BytesIn == 0 || st.BytesOut == 0 || (RSSAvailable && st.RSSBytes == 0) {
+		t.Errorf("server accounting: %+v", st)
+	}
+	if err := h.Close(); err != nil {
+		t.Errorf("close: %v", err)
+	}
+}
+
+// TestInProcessIgnoreKeys runs an in-process server with the faults of
+// Config: without keys a repeated deposit is applied twice, and an
+// in-process crash-after-apply (a Die that closes the server instead of
+// killing the test) applies the deposit and never answers it.
+func TestInProcessIgnoreKeys(t *testing.T) {
+	tr, _ := registry.Lookup("raw")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	h, err := StartInProcess(Config{Transport: "raw", Accounts: 2, Store: "memory", IgnoreKeys: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	c, err := tr.Dial(ctx, h.Addr(), transport.ClientConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	req := bank.DepositRequest{Account: ledger.SeedAccount(1), Amount: 5, IdempotencyKey: "same"}
+	r1, err1 := c.Deposit(ctx, req)
+	r2, err2 := c.Deposit(ctx, req)
+	if err1 != nil || err2 != nil || r2.Replayed || r1.TransactionID == r2.TransactionID {
+		t.Fatalf("same key twice without keys: %+v %v, %+v %v; want two transactions", r1, err1, r2, err2)
+	}
+
+	died := make(chan struct{})
+	srv, err := startStore(tr, Config{Addr: "127.0.0.1:0", Accounts: 2, Store: "memory",
+		Fault: fault.Spec{Kind: fault.CrashAfterApply, Nth: 2},
+		Die:   func() { close(died) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	c2, err := tr.Dial(ctx, srv.Addr(), transport.ClientConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	if _, err := c2.Deposit(ctx, bank.DepositRequest{Account: ledger.SeedAccount(1), Amount: 5, IdempotencyKey: "k1"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c2.Deposit(ctx, bank.DepositRequest{Account: ledger.SeedAccount(1), Amount: 5, IdempotencyKey: "k2"})
+	if bank.CodeOf(err) != bank.Unavailable {
+		t.Fatalf("deposit on which the server dies: %v, want unavailable", err)
+	}
+	<-died
+}
