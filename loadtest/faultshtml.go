@@ -7,6 +7,9 @@ import (
 	"math"
 	"sort"
 	"strings"
+
+	"github.com/igbank/igbank/loadtest/chart"
+	"github.com/igbank/igbank/loadtest/page"
 )
 
 // BreakerFigures sum up what the circuit breaker did in one cell, from its
@@ -95,7 +98,6 @@ const (
 	colOpen      = "#b2182b"
 	colHalfOpen  = "#9c755f"
 	colClosed    = "#1b9e77"
-	faultsStyle  = `<style>body{font-family:system-ui,sans-serif;margin:2em;color:#222;max-width:1100px}table{border-collapse:collapse;font-size:12px}.wrap{overflow-x:auto}td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}td:first-child,th:first-child,td.l{text-align:left}section{margin:2em 0}pre{background:#f6f6f6;padding:1em;white-space:pre-wrap}.note{color:#555;font-size:13px}td.ok{background:#dff0d8;text-align:center}td.fail{background:#f2dede;text-align:center;font-weight:bold}td.err{background:#eee;text-align:center}</style>`
 	faultsTitle  = "IGBank partial failures: exactly-once, scenario × transport"
 	faultsLegend = "ok: every acknowledged deposit applied exactly once, none twice, none invented, the expected codes seen (and every deposit acknowledged where the scenario says so). FAIL: the audit found lost or duplicated deposits, or the client did not see the expected codes."
 )
@@ -114,19 +116,90 @@ func stateColor(s string) string {
 // matrix, the table of every cell, and for each outage cell the timeline
 // of its calls with the breaker's transitions.
 func WriteFaultsHTML(w io.Writer, results []FaultResult) error {
-	var b strings.Builder
-	fmt.Fprintf(&b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>%s</title>\n%s</head><body>", html.EscapeString(faultsTitle), faultsStyle)
-	fmt.Fprintf(&b, "<h1>%s</h1>\n", html.EscapeString(faultsTitle))
+	p := page.New(faultsTitle)
+	p.Printf("<section id=\"matrix\"><h2>Exactly-once</h2><p class=\"note\">%s</p>", html.EscapeString(faultsLegend))
+	p.Wide(func() { matrixHTML(p, results) })
+	p.WriteString("</section>\n")
 
-	// The matrix.
-	scen, trs, cell := faultGrid(results)
-	fmt.Fprintf(&b, "<section id=\"matrix\"><h2>Exactly-once</h2><p class=\"note\">%s</p><div class=\"wrap\"><table><tr><th>scenario</th>", html.EscapeString(faultsLegend))
-	for _, t := range trs {
-		fmt.Fprintf(&b, "<th>%s</th>", html.EscapeString(t))
+	// Every cell.
+	p.WriteString(`<section id="cells"><h2>What the client saw</h2>`)
+	p.Wide(func() {
+		p.WriteString("<table><tr>")
+		for i, h := range faultColumns {
+			p.Printf("<th%s>%s</th>", textClass(i), html.EscapeString(h))
+		}
+		p.WriteString("</tr>\n")
+		for _, r := range results {
+			if r.Error != "" {
+				p.Printf("<tr><td class=\"l\">%s</td><td class=\"l\">%s</td><td class=\"l\" colspan=\"%d\">error: %s</td></tr>\n",
+					html.EscapeString(r.Scenario), html.EscapeString(r.Transport), len(faultColumns)-2, html.EscapeString(r.Error))
+				continue
+			}
+			p.WriteString("<tr>")
+			for i, v := range faultRow(r) {
+				class := textClass(i)
+				if i == 2 && v != "yes" {
+					class = ` class="fail"`
+				}
+				p.Printf("<td%s>%s</td>", class, html.EscapeString(v))
+			}
+			p.WriteString("</tr>\n")
+		}
+		p.WriteString("</table>")
+	})
+	var notes []string
+	for _, r := range results {
+		notes = append(notes, faultNotes(r)...)
 	}
-	b.WriteString("</tr>\n")
+	if len(notes) > 0 {
+		p.Printf("<pre>%s</pre>", html.EscapeString(strings.Join(notes, "\n")))
+	}
+	p.WriteString("<p class=\"note\">Attempt errors are those of single attempts, by code (breaker_fail_fast: failed at once by the open or half-open breaker, never sent). Attempts per call count the breaker's fail-fasts; in fault: over the calls that started while the fault was on. p99 in fault: of those calls' latencies, retries included.</p></section>\n")
+
+	// The outage timelines.
+	first := true
+	for _, r := range results {
+		if !hasTimeline(r) {
+			continue
+		}
+		if first {
+			p.WriteString(`<section id="outage"><h2>Circuit breaker through an outage</h2><p class="note">` + outageNote + `</p>`)
+			first = false
+		}
+		p.Printf("<h3>%s</h3>\n%s\n%s\n", html.EscapeString(r.Transport), outageChart(r), outageFigures(r))
+	}
+	if !first {
+		p.WriteString("</section>\n")
+	}
+	return p.Finish(w)
+}
+
+const outageNote = "Each dot is one logical deposit: when it started (x) and how long it took, retries included (y, logarithmic). The shaded span is the outage (the proxy disabled: connections refused); the vertical lines are the breaker's transitions, labelled with the state it went to."
+
+// hasTimeline says whether r gets an outage timeline on the page.
+func hasTimeline(r FaultResult) bool {
+	return r.Scenario == "outage" && r.Error == "" && len(r.Timeline) > 0
+}
+
+// textClass is the class attribute of column i of the table of cells:
+// the transport and the attempt errors are text.
+func textClass(i int) string {
+	if i <= 1 || i == 10 {
+		return ` class="l"`
+	}
+	return ""
+}
+
+// matrixHTML writes the matrix, scenario × transport, as a table.
+func matrixHTML(p *page.Page, results []FaultResult) {
+	scen, trs, cell := faultGrid(results)
+	p.WriteString("<table><tr><th class=\"l\">scenario</th>")
+	for _, t := range trs {
+		p.Printf("<th>%s</th>", html.EscapeString(t))
+	}
+	p.WriteString("</tr>\n")
 	for _, s := range scen {
-		fmt.Fprintf(&b, "<tr><td>%s</td>", html.EscapeString(s))
+		p.Printf("<tr><td class=\"l\">%s</td>", html.EscapeString(s))
 		for _, t := range trs {
 			r, ok := cell[[2]string{s, t}]
 			class := "fail"
@@ -149,75 +222,21 @@ func WriteFaultsHTML(w io.Writer, results []FaultResult) error {
 			if ok && r.Error == "" {
 				counts = fmt.Sprintf("<br><small>lost %d · dup %d</small>", r.Audit.Lost, r.Audit.Duplicated)
 			}
-			fmt.Fprintf(&b, "<td class=\"%s\" title=\"%s\">%s%s</td>", class, html.EscapeString(title), html.EscapeString(matrixCell(r, ok)), counts)
+			p.Printf("<td class=\"%s\" title=\"%s\">%s%s</td>", class, html.EscapeString(title), html.EscapeString(matrixCell(r, ok)), counts)
 		}
-		b.WriteString("</tr>\n")
+		p.WriteString("</tr>\n")
 	}
-	b.WriteString("</table></div></section>\n")
-
-	// Every cell.
-	b.WriteString(`<section id="cells"><h2>What the client saw</h2><div class="wrap"><table><tr>`)
-	for _, h := range faultColumns {
-		fmt.Fprintf(&b, "<th>%s</th>", html.EscapeString(h))
-	}
-	b.WriteString("</tr>\n")
-	for _, r := range results {
-		if r.Error != "" {
-			fmt.Fprintf(&b, "<tr><td>%s</td><td class=\"l\">%s</td><td class=\"l\" colspan=\"%d\">error: %s</td></tr>\n",
-				html.EscapeString(r.Scenario), html.EscapeString(r.Transport), len(faultColumns)-2, html.EscapeString(r.Error))
-			continue
-		}
-		b.WriteString("<tr>")
-		for i, v := range faultRow(r) {
-			class := ""
-			if i == 1 || i == 10 {
-				class = ` class="l"`
-			}
-			if i == 2 && v != "yes" {
-				class = ` class="fail"`
-			}
-			fmt.Fprintf(&b, "<td%s>%s</td>", class, html.EscapeString(v))
-		}
-		b.WriteString("</tr>\n")
-	}
-	b.WriteString("</table></div>")
-	var notes []string
-	for _, r := range results {
-		notes = append(notes, faultNotes(r)...)
-	}
-	if len(notes) > 0 {
-		fmt.Fprintf(&b, "<pre>%s</pre>", html.EscapeString(strings.Join(notes, "\n")))
-	}
-	b.WriteString("<p class=\"note\">Attempt errors are those of single attempts, by code (breaker_fail_fast: failed at once by the open or half-open breaker, never sent). Attempts per call count the breaker's fail-fasts; in fault: over the calls that started while the fault was on. p99 in fault: of those calls' latencies, retries included.</p></section>\n")
-
-	// The outage timelines.
-	first := true
-	for _, r := range results {
-		if r.Scenario != "outage" || r.Error != "" || len(r.Timeline) == 0 {
-			continue
-		}
-		if first {
-			b.WriteString(`<section id="outage"><h2>Circuit breaker through an outage</h2><p class="note">Each dot is one logical deposit: when it started (x) and how long it took, retries included (y, logarithmic). The shaded span is the outage (the proxy disabled: connections refused); the vertical lines are the breaker's transitions, labelled with the state it went to.</p>`)
-			first = false
-		}
-		fmt.Fprintf(&b, "<h3>%s</h3>\n%s\n%s\n", html.EscapeString(r.Transport), outageChart(r), outageFigures(r))
-	}
-	if !first {
-		b.WriteString("</section>\n")
-	}
-	b.WriteString("</body></html>\n")
-	_, err := io.WriteString(w, b.String())
-	return err
+	p.WriteString("</table>")
 }
 
 // outageChart draws r's calls over time, with the fault windows shaded and
 // the breaker's transitions marked.
 func outageChart(r FaultResult) string {
-	out := []series{
-		{name: "ok", color: colOK, dots: true},
-		{name: "unavailable", color: colUnavail, dots: true},
-		{name: "failed fast (breaker)", color: colFailFast, dots: true},
-		{name: "other error", color: colOther, dots: true},
+	out := []chart.Series{
+		{Name: "ok", Color: colOK, Dots: true},
+		{Name: "unavailable", Color: colUnavail, Dots: true},
+		{Name: "failed fast (breaker)", Color: colFailFast, Dots: true},
+		{Name: "other error", Color: colOther, Dots: true},
 	}
 	xs := []float64{0, r.ElapsedMs}
 	var ys []float64
@@ -232,52 +251,59 @@ func outageChart(r FaultResult) string {
 			i = 1
 		}
 		y := math.Max(c.LatencyMs, 0.001)
-		out[i].points = append(out[i].points, xy{c.StartMs, y})
+		out[i].Points = append(out[i].Points, chart.Point{X: c.StartMs, Y: y})
 		xs = append(xs, c.StartMs)
 		ys = append(ys, y)
 	}
-	var ss []series
+	var ss []chart.Series
 	for _, s := range out {
-		if len(s.points) > 0 {
+		if len(s.Points) > 0 {
 			ss = append(ss, s)
 		}
 	}
 	// Legend only: the shading and the markers.
-	ss = append(ss, series{name: "fault on", color: "#f6d5d5"},
-		series{name: "| breaker → open", color: colOpen},
-		series{name: "| → half-open", color: colHalfOpen},
-		series{name: "| → closed", color: colClosed})
-	xa, ya := niceAxis(xs, false), niceAxis(ys, true)
-	under := func(b *strings.Builder, xa, ya axis, p plotArea) {
-		for _, win := range r.FaultWindows {
-			a, z := xa.pos(win[0], p.x0, p.x1), xa.pos(win[1], p.x0, p.x1)
-			fmt.Fprintf(b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s" fill-opacity="0.18"><title>fault on %.0f–%.0f ms</title></rect>`,
-				a, p.y1, math.Max(z-a, 1), p.y0-p.y1, colFault, win[0], win[1])
-		}
-		// Transitions a few pixels apart share one label.
-		type mark struct {
-			x     float64
-			label string
-		}
-		var marks []mark
-		for _, t := range r.Transitions {
-			x := xa.pos(t.AtMs, p.x0, p.x1)
-			fmt.Fprintf(b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="%s" stroke-width="1.5" stroke-dasharray="4 3"><title>%.1f ms: %s → %s</title></line>`,
-				x, p.y0, x, p.y1, stateColor(t.To), t.AtMs, t.From, t.To)
-			if n := len(marks); n > 0 && x-marks[n-1].x < 11 {
-				marks[n-1].label += " → " + t.To
-				continue
-			}
-			marks = append(marks, mark{x, fmt.Sprintf("%.0f ms: %s → %s", t.AtMs, t.From, t.To)})
-		}
-		for _, m := range marks {
-			fmt.Fprintf(b, `<text x="%.1f" y="%.1f" font-size="10" text-anchor="end" transform="rotate(-90 %.1f %.1f)">%s</text>`,
-				m.x+10, p.y1+3, m.x+10, p.y1+3, html.EscapeString(m.label))
-		}
+	ss = append(ss, chart.Series{Name: "fault on", Color: "#f6d5d5"},
+		chart.Series{Name: "| breaker → open", Color: colOpen},
+		chart.Series{Name: "| → half-open", Color: colHalfOpen},
+		chart.Series{Name: "| → closed", Color: colClosed})
+	var marks []chart.Mark
+	for _, win := range r.FaultWindows {
+		marks = append(marks, chart.Span{From: win[0], To: win[1], Color: colFault, Title: fmt.Sprintf("fault on %.0f–%.0f ms", win[0], win[1])})
 	}
-	title := fmt.Sprintf("%s over %s: %d deposits, latency of each by start time", r.Scenario, r.Transport, len(r.Timeline))
-	return plotChart(title, "time since the run started (ms)", "call latency", ss, xa, ya, nil,
-		func(v float64) string { return fmt.Sprintf("%.0f", v) }, func(v float64) string { return fmtUs(v * 1000) }, under)
+	marks = append(marks, transitionMarks(r.Transitions))
+	return chart.Lines{
+		Title:  fmt.Sprintf("%s over %s: %d deposits, latency of each by start time", r.Scenario, r.Transport, len(r.Timeline)),
+		XLabel: "time since the run started (ms)", YLabel: "call latency", Series: ss,
+		X: chart.NiceAxis(xs, false), Y: chart.NiceAxis(ys, true),
+		XTickLabel: func(v float64) string { return fmt.Sprintf("%.0f", v) },
+		YFormat:    func(v float64) string { return fmtUs(v * 1000) },
+		Marks:      marks,
+	}.SVG()
+}
+
+// transitionMarks marks the breaker's transitions on a timeline: a dashed
+// line each, in the colour of the state it went to, and a label along it;
+// transitions a few pixels apart share one label.
+type transitionMarks []Transition
+
+func (ts transitionMarks) Draw(c *chart.Canvas) {
+	type mark struct {
+		x     float64
+		label string
+	}
+	var marks []mark
+	for _, t := range ts {
+		x := c.X(t.AtMs)
+		c.VLine(x, stateColor(t.To), 1.5, "4 3", fmt.Sprintf("%.1f ms: %s → %s", t.AtMs, t.From, t.To))
+		if n := len(marks); n > 0 && x-marks[n-1].x < 11 {
+			marks[n-1].label += " → " + t.To
+			continue
+		}
+		marks = append(marks, mark{x, fmt.Sprintf("%.0f ms: %s → %s", t.AtMs, t.From, t.To)})
+	}
+	for _, m := range marks {
+		c.Text(m.x+10, c.Top+3, 10, "end", true, m.label)
+	}
 }
 
 // outageFigures is the table under an outage chart.
@@ -311,7 +337,7 @@ func outageFigures(r FaultResult) string {
 	var b strings.Builder
 	b.WriteString(`<table class="figures">`)
 	for _, row := range rows {
-		fmt.Fprintf(&b, "<tr><td>%s</td><td>%s</td></tr>", html.EscapeString(row[0]), html.EscapeString(row[1]))
+		fmt.Fprintf(&b, "<tr><td class=\"l\">%s</td><td>%s</td></tr>", html.EscapeString(row[0]), html.EscapeString(row[1]))
 	}
 	b.WriteString("</table>")
 	return b.String()

@@ -18,6 +18,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/igbank/igbank/loadtest/chart"
+	"github.com/igbank/igbank/loadtest/page"
 	"github.com/igbank/igbank/loadtest/registry"
 
 	"github.com/igbank/igbank/common/bank"
@@ -410,42 +412,36 @@ func WriteHerdText(w io.Writer, r *HerdReport) error {
 // herdChart draws attempts per bucket, one line per jitter mode, and a
 // dashed line where the server came back.
 func herdChart(r *HerdReport) string {
-	var ss []series
+	var ss []chart.Series
 	var xs, ys []float64
 	for i, x := range r.Runs {
-		s := series{name: "jitter " + x.Jitter, color: palette[i%len(palette)]}
+		s := chart.Series{Name: "jitter " + x.Jitter, Color: chart.Color(i)}
 		for b, n := range x.Buckets {
-			s.points = append(s.points, xy{float64(b) * r.BucketMs, float64(n)})
+			s.Points = append(s.Points, chart.Point{X: float64(b) * r.BucketMs, Y: float64(n)})
 			xs = append(xs, float64(b)*r.BucketMs)
 			ys = append(ys, float64(n))
 		}
 		ss = append(ss, s)
 	}
-	xa, ya := niceAxis(xs, false), niceAxis(ys, false)
-	svg := lineChart(fmt.Sprintf("Attempts per %g ms, %d clients, %g ms outage (%s)", r.BucketMs, r.Clients, r.OutageMs, r.Transport),
-		"time since the outage began (ms)", "attempts started", ss, xa, ya, nil, nil, func(v float64) string { return fmt.Sprintf("%.0f", v) })
-	x0, x1 := float64(padL), float64(chartW-padR)
-	x := xa.pos(r.OutageMs, x0, x1)
-	mark := fmt.Sprintf(`<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#000" stroke-dasharray="4 3"/><text x="%.1f" y="%d" font-size="11">server back</text></svg>`,
-		x, padT, x, chartH-padB, x+3, padT+12)
-	return strings.TrimSuffix(svg, "</svg>") + mark
+	return chart.Lines{
+		Title:  fmt.Sprintf("Attempts per %g ms, %d clients, %g ms outage (%s)", r.BucketMs, r.Clients, r.OutageMs, r.Transport),
+		XLabel: "time since the outage began (ms)", YLabel: "attempts started", Series: ss,
+		X: chart.NiceAxis(xs, false), Y: chart.NiceAxis(ys, false),
+		YFormat: func(v float64) string { return fmt.Sprintf("%.0f", v) },
+		Marks:   []chart.Mark{chart.Rule{At: r.OutageMs, Color: "#000", Label: "server back"}},
+	}.SVG()
 }
 
 // WriteHerdHTML writes a self-contained page: the table and the chart.
 func WriteHerdHTML(w io.Writer, r *HerdReport) error {
-	var b strings.Builder
-	title := "Backoff and jitter: a herd of clients against a recovering server"
-	fmt.Fprintf(&b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>%s</title>\n", title)
-	b.WriteString(`<style>body{font-family:system-ui,sans-serif;margin:2em;color:#222;max-width:1100px}table{border-collapse:collapse;font-size:12px}td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}pre{background:#f6f6f6;padding:1em;white-space:pre-wrap}.note{color:#555;font-size:13px}</style></head><body>`)
-	fmt.Fprintf(&b, "<h1>%s</h1>\n", title)
+	p := page.New("Backoff and jitter: a herd of clients against a recovering server")
 	var text strings.Builder
 	WriteHerdText(&text, r)
-	fmt.Fprintf(&b, "<pre>%s</pre>\n", html.EscapeString(text.String()))
-	fmt.Fprintf(&b, "<p class=\"note\">%s, %s/%s, %d CPUs (%s), commit %s, started %s. Peak: most attempts in one bucket (the first bucket holds every client's first attempt, whatever the jitter); peak after recovery: from the end of the outage on. Drain: until the last client succeeded.</p>\n",
+	p.Printf("<pre>%s</pre>\n", html.EscapeString(text.String()))
+	p.Printf("<p class=\"note\">%s, %s/%s, %d CPUs (%s), commit %s, started %s. Peak: most attempts in one bucket (the first bucket holds every client's first attempt, whatever the jitter); peak after recovery: from the end of the outage on. Drain: until the last client succeeded.</p>\n",
 		html.EscapeString(r.Env.GoVersion), r.Env.OS, r.Env.Arch, r.Env.NumCPU, html.EscapeString(r.Env.CPUModel), html.EscapeString(shortCommit(r.Env.Commit)), r.Started.Format("2006-01-02 15:04 MST"))
-	fmt.Fprintf(&b, "<section id=\"herd-chart\">%s</section>\n</body></html>\n", herdChart(r))
-	_, err := io.WriteString(w, b.String())
-	return err
+	p.Printf("<section id=\"herd-chart\">%s</section>\n", herdChart(r))
+	return p.Finish(w)
 }
 
 func writeHerdFile(path string, r *HerdReport, f func(io.Writer, *HerdReport) error) error {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"sort"
 	"strconv"
@@ -13,6 +12,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/igbank/igbank/loadtest/chart"
 	"github.com/igbank/igbank/loadtest/registry"
 )
 
@@ -90,29 +90,9 @@ func groups(r *Report) []group {
 	return gs
 }
 
-// fmtRate formats calls per second: 123456 -> "123.5k".
-func fmtRate(x float64) string {
-	switch {
-	case x >= 1e6:
-		return strconv.FormatFloat(x/1e6, 'f', 2, 64) + "M"
-	case x >= 1e3:
-		return strconv.FormatFloat(x/1e3, 'f', 1, 64) + "k"
-	}
-	return strconv.FormatFloat(x, 'f', 0, 64)
-}
+func fmtRate(x float64) string { return chart.FormatRate(x) }
 
-// fmtUs formats a latency given in microseconds.
-func fmtUs(us float64) string {
-	switch {
-	case us >= 1e6:
-		return strconv.FormatFloat(us/1e6, 'f', 2, 64) + "s"
-	case us >= 1e4:
-		return strconv.FormatFloat(us/1e3, 'f', 1, 64) + "ms"
-	case us >= 1e3:
-		return strconv.FormatFloat(us/1e3, 'f', 2, 64) + "ms"
-	}
-	return strconv.FormatFloat(us, 'f', 0, 64) + "µs"
-}
+func fmtUs(us float64) string { return chart.FormatMicros(us) }
 
 func fmtNum(x float64, prec int) string { return strconv.FormatFloat(x, 'f', prec, 64) }
 
@@ -337,11 +317,4 @@ func Merge(a, b *Report, tagA, tagB string) *Report {
 		m.Results = append(m.Results, &c)
 	}
 	return &m
-}
-
-func finite(x float64) float64 {
-	if math.IsNaN(x) || math.IsInf(x, 0) {
-		return 0
-	}
-	return x
 }
