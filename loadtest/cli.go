@@ -13,7 +13,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/igbank/igbank/loadtest/bench"
 	"github.com/igbank/igbank/loadtest/registry"
+	"github.com/igbank/igbank/loadtest/report"
 
 	"github.com/igbank/igbank/common/bank"
 )
@@ -80,11 +82,11 @@ func (o *outputs) register(fs *flag.FlagSet, withJSON bool) {
 	fs.BoolVar(&o.quiet, "quiet", false, "print no table or progress, only errors")
 }
 
-func (o *outputs) write(r *Report) error {
+func (o *outputs) write(r *bench.Report) error {
 	files := []struct {
 		path string
-		f    func(io.Writer, *Report) error
-	}{{o.json, WriteJSON}, {o.csv, WriteCSV}, {o.html, WriteHTML}, {o.bench, WriteBench}}
+		f    func(io.Writer, *bench.Report) error
+	}{{o.json, report.WriteJSON}, {o.csv, report.WriteCSV}, {o.html, report.WriteHTML}, {o.bench, report.WriteBench}}
 	for _, x := range files {
 		if x.path == "" {
 			continue
@@ -96,7 +98,7 @@ func (o *outputs) write(r *Report) error {
 	return nil
 }
 
-func writeFile(path string, r *Report, f func(io.Writer, *Report) error) error {
+func writeFile(path string, r *bench.Report, f func(io.Writer, *bench.Report) error) error {
 	fh, err := os.Create(path)
 	if err != nil {
 		return err
@@ -109,8 +111,8 @@ func writeFile(path string, r *Report, f func(io.Writer, *Report) error) error {
 }
 
 // ParseRunFlags reads the flags of "loadtest run" into a Config.
-func ParseRunFlags(args []string, stderr io.Writer) (Config, *outputs, error) {
-	c := DefaultConfig()
+func ParseRunFlags(args []string, stderr io.Writer) (bench.Config, *outputs, error) {
+	c := bench.DefaultConfig()
 	o := &outputs{}
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -156,15 +158,29 @@ func ParseRunFlags(args []string, stderr io.Writer) (Config, *outputs, error) {
 			return c, nil, fmt.Errorf("-rate: %w", err)
 		}
 	}
-	if c.Workload.Mix, err = ParseMix(*mix); err != nil {
+	if c.Workload.Mix, err = bench.ParseMix(*mix); err != nil {
 		return c, nil, fmt.Errorf("-mix: %w", err)
 	}
 	c.Workload.Month = bank.Month(*month)
 	c.Workload.Amount = bank.Money(*amount)
 	if _, err := c.Validate(); err != nil {
-		return c, nil, err
+		return c, nil, flagWorded(err)
 	}
 	return c, o, nil
+}
+
+// flagWorded says an error of the engine that concerns several settings
+// in the words of the flags that set them.
+func flagWorded(err error) error {
+	switch {
+	case errors.Is(err, bench.ErrAddrAlone):
+		return errors.New("-addr needs exactly one transport and -no-reference")
+	case errors.Is(err, bench.ErrOpenLoopConcurrency):
+		return errors.New("with -rate, give one -concurrency (the most calls in flight)")
+	case errors.Is(err, bench.ErrPinCPUs):
+		return errors.New("-pin needs at least 2 CPUs")
+	}
+	return err
 }
 
 func splitList(s string) []string {
@@ -229,25 +245,25 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	var progress Progress
+	var progress bench.Progress
 	live := !o.quiet && isTerminal(stdout)
 	if live {
 		progress = func(line string) { fmt.Fprintf(stdout, "\r\033[K%s", line) }
 	}
 	start := time.Now()
-	rep, err := Run(ctx, c, progress)
+	rep, err := bench.Run(ctx, c, progress)
 	if live {
 		fmt.Fprint(stdout, "\r\033[K")
 	}
 	if rep == nil {
-		fmt.Fprintf(stderr, "loadtest run: %v\n", err)
+		fmt.Fprintf(stderr, "loadtest run: %v\n", flagWorded(err))
 		return 1
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "loadtest run: warning: %v\n", err)
 	}
 	if !o.quiet {
-		WriteTable(stdout, rep)
+		report.WriteTable(stdout, rep)
 		fmt.Fprintf(stdout, "(run took %v)\n", time.Since(start).Round(time.Second))
 	}
 	if err := o.write(rep); err != nil {
@@ -286,28 +302,36 @@ func reportMain(args []string, stdout, stderr io.Writer) int {
 			return code
 		}
 	}
-	a, err := ReadReport(fs.Arg(0))
+	a, err := report.Read(fs.Arg(0))
 	if err != nil {
 		fmt.Fprintf(stderr, "loadtest report: %v\n", err)
 		return 1
 	}
-	rep := a
+	run := a
 	if fs.NArg() == 2 {
-		b, err := ReadReport(fs.Arg(1))
+		b, err := report.Read(fs.Arg(1))
 		if err != nil {
 			fmt.Fprintf(stderr, "loadtest report: %v\n", err)
 			return 1
 		}
 		if !o.quiet {
-			WriteComparison(stdout, a, b, fs.Arg(0), fs.Arg(1))
+			report.WriteComparison(stdout, a, b, fs.Arg(0), fs.Arg(1))
 		}
-		rep = Merge(a, b, "(A)", "(B)")
+		run = report.Merge(a, b, "(A)", "(B)")
 	} else if !o.quiet {
-		WriteTable(stdout, a)
+		report.WriteTable(stdout, a)
 	}
-	if err := o.write(rep); err != nil {
+	if err := o.write(run); err != nil {
 		fmt.Fprintf(stderr, "loadtest report: %v\n", err)
 		return 1
 	}
 	return 0
+}
+
+func joinInts(xs []int) string {
+	s := make([]string, len(xs))
+	for i, x := range xs {
+		s[i] = strconv.Itoa(x)
+	}
+	return strings.Join(s, ",")
 }

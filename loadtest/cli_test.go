@@ -2,10 +2,15 @@ package loadtest
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/igbank/igbank/loadtest/bench"
+	"github.com/igbank/igbank/loadtest/internal/benchtest"
 	"github.com/igbank/igbank/loadtest/registry"
+	"github.com/igbank/igbank/loadtest/report"
 )
 
 func TestRunFlagErrors(t *testing.T) {
@@ -98,7 +103,7 @@ func TestParseRunFlagsDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(c.Concurrency) != 3 || c.Concurrency[2] != 32 || c.Workload.Mix != (Mix{80, 10, 10}) || c.Workload.Zipf != 1.2 || c.Connections != 4 || c.Reference {
+	if len(c.Concurrency) != 3 || c.Concurrency[2] != 32 || c.Workload.Mix != (bench.Mix{80, 10, 10}) || c.Workload.Zipf != 1.2 || c.Connections != 4 || c.Reference {
 		t.Errorf("parsed: %+v", c)
 	}
 }
@@ -117,5 +122,48 @@ func TestRunOutput(t *testing.T) {
 	out.Reset()
 	if code := Main(append(args, "-quiet"), &out, &errb); code != 0 || out.Len() != 0 {
 		t.Errorf("-quiet: exit %d, printed %q", code, out.String())
+	}
+}
+
+// TestReportCommand saves a run as JSON and renders it again with "loadtest
+// report", alone and compared with itself.
+func TestReportCommand(t *testing.T) {
+	rep := benchtest.SampleReport(t)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "run.json")
+	if err := writeFile(path, rep, report.WriteJSON); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	csvPath, htmlPath, benchPath := filepath.Join(dir, "r.csv"), filepath.Join(dir, "r.html"), filepath.Join(dir, "r.txt")
+	if code := Main([]string{"report", "-csv", csvPath, "-html", htmlPath, "-bench", benchPath, path}, &out, &errb); code != 0 {
+		t.Fatalf("report: exit %d: %s", code, errb.String())
+	}
+	var want bytes.Buffer
+	report.WriteTable(&want, rep)
+	if out.String() != want.String() {
+		t.Errorf("report's table differs from the run's:\n%s\nwant:\n%s", out.String(), want.String())
+	}
+	for _, p := range []string{csvPath, htmlPath, benchPath} {
+		if st, err := os.Stat(p); err != nil || st.Size() == 0 {
+			t.Errorf("%s not written: %v", p, err)
+		}
+	}
+
+	out.Reset()
+	cmpHTML := filepath.Join(dir, "cmp.html")
+	if code := Main([]string{"report", "-html", cmpHTML, path, path}, &out, &errb); code != 0 {
+		t.Fatalf("report A B: exit %d: %s", code, errb.String())
+	}
+	if !strings.Contains(out.String(), "calls/s A") || !strings.Contains(out.String(), "+0.0%") {
+		t.Errorf("comparison:\n%s", out.String())
+	}
+	page, err := os.ReadFile(cmpHTML)
+	if err != nil {
+		t.Fatal(err)
+	}
+	benchtest.CheckHTML(t, page, []string{"throughput", "latency", "cpu", "bytes"})
+	if !strings.Contains(string(page), registry.ReferenceName+" (B)") {
+		t.Error("comparison page does not tag the runs")
 	}
 }

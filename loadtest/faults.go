@@ -566,3 +566,19 @@ func (res *FaultResult) finish(s Scenario) {
 	}
 	res.Pass = res.Audit.OK && res.SawExpected && (!s.AllAcked || res.Audit.Acknowledged == res.Audit.Attempted)
 }
+
+// sleepUntil sleeps until t; false if ctx ended first.
+func sleepUntil(ctx context.Context, t time.Time) bool {
+	d := time.Until(t)
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	tm := time.NewTimer(d)
+	defer tm.Stop()
+	select {
+	case <-tm.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}

@@ -276,7 +276,7 @@ func outageChart(r FaultResult) string {
 		XLabel: "time since the run started (ms)", YLabel: "call latency", Series: ss,
 		X: chart.NiceAxis(xs, false), Y: chart.NiceAxis(ys, true),
 		XTickLabel: func(v float64) string { return fmt.Sprintf("%.0f", v) },
-		YFormat:    func(v float64) string { return fmtUs(v * 1000) },
+		YFormat:    func(v float64) string { return chart.FormatMicros(v * 1000) },
 		Marks:      marks,
 	}.SVG()
 }
@@ -326,13 +326,13 @@ func outageFigures(r FaultResult) string {
 			[2]string{"times opened (first + after failed probes)", fmt.Sprint(f.Opens)},
 			[2]string{"half-open probes", fmt.Sprint(f.HalfOpenProbes)},
 			[2]string{"calls failed fast by the breaker", fmt.Sprint(f.FailedFast)},
-			[2]string{"fail-fast latency (median of those calls)", fmtUs(f.FailFastP50Ms * 1000)})
+			[2]string{"fail-fast latency (median of those calls)", chart.FormatMicros(f.FailFastP50Ms * 1000)})
 	}
 	rows = append(rows,
 		[2]string{"calls started during the outage", fmt.Sprint(r.FaultCalls)},
 		[2]string{"attempts per call during the outage (mean, max)", fmt.Sprintf("%.2f, %d", r.AttemptsPerCallInFault, f.MaxAttemptsInFault)},
 		[2]string{"attempts per call over the run", fmt.Sprintf("%.2f", r.AttemptsPerCall)},
-		[2]string{"p99 latency of the calls started during the outage", fmtUs(r.FaultP99Ms * 1000)},
+		[2]string{"p99 latency of the calls started during the outage", chart.FormatMicros(r.FaultP99Ms * 1000)},
 		[2]string{"final errors", codeCounts(r.FinalErrors)})
 	var b strings.Builder
 	b.WriteString(`<table class="figures">`)

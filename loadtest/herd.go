@@ -18,6 +18,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/igbank/igbank/loadtest/bench"
 	"github.com/igbank/igbank/loadtest/chart"
 	"github.com/igbank/igbank/loadtest/page"
 	"github.com/igbank/igbank/loadtest/registry"
@@ -122,16 +123,16 @@ type HerdRun struct {
 
 // HerdReport is the outcome of "loadtest herd".
 type HerdReport struct {
-	Transport string      `json:"transport"`
-	Clients   int         `json:"clients"`
-	OutageMs  float64     `json:"outage_ms"`
-	BucketMs  float64     `json:"bucket_ms"`
-	Policy    string      `json:"policy"`
-	Seed      uint64      `json:"seed"`
-	Capacity  int         `json:"capacity,omitempty"`
-	Started   time.Time   `json:"started"`
-	Env       Environment `json:"env"`
-	Runs      []HerdRun   `json:"runs"`
+	Transport string            `json:"transport"`
+	Clients   int               `json:"clients"`
+	OutageMs  float64           `json:"outage_ms"`
+	BucketMs  float64           `json:"bucket_ms"`
+	Policy    string            `json:"policy"`
+	Seed      uint64            `json:"seed"`
+	Capacity  int               `json:"capacity,omitempty"`
+	Started   time.Time         `json:"started"`
+	Env       bench.Environment `json:"env"`
+	Runs      []HerdRun         `json:"runs"`
 }
 
 func (c *HerdConfig) policyText() string {
@@ -237,7 +238,7 @@ func RunHerd(ctx context.Context, c HerdConfig) (*HerdReport, error) {
 	}
 	rep := &HerdReport{
 		Transport: c.Transport, Clients: c.Clients, OutageMs: herdMs(c.Outage), BucketMs: herdMs(c.Bucket),
-		Policy: c.policyText(), Seed: c.Seed, Capacity: c.Capacity, Started: time.Now().UTC(), Env: environment(),
+		Policy: c.policyText(), Seed: c.Seed, Capacity: c.Capacity, Started: time.Now().UTC(), Env: bench.CurrentEnvironment(),
 	}
 	for _, j := range c.Modes {
 		if err := ctx.Err(); err != nil {
@@ -439,7 +440,7 @@ func WriteHerdHTML(w io.Writer, r *HerdReport) error {
 	WriteHerdText(&text, r)
 	p.Printf("<pre>%s</pre>\n", html.EscapeString(text.String()))
 	p.Printf("<p class=\"note\">%s, %s/%s, %d CPUs (%s), commit %s, started %s. Peak: most attempts in one bucket (the first bucket holds every client's first attempt, whatever the jitter); peak after recovery: from the end of the outage on. Drain: until the last client succeeded.</p>\n",
-		html.EscapeString(r.Env.GoVersion), r.Env.OS, r.Env.Arch, r.Env.NumCPU, html.EscapeString(r.Env.CPUModel), html.EscapeString(shortCommit(r.Env.Commit)), r.Started.Format("2006-01-02 15:04 MST"))
+		html.EscapeString(r.Env.GoVersion), r.Env.OS, r.Env.Arch, r.Env.NumCPU, html.EscapeString(r.Env.CPUModel), html.EscapeString(r.Env.ShortCommit()), r.Started.Format("2006-01-02 15:04 MST"))
 	p.Printf("<section id=\"herd-chart\">%s</section>\n", herdChart(r))
 	return p.Finish(w)
 }

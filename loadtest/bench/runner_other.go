@@ -1,6 +1,6 @@
 //go:build !linux
 
-package loadtest
+package bench
 
 import "time"
 

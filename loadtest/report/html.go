@@ -1,4 +1,4 @@
-package loadtest
+package report
 
 import (
 	"fmt"
@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/igbank/igbank/loadtest/bench"
 	"github.com/igbank/igbank/loadtest/chart"
 	"github.com/igbank/igbank/loadtest/page"
 	"github.com/igbank/igbank/loadtest/registry"
@@ -21,11 +22,11 @@ func curveX(q float64) float64 { return 1 / (1 - q/100) }
 // WriteHTML writes the self-contained HTML report: the table, and
 // charts of throughput against load, latency percentiles, CPU and bytes
 // per call.
-func WriteHTML(w io.Writer, r *Report) error {
+func WriteHTML(w io.Writer, r *bench.Report) error {
 	p := page.New("IGBank transports side by side")
 	p.Printf("<pre>%s</pre>\n", html.EscapeString(r.Config.Describe()))
 	p.Printf("<p class=\"note\">%s, %s/%s, %d CPUs (%s), GOMAXPROCS %d, commit %s, started %s.",
-		html.EscapeString(r.Env.GoVersion), r.Env.OS, r.Env.Arch, r.Env.NumCPU, html.EscapeString(r.Env.CPUModel), r.Env.GOMAXPROCS, html.EscapeString(shortCommit(r.Env.Commit)), r.Started.Format("2006-01-02 15:04 MST"))
+		html.EscapeString(r.Env.GoVersion), r.Env.OS, r.Env.Arch, r.Env.NumCPU, html.EscapeString(r.Env.CPUModel), r.Env.GOMAXPROCS, html.EscapeString(r.Env.ShortCommit()), r.Started.Format("2006-01-02 15:04 MST"))
 	for _, l := range r.Env.Limits {
 		p.Printf(" %s.", html.EscapeString(l))
 	}
@@ -64,8 +65,8 @@ func WriteHTML(w io.Writer, r *Report) error {
 					}
 				}
 				p.Printf("<tr><td>%s</td><td class=\"l\">%s</td><td>%s</td><td>%s–%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>\n",
-					pos, html.EscapeString(res.Transport), fmtRate(s.Throughput.Median), fmtRate(s.Throughput.Min), fmtRate(s.Throughput.Max),
-					fmtNum(s.RefRatio.Median, 2), fmtUs(s.P50.Median), fmtUs(s.P90.Median), fmtUs(s.P99.Median), fmtUs(s.P999.Median), fmtUs(s.Max.Max),
+					pos, html.EscapeString(res.Transport), chart.FormatRate(s.Throughput.Median), chart.FormatRate(s.Throughput.Min), chart.FormatRate(s.Throughput.Max),
+					fmtNum(s.RefRatio.Median, 2), chart.FormatMicros(s.P50.Median), chart.FormatMicros(s.P90.Median), chart.FormatMicros(s.P99.Median), chart.FormatMicros(s.P999.Median), chart.FormatMicros(s.Max.Max),
 					srvCPU, fmtNum(s.ClientCPUPer1k.Median, 1), fmtNum(s.BytesInPerCall.Median, 0), fmtNum(s.BytesOutPerCall.Median, 0),
 					srvAllocs, fmtNum(s.ClientAllocsPerCall.Median, 1), rss, html.EscapeString(errorsText(s)))
 			}
@@ -108,7 +109,7 @@ func WriteHTML(w io.Writer, r *Report) error {
 		xl = "target rate, calls/s (open loop)"
 	}
 	p.WriteString(chart.Lines{Title: "Throughput (median of rounds) against load", XLabel: xl, YLabel: "calls/s", Series: ss,
-		X: chart.NiceAxis(xs, true), Y: chart.NiceAxis(ys, false), XTicks: uniqueSorted(xs), XTickLabel: fmtRate, YFormat: fmtRate}.SVG())
+		X: chart.NiceAxis(xs, true), Y: chart.NiceAxis(ys, false), XTicks: uniqueSorted(xs), XTickLabel: chart.FormatRate, YFormat: chart.FormatRate}.SVG())
 	if len(gs) > 0 {
 		g := gs[len(gs)-1]
 		var rows []chart.Bar
@@ -116,7 +117,7 @@ func WriteHTML(w io.Writer, r *Report) error {
 			s := res.Summary.Throughput
 			rows = append(rows, chart.Bar{Label: res.Transport, Values: []float64{s.Median}, Min: s.Min, Max: s.Max})
 		}
-		p.WriteString(chart.Bars{Title: "Throughput at " + g.label() + " (bar: median, line: min–max over rounds)", Unit: "calls/s", Parts: []string{"calls/s"}, Rows: rows, Format: fmtRate}.SVG())
+		p.WriteString(chart.Bars{Title: "Throughput at " + g.label() + " (bar: median, line: min–max over rounds)", Unit: "calls/s", Parts: []string{"calls/s"}, Rows: rows, Format: chart.FormatRate}.SVG())
 	}
 	p.WriteString("</section>\n")
 
@@ -153,7 +154,7 @@ func WriteHTML(w io.Writer, r *Report) error {
 			XTickLabel: func(x float64) string {
 				q := 100 * (1 - 1/x)
 				return strings.TrimRight(strings.TrimRight(fmt.Sprintf("%.3f", q), "0"), ".") + "%"
-			}, YFormat: fmtUs}.SVG())
+			}, YFormat: chart.FormatMicros}.SVG())
 	}
 	p.WriteString("</section>\n")
 

@@ -1,4 +1,4 @@
-package loadtest
+package bench
 
 import (
 	"context"
@@ -22,8 +22,8 @@ const (
 	numCodes  = 16
 )
 
-// Load is how one measured run drives its clients.
-type Load struct {
+// load is how one measured run drives its clients.
+type load struct {
 	Workload    Workload
 	Concurrency int           // callers (closed loop) or most calls in flight (open loop)
 	Rate        float64       // calls per second in all; 0 for a closed loop
@@ -99,7 +99,7 @@ type worker struct {
 // ends or ctx is canceled, keeping what was measured until then.
 // measureHook, if not nil, is called as the measured window starts (true)
 // and ends (false); runLoad returns only after it has returned.
-func runLoad(ctx context.Context, clients []bank.Bank, l Load, accounts []bank.AccountNo, measureHook func(start bool)) *runStats {
+func runLoad(ctx context.Context, clients []bank.Bank, l load, accounts []bank.AccountNo, measureHook func(start bool)) *runStats {
 	base := time.Now()
 	now := func() int64 { return int64(time.Since(base)) }
 	mStart := int64(l.Warmup)
@@ -227,7 +227,7 @@ func sleepUntil(ctx context.Context, t time.Time) bool {
 	}
 }
 
-func (w *worker) call(ctx context.Context, c bank.Bank, g *generator, l *Load) (bank.Op, error) {
+func (w *worker) call(ctx context.Context, c bank.Bank, g *generator, l *load) (bank.Op, error) {
 	op, acc := g.next()
 	if l.Timeout > 0 {
 		var cancel context.CancelFunc
@@ -259,14 +259,14 @@ func (w *worker) count(op bank.Op, err error, latency int64, h *hdrhistogram.His
 	record(h, latency)
 }
 
-func (w *worker) closedLoop(ctx context.Context, c bank.Bank, g *generator, l *Load, now func() int64, mStart, mEnd int64, stop *atomic.Bool) {
+func (w *worker) closedLoop(ctx context.Context, c bank.Bank, g *generator, l *load, now func() int64, mStart, mEnd int64, stop *atomic.Bool) {
 	for !stop.Load() && w.step(ctx, c, g, l, now, mStart, mEnd, stop) {
 	}
 }
 
 // step makes one closed-loop call and records it if it fell inside the
 // measured window; it returns false once the window has ended.
-func (w *worker) step(ctx context.Context, c bank.Bank, g *generator, l *Load, now func() int64, mStart, mEnd int64, stop *atomic.Bool) bool {
+func (w *worker) step(ctx context.Context, c bank.Bank, g *generator, l *load, now func() int64, mStart, mEnd int64, stop *atomic.Bool) bool {
 	start := now()
 	if start >= mEnd {
 		return false
@@ -280,7 +280,7 @@ func (w *worker) step(ctx context.Context, c bank.Bank, g *generator, l *Load, n
 	return true
 }
 
-func (w *worker) openLoop(ctx context.Context, c bank.Bank, g *generator, l *Load, now func() int64, mStart, mEnd int64, interval, offset float64, stop *atomic.Bool) {
+func (w *worker) openLoop(ctx context.Context, c bank.Bank, g *generator, l *load, now func() int64, mStart, mEnd int64, interval, offset float64, stop *atomic.Bool) {
 	for k := 0; ; k++ {
 		intended := int64(offset + float64(k)*interval)
 		if intended >= mEnd {

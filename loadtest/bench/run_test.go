@@ -1,43 +1,31 @@
-package loadtest
+package bench_test
 
 import (
 	"bytes"
 	"context"
-	"encoding/json"
+	"os"
 	"path/filepath"
-	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/igbank/igbank/loadtest/bench"
+	"github.com/igbank/igbank/loadtest/internal/benchtest"
 	"github.com/igbank/igbank/loadtest/registry"
+	"github.com/igbank/igbank/loadtest/report"
 	"github.com/igbank/igbank/loadtest/server"
 
 	"github.com/igbank/igbank/common/bank"
 	"github.com/igbank/igbank/common/ledger"
 	"github.com/igbank/igbank/common/store"
-	"github.com/igbank/igbank/common/transport"
 )
 
-// shortConfig is a quick run: one round of 100 ms warm-up and 200 ms
-// measured per transport.
-func shortConfig(transports []string) Config {
-	c := DefaultConfig()
-	c.Transports = transports
-	c.Rounds = 1
-	c.Warmup = 100 * time.Millisecond
-	c.Duration = 200 * time.Millisecond
-	c.Concurrency = []int{4}
-	c.Workload.Accounts = 1000
-	return c
-}
-
 // checkReport checks a report read back from JSON for sane figures.
-func checkReport(t *testing.T, r *Report, names []string, ownProcess bool) {
+func checkReport(t *testing.T, r *bench.Report, names []string, ownProcess bool) {
 	t.Helper()
 	if r.Env.GoVersion == "" || r.Env.NumCPU == 0 || r.Env.GOMAXPROCS == 0 {
 		t.Errorf("environment not filled in: %+v", r.Env)
 	}
-	got := map[string]*Result{}
+	got := map[string]*bench.Result{}
 	for _, res := range r.Results {
 		got[res.Transport] = res
 	}
@@ -99,13 +87,17 @@ func checkReport(t *testing.T, r *Report, names []string, ownProcess bool) {
 	}
 }
 
-func roundTrip(t *testing.T, r *Report) *Report {
+func roundTrip(t *testing.T, r *bench.Report) *bench.Report {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "run.json")
-	if err := writeFile(path, r, WriteJSON); err != nil {
+	var b bytes.Buffer
+	if err := report.WriteJSON(&b, r); err != nil {
 		t.Fatal(err)
 	}
-	back, err := ReadReport(path)
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	back, err := report.Read(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,9 +107,9 @@ func roundTrip(t *testing.T, r *Report) *Report {
 // TestRunEveryTransportInProcess runs every registered transport and the
 // reference briefly, with the servers in this process.
 func TestRunEveryTransportInProcess(t *testing.T) {
-	c := shortConfig(registry.Names(false))
+	c := benchtest.ShortConfig(registry.Names(false))
 	c.InProcess = true
-	rep, err := Run(context.Background(), c, nil)
+	rep, err := bench.Run(context.Background(), c, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,10 +124,10 @@ func TestRunOwnProcess(t *testing.T) {
 	if len(names) == 0 {
 		t.Skip("no transport registered")
 	}
-	c := shortConfig(names[:1])
+	c := benchtest.ShortConfig(names[:1])
 	c.Rounds = 2
 	c.Connections = 2
-	rep, err := Run(context.Background(), c, nil)
+	rep, err := bench.Run(context.Background(), c, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,12 +137,12 @@ func TestRunOwnProcess(t *testing.T) {
 // TestInterruptKeepsWhatWasMeasured cancels a run in its second
 // measurement: the first is kept and the report says it was interrupted.
 func TestInterruptKeepsWhatWasMeasured(t *testing.T) {
-	c := shortConfig(registry.Names(false)[:1])
+	c := benchtest.ShortConfig(registry.Names(false)[:1])
 	c.InProcess = true
 	c.Rounds = 3
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(c.Warmup+c.Duration+c.Warmup+c.Duration/2, cancel)
-	rep, err := Run(ctx, c, nil)
+	rep, err := bench.Run(ctx, c, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,91 +158,6 @@ func TestInterruptKeepsWhatWasMeasured(t *testing.T) {
 	}
 }
 
-// stallBank holds every call that arrives while a stall is on until the
-// stall ends.
-type stallBank struct {
-	bank.Bank
-	until atomic.Int64 // unix nanoseconds
-}
-
-func (s *stallBank) wait() {
-	if d := time.Until(time.Unix(0, s.until.Load())); d > 0 {
-		time.Sleep(d)
-	}
-}
-
-func (s *stallBank) Balance(ctx context.Context, acc bank.AccountNo) (bank.Money, error) {
-	s.wait()
-	return s.Bank.Balance(ctx, acc)
-}
-
-func (s *stallBank) Statement(ctx context.Context, acc bank.AccountNo, m bank.Month) (bank.Statement, error) {
-	s.wait()
-	return s.Bank.Statement(ctx, acc, m)
-}
-
-func (s *stallBank) Deposit(ctx context.Context, req bank.DepositRequest) (bank.DepositReceipt, error) {
-	s.wait()
-	return s.Bank.Deposit(ctx, req)
-}
-
-// TestOpenLoopCountsStall is the coordinated-omission check: a server that
-// stalls for 200 ms during an open-loop run at 1000 calls/s holds up about
-// 200 calls' worth of schedule, a fifth of the window, so p99 measured from
-// the intended send times must show the stall. (Measured from the actual
-// send, as a closed loop does, only the few calls in flight would.)
-func TestOpenLoopCountsStall(t *testing.T) {
-	tr := registry.Reference
-	if raw, ok := registry.Lookup("raw"); ok {
-		tr = raw
-	}
-	const stall = 200 * time.Millisecond
-	sb := &stallBank{Bank: bank.NewService(ledger.NewMemory(100))}
-	srv, err := server.Start(tr, "127.0.0.1:0", sb)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	cl, err := tr.Dial(context.Background(), srv.Addr(), transport.ClientConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	w := DefaultWorkload()
-	w.Accounts = 100
-	l := Load{Workload: w, Concurrency: 8, Rate: 1000, Warmup: 100 * time.Millisecond, Duration: time.Second, RunID: 1}
-	hook := func(start bool) {
-		if start {
-			time.AfterFunc(300*time.Millisecond, func() { sb.until.Store(time.Now().Add(stall).UnixNano()) })
-		}
-	}
-	st := runLoad(context.Background(), []bank.Bank{cl}, l, accountTable(100), hook)
-	all := hdrNew()
-	for op := range st.ops {
-		all.Merge(st.ops[op].hist)
-	}
-	p99 := time.Duration(all.ValueAtQuantile(99))
-	t.Logf("open loop: %d calls, p50 %v, p99 %v, max %v, late %d; from the actual send: p99 %v",
-		all.TotalCount(), time.Duration(all.ValueAtQuantile(50)), p99, time.Duration(all.Max()), st.late,
-		time.Duration(st.service.ValueAtQuantile(99)))
-	if p99 < stall/2 {
-		t.Errorf("p99 %v does not show the %v stall", p99, stall)
-	}
-	if st.late == 0 {
-		t.Error("no call counted as sent late, though the stall held the schedule up")
-	}
-}
-
-func TestReportRoundTripKeepsConfig(t *testing.T) {
-	rep := sampleReport(t)
-	back := roundTrip(t, rep)
-	a, _ := json.Marshal(rep.Config)
-	b, _ := json.Marshal(back.Config)
-	if !bytes.Equal(a, b) {
-		t.Errorf("config changed in the round trip:\n%s\n%s", a, b)
-	}
-}
-
 // TestRunOnSQLiteStore runs deposits through a server in its own process
 // over a SQLite store, then opens the file: the deposits are there.
 func TestRunOnSQLiteStore(t *testing.T) {
@@ -259,11 +166,11 @@ func TestRunOnSQLiteStore(t *testing.T) {
 		t.Skip("no transport registered")
 	}
 	spec := "sqlite:" + filepath.Join(t.TempDir(), "ledger.db")
-	c := shortConfig(names[:1])
+	c := benchtest.ShortConfig(names[:1])
 	c.Reference = false
 	c.Store = spec
-	c.Workload.Mix = Mix{0, 0, 1}
-	rep, err := Run(context.Background(), c, nil)
+	c.Workload.Mix = bench.Mix{0, 0, 1}
+	rep, err := bench.Run(context.Background(), c, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

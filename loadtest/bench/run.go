@@ -1,4 +1,4 @@
-package loadtest
+package bench
 
 import (
 	"context"
@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"runtime"
 	"runtime/debug"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -21,164 +20,6 @@ import (
 	"github.com/igbank/igbank/common/resilience"
 	"github.com/igbank/igbank/common/transport"
 )
-
-// Config is a run's configuration: what "loadtest run" was asked to do.
-type Config struct {
-	Transports  []string      `json:"transports"`
-	Reference   bool          `json:"reference"`  // run the TCP ping-pong in every round
-	InProcess   bool          `json:"in_process"` // servers in this process instead of their own
-	Pin         bool          `json:"pin"`        // pin servers to CPU 0 and the generator to the others
-	Rounds      int           `json:"rounds"`
-	Warmup      time.Duration `json:"warmup_ns"`
-	Duration    time.Duration `json:"duration_ns"`
-	Concurrency []int         `json:"concurrency"`
-	Connections int           `json:"connections"` // 0: each transport's default; n: n connections (a pool of n, or n clients)
-	Rates       []float64     `json:"rates,omitempty"`
-	Timeout     time.Duration `json:"timeout_ns,omitempty"`
-	Resilience  bool          `json:"resilience"` // wrap clients in the shared retry and breaker layers
-	Workload    Workload      `json:"workload"`
-	// Addr, if set, is a server already running for the one transport of
-	// the run (with no reference): nothing is started, and the server's
-	// own accounting is not available.
-	Addr string `json:"addr,omitempty"`
-	// Store is the ledger of every server started, as common/store.Open
-	// reads it: "memory" (the default), "sqlite:PATH" or "postgres://...".
-	// The servers of one run share it.
-	Store string `json:"store,omitempty"`
-	// IgnoreKeys makes every server started ignore idempotency keys
-	// (bank.IgnoreKeys, "serve -idempotency=off"): the partial-failure
-	// lab's bug, under which a retried deposit is applied again.
-	IgnoreKeys bool `json:"ignore_keys,omitempty"`
-}
-
-// DefaultConfig is "loadtest run" with no flags: every transport and the
-// reference, 3 interleaved rounds of 0.5 s warm-up and 1.5 s measured, 64
-// callers over one client each, servers in their own processes.
-func DefaultConfig() Config {
-	return Config{
-		Transports:  registry.Names(false),
-		Reference:   true,
-		Rounds:      3,
-		Warmup:      500 * time.Millisecond,
-		Duration:    1500 * time.Millisecond,
-		Concurrency: []int{64},
-		Workload:    DefaultWorkload(),
-	}
-}
-
-// OpenLoop reports whether the run holds fixed rates.
-func (c *Config) OpenLoop() bool { return len(c.Rates) > 0 }
-
-// Describe is the table's header.
-func (c *Config) Describe() string {
-	var b strings.Builder
-	if c.OpenLoop() {
-		fmt.Fprintf(&b, "open loop at %s calls/s (latency from the intended send time), up to %d in flight", joinFloats(c.Rates), c.Concurrency[0])
-	} else {
-		fmt.Fprintf(&b, "closed loop, %s callers", joinInts(c.Concurrency))
-	}
-	if c.Connections > 0 {
-		fmt.Fprintf(&b, ", %d connection(s) per transport", c.Connections)
-	} else {
-		b.WriteString(", each transport's default connections")
-	}
-	fmt.Fprintf(&b, "; %s\n", c.Workload.Describe())
-	where := "servers in their own processes"
-	switch {
-	case c.Addr != "":
-		where = "server already running at " + c.Addr
-	case c.InProcess:
-		where = "servers in the generator's process"
-	}
-	if c.IgnoreKeys {
-		where += " ignoring idempotency keys"
-	}
-	if c.Pin {
-		where += ", pinned to CPU 0 (generator on the others)"
-	}
-	res := "off"
-	if c.Resilience {
-		res = "on"
-	}
-	fmt.Fprintf(&b, "%d interleaved round(s) of %v warm-up + %v measured; %s; retry/breaker layers %s", c.Rounds, c.Warmup, c.Duration, where, res)
-	return b.String()
-}
-
-func joinInts(xs []int) string {
-	s := make([]string, len(xs))
-	for i, x := range xs {
-		s[i] = strconv.Itoa(x)
-	}
-	return strings.Join(s, ",")
-}
-
-func joinFloats(xs []float64) string {
-	s := make([]string, len(xs))
-	for i, x := range xs {
-		s[i] = strconv.FormatFloat(x, 'f', -1, 64)
-	}
-	return strings.Join(s, ",")
-}
-
-// Validate checks c and resolves its transports.
-func (c *Config) Validate() ([]transport.Variant, error) {
-	var ts []transport.Variant
-	seen := map[string]bool{}
-	for _, n := range c.Transports {
-		t, ok := registry.Lookup(n)
-		if !ok || n == registry.ReferenceName {
-			return nil, fmt.Errorf("unknown transport %q (known: %s)", n, strings.Join(registry.Names(false), ", "))
-		}
-		if seen[n] {
-			return nil, fmt.Errorf("transport %q named twice", n)
-		}
-		seen[n] = true
-		ts = append(ts, t)
-	}
-	if len(ts) == 0 && !c.Reference {
-		return nil, errors.New("no transport to run")
-	}
-	switch {
-	case c.Rounds < 1:
-		return nil, fmt.Errorf("rounds %d: want at least 1", c.Rounds)
-	case c.Duration <= 0:
-		return nil, fmt.Errorf("duration %v: want more than 0", c.Duration)
-	case c.Warmup < 0:
-		return nil, fmt.Errorf("warm-up %v: want 0 or more", c.Warmup)
-	case len(c.Concurrency) == 0:
-		return nil, errors.New("no concurrency given")
-	case c.Connections < 0 || c.Connections > 10_000:
-		return nil, fmt.Errorf("connections %d: want 0 (each transport's default) to 10000", c.Connections)
-	case c.Timeout < 0:
-		return nil, fmt.Errorf("timeout %v: want 0 (none) or more", c.Timeout)
-	case c.Workload.Accounts < 1 || c.Workload.Accounts > 999_999_999:
-		return nil, fmt.Errorf("accounts %d: want 1 to 999999999", c.Workload.Accounts)
-	case c.Workload.Zipf != 0 && c.Workload.Zipf <= 1:
-		return nil, fmt.Errorf("zipf %g: want 0 (uniform) or an exponent above 1", c.Workload.Zipf)
-	case c.Workload.Amount <= 0 || c.Workload.Amount > bank.MaxDeposit:
-		return nil, fmt.Errorf("amount %d: want 1 to %d cents", c.Workload.Amount, bank.MaxDeposit)
-	}
-	if err := bank.ValidateMonth(c.Workload.Month); err != nil {
-		return nil, fmt.Errorf("month: %v", err)
-	}
-	for _, n := range c.Concurrency {
-		if n < 1 || n > 100_000 {
-			return nil, fmt.Errorf("concurrency %d: want 1 to 100000", n)
-		}
-	}
-	if c.Addr != "" && (len(ts) != 1 || c.Reference) {
-		return nil, errors.New("-addr needs exactly one transport and -no-reference")
-	}
-	if c.OpenLoop() && len(c.Concurrency) != 1 {
-		return nil, errors.New("with -rate, give one -concurrency (the most calls in flight)")
-	}
-	for _, r := range c.Rates {
-		if !(r > 0 && r <= 10_000_000) {
-			return nil, fmt.Errorf("rate %g: want more than 0 and at most 10000000 calls/s", r)
-		}
-	}
-	return ts, nil
-}
 
 // Progress receives a one-line status while a run goes on.
 type Progress func(line string)
@@ -194,12 +35,12 @@ func Run(ctx context.Context, c Config, progress Progress) (*Report, error) {
 	if c.Reference {
 		ts = append([]transport.Variant{registry.Reference}, ts...)
 	}
-	rep := &Report{Version: ReportVersion, Started: time.Now().UTC(), Env: environment(), Config: c}
+	rep := &Report{Kind: Kind, Format: Format, Started: time.Now().UTC(), Env: CurrentEnvironment(), Config: c}
 
 	var serverCPUs []int
 	if c.Pin {
 		if runtime.NumCPU() < 2 {
-			return nil, errors.New("-pin needs at least 2 CPUs")
+			return nil, ErrPinCPUs
 		}
 		serverCPUs = []int{0}
 		var clientCPUs []int
@@ -277,7 +118,7 @@ func Run(ctx context.Context, c Config, progress Progress) (*Report, error) {
 					break rounds
 				}
 				runID++
-				l := Load{Workload: c.Workload, Concurrency: p.conc, Rate: p.rate, Warmup: c.Warmup, Duration: c.Duration, Timeout: c.Timeout, RunID: runID}
+				l := load{Workload: c.Workload, Concurrency: p.conc, Rate: p.rate, Warmup: c.Warmup, Duration: c.Duration, Timeout: c.Timeout, RunID: runID}
 				label := fmt.Sprintf("[%d/%d] round %d/%d %s", done+1, total, round, c.Rounds, t.Name)
 				s, err := measure(ctx, t, servers[i], &c, l, accounts, label, progress)
 				done++
@@ -344,7 +185,7 @@ func setRefRatios(results []*Result, round int) {
 }
 
 // measure runs one transport once: dial, warm up, measure, close.
-func measure(ctx context.Context, t transport.Variant, srv server.Handle, c *Config, l Load, accounts []bank.AccountNo, label string, progress Progress) (*Sample, error) {
+func measure(ctx context.Context, t transport.Variant, srv server.Handle, c *Config, l load, accounts []bank.AccountNo, label string, progress Progress) (*Sample, error) {
 	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	// -connections n: a pool of n where the transport has one, else n
@@ -460,7 +301,7 @@ func measure(ctx context.Context, t transport.Variant, srv server.Handle, c *Con
 
 func codeName(c int) string { return bank.Code(c).String() }
 
-func startProgress(progress Progress, label string, l Load) func() {
+func startProgress(progress Progress, label string, l load) func() {
 	if progress == nil {
 		return func() {}
 	}
@@ -509,7 +350,9 @@ func platformLimits() []string {
 	return l
 }
 
-func environment() Environment {
+// CurrentEnvironment describes this process's machine, Go and build: the
+// environment a report is taken in.
+func CurrentEnvironment() Environment {
 	e := Environment{
 		GoVersion:  runtime.Version(),
 		OS:         runtime.GOOS,

@@ -1,4 +1,4 @@
-package loadtest
+package bench
 
 import (
 	"fmt"
@@ -17,8 +17,8 @@ import (
 // deposit.
 type Mix [bank.NumOps]int
 
-// DefaultMix is 90% balance, 5% statement, 5% deposit.
-var DefaultMix = Mix{90, 5, 5}
+// defaultMix is 90% balance, 5% statement, 5% deposit.
+var defaultMix = Mix{90, 5, 5}
 
 func (m Mix) String() string { return fmt.Sprintf("%d/%d/%d", m[0], m[1], m[2]) }
 
@@ -54,13 +54,13 @@ type Workload struct {
 	Amount   bank.Money `json:"amount"`   // cents of every deposit
 }
 
-// DefaultWorkload is the workload of a run with no flags.
-func DefaultWorkload() Workload {
-	return Workload{Mix: DefaultMix, Accounts: ledger.DefaultAccounts, Seed: 1, Month: bank.MonthOf(time.Now()), Amount: 100}
+// defaultWorkload is the workload of a run with no flags.
+func defaultWorkload() Workload {
+	return Workload{Mix: defaultMix, Accounts: ledger.DefaultAccounts, Seed: 1, Month: bank.MonthOf(time.Now()), Amount: 100}
 }
 
-// Describe returns a short human description, for table headers.
-func (w Workload) Describe() string {
+// describe returns a short human description, for table headers.
+func (w Workload) describe() string {
 	acc := "uniform"
 	if w.Zipf > 0 {
 		acc = fmt.Sprintf("zipf s=%g", w.Zipf)

@@ -1,4 +1,4 @@
-package loadtest
+package bench
 
 import (
 	"math"
@@ -8,10 +8,11 @@ import (
 	"github.com/HdrHistogram/hdrhistogram-go"
 )
 
-// Report is everything one run measured; it is what -json writes and
-// "loadtest report" reads.
+// Report is everything one run measured; it is what "loadtest run -json"
+// saves (package report writes and reads it) and "loadtest report" reads.
 type Report struct {
-	Version     int         `json:"version"`
+	Kind        string      `json:"kind"`   // Kind: a benchmark run, among the files the tool saves
+	Format      int         `json:"format"` // Format, the version of this layout
 	Started     time.Time   `json:"started"`
 	Env         Environment `json:"environment"`
 	Config      Config      `json:"config"`
@@ -19,8 +20,13 @@ type Report struct {
 	Results     []*Result   `json:"results"`
 }
 
-// ReportVersion is the version of the JSON layout.
-const ReportVersion = 1
+// Kind and Format mark a saved benchmark run: the kind of file (the fault
+// lab saves another), and the version of its layout. Format 1 was this
+// layout under "version", without a kind.
+const (
+	Kind   = "bench"
+	Format = 2
+)
 
 // Environment describes where a run was taken.
 type Environment struct {
@@ -37,6 +43,18 @@ type Environment struct {
 	// Limits says what the generator cannot do or measure on this OS, one
 	// line each, "CPU pinning: unavailable on darwin"; none on Linux.
 	Limits []string `json:"limits,omitempty"`
+}
+
+// ShortCommit is the workspace commit abbreviated to 12 characters, or
+// "no commit".
+func (e Environment) ShortCommit() string {
+	if len(e.Commit) > 12 {
+		return e.Commit[:12]
+	}
+	if e.Commit == "" {
+		return "no commit"
+	}
+	return e.Commit
 }
 
 // Result is one transport at one load point (a concurrency or a rate),

@@ -1,4 +1,4 @@
-package loadtest
+package bench
 
 import (
 	"context"
@@ -94,13 +94,13 @@ func BenchmarkGenerator(b *testing.B) {
 		name string
 		w    Workload
 	}{
-		{"mix=90-5-5", DefaultWorkload()},
-		{"mix=0-0-100", func() Workload { w := DefaultWorkload(); w.Mix = Mix{0, 0, 100}; return w }()},
-		{"zipf=1.1", func() Workload { w := DefaultWorkload(); w.Zipf = 1.1; return w }()},
+		{"mix=90-5-5", defaultWorkload()},
+		{"mix=0-0-100", func() Workload { w := defaultWorkload(); w.Mix = Mix{0, 0, 100}; return w }()},
+		{"zipf=1.1", func() Workload { w := defaultWorkload(); w.Zipf = 1.1; return w }()},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			accounts := accountTable(tc.w.Accounts)
-			l := Load{Workload: tc.w, Concurrency: 1}
+			l := load{Workload: tc.w, Concurrency: 1}
 			b.Run("seq", func(b *testing.B) {
 				w := &worker{}
 				for op := range w.ops {
@@ -152,8 +152,8 @@ func reportCPU(b *testing.B, cpu0 int64) {
 // request (keys are carved from a slab, so deposits allocate once per
 // thousands).
 func TestGeneratorNoAllocs(t *testing.T) {
-	w := DefaultWorkload()
-	l := Load{Workload: w, Concurrency: 1}
+	w := defaultWorkload()
+	l := load{Workload: w, Concurrency: 1}
 	wk := &worker{}
 	for op := range wk.ops {
 		wk.ops[op].hist = hdrNew()
