@@ -277,57 +277,6 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-func reportMain(args []string, stdout, stderr io.Writer) int {
-	o := &outputs{}
-	fs := flag.NewFlagSet("report", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: loadtest report [flags] RUN.json [OTHER.json]\n\nRenders a run saved with \"loadtest run -json\" again; with two files, compares\nthem side by side (the HTML then shows both runs, tagged A and B).\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
-	o.register(fs, false)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
-	if fs.NArg() < 1 || fs.NArg() > 2 {
-		fmt.Fprintln(stderr, "loadtest report: want one saved run, or two to compare")
-		fs.Usage()
-		return 2
-	}
-	if fs.NArg() == 1 {
-		if code, ok := faultsReport(fs.Arg(0), o, stdout, stderr); ok {
-			return code
-		}
-	}
-	a, err := report.Read(fs.Arg(0))
-	if err != nil {
-		fmt.Fprintf(stderr, "loadtest report: %v\n", err)
-		return 1
-	}
-	run := a
-	if fs.NArg() == 2 {
-		b, err := report.Read(fs.Arg(1))
-		if err != nil {
-			fmt.Fprintf(stderr, "loadtest report: %v\n", err)
-			return 1
-		}
-		if !o.quiet {
-			report.WriteComparison(stdout, a, b, fs.Arg(0), fs.Arg(1))
-		}
-		run = report.Merge(a, b, "(A)", "(B)")
-	} else if !o.quiet {
-		report.WriteTable(stdout, a)
-	}
-	if err := o.write(run); err != nil {
-		fmt.Fprintf(stderr, "loadtest report: %v\n", err)
-		return 1
-	}
-	return 0
-}
-
 func joinInts(xs []int) string {
 	s := make([]string, len(xs))
 	for i, x := range xs {

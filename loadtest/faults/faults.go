@@ -1,4 +1,4 @@
-package loadtest
+package faults
 
 import (
 	"context"
@@ -19,13 +19,13 @@ import (
 	"github.com/sony/gobreaker/v2"
 )
 
-// breakerFailFast is the key of FaultResult.AttemptErrors that counts the
+// breakerFailFast is the key of Result.AttemptErrors that counts the
 // attempts the open (or half-open) breaker failed at once, apart from the
 // unavailable errors the transport reported.
 const breakerFailFast = "breaker_fail_fast"
 
-// FaultConfig is how one scenario is driven.
-type FaultConfig struct {
+// Config is how one scenario is driven.
+type Config struct {
 	Deposits       int           // logical deposits, spread evenly over Duration
 	Workers        int           // callers
 	Accounts       int           // accounts the deposits go to
@@ -40,9 +40,9 @@ type FaultConfig struct {
 	NoBudget, NoBreaker bool
 }
 
-// DefaultFaultConfig is the full form of a scenario: a few seconds.
-func DefaultFaultConfig() FaultConfig {
-	return FaultConfig{Deposits: 200, Workers: 8, Accounts: 8, Duration: 3 * time.Second,
+// DefaultConfig is the full form of a scenario: a few seconds.
+func DefaultConfig() Config {
+	return Config{Deposits: 200, Workers: 8, Accounts: 8, Duration: 3 * time.Second,
 		CallTimeout: 4 * time.Second, AttemptTimeout: 300 * time.Millisecond}
 }
 
@@ -56,10 +56,10 @@ type Scenario struct {
 	// AllAcked: every deposit must end acknowledged (the fault never
 	// outlasts the retries).
 	AllAcked bool
-	setup    func(r *rig, c FaultConfig) (*injection, error)
+	setup    func(r *rig, c Config) (*injection, error)
 	// run, when set, runs the scenario in place of the in-process rig
 	// and setup: the crashes, which need a server process of their own.
-	run func(ctx context.Context, s Scenario, tr transport.Variant, c FaultConfig) FaultResult
+	run func(ctx context.Context, s Scenario, tr transport.Variant, c Config) Result
 }
 
 // injection is a scenario set up on a rig: the address the client dials,
@@ -83,7 +83,7 @@ func faultCycle(w float64) [][2]float64 {
 
 func noFault() error { return nil }
 
-func toxicFault(r *rig, windows [][2]float64, toxics ...Toxic) *injection {
+func toxicFault(r *rig, windows [][2]float64, toxics ...toxic) *injection {
 	return &injection{addr: r.proxy.Addr(), windows: windows,
 		on: func() error {
 			for _, x := range toxics {
@@ -103,13 +103,13 @@ func toxicMs(d time.Duration) int64 { return max(d.Milliseconds(), 1) }
 var Scenarios = []Scenario{
 	{Name: "refused", Expect: []bank.Code{bank.Unavailable},
 		Help: "Nothing listens at the server's address: the embedded Toxiproxy proxy is started, then disabled, so every dial to its port on 127.0.0.1 is refused at once (TCP RST to the SYN). Every call fails fast with unavailable, the breaker opens after a few and then fails calls without dialing; nothing is applied, and the audit checks that nothing was.",
-		setup: func(r *rig, c FaultConfig) (*injection, error) {
+		setup: func(r *rig, c Config) (*injection, error) {
 			r.proxy.Disable()
 			return &injection{addr: r.proxy.Addr(), on: noFault, off: noFault}, nil
 		}},
 	{Name: "unresolvable", Expect: []bank.Code{bank.Unavailable},
 		Help: "The server's name does not resolve: the client dials igbank-faults.onion. Go's resolver answers .onion names itself with no address and sends no DNS query (RFC 7686), so nothing leaves the machine (a .invalid name would be sent to the system's name server here). Calls fail fast with unavailable; nothing is applied.",
-		setup: func(r *rig, c FaultConfig) (*injection, error) {
+		setup: func(r *rig, c Config) (*injection, error) {
 			_, port, _ := net.SplitHostPort(r.proxy.Addr())
 			return &injection{addr: net.JoinHostPort("igbank-faults.onion", port), on: noFault, off: noFault}, nil
 		}},
@@ -121,49 +121,49 @@ var Scenarios = []Scenario{
 	},
 	{Name: "reset", Expect: []bank.Code{bank.Unavailable},
 		Help: "Connections are reset mid-call: in short windows a Toxiproxy reset_peer toxic closes each connection as soon as the server starts answering (with a TCP RST on connections opened while the toxic is in place; Toxiproxy sets no-linger only when a connection starts, so one already open gets a FIN), so requests reach the server and are applied but their responses never arrive. Clients see unavailable, reconnect and retry with the same key; the server replays the stored receipt.",
-		setup: func(r *rig, c FaultConfig) (*injection, error) {
-			return toxicFault(r, faultCycle(0.1), Toxic{Type: "reset_peer", Stream: "downstream", Attributes: map[string]any{"timeout": 0}}), nil
+		setup: func(r *rig, c Config) (*injection, error) {
+			return toxicFault(r, faultCycle(0.1), toxic{Type: "reset_peer", Stream: "downstream", Attributes: map[string]any{"timeout": 0}}), nil
 		}},
 	{Name: "latency", AllAcked: true,
 		Help: "Every packet is delayed: Toxiproxy latency toxics add 10ms ± 5ms of jitter in each direction for the whole run, well inside every deadline. No call may fail and nothing may be retried for want of time; the figure to read is the p99 latency.",
-		setup: func(r *rig, c FaultConfig) (*injection, error) {
+		setup: func(r *rig, c Config) (*injection, error) {
 			a := map[string]any{"latency": 10, "jitter": 5}
-			return toxicFault(r, nil, Toxic{Type: "latency", Stream: "upstream", Attributes: a}, Toxic{Type: "latency", Stream: "downstream", Attributes: a}), nil
+			return toxicFault(r, nil, toxic{Type: "latency", Stream: "upstream", Attributes: a}, toxic{Type: "latency", Stream: "downstream", Attributes: a}), nil
 		}},
 	{Name: "slow-link", AllAcked: true,
 		Help: "A narrow, choppy link: for the whole run Toxiproxy's bandwidth toxic holds each direction to 32 KB/s and its slicer cuts every write into pieces of 1 to 31 bytes sent 20µs apart, so every request and response arrives in fragments and each frame decoder must reassemble them. Deposits are small, so no call may fail; the figure to read is the p99 latency.",
-		setup: func(r *rig, c FaultConfig) (*injection, error) {
+		setup: func(r *rig, c Config) (*injection, error) {
 			bw := map[string]any{"rate": 32}
 			sl := map[string]any{"average_size": 16, "size_variation": 15, "delay": 20}
 			return toxicFault(r, nil,
-				Toxic{Type: "bandwidth", Stream: "upstream", Attributes: bw}, Toxic{Type: "bandwidth", Stream: "downstream", Attributes: bw},
-				Toxic{Type: "slicer", Stream: "upstream", Attributes: sl}, Toxic{Type: "slicer", Stream: "downstream", Attributes: sl}), nil
+				toxic{Type: "bandwidth", Stream: "upstream", Attributes: bw}, toxic{Type: "bandwidth", Stream: "downstream", Attributes: bw},
+				toxic{Type: "slicer", Stream: "upstream", Attributes: sl}, toxic{Type: "slicer", Stream: "downstream", Attributes: sl}), nil
 		}},
 	{Name: "truncated", Expect: []bank.Code{bank.Unavailable},
 		Help: "Responses are cut off partway: in short windows Toxiproxy's limit_data toxic closes each connection once the server has sent 16 bytes on it, so a response stops in the middle of its frame (or, on HTTP/2, before it starts). The deposit was applied; the client's decoder sees a short frame and a closed connection and reports unavailable, and the retry with the same key is answered with the stored receipt.",
-		setup: func(r *rig, c FaultConfig) (*injection, error) {
-			return toxicFault(r, faultCycle(0.1), Toxic{Type: "limit_data", Stream: "downstream", Attributes: map[string]any{"bytes": 16}}), nil
+		setup: func(r *rig, c Config) (*injection, error) {
+			return toxicFault(r, faultCycle(0.1), toxic{Type: "limit_data", Stream: "downstream", Attributes: map[string]any{"bytes": 16}}), nil
 		}},
 	{Name: "slow-server", Expect: []bank.Code{bank.DeadlineExceeded},
 		Help: "The server answers after the client's deadline (an overloaded server): in short windows the server holds every deposit for twice the attempt timeout, then applies it anyway, whether or not the client still waits. The attempt times out (deadline exceeded), the retry carries the same key and is answered in flight or with the stored receipt; a deposit is never applied twice.",
-		setup: func(r *rig, c FaultConfig) (*injection, error) {
+		setup: func(r *rig, c Config) (*injection, error) {
 			return &injection{addr: r.proxy.Addr(), windows: faultCycle(0.15),
 				on:  func() error { r.slow.delay.Store(int64(2 * c.AttemptTimeout)); return nil },
 				off: func() error { r.slow.delay.Store(0); return nil }}, nil
 		}},
 	{Name: "lost-response", Expect: []bank.Code{bank.Unavailable, bank.DeadlineExceeded},
 		Help: "The response is lost after the deposit was applied (the deposit-twice case): in short windows a Toxiproxy timeout toxic on the downstream direction drops everything the server sends and closes the connection after half the attempt timeout. The client sees unavailable or deadline exceeded and retries; with keys the server replays the receipt, without keys (-idempotency=off) the deposit is applied again.",
-		setup: func(r *rig, c FaultConfig) (*injection, error) {
-			return toxicFault(r, faultCycle(0.1), Toxic{Type: "timeout", Stream: "downstream", Attributes: map[string]any{"timeout": toxicMs(c.AttemptTimeout / 2)}}), nil
+		setup: func(r *rig, c Config) (*injection, error) {
+			return toxicFault(r, faultCycle(0.1), toxic{Type: "timeout", Stream: "downstream", Attributes: map[string]any{"timeout": toxicMs(c.AttemptTimeout / 2)}}), nil
 		}},
 	{Name: "lost-request", Expect: []bank.Code{bank.Unavailable, bank.DeadlineExceeded},
 		Help: "The request is lost before the server saw it: in short windows a Toxiproxy timeout toxic on the upstream direction drops everything the client sends and closes the connection after half the attempt timeout. The client cannot tell this from a lost response; it retries with the same key and the deposit is applied once.",
-		setup: func(r *rig, c FaultConfig) (*injection, error) {
-			return toxicFault(r, faultCycle(0.1), Toxic{Type: "timeout", Stream: "upstream", Attributes: map[string]any{"timeout": toxicMs(c.AttemptTimeout / 2)}}), nil
+		setup: func(r *rig, c Config) (*injection, error) {
+			return toxicFault(r, faultCycle(0.1), toxic{Type: "timeout", Stream: "upstream", Attributes: map[string]any{"timeout": toxicMs(c.AttemptTimeout / 2)}}), nil
 		}},
 	{Name: "outage", Expect: []bank.Code{bank.Unavailable},
 		Help: "The server is unreachable for a while, then comes back: the Toxiproxy proxy is disabled for 30% of the run (its connections closed, new ones refused) and enabled again. Calls fail with unavailable, the breaker opens and fails calls fast, the retry budget keeps attempts per call near one, half-open probes find the server back and the breaker closes.",
-		setup: func(r *rig, c FaultConfig) (*injection, error) {
+		setup: func(r *rig, c Config) (*injection, error) {
 			return &injection{addr: r.proxy.Addr(), windows: [][2]float64{{0.25, 0.55}},
 				on:  func() error { r.proxy.Disable(); return nil },
 				off: r.proxy.Enable}, nil
@@ -220,10 +220,10 @@ type rig struct {
 	slow   *slowBank
 	server transport.Server
 	done   chan error
-	proxy  *Toxiproxy
+	proxy  *proxy
 }
 
-func startRig(tr transport.Variant, c FaultConfig) (*rig, error) {
+func startRig(tr transport.Variant, c Config) (*rig, error) {
 	svc := bank.NewService(ledger.NewMemory(c.Accounts))
 	r := &rig{truth: svc, slow: &slowBank{Bank: svc, stop: make(chan struct{})}, done: make(chan error, 1)}
 	var served bank.Bank = r.slow
@@ -236,7 +236,7 @@ func startRig(tr transport.Variant, c FaultConfig) (*rig, error) {
 	}
 	r.server = tr.NewServer(served, transport.ServerConfig{})
 	go func() { r.done <- r.server.Serve(l) }()
-	if r.proxy, err = StartToxiproxy(tr.Name, l.Addr().String()); err != nil {
+	if r.proxy, err = startProxy(tr.Name, l.Addr().String()); err != nil {
 		r.close()
 		return nil, err
 	}
@@ -266,7 +266,7 @@ func isBreakerFailFast(err error) bool {
 // attemptErrors is the resilience.Hooks.Attempt that counts the errors of
 // single attempts into res.AttemptErrors by code, under mu
 // (breakerFailFast for the breaker's own, which the transport never saw).
-func (res *FaultResult) attemptErrors(mu *sync.Mutex) func(bank.Op, int, error) {
+func (res *Result) attemptErrors(mu *sync.Mutex) func(bank.Op, int, error) {
 	return func(_ bank.Op, _ int, err error) {
 		if err == nil {
 			return
@@ -288,8 +288,8 @@ type Transition struct {
 	To   string  `json:"to"`
 }
 
-// FaultResult is one cell of the matrix: a scenario on a transport.
-type FaultResult struct {
+// Result is one cell of the matrix: a scenario on a transport.
+type Result struct {
 	Scenario   string       `json:"scenario"`
 	Transport  string       `json:"transport"`
 	IgnoreKeys bool         `json:"ignore_keys,omitempty"`
@@ -350,10 +350,10 @@ type CallRecord struct {
 	InFault    bool `json:"in_fault,omitempty"` // started while the fault was on
 }
 
-func faultMs(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
-// faultPercentile returns the p-th percentile (0-100) of sorted values.
-func faultPercentile(sorted []float64, p float64) float64 {
+// percentile returns the p-th percentile (0-100) of sorted values.
+func percentile(sorted []float64, p float64) float64 {
 	if len(sorted) == 0 {
 		return 0
 	}
@@ -367,7 +367,7 @@ func faultPercentile(sorted []float64, p float64) float64 {
 func callRecords(start time.Time, calls []audit.Call, windows [][2]float64) []CallRecord {
 	out := make([]CallRecord, len(calls))
 	for i, c := range calls {
-		cr := CallRecord{StartMs: faultMs(c.Start.Sub(start)), LatencyMs: faultMs(c.Latency), Code: "ok",
+		cr := CallRecord{StartMs: ms(c.Start.Sub(start)), LatencyMs: ms(c.Latency), Code: "ok",
 			Attempts: c.Attempts, FailedFast: isBreakerFailFast(c.Err)}
 		if c.Err != nil {
 			cr.Code = bank.CodeOf(c.Err).String()
@@ -383,16 +383,16 @@ func callRecords(start time.Time, calls []audit.Call, windows [][2]float64) []Ca
 	return out
 }
 
-// RunFault runs scenario s over transport tr: it starts the rig, drives
+// Run runs scenario s over transport tr: it starts the rig, drives
 // c.Deposits deposits with their own idempotency keys through the shared
 // client layers (resilience.Wrap) while the fault comes and goes, then
 // audits the ledger. ctx bounds the run.
-func RunFault(ctx context.Context, s Scenario, tr transport.Variant, c FaultConfig) FaultResult {
+func Run(ctx context.Context, s Scenario, tr transport.Variant, c Config) Result {
 	if s.run != nil {
 		return s.run(ctx, s, tr, c)
 	}
-	res := newFaultResult(s, tr, c)
-	fail := func(err error) FaultResult { res.Error = err.Error(); return res }
+	res := newResult(s, tr, c)
+	fail := func(err error) Result { res.Error = err.Error(); return res }
 	r, err := startRig(tr, c)
 	if err != nil {
 		return fail(err)
@@ -422,7 +422,7 @@ func RunFault(ctx context.Context, s Scenario, tr transport.Variant, c FaultConf
 			Attempt: res.attemptErrors(&mu),
 			StateChange: func(from, to resilience.BreakerState) {
 				mu.Lock()
-				res.Transitions = append(res.Transitions, Transition{AtMs: faultMs(time.Since(start)), From: from.String(), To: to.String()})
+				res.Transitions = append(res.Transitions, Transition{AtMs: ms(time.Since(start)), From: from.String(), To: to.String()})
 				mu.Unlock()
 			},
 		}))
@@ -434,7 +434,7 @@ func RunFault(ctx context.Context, s Scenario, tr transport.Variant, c FaultConf
 			return nil
 		}
 		faultOn.Store(on)
-		at := faultMs(time.Since(start))
+		at := ms(time.Since(start))
 		mu.Lock()
 		if on {
 			res.FaultWindows = append(res.FaultWindows, [2]float64{at, at})
@@ -493,7 +493,7 @@ func RunFault(ctx context.Context, s Scenario, tr transport.Variant, c FaultConf
 	if err := setFault(false); err != nil {
 		return fail(fmt.Errorf("fault off: %w", err))
 	}
-	res.ElapsedMs = faultMs(time.Since(start))
+	res.ElapsedMs = ms(time.Since(start))
 	deposits := lr.Deposits
 	for _, d := range deposits {
 		if d.Code != bank.OK {
@@ -517,9 +517,29 @@ func RunFault(ctx context.Context, s Scenario, tr transport.Variant, c FaultConf
 	return res
 }
 
-// newFaultResult is the empty cell of s over tr.
-func newFaultResult(s Scenario, tr transport.Variant, c FaultConfig) FaultResult {
-	res := FaultResult{Scenario: s.Name, Transport: tr.Name, IgnoreKeys: c.IgnoreKeys,
+// RunAll runs every scenario over every transport, in that order, and
+// returns the cells of the matrix; starting, if set, is told of each cell
+// as it starts. If ctx is canceled it stops at once and returns the cells
+// run so far.
+func RunAll(ctx context.Context, scenarios []Scenario, trs []transport.Variant, c Config, starting func(Scenario, transport.Variant)) []Result {
+	var results []Result
+	for _, s := range scenarios {
+		for _, t := range trs {
+			if ctx.Err() != nil {
+				return results
+			}
+			if starting != nil {
+				starting(s, t)
+			}
+			results = append(results, Run(ctx, s, t, c))
+		}
+	}
+	return results
+}
+
+// newResult is the empty cell of s over tr.
+func newResult(s Scenario, tr transport.Variant, c Config) Result {
+	res := Result{Scenario: s.Name, Transport: tr.Name, IgnoreKeys: c.IgnoreKeys,
 		NoBudget: c.NoBudget, NoBreaker: c.NoBreaker,
 		AttemptErrors: map[string]int64{}, FinalErrors: map[string]int64{}}
 	for _, code := range s.Expect {
@@ -532,7 +552,7 @@ func newFaultResult(s Scenario, tr transport.Variant, c FaultConfig) FaultResult
 // attempts per call, the breaker's) and whether the cell passed: exactly
 // once, the expected codes seen, and every deposit acknowledged where the
 // scenario says so.
-func (res *FaultResult) finish(s Scenario) {
+func (res *Result) finish(s Scenario) {
 	var all, during []float64
 	var faultAttempts int
 	for _, cr := range res.Timeline {
@@ -544,8 +564,8 @@ func (res *FaultResult) finish(s Scenario) {
 	}
 	sort.Float64s(all)
 	sort.Float64s(during)
-	res.P50Ms, res.P99Ms = faultPercentile(all, 50), faultPercentile(all, 99)
-	res.FaultCalls, res.FaultP99Ms = len(during), faultPercentile(during, 99)
+	res.P50Ms, res.P99Ms = percentile(all, 50), percentile(all, 99)
+	res.FaultCalls, res.FaultP99Ms = len(during), percentile(during, 99)
 	if res.Calls > 0 {
 		res.RetriesPerCall = float64(res.Retries) / float64(res.Calls)
 		res.AttemptsPerCall = float64(res.Attempts) / float64(res.Calls)

@@ -1,4 +1,4 @@
-package loadtest
+package faults
 
 import (
 	"context"
@@ -14,19 +14,19 @@ import (
 	"github.com/igbank/igbank/common/transport"
 )
 
-// crashCrashes is how many server processes a crash scenario kills.
-const crashCrashes = 2
+// scenarioCrashes is how many server processes a crash scenario kills.
+const scenarioCrashes = 2
 
 // crashScenario is the run of the crash-before-apply and crash-after-apply
-// scenarios: RunCrash with the cell's deposits spread over c.Workers
-// clients, on a SQLite file of its own, the server SIGKILLed crashCrashes
+// scenarios: runCrash with the cell's deposits spread over c.Workers
+// clients, on a SQLite file of its own, the server SIGKILLed scenarioCrashes
 // times. The clients are patient (no budget, no breaker, many attempts):
 // the point is that a deposit retried across a real restart is applied
 // once, and an outage the breaker would cut short is the outage scenario's
 // business.
-func crashScenario(kind fault.Kind) func(context.Context, Scenario, transport.Variant, FaultConfig) FaultResult {
-	return func(ctx context.Context, s Scenario, tr transport.Variant, c FaultConfig) FaultResult {
-		res := newFaultResult(s, tr, c)
+func crashScenario(kind fault.Kind) func(context.Context, Scenario, transport.Variant, Config) Result {
+	return func(ctx context.Context, s Scenario, tr transport.Variant, c Config) Result {
+		res := newResult(s, tr, c)
 		res.NoBudget, res.NoBreaker = true, true
 		dir, err := os.MkdirTemp("", "igbank-crash-")
 		if err != nil {
@@ -39,26 +39,26 @@ func crashScenario(kind fault.Kind) func(context.Context, Scenario, transport.Va
 		total := perClient * c.Workers
 		var mu sync.Mutex
 		start := time.Now()
-		cr, err := RunCrash(ctx, CrashConfig{
+		cr, err := runCrash(ctx, crashConfig{
 			Transport: tr,
 			Store:     "sqlite:" + filepath.Join(dir, "bank.db"),
 			// Each server process dies on its Nth deposit: spread over the
 			// run, with the last server left to finish it.
-			Fault:      fault.Spec{Kind: kind, Nth: int64(max(1, total/(crashCrashes+2)))},
-			Crashes:    crashCrashes,
+			Fault:      fault.Spec{Kind: kind, Nth: int64(max(1, total/(scenarioCrashes+2)))},
+			Crashes:    scenarioCrashes,
 			IgnoreKeys: c.IgnoreKeys,
 			Accounts:   c.Accounts,
 			Clients:    c.Workers,
 			Deposits:   perClient,
 			Resilience: append(audit.Patient(), resilience.WithHooks(resilience.Hooks{Attempt: res.attemptErrors(&mu)})),
 		})
-		res.ElapsedMs = faultMs(time.Since(start))
+		res.ElapsedMs = ms(time.Since(start))
 		if err != nil {
 			res.Error = err.Error()
 			return res
 		}
-		if cr.Deaths != crashCrashes {
-			res.Error = fmt.Sprintf("the server was killed %d times, want %d", cr.Deaths, crashCrashes)
+		if cr.Deaths != scenarioCrashes {
+			res.Error = fmt.Sprintf("the server was killed %d times, want %d", cr.Deaths, scenarioCrashes)
 			return res
 		}
 		res.Audit = cr.Audit

@@ -1,4 +1,4 @@
-package loadtest
+package faults
 
 import (
 	"fmt"
@@ -26,13 +26,13 @@ type BreakerFigures struct {
 	FailedFast    int     `json:"failed_fast"`
 	FailFastP50Ms float64 `json:"fail_fast_p50_ms"`
 	// MaxAttemptsInFault is the most attempts any call that started during
-	// the fault made (the mean is FaultResult.AttemptsPerCallInFault).
+	// the fault made (the mean is Result.AttemptsPerCallInFault).
 	MaxAttemptsInFault int `json:"max_attempts_in_fault"`
 }
 
 // breakerFigures computes r's BreakerFigures; ok is false when the
 // breaker never opened.
-func breakerFigures(r FaultResult) (f BreakerFigures, ok bool) {
+func breakerFigures(r Result) (f BreakerFigures, ok bool) {
 	for _, t := range r.Transitions {
 		switch {
 		case t.To == "open":
@@ -66,7 +66,7 @@ func breakerFigures(r FaultResult) (f BreakerFigures, ok bool) {
 
 // breakerLine is the sentence the terminal prints under the table for a
 // cell whose breaker opened.
-func breakerLine(r FaultResult) (string, bool) {
+func breakerLine(r Result) (string, bool) {
 	f, ok := breakerFigures(r)
 	if !ok {
 		return "", false
@@ -90,16 +90,16 @@ func breakerLine(r FaultResult) (string, bool) {
 // Colours of the fault report: the outcomes of calls and the breaker's
 // states.
 const (
-	colOK        = "#4e79a7"
-	colUnavail   = "#e15759"
-	colFailFast  = "#f28e2b"
-	colOther     = "#b07aa1"
-	colFault     = "#e15759"
-	colOpen      = "#b2182b"
-	colHalfOpen  = "#9c755f"
-	colClosed    = "#1b9e77"
-	faultsTitle  = "IGBank partial failures: exactly-once, scenario × transport"
-	faultsLegend = "ok: every acknowledged deposit applied exactly once, none twice, none invented, the expected codes seen (and every deposit acknowledged where the scenario says so). FAIL: the audit found lost or duplicated deposits, or the client did not see the expected codes."
+	colOK       = "#4e79a7"
+	colUnavail  = "#e15759"
+	colFailFast = "#f28e2b"
+	colOther    = "#b07aa1"
+	colFault    = "#e15759"
+	colOpen     = "#b2182b"
+	colHalfOpen = "#9c755f"
+	colClosed   = "#1b9e77"
+	pageTitle   = "IGBank partial failures: exactly-once, scenario × transport"
+	legendText  = "ok: every acknowledged deposit applied exactly once, none twice, none invented, the expected codes seen (and every deposit acknowledged where the scenario says so). FAIL: the audit found lost or duplicated deposits, or the client did not see the expected codes."
 )
 
 func stateColor(s string) string {
@@ -112,12 +112,12 @@ func stateColor(s string) string {
 	return colClosed
 }
 
-// WriteFaultsHTML writes the fault matrix as a self-contained page: the
+// WriteHTML writes the fault matrix as a self-contained page: the
 // matrix, the table of every cell, and for each outage cell the timeline
 // of its calls with the breaker's transitions.
-func WriteFaultsHTML(w io.Writer, results []FaultResult) error {
-	p := page.New(faultsTitle)
-	p.Printf("<section id=\"matrix\"><h2>Exactly-once</h2><p class=\"note\">%s</p>", html.EscapeString(faultsLegend))
+func WriteHTML(w io.Writer, results []Result) error {
+	p := page.New(pageTitle)
+	p.Printf("<section id=\"matrix\"><h2>Exactly-once</h2><p class=\"note\">%s</p>", html.EscapeString(legendText))
 	p.Wide(func() { matrixHTML(p, results) })
 	p.WriteString("</section>\n")
 
@@ -125,18 +125,18 @@ func WriteFaultsHTML(w io.Writer, results []FaultResult) error {
 	p.WriteString(`<section id="cells"><h2>What the client saw</h2>`)
 	p.Wide(func() {
 		p.WriteString("<table><tr>")
-		for i, h := range faultColumns {
+		for i, h := range columns {
 			p.Printf("<th%s>%s</th>", textClass(i), html.EscapeString(h))
 		}
 		p.WriteString("</tr>\n")
 		for _, r := range results {
 			if r.Error != "" {
 				p.Printf("<tr><td class=\"l\">%s</td><td class=\"l\">%s</td><td class=\"l\" colspan=\"%d\">error: %s</td></tr>\n",
-					html.EscapeString(r.Scenario), html.EscapeString(r.Transport), len(faultColumns)-2, html.EscapeString(r.Error))
+					html.EscapeString(r.Scenario), html.EscapeString(r.Transport), len(columns)-2, html.EscapeString(r.Error))
 				continue
 			}
 			p.WriteString("<tr>")
-			for i, v := range faultRow(r) {
+			for i, v := range cellRow(r) {
 				class := textClass(i)
 				if i == 2 && v != "yes" {
 					class = ` class="fail"`
@@ -149,7 +149,7 @@ func WriteFaultsHTML(w io.Writer, results []FaultResult) error {
 	})
 	var notes []string
 	for _, r := range results {
-		notes = append(notes, faultNotes(r)...)
+		notes = append(notes, cellNotes(r)...)
 	}
 	if len(notes) > 0 {
 		p.Printf("<pre>%s</pre>", html.EscapeString(strings.Join(notes, "\n")))
@@ -177,7 +177,7 @@ func WriteFaultsHTML(w io.Writer, results []FaultResult) error {
 const outageNote = "Each dot is one logical deposit: when it started (x) and how long it took, retries included (y, logarithmic). The shaded span is the outage (the proxy disabled: connections refused); the vertical lines are the breaker's transitions, labelled with the state it went to."
 
 // hasTimeline says whether r gets an outage timeline on the page.
-func hasTimeline(r FaultResult) bool {
+func hasTimeline(r Result) bool {
 	return r.Scenario == "outage" && r.Error == "" && len(r.Timeline) > 0
 }
 
@@ -191,8 +191,8 @@ func textClass(i int) string {
 }
 
 // matrixHTML writes the matrix, scenario × transport, as a table.
-func matrixHTML(p *page.Page, results []FaultResult) {
-	scen, trs, cell := faultGrid(results)
+func matrixHTML(p *page.Page, results []Result) {
+	scen, trs, cell := grid(results)
 	p.WriteString("<table><tr><th class=\"l\">scenario</th>")
 	for _, t := range trs {
 		p.Printf("<th>%s</th>", html.EscapeString(t))
@@ -222,7 +222,7 @@ func matrixHTML(p *page.Page, results []FaultResult) {
 			if ok && r.Error == "" {
 				counts = fmt.Sprintf("<br><small>lost %d · dup %d</small>", r.Audit.Lost, r.Audit.Duplicated)
 			}
-			p.Printf("<td class=\"%s\" title=\"%s\">%s%s</td>", class, html.EscapeString(title), html.EscapeString(matrixCell(r, ok)), counts)
+			p.Printf("<td class=\"%s\" title=\"%s\">%s%s</td>", class, html.EscapeString(title), html.EscapeString(cellText(r, ok)), counts)
 		}
 		p.WriteString("</tr>\n")
 	}
@@ -231,7 +231,7 @@ func matrixHTML(p *page.Page, results []FaultResult) {
 
 // outageChart draws r's calls over time, with the fault windows shaded and
 // the breaker's transitions marked.
-func outageChart(r FaultResult) string {
+func outageChart(r Result) string {
 	out := []chart.Series{
 		{Name: "ok", Color: colOK, Dots: true},
 		{Name: "unavailable", Color: colUnavail, Dots: true},
@@ -307,7 +307,7 @@ func (ts transitionMarks) Draw(c *chart.Canvas) {
 }
 
 // outageFigures is the table under an outage chart.
-func outageFigures(r FaultResult) string {
+func outageFigures(r Result) string {
 	f, opened := breakerFigures(r)
 	rows := [][2]string{}
 	for _, win := range r.FaultWindows {

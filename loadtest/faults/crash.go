@@ -1,4 +1,4 @@
-package loadtest
+package faults
 
 import (
 	"context"
@@ -20,10 +20,10 @@ import (
 	"github.com/igbank/igbank/common/transport"
 )
 
-// CrashConfig is a crash run: a server process on a SQLite file that kills
+// crashConfig is a crash run: a server process on a SQLite file that kills
 // itself as Fault says, restarted on the same file and address each time
 // it dies, while clients make deposits through the shared retry layers.
-type CrashConfig struct {
+type crashConfig struct {
 	Transport transport.Variant
 	// Store is the server's ledger, "sqlite:PATH" (a durable store: a
 	// restarted server must find what its predecessor applied), a new file
@@ -48,10 +48,10 @@ type CrashConfig struct {
 	Resilience []resilience.Option
 }
 
-// CrashResult is what a crash run saw: the clients' view of each deposit
+// crashResult is what a crash run saw: the clients' view of each deposit
 // and the audit of the ledger read back from a clean server started on
 // the same file after the run.
-type CrashResult struct {
+type crashResult struct {
 	Transport  string          `json:"transport"`
 	Fault      string          `json:"fault"`
 	IgnoreKeys bool            `json:"ignore_keys"`
@@ -68,7 +68,7 @@ type CrashResult struct {
 	Elapsed  time.Duration `json:"elapsed_ns"`
 }
 
-func (c *CrashConfig) defaults() error {
+func (c *crashConfig) defaults() error {
 	if !strings.HasPrefix(c.Store, "sqlite:") {
 		return fmt.Errorf("crash run: store %q is not sqlite:PATH", c.Store)
 	}
@@ -99,7 +99,7 @@ func (c *CrashConfig) defaults() error {
 // startCrashServer starts server number n of a crash run on the store and,
 // once the first has taken one, the address of the run: with the fault
 // plan while c.Crashes allow, clean after.
-func startCrashServer(c *CrashConfig, addr string, n int) (*server.Child, error) {
+func startCrashServer(c *crashConfig, addr string, n int) (*server.Child, error) {
 	sc := server.Config{Transport: c.Transport.Name, Addr: addr, Accounts: c.Accounts, Store: c.Store, IgnoreKeys: c.IgnoreKeys}
 	if n <= c.Crashes {
 		sc.Fault = c.Fault
@@ -112,7 +112,7 @@ func startCrashServer(c *CrashConfig, addr string, n int) (*server.Child, error)
 	return server.StartChild(sc)
 }
 
-// RunCrash runs c: it starts a server process (this program in serve
+// runCrash runs c: it starts a server process (this program in serve
 // mode) on c.Store with c.Fault, checks that the accounts hold their seed
 // balances, lets c.Clients clients make c.Deposits deposits each through
 // resilience.Wrap around the transport's client (every retry carries the
@@ -120,7 +120,7 @@ func startCrashServer(c *CrashConfig, addr string, n int) (*server.Child, error)
 // file and address whenever it dies, and finally reads the ledger back
 // from a clean server on the same file and audits it (audit.Check). Every
 // process it starts is ended before it returns, also on error or panic.
-func RunCrash(ctx context.Context, c CrashConfig) (*CrashResult, error) {
+func runCrash(ctx context.Context, c crashConfig) (*crashResult, error) {
 	if err := c.defaults(); err != nil {
 		return nil, err
 	}
@@ -147,7 +147,7 @@ func RunCrash(ctx context.Context, c CrashConfig) (*CrashResult, error) {
 	if err := crashCheckSeeded(ctx, c.Transport, addr, accounts); err != nil {
 		return nil, err
 	}
-	res := &CrashResult{Transport: c.Transport.Name, Fault: c.Fault.String(), IgnoreKeys: c.IgnoreKeys}
+	res := &crashResult{Transport: c.Transport.Name, Fault: c.Fault.String(), IgnoreKeys: c.IgnoreKeys}
 
 	// The supervisor starts the server again on the same file and address
 	// each time it dies, with the fault while c.Crashes allow; it stops

@@ -1,4 +1,4 @@
-package loadtest
+package faults
 
 import (
 	"context"
@@ -37,14 +37,14 @@ import (
 // new connection at once, so every attempt inside a window is applied and
 // doubles its deposit.
 func TestFaultsWithoutKeys(t *testing.T) {
-	noLimits := func() FaultConfig {
+	noLimits := func() Config {
 		c := shortFaults()
 		c.NoBudget, c.NoBreaker = true, true
 		return c
 	}
 	for _, sc := range []struct {
 		name   string
-		config func() FaultConfig
+		config func() Config
 	}{
 		{"lost-response", noLimits},
 		{"crash-after-apply", shortFaults},
@@ -63,7 +63,7 @@ func TestFaultsWithoutKeys(t *testing.T) {
 					c.IgnoreKeys = true
 					ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 					defer cancel()
-					r := RunFault(ctx, s, tr, c)
+					r := Run(ctx, s, tr, c)
 					if r.Error != "" {
 						t.Fatal(r.Error)
 					}

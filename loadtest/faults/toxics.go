@@ -1,4 +1,4 @@
-package loadtest
+package faults
 
 import (
 	"context"
@@ -17,11 +17,11 @@ import (
 // here, and its trace lines would land on the load generator's stderr.
 var quietToxics = sync.OnceFunc(func() { log.Logger = log.Logger.Level(zerolog.WarnLevel) })
 
-// Toxic is one Toxiproxy toxic: its type ("latency", "timeout",
+// toxic is one Toxiproxy toxic: its type ("latency", "timeout",
 // "reset_peer", "limit_data", "bandwidth", "slicer", ...), the direction it
 // acts on ("upstream": client to server, "downstream": server to client)
 // and its attributes, as Toxiproxy's HTTP API takes them.
-type Toxic struct {
+type toxic struct {
 	Name       string         `json:"name"`
 	Type       string         `json:"type"`
 	Stream     string         `json:"stream"`
@@ -29,10 +29,10 @@ type Toxic struct {
 	Attributes map[string]any `json:"attributes"`
 }
 
-// Toxiproxy is an embedded Toxiproxy: one TCP proxy on 127.0.0.1, run in
+// proxy is an embedded Toxiproxy: one TCP proxy on 127.0.0.1, run in
 // this process by the library (no separate install, no HTTP API listening),
 // between a transport's client and its server.
-type Toxiproxy struct {
+type proxy struct {
 	proxy *toxiproxy.Proxy
 	addr  string
 
@@ -40,9 +40,9 @@ type Toxiproxy struct {
 	enabled bool
 }
 
-// StartToxiproxy starts a proxy on a free port of 127.0.0.1 that forwards
+// startProxy starts a proxy on a free port of 127.0.0.1 that forwards
 // every connection to upstream.
-func StartToxiproxy(name, upstream string) (*Toxiproxy, error) {
+func startProxy(name, upstream string) (*proxy, error) {
 	quietToxics()
 	srv := toxiproxy.NewServer(toxiproxy.NewMetricsContainer(nil), zerolog.Nop())
 	p := toxiproxy.NewProxy(srv, name, "127.0.0.1:0", upstream)
@@ -51,15 +51,15 @@ func StartToxiproxy(name, upstream string) (*Toxiproxy, error) {
 	}
 	// Start waits for the listener, so Listen now holds its address, which
 	// a restart (Enable) listens on again.
-	return &Toxiproxy{proxy: p, addr: p.Listen, enabled: true}, nil
+	return &proxy{proxy: p, addr: p.Listen, enabled: true}, nil
 }
 
 // Addr is the proxy's address, for the client to dial.
-func (t *Toxiproxy) Addr() string { return t.addr }
+func (t *proxy) Addr() string { return t.addr }
 
 // Add installs a toxic; it acts on the connections open now and on those
 // opened later, until removed.
-func (t *Toxiproxy) Add(x Toxic) error {
+func (t *proxy) Add(x toxic) error {
 	if x.Toxicity == 0 {
 		x.Toxicity = 1
 	}
@@ -78,16 +78,16 @@ func (t *Toxiproxy) Add(x Toxic) error {
 
 // Remove takes a toxic away by name (a timeout toxic closes the
 // connections it held as it goes).
-func (t *Toxiproxy) Remove(name string) error {
+func (t *proxy) Remove(name string) error {
 	return t.proxy.Toxics.RemoveToxic(context.Background(), name)
 }
 
 // RemoveAll takes every toxic away.
-func (t *Toxiproxy) RemoveAll() { t.proxy.Toxics.ResetToxics(context.Background()) }
+func (t *proxy) RemoveAll() { t.proxy.Toxics.ResetToxics(context.Background()) }
 
 // Disable stops the proxy: its listener closes (a dial is refused) and
 // every connection through it is closed.
-func (t *Toxiproxy) Disable() {
+func (t *proxy) Disable() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.enabled {
@@ -97,7 +97,7 @@ func (t *Toxiproxy) Disable() {
 }
 
 // Enable starts a disabled proxy again on the same address.
-func (t *Toxiproxy) Enable() error {
+func (t *proxy) Enable() error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.enabled {
@@ -111,7 +111,7 @@ func (t *Toxiproxy) Enable() error {
 }
 
 // Close stops the proxy and removes its toxics.
-func (t *Toxiproxy) Close() {
+func (t *proxy) Close() {
 	t.RemoveAll()
 	t.Disable()
 }

@@ -1,9 +1,8 @@
-package loadtest
+package faults
 
 import (
 	"context"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -19,7 +18,7 @@ func TestCrashRandom(t *testing.T) {
 	for _, ignoreKeys := range []bool{false, true} {
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()
-		res, err := RunCrash(ctx, CrashConfig{
+		res, err := runCrash(ctx, crashConfig{
 			Transport:  tr,
 			Store:      "sqlite:" + filepath.Join(t.TempDir(), "bank.db"),
 			Fault:      fault.Spec{Kind: fault.CrashAfterApply, P: 0.2, Seed: 1},
@@ -39,20 +38,6 @@ func TestCrashRandom(t *testing.T) {
 		}
 		if ignoreKeys != (a.Duplicated > 0) || ignoreKeys == a.OK || a.Acknowledged != a.Attempted {
 			t.Errorf("keys ignored %v: %+v", ignoreKeys, a)
-		}
-	}
-}
-
-// TestServeFaultFlags checks that serve refuses malformed fault flags.
-func TestServeFaultFlags(t *testing.T) {
-	for _, args := range [][]string{
-		{"-transport", "raw", "-idempotency", "maybe"},
-		{"-transport", "raw", "-fault", "crash-sometimes"},
-		{"-transport", "raw", "-fault", "crash-after-apply:0"},
-	} {
-		var out, errs strings.Builder
-		if code := ServeMain(args, strings.NewReader(""), &out, &errs); code != 2 {
-			t.Errorf("serve %v = %d, want 2 (%s)", args, code, errs.String())
 		}
 	}
 }
