@@ -11,6 +11,7 @@ import (
 
 	"github.com/igbank/igbank/loadtest/bench"
 	"github.com/igbank/igbank/loadtest/faults"
+	"github.com/igbank/igbank/loadtest/herd"
 	"github.com/igbank/igbank/loadtest/report"
 )
 
@@ -52,6 +53,8 @@ func reportMain(args []string, stdout, stderr io.Writer) int {
 		return benchReport(files, o, stdout, stderr)
 	case faults.Kind:
 		return faultsReport(files, o, stdout, stderr)
+	case herd.Kind:
+		return herdReport(files, o, stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "loadtest report: %s: a saved %q file, which report does not render\n", files[0].path, files[0].kind)
 	return 1
@@ -139,6 +142,34 @@ func faultsReport(files []saved, o *outputs, stdout, stderr io.Writer) int {
 	if err := writeFaultFiles(results, "", o.html); err != nil {
 		fmt.Fprintf(stderr, "loadtest report: %v\n", err)
 		return 1
+	}
+	return 0
+}
+
+// herdReport renders one herd run again: the table, and the HTML page if
+// asked.
+func herdReport(files []saved, o *outputs, stdout, stderr io.Writer) int {
+	if o.csv != "" || o.bench != "" {
+		fmt.Fprintln(stderr, "loadtest report: a herd run renders as a table or HTML only")
+		return 2
+	}
+	if len(files) == 2 {
+		fmt.Fprintln(stderr, "loadtest report: herd runs are not compared: give one")
+		return 2
+	}
+	r, err := herd.Decode(files[0].data)
+	if err != nil {
+		fmt.Fprintf(stderr, "loadtest report: %s: %v\n", files[0].path, err)
+		return 1
+	}
+	if !o.quiet {
+		herd.WriteText(stdout, r)
+	}
+	if o.html != "" {
+		if err := writeHerdFile(o.html, r, herd.WriteHTML); err != nil {
+			fmt.Fprintf(stderr, "loadtest report: %v\n", err)
+			return 1
+		}
 	}
 	return 0
 }

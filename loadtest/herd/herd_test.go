@@ -1,11 +1,9 @@
-package loadtest
+package herd
 
 import (
 	"bytes"
 	"context"
 	"encoding/xml"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -19,17 +17,17 @@ import (
 // reaches the server, and without jitter the attempts that meet the
 // recovering server come in a much taller wave than with full jitter.
 func TestHerd(t *testing.T) {
-	c := DefaultHerdConfig()
+	c := DefaultConfig()
 	c.Clients = 100
 	c.Outage = 300 * time.Millisecond
 	c.Modes = []resilience.Jitter{resilience.JitterNone, resilience.JitterFull}
 	c.Seed = 42
-	rep, err := RunHerd(context.Background(), c)
+	rep, err := Run(context.Background(), c)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var text bytes.Buffer
-	WriteHerdText(&text, rep)
+	WriteText(&text, rep)
 	t.Log("\n" + text.String())
 	if len(rep.Runs) != 2 {
 		t.Fatalf("%d runs, want 2", len(rep.Runs))
@@ -60,15 +58,11 @@ func TestHerd(t *testing.T) {
 		t.Errorf("peak after recovery: %d without jitter, %d with full jitter; want the first over twice the second", none.PeakRecovery, full.PeakRecovery)
 	}
 
-	dir := t.TempDir()
-	page := filepath.Join(dir, "herd.html")
-	if err := writeHerdFile(page, rep, WriteHerdHTML); err != nil {
+	var page bytes.Buffer
+	if err := WriteHTML(&page, rep); err != nil {
 		t.Fatal(err)
 	}
-	b, err := os.ReadFile(page)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := page.Bytes()
 	i := bytes.Index(b, []byte("<svg"))
 	j := bytes.LastIndex(b, []byte("</svg>"))
 	if i < 0 || j < i {
@@ -103,19 +97,19 @@ func TestHerd(t *testing.T) {
 // 10 ms: the wave of clients without jitter is shed and comes back as
 // further waves, while the spread-out retries of full jitter mostly fit.
 func TestHerdCapacity(t *testing.T) {
-	c := DefaultHerdConfig()
+	c := DefaultConfig()
 	c.Clients = 100
 	c.Outage = 300 * time.Millisecond
 	c.Policy.MaxBackoff = 200 * time.Millisecond
 	c.Capacity = 25
 	c.Modes = []resilience.Jitter{resilience.JitterNone, resilience.JitterFull}
 	c.Seed = 42
-	rep, err := RunHerd(context.Background(), c)
+	rep, err := Run(context.Background(), c)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var text bytes.Buffer
-	WriteHerdText(&text, rep)
+	WriteText(&text, rep)
 	t.Log("\n" + text.String())
 	none, full := rep.Runs[0], rep.Runs[1]
 	for _, r := range rep.Runs {
@@ -125,26 +119,5 @@ func TestHerdCapacity(t *testing.T) {
 	}
 	if none.Shed == 0 || none.Shed <= full.Shed {
 		t.Errorf("shed %d calls without jitter, %d with full jitter; want more without", none.Shed, full.Shed)
-	}
-}
-
-// TestHerdMain runs the command itself, small, with its output files.
-func TestHerdMain(t *testing.T) {
-	dir := t.TempDir()
-	var out, errb bytes.Buffer
-	code := Main([]string{"herd", "-clients", "20", "-outage", "100ms", "-jitter", "none,equal", "-html", filepath.Join(dir, "h.html"), "-json", filepath.Join(dir, "h.json")}, &out, &errb)
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, errb.String())
-	}
-	if !strings.Contains(out.String(), "equal") {
-		t.Errorf("summary lacks the equal run:\n%s", out.String())
-	}
-	for _, f := range []string{"h.html", "h.json"} {
-		if st, err := os.Stat(filepath.Join(dir, f)); err != nil || st.Size() == 0 {
-			t.Errorf("%s not written: %v", f, err)
-		}
-	}
-	if code := Main([]string{"herd", "-jitter", "sideways"}, &out, &errb); code != 2 {
-		t.Errorf("bad -jitter: exit %d, want 2", code)
 	}
 }

@@ -1,26 +1,17 @@
-package loadtest
+package herd
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
-	"html"
-	"io"
 	"math/rand/v2"
 	"net"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"text/tabwriter"
 	"time"
 
 	"github.com/igbank/igbank/loadtest/bench"
-	"github.com/igbank/igbank/loadtest/chart"
-	"github.com/igbank/igbank/loadtest/page"
 	"github.com/igbank/igbank/loadtest/registry"
 
 	"github.com/igbank/igbank/common/bank"
@@ -29,31 +20,8 @@ import (
 	"github.com/igbank/igbank/common/transport"
 )
 
-// The thundering herd: many clients whose calls failed together retry
-// together. "loadtest herd" starts one transport's server on loopback,
-// makes it answer every call with Unavailable for an outage, lets N clients
-// make one Balance each at the moment the outage starts, and records when
-// every attempt left its client. Run once per jitter mode, the attempts per
-// 10 ms bucket show the synchronised waves of plain exponential backoff and
-// the smoothed load of jittered backoff.
-//
-// The outage is a server-side decorator rather than a closed listener, so
-// that every retry is a real call over the transport that the server
-// receives and answers (a closed port would make the retries dial errors
-// the server never sees). The server counts what it receives, and the
-// report checks that against the clients' counts.
-//
-// Each client has its own resilience.Wrap (its own connection, its own
-// jitter source) with the retry budget and the breaker turned off. The
-// budget is meant to be shared by every call to one target; shared by the
-// 200 clients it would be spent after about five failed attempts and turn
-// every later call into a single attempt, and even one budget per client
-// stops a client after five failures, before a one-second outage ends:
-// either way it would hide the herd this command is meant to show. (That
-// the budget bounds retries in an outage is shown by the outage scenario.)
-
-// HerdConfig is one "loadtest herd" experiment.
-type HerdConfig struct {
+// Config is one "loadtest herd" experiment.
+type Config struct {
 	Transport string
 	Clients   int
 	Outage    time.Duration
@@ -72,9 +40,9 @@ type HerdConfig struct {
 	Capacity int
 }
 
-// DefaultHerdConfig returns the defaults of "loadtest herd".
-func DefaultHerdConfig() HerdConfig {
-	return HerdConfig{
+// DefaultConfig returns the defaults of "loadtest herd".
+func DefaultConfig() Config {
+	return Config{
 		Transport: "raw",
 		Clients:   200,
 		Outage:    time.Second,
@@ -90,8 +58,8 @@ func DefaultHerdConfig() HerdConfig {
 	}
 }
 
-// HerdRun is what one jitter mode did.
-type HerdRun struct {
+// ModeResult is what one jitter mode did.
+type ModeResult struct {
 	Jitter    string `json:"jitter"`
 	Clients   int    `json:"clients"`
 	Succeeded int    `json:"succeeded"`
@@ -100,7 +68,7 @@ type HerdRun struct {
 	Attempts    int `json:"attempts"`
 	ServerCalls int `json:"server_calls"`
 	// Shed counts the calls the server turned away after the outage, for
-	// want of capacity (with HerdConfig.Capacity).
+	// want of capacity (with Config.Capacity).
 	Shed int `json:"shed"`
 	// MaxAttempts is the most attempts one client made.
 	MaxAttempts int `json:"max_attempts_per_client"`
@@ -121,8 +89,17 @@ type HerdRun struct {
 	Errors map[string]int `json:"errors,omitempty"`
 }
 
-// HerdReport is the outcome of "loadtest herd".
-type HerdReport struct {
+// Kind and Format mark a saved herd run: the kind of file, and the
+// version of its layout.
+const (
+	Kind   = "herd"
+	Format = 1
+)
+
+// Report is the outcome of "loadtest herd".
+type Report struct {
+	Kind      string            `json:"kind"`   // Kind: a herd run, among the files the tool saves
+	Format    int               `json:"format"` // Format, the version of this layout
 	Transport string            `json:"transport"`
 	Clients   int               `json:"clients"`
 	OutageMs  float64           `json:"outage_ms"`
@@ -132,16 +109,16 @@ type HerdReport struct {
 	Capacity  int               `json:"capacity,omitempty"`
 	Started   time.Time         `json:"started"`
 	Env       bench.Environment `json:"env"`
-	Runs      []HerdRun         `json:"runs"`
+	Runs      []ModeResult      `json:"runs"`
 }
 
-func (c *HerdConfig) policyText() string {
+func (c *Config) policyText() string {
 	p := c.Policy
 	return fmt.Sprintf("max attempts %d, backoff %v×%g up to %v, no retry budget, no breaker, call deadline %v",
 		p.MaxAttempts, p.InitialBackoff, p.Multiplier, p.MaxBackoff, c.timeout())
 }
 
-func (c *HerdConfig) timeout() time.Duration {
+func (c *Config) timeout() time.Duration {
 	if c.Timeout > 0 {
 		return c.Timeout
 	}
@@ -227,8 +204,8 @@ func (a *attemptClock) Balance(ctx context.Context, acc bank.AccountNo) (bank.Mo
 	return a.Bank.Balance(ctx, acc)
 }
 
-// RunHerd runs the experiment once per jitter mode.
-func RunHerd(ctx context.Context, c HerdConfig) (*HerdReport, error) {
+// Run runs the experiment once per jitter mode.
+func Run(ctx context.Context, c Config) (*Report, error) {
 	t, ok := registry.Lookup(c.Transport)
 	if !ok || c.Transport == registry.ReferenceName {
 		return nil, fmt.Errorf("unknown transport %q (known: %s)", c.Transport, strings.Join(registry.Names(false), ", "))
@@ -236,15 +213,16 @@ func RunHerd(ctx context.Context, c HerdConfig) (*HerdReport, error) {
 	if c.Clients < 1 || c.Outage <= 0 || c.Bucket <= 0 || c.Capacity < 0 || len(c.Modes) == 0 {
 		return nil, errors.New("herd: want clients ≥ 1, outage > 0, bucket > 0 and at least one jitter mode")
 	}
-	rep := &HerdReport{
-		Transport: c.Transport, Clients: c.Clients, OutageMs: herdMs(c.Outage), BucketMs: herdMs(c.Bucket),
+	rep := &Report{
+		Kind: Kind, Format: Format,
+		Transport: c.Transport, Clients: c.Clients, OutageMs: ms(c.Outage), BucketMs: ms(c.Bucket),
 		Policy: c.policyText(), Seed: c.Seed, Capacity: c.Capacity, Started: time.Now().UTC(), Env: bench.CurrentEnvironment(),
 	}
 	for _, j := range c.Modes {
 		if err := ctx.Err(); err != nil {
 			return rep, err
 		}
-		r, err := herdOnce(ctx, t, &c, j)
+		r, err := runMode(ctx, t, &c, j)
 		if err != nil {
 			return rep, fmt.Errorf("jitter %v: %w", j, err)
 		}
@@ -253,9 +231,9 @@ func RunHerd(ctx context.Context, c HerdConfig) (*HerdReport, error) {
 	return rep, nil
 }
 
-func herdMs(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
-func herdOnce(ctx context.Context, t transport.Variant, c *HerdConfig, j resilience.Jitter) (*HerdRun, error) {
+func runMode(ctx context.Context, t transport.Variant, c *Config, j resilience.Jitter) (*ModeResult, error) {
 	accounts := min(c.Clients, 100)
 	ob := &outageBank{Bank: bank.NewService(ledger.NewMemory(accounts)), capacity: int64(c.Capacity), window: int64(c.Bucket)}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -342,7 +320,7 @@ func herdOnce(ctx context.Context, t transport.Variant, c *HerdConfig, j resilie
 	ob.mu.Lock()
 	shed := int(ob.shed)
 	ob.mu.Unlock()
-	r := &HerdRun{Jitter: j.String(), Clients: c.Clients, Succeeded: int(ok.Load()), ServerCalls: int(ob.calls.Load()), Shed: shed}
+	r := &ModeResult{Jitter: j.String(), Clients: c.Clients, Succeeded: int(ok.Load()), ServerCalls: int(ob.calls.Load()), Shed: shed}
 	if len(errs) > 0 {
 		r.Errors = errs
 	}
@@ -352,7 +330,7 @@ func herdOnce(ctx context.Context, t transport.Variant, c *HerdConfig, j resilie
 		r.MaxAttempts = max(r.MaxAttempts, attempts[i])
 		drain = max(drain, done[i])
 	}
-	r.DrainMs = herdMs(drain)
+	r.DrainMs = ms(drain)
 	n := int(drain/c.Bucket) + 1
 	all, retries := make([]int, n), make([]int, n)
 	for _, cl := range clocks {
@@ -384,149 +362,4 @@ func closeAll(cs []*attemptClock) {
 			}
 		}
 	}
-}
-
-// WriteHerdText writes the summary table.
-func WriteHerdText(w io.Writer, r *HerdReport) error {
-	bucket := time.Duration(r.BucketMs * float64(time.Millisecond))
-	fmt.Fprintf(w, "%d clients on %s, one Balance each at the start of a %v outage; attempts per %v bucket.\nPolicy: %s.\n",
-		r.Clients, r.Transport, time.Duration(r.OutageMs*float64(time.Millisecond)), bucket, r.Policy)
-	if r.Capacity > 0 {
-		fmt.Fprintf(w, "Once back, the server answers at most %d calls per %v and sheds the rest with Unavailable.\n", r.Capacity, bucket)
-	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "jitter\tsucceeded\tattempts\tserver calls\tshed\tmax/client\tpeak\tpeak retries\tpeak after recovery\tdrain ms\t")
-	for _, x := range r.Runs {
-		fmt.Fprintf(tw, "%s\t%d/%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%.0f\t\n", x.Jitter, x.Succeeded, x.Clients, x.Attempts, x.ServerCalls, x.Shed, x.MaxAttempts, x.Peak, x.PeakRetries, x.PeakRecovery, x.DrainMs)
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	for _, x := range r.Runs {
-		for code, n := range x.Errors {
-			fmt.Fprintf(w, "jitter %s: %d calls failed with %s\n", x.Jitter, n, code)
-		}
-	}
-	return nil
-}
-
-// herdChart draws attempts per bucket, one line per jitter mode, and a
-// dashed line where the server came back.
-func herdChart(r *HerdReport) string {
-	var ss []chart.Series
-	var xs, ys []float64
-	for i, x := range r.Runs {
-		s := chart.Series{Name: "jitter " + x.Jitter, Color: chart.Color(i)}
-		for b, n := range x.Buckets {
-			s.Points = append(s.Points, chart.Point{X: float64(b) * r.BucketMs, Y: float64(n)})
-			xs = append(xs, float64(b)*r.BucketMs)
-			ys = append(ys, float64(n))
-		}
-		ss = append(ss, s)
-	}
-	return chart.Lines{
-		Title:  fmt.Sprintf("Attempts per %g ms, %d clients, %g ms outage (%s)", r.BucketMs, r.Clients, r.OutageMs, r.Transport),
-		XLabel: "time since the outage began (ms)", YLabel: "attempts started", Series: ss,
-		X: chart.NiceAxis(xs, false), Y: chart.NiceAxis(ys, false),
-		YFormat: func(v float64) string { return fmt.Sprintf("%.0f", v) },
-		Marks:   []chart.Mark{chart.Rule{At: r.OutageMs, Color: "#000", Label: "server back"}},
-	}.SVG()
-}
-
-// WriteHerdHTML writes a self-contained page: the table and the chart.
-func WriteHerdHTML(w io.Writer, r *HerdReport) error {
-	p := page.New("Backoff and jitter: a herd of clients against a recovering server")
-	var text strings.Builder
-	WriteHerdText(&text, r)
-	p.Printf("<pre>%s</pre>\n", html.EscapeString(text.String()))
-	p.Printf("<p class=\"note\">%s, %s/%s, %d CPUs (%s), commit %s, started %s. Peak: most attempts in one bucket (the first bucket holds every client's first attempt, whatever the jitter); peak after recovery: from the end of the outage on. Drain: until the last client succeeded.</p>\n",
-		html.EscapeString(r.Env.GoVersion), r.Env.OS, r.Env.Arch, r.Env.NumCPU, html.EscapeString(r.Env.CPUModel), html.EscapeString(r.Env.ShortCommit()), r.Started.Format("2006-01-02 15:04 MST"))
-	p.Printf("<section id=\"herd-chart\">%s</section>\n", herdChart(r))
-	return p.Finish(w)
-}
-
-func writeHerdFile(path string, r *HerdReport, f func(io.Writer, *HerdReport) error) error {
-	var b bytes.Buffer
-	if err := f(&b, r); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	return os.WriteFile(path, b.Bytes(), 0o644)
-}
-
-func writeHerdJSON(w io.Writer, r *HerdReport) error {
-	e := json.NewEncoder(w)
-	e.SetIndent("", "  ")
-	return e.Encode(r)
-}
-
-func herdMain(args []string, stdout, stderr io.Writer) int {
-	c := DefaultHerdConfig()
-	fs := flag.NewFlagSet("herd", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, `usage: loadtest herd [flags]
-
-Backoff and jitter, shown. Starts one transport's server on loopback and makes
-it answer Unavailable for an outage; N clients, each with its own connection
-and its own retry layer (no retry budget, no breaker: either would hide the
-herd), make one Balance each at the moment the outage begins and retry until
-it ends. Run once per jitter mode, it prints the attempts, the peak attempts
-per 10 ms bucket and the time until every client succeeded, and charts the
-attempts per bucket: synchronised waves without jitter, a smoothed load with it.
-
-Flags:
-`)
-		fs.PrintDefaults()
-	}
-	fs.StringVar(&c.Transport, "transport", c.Transport, "transport to run (known: "+strings.Join(registry.Names(false), ", ")+")")
-	fs.IntVar(&c.Clients, "clients", c.Clients, "clients, each with its own connection and one call")
-	fs.DurationVar(&c.Outage, "outage", c.Outage, "how long the server answers Unavailable")
-	fs.DurationVar(&c.Bucket, "bucket", c.Bucket, "width of a bucket of the chart")
-	modes := fs.String("jitter", "none,full,equal,decorrelated", "comma-separated jitter `modes` to run, in order")
-	fs.IntVar(&c.Policy.MaxAttempts, "attempts", c.Policy.MaxAttempts, "most attempts per call")
-	fs.DurationVar(&c.Policy.InitialBackoff, "backoff", c.Policy.InitialBackoff, "first retry's delay before jitter")
-	fs.DurationVar(&c.Policy.MaxBackoff, "max-backoff", c.Policy.MaxBackoff, "cap of every delay")
-	fs.DurationVar(&c.Timeout, "timeout", 0, "every call's deadline (0: 4×outage + 10s)")
-	fs.Uint64Var(&c.Seed, "seed", c.Seed, "seed of the jitter")
-	fs.IntVar(&c.Capacity, "capacity", 0, "once back, the server answers at most this many calls per bucket and sheds the rest (0: no limit)")
-	htmlOut := fs.String("html", "", "write the chart and table as a self-contained HTML page to `FILE`")
-	jsonOut := fs.String("json", "", "write the figures and the buckets as JSON to `FILE`")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "loadtest herd: unexpected argument %q\n", fs.Arg(0))
-		return 2
-	}
-	c.Modes = nil
-	for _, m := range splitList(*modes) {
-		j, err := resilience.ParseJitter(m)
-		if err != nil {
-			fmt.Fprintf(stderr, "loadtest herd: -jitter: %v\n", err)
-			return 2
-		}
-		c.Modes = append(c.Modes, j)
-	}
-	rep, err := RunHerd(context.Background(), c)
-	if err != nil {
-		fmt.Fprintf(stderr, "loadtest herd: %v\n", err)
-		return 1
-	}
-	WriteHerdText(stdout, rep)
-	for _, x := range []struct {
-		path string
-		f    func(io.Writer, *HerdReport) error
-	}{{*htmlOut, WriteHerdHTML}, {*jsonOut, writeHerdJSON}} {
-		if x.path == "" {
-			continue
-		}
-		if err := writeHerdFile(x.path, rep, x.f); err != nil {
-			fmt.Fprintf(stderr, "loadtest herd: %v\n", err)
-			return 1
-		}
-	}
-	return 0
 }
