@@ -1,4 +1,4 @@
-package loadtest
+package main
 
 import (
 	"bytes"
@@ -12,8 +12,16 @@ import (
 	"github.com/igbank/igbank/loadtest/internal/benchtest"
 	"github.com/igbank/igbank/loadtest/registry"
 	"github.com/igbank/igbank/loadtest/report"
+	"github.com/igbank/igbank/loadtest/server"
 	"golang.org/x/net/html"
 )
+
+// TestMain lets the test binary act as a server process: the commands
+// start os.Executable in serve mode, and in a test that is this binary.
+func TestMain(m *testing.M) {
+	server.MaybeServe()
+	os.Exit(m.Run())
+}
 
 func TestRunFlagErrors(t *testing.T) {
 	for _, tc := range []struct {
@@ -43,7 +51,7 @@ func TestRunFlagErrors(t *testing.T) {
 		{[]string{"-addr", "127.0.0.1:1"}, "-addr needs exactly one transport"},
 	} {
 		var out, errb bytes.Buffer
-		code := Main(append([]string{"run"}, tc.args...), &out, &errb)
+		code := command(append([]string{"run"}, tc.args...), &out, &errb)
 		if code != 2 {
 			t.Errorf("run %v: exit %d, want 2 (stderr %q)", tc.args, code, errb.String())
 		}
@@ -72,7 +80,7 @@ func TestCommandErrors(t *testing.T) {
 		{[]string{"serve", "-transport", "raw", "-accounts", "0"}, 2, "out of range"},
 	} {
 		var out, errb bytes.Buffer
-		if code := Main(tc.args, &out, &errb); code != tc.code {
+		if code := command(tc.args, &out, &errb); code != tc.code {
 			t.Errorf("%v: exit %d, want %d (stderr %q)", tc.args, code, tc.code, errb.String())
 		}
 		if !strings.Contains(errb.String(), tc.want) {
@@ -84,7 +92,7 @@ func TestCommandErrors(t *testing.T) {
 func TestHelp(t *testing.T) {
 	for _, args := range [][]string{{"run", "-h"}, {"report", "-h"}} {
 		var out, errb bytes.Buffer
-		if code := Main(args, &out, &errb); code != 0 {
+		if code := command(args, &out, &errb); code != 0 {
 			t.Errorf("%v: exit %d, want 0", args, code)
 		}
 		if !strings.Contains(errb.String(), "usage: loadtest") {
@@ -94,14 +102,14 @@ func TestHelp(t *testing.T) {
 }
 
 func TestParseRunFlagsDefaults(t *testing.T) {
-	c, _, err := ParseRunFlags(nil, &bytes.Buffer{})
+	c, _, err := parseRunFlags(nil, &bytes.Buffer{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(c.Transports) != len(registry.Variants()) || !c.Reference || c.InProcess || c.Rounds != 3 {
 		t.Errorf("defaults: %+v", c)
 	}
-	c, _, err = ParseRunFlags([]string{"-concurrency", "1,8,32", "-mix", "80/10/10", "-zipf", "1.2", "-connections", "4", "-no-reference"}, &bytes.Buffer{})
+	c, _, err = parseRunFlags([]string{"-concurrency", "1,8,32", "-mix", "80/10/10", "-zipf", "1.2", "-connections", "4", "-no-reference"}, &bytes.Buffer{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,14 +123,14 @@ func TestParseRunFlagsDefaults(t *testing.T) {
 func TestRunOutput(t *testing.T) {
 	args := []string{"run", "-inprocess", "-transports", registry.Names(false)[0], "-rounds", "1", "-warmup", "50ms", "-duration", "100ms", "-concurrency", "2"}
 	var out, errb bytes.Buffer
-	if code := Main(args, &out, &errb); code != 0 {
+	if code := command(args, &out, &errb); code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
 	if !strings.Contains(out.String(), "calls/s [min–max]") || strings.Contains(out.String(), "\r") {
 		t.Errorf("want the table and no progress line, got:\n%q", out.String())
 	}
 	out.Reset()
-	if code := Main(append(args, "-quiet"), &out, &errb); code != 0 || out.Len() != 0 {
+	if code := command(append(args, "-quiet"), &out, &errb); code != 0 || out.Len() != 0 {
 		t.Errorf("-quiet: exit %d, printed %q", code, out.String())
 	}
 }
@@ -138,7 +146,7 @@ func TestReportCommand(t *testing.T) {
 	}
 	var out, errb bytes.Buffer
 	csvPath, htmlPath, benchPath := filepath.Join(dir, "r.csv"), filepath.Join(dir, "r.html"), filepath.Join(dir, "r.txt")
-	if code := Main([]string{"report", "-csv", csvPath, "-html", htmlPath, "-bench", benchPath, path}, &out, &errb); code != 0 {
+	if code := command([]string{"report", "-csv", csvPath, "-html", htmlPath, "-bench", benchPath, path}, &out, &errb); code != 0 {
 		t.Fatalf("report: exit %d: %s", code, errb.String())
 	}
 	var want bytes.Buffer
@@ -154,7 +162,7 @@ func TestReportCommand(t *testing.T) {
 
 	out.Reset()
 	cmpHTML := filepath.Join(dir, "cmp.html")
-	if code := Main([]string{"report", "-html", cmpHTML, path, path}, &out, &errb); code != 0 {
+	if code := command([]string{"report", "-html", cmpHTML, path, path}, &out, &errb); code != 0 {
 		t.Fatalf("report A B: exit %d: %s", code, errb.String())
 	}
 	if !strings.Contains(out.String(), "calls/s A") || !strings.Contains(out.String(), "+0.0%") {
@@ -178,7 +186,7 @@ func TestServeFaultFlags(t *testing.T) {
 		{"-transport", "raw", "-fault", "crash-after-apply:0"},
 	} {
 		var out, errs strings.Builder
-		if code := ServeMain(args, strings.NewReader(""), &out, &errs); code != 2 {
+		if code := serveMain(args, strings.NewReader(""), &out, &errs); code != 2 {
 			t.Errorf("serve %v = %d, want 2 (%s)", args, code, errs.String())
 		}
 	}
@@ -188,7 +196,7 @@ func TestServeFaultFlags(t *testing.T) {
 // and one short cell written as JSON.
 func TestFaultsCommand(t *testing.T) {
 	var out, errs strings.Builder
-	if code := Main([]string{"faults", "-h"}, &out, &errs); code != 0 {
+	if code := command([]string{"faults", "-h"}, &out, &errs); code != 0 {
 		t.Fatalf("faults -h: exit %d", code)
 	}
 	for _, s := range faults.Scenarios {
@@ -196,12 +204,12 @@ func TestFaultsCommand(t *testing.T) {
 			t.Errorf("faults -h does not explain %s", s.Name)
 		}
 	}
-	if code := Main([]string{"faults", "-scenario", "nosuch"}, &out, &errs); code != 2 {
+	if code := command([]string{"faults", "-scenario", "nosuch"}, &out, &errs); code != 2 {
 		t.Errorf("unknown scenario: exit %d, want 2", code)
 	}
 	path := filepath.Join(t.TempDir(), "m.json")
 	out.Reset()
-	code := Main([]string{"faults", "-scenario", "refused", "-transports", "raw", "-deposits", "10", "-duration", "200ms", "-json", path}, &out, &errs)
+	code := command([]string{"faults", "-scenario", "refused", "-transports", "raw", "-deposits", "10", "-duration", "200ms", "-json", path}, &out, &errs)
 	if code != 0 {
 		t.Fatalf("faults refused over raw: exit %d\n%s", code, out.String())
 	}
@@ -226,7 +234,7 @@ func TestFaultsHTML(t *testing.T) {
 	dir := t.TempDir()
 	page, js := filepath.Join(dir, "f.html"), filepath.Join(dir, "f.json")
 	var out, errs strings.Builder
-	code := Main([]string{"faults", "-scenario", "outage", "-transports", "raw", "-deposits", "40", "-workers", "4", "-accounts", "4",
+	code := command([]string{"faults", "-scenario", "outage", "-transports", "raw", "-deposits", "40", "-workers", "4", "-accounts", "4",
 		"-duration", "600ms", "-attempt-timeout", "150ms", "-call-timeout", "3s", "-html", page, "-json", js}, &out, &errs)
 	if code != 0 {
 		t.Fatalf("faults outage over raw: exit %d\n%s\n%s", code, out.String(), errs.String())
@@ -287,7 +295,7 @@ func TestFaultsHTML(t *testing.T) {
 
 	again := filepath.Join(dir, "again.html")
 	out.Reset()
-	if code := Main([]string{"report", "-html", again, js}, &out, &errs); code != 0 {
+	if code := command([]string{"report", "-html", again, js}, &out, &errs); code != 0 {
 		t.Fatalf("loadtest report of the fault JSON: exit %d: %s", code, errs.String())
 	}
 	if b, err := os.ReadFile(again); err != nil || string(b) != doc {
@@ -305,7 +313,7 @@ func TestFaultsHTML(t *testing.T) {
 func TestHerdMain(t *testing.T) {
 	dir := t.TempDir()
 	var out, errb bytes.Buffer
-	code := Main([]string{"herd", "-clients", "20", "-outage", "100ms", "-jitter", "none,equal", "-html", filepath.Join(dir, "h.html"), "-json", filepath.Join(dir, "h.json")}, &out, &errb)
+	code := command([]string{"herd", "-clients", "20", "-outage", "100ms", "-jitter", "none,equal", "-html", filepath.Join(dir, "h.html"), "-json", filepath.Join(dir, "h.json")}, &out, &errb)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
@@ -317,7 +325,7 @@ func TestHerdMain(t *testing.T) {
 			t.Errorf("%s not written: %v", f, err)
 		}
 	}
-	if code := Main([]string{"herd", "-jitter", "sideways"}, &out, &errb); code != 2 {
+	if code := command([]string{"herd", "-jitter", "sideways"}, &out, &errb); code != 2 {
 		t.Errorf("bad -jitter: exit %d, want 2", code)
 	}
 }

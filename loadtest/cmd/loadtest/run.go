@@ -1,4 +1,4 @@
-package loadtest
+package main
 
 import (
 	"context"
@@ -19,52 +19,6 @@ import (
 
 	"github.com/igbank/igbank/common/bank"
 )
-
-const mainUsage = `usage: loadtest COMMAND [flags]
-
-Commands:
-  run      drive every transport with the same workload and print them side by side
-  serve    serve one transport (how "run" starts its server processes)
-  report   render a saved run (-json) again as a table, CSV, HTML or benchstat text,
-           or compare two saved runs
-  herd     many clients retrying through an outage, without and with jitter
-  faults   partial failures on purpose (Toxiproxy embedded), with an exactly-once audit
-  list     list the registered transports
-
-"loadtest COMMAND -h" describes a command's flags.
-`
-
-// Main is the whole loadtest command; it returns the exit status: 0 for
-// success, 2 for a malformed command line, 1 for a failed run, 130 for a
-// run stopped by Ctrl-C (after writing what it measured).
-func Main(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, mainUsage)
-		return 2
-	}
-	switch args[0] {
-	case "run":
-		return runMain(args[1:], stdout, stderr)
-	case "serve":
-		return ServeMain(args[1:], os.Stdin, stdout, stderr)
-	case "report":
-		return reportMain(args[1:], stdout, stderr)
-	case "herd":
-		return herdMain(args[1:], stdout, stderr)
-	case "faults":
-		return FaultsMain(args[1:], stdout, stderr)
-	case "list":
-		for _, n := range registry.Names(true) {
-			fmt.Fprintln(stdout, n)
-		}
-		return 0
-	case "-h", "-help", "--help", "help":
-		fmt.Fprint(stdout, mainUsage)
-		return 0
-	}
-	fmt.Fprintf(stderr, "loadtest: unknown command %q\n\n%s", args[0], mainUsage)
-	return 2
-}
 
 // outputs are the files a run or a report writes.
 type outputs struct {
@@ -110,8 +64,8 @@ func writeFile(path string, r *bench.Report, f func(io.Writer, *bench.Report) er
 	return fh.Close()
 }
 
-// ParseRunFlags reads the flags of "loadtest run" into a Config.
-func ParseRunFlags(args []string, stderr io.Writer) (bench.Config, *outputs, error) {
+// parseRunFlags reads the flags of "loadtest run" into a Config.
+func parseRunFlags(args []string, stderr io.Writer) (bench.Config, *outputs, error) {
 	c := bench.DefaultConfig()
 	o := &outputs{}
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
@@ -233,7 +187,7 @@ func isTerminal(w io.Writer) bool {
 }
 
 func runMain(args []string, stdout, stderr io.Writer) int {
-	c, o, err := ParseRunFlags(args, stderr)
+	c, o, err := parseRunFlags(args, stderr)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0

@@ -1,4 +1,4 @@
-package loadtest
+package main
 
 import (
 	"bytes"
@@ -18,9 +18,9 @@ import (
 	"github.com/igbank/igbank/common/transport"
 )
 
-// FaultsMain is "loadtest faults": it returns the exit status (0: every
+// faultsMain is "loadtest faults": it returns the exit status (0: every
 // cell passed, 1: one failed, 2: a malformed command line, 130: interrupted).
-func FaultsMain(args []string, stdout, stderr io.Writer) int {
+func faultsMain(args []string, stdout, stderr io.Writer) int {
 	c := faults.DefaultConfig()
 	fs := flag.NewFlagSet("faults", flag.ContinueOnError)
 	fs.SetOutput(stderr)

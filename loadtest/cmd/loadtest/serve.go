@@ -1,4 +1,4 @@
-package loadtest
+package main
 
 import (
 	"errors"
@@ -33,8 +33,8 @@ and start it again on the same file to see what survived.
 
 `
 
-// ServeMain is the serve command.
-func ServeMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+// serveMain is the serve command.
+func serveMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	c, err := parseServeFlags(args, stderr)
 	if err != nil {
 		if err != errUsage {
