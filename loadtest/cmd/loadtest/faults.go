@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -120,11 +119,7 @@ func writeFaultFiles(results []faults.Result, jsonPath, htmlPath string) error {
 		if x.path == "" {
 			continue
 		}
-		var b bytes.Buffer
-		if err := x.f(&b, results); err != nil {
-			return err
-		}
-		if err := os.WriteFile(x.path, b.Bytes(), 0o644); err != nil {
+		if err := writeOut(x.path, func(w io.Writer) error { return x.f(w, results) }); err != nil {
 			return err
 		}
 	}

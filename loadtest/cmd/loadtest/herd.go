@@ -1,27 +1,17 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/igbank/igbank/common/resilience"
 	"github.com/igbank/igbank/loadtest/herd"
 	"github.com/igbank/igbank/loadtest/registry"
 )
-
-func writeHerdFile(path string, r *herd.Report, f func(io.Writer, *herd.Report) error) error {
-	var b bytes.Buffer
-	if err := f(&b, r); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	return os.WriteFile(path, b.Bytes(), 0o644)
-}
 
 func herdMain(args []string, stdout, stderr io.Writer) int {
 	c := herd.DefaultConfig()
@@ -87,7 +77,7 @@ Flags:
 		if x.path == "" {
 			continue
 		}
-		if err := writeHerdFile(x.path, rep, x.f); err != nil {
+		if err := writeOut(x.path, func(w io.Writer) error { return x.f(w, rep) }); err != nil {
 			fmt.Fprintf(stderr, "loadtest herd: %v\n", err)
 			return 1
 		}

@@ -15,12 +15,25 @@ import (
 	"github.com/igbank/igbank/loadtest/report"
 )
 
+const reportUsage = `usage: loadtest report [flags] RUN.json [OTHER.json]
+
+Renders a run saved with "loadtest run -json" again, or one saved by
+"loadtest faults -json" or "loadtest herd -json" (as a table, or -html); with
+two files, compares them side by side: two benchmark runs (the HTML then shows
+both runs, tagged A and B), or two fault runs, such as keys on and keys off
+(the HTML then sets their matrices and outage timelines side by side). A file
+saved before files had a kind is read as then: an array is a fault run,
+anything else a benchmark run.
+
+Flags:
+`
+
 func reportMain(args []string, stdout, stderr io.Writer) int {
 	o := &outputs{}
 	fs := flag.NewFlagSet("report", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: loadtest report [flags] RUN.json [OTHER.json]\n\nRenders a run saved with \"loadtest run -json\" again; with two files, compares\nthem side by side (the HTML then shows both runs, tagged A and B).\n\nFlags:\n")
+		fmt.Fprint(stderr, reportUsage)
 		fs.PrintDefaults()
 	}
 	o.register(fs, false)
@@ -120,26 +133,38 @@ func benchReport(files []saved, o *outputs, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// faultsReport renders one fault run again: the tables, and the HTML page
-// if asked.
+// faultsReport renders one fault run again (the tables, and the HTML
+// page if asked), or compares two.
 func faultsReport(files []saved, o *outputs, stdout, stderr io.Writer) int {
 	if o.csv != "" || o.bench != "" {
 		fmt.Fprintln(stderr, "loadtest report: a fault matrix renders as a table or HTML only")
 		return 2
 	}
-	if len(files) == 2 {
-		fmt.Fprintln(stderr, "loadtest report: two fault runs are not compared yet")
-		return 1
+	runs := make([][]faults.Result, len(files))
+	for i, f := range files {
+		results, err := faults.Decode(f.data)
+		if err != nil {
+			fmt.Fprintf(stderr, "loadtest report: %s: %v\n", f.path, err)
+			return 1
+		}
+		runs[i] = results
 	}
-	results, err := faults.Decode(files[0].data)
+	var err error
+	if len(runs) == 1 {
+		if !o.quiet {
+			faults.WriteTable(stdout, runs[0])
+		}
+		err = writeFaultFiles(runs[0], "", o.html)
+	} else {
+		a, b, nameA, nameB := runs[0], runs[1], files[0].path, files[1].path
+		if !o.quiet {
+			faults.WriteComparison(stdout, a, b, nameA, nameB)
+		}
+		if o.html != "" {
+			err = writeOut(o.html, func(w io.Writer) error { return faults.WriteComparisonHTML(w, a, b, nameA, nameB) })
+		}
+	}
 	if err != nil {
-		fmt.Fprintf(stderr, "loadtest report: %s: %v\n", files[0].path, err)
-		return 1
-	}
-	if !o.quiet {
-		faults.WriteTable(stdout, results)
-	}
-	if err := writeFaultFiles(results, "", o.html); err != nil {
 		fmt.Fprintf(stderr, "loadtest report: %v\n", err)
 		return 1
 	}
@@ -166,7 +191,7 @@ func herdReport(files []saved, o *outputs, stdout, stderr io.Writer) int {
 		herd.WriteText(stdout, r)
 	}
 	if o.html != "" {
-		if err := writeHerdFile(o.html, r, herd.WriteHTML); err != nil {
+		if err := writeOut(o.html, func(w io.Writer) error { return herd.WriteHTML(w, r) }); err != nil {
 			fmt.Fprintf(stderr, "loadtest report: %v\n", err)
 			return 1
 		}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -45,23 +46,21 @@ func (o *outputs) write(r *bench.Report) error {
 		if x.path == "" {
 			continue
 		}
-		if err := writeFile(x.path, r, x.f); err != nil {
+		if err := writeOut(x.path, func(w io.Writer) error { return x.f(w, r) }); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func writeFile(path string, r *bench.Report, f func(io.Writer, *bench.Report) error) error {
-	fh, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if err := f(fh, r); err != nil {
-		fh.Close()
+// writeOut writes what write renders to the file at path, rendered
+// first, so that a failure leaves no half-written file.
+func writeOut(path string, write func(io.Writer) error) error {
+	var b bytes.Buffer
+	if err := write(&b); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	return fh.Close()
+	return os.WriteFile(path, b.Bytes(), 0o644)
 }
 
 // parseRunFlags reads the flags of "loadtest run" into a Config.

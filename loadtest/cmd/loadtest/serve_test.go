@@ -1,0 +1,39 @@
+package main
+
+import (
+	"io"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/igbank/igbank/common/fault"
+	"github.com/igbank/igbank/loadtest/server"
+)
+
+func TestServeFaultFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"-transport", "raw", "-idempotency", "maybe"},
+		{"-transport", "raw", "-fault", "crash-sometimes"},
+		{"-transport", "raw", "-fault", "crash-after-apply:0"},
+	} {
+		var out, errs strings.Builder
+		if code := serveMain(args, strings.NewReader(""), &out, &errs); code != 2 {
+			t.Errorf("serve %v = %d, want 2 (%s)", args, code, errs.String())
+		}
+	}
+}
+
+// TestServeArgs checks that the flags a server process is started with
+// (server.Config.Args, for a reader of the process list) say its Config:
+// parsed as "loadtest serve" flags, they give it back.
+func TestServeArgs(t *testing.T) {
+	want := server.Config{Transport: "grpc", Addr: "127.0.0.1:7003", Accounts: 12, Store: "sqlite:/tmp/x.db", CPUs: []int{0, 2},
+		Control: true, IgnoreKeys: true, Fault: fault.Spec{Kind: fault.CrashAfterApply, P: 0.25, Seed: 7}}
+	got, err := parseServeFlags(want.Args(), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("serve %q parses to\n%+v, want\n%+v", want.Args(), got, want)
+	}
+}
