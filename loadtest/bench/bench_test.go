@@ -8,12 +8,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/igbank/igbank/loadtest/registry"
-	"github.com/igbank/igbank/loadtest/server"
-
 	"github.com/igbank/igbank/common/bank"
 	"github.com/igbank/igbank/common/ledger"
 	"github.com/igbank/igbank/common/transport"
+	"github.com/igbank/igbank/loadtest/registry"
+	"github.com/igbank/igbank/loadtest/server"
 )
 
 // BenchmarkTransport runs every registered transport and operation as

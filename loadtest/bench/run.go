@@ -13,12 +13,11 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/igbank/igbank/loadtest/registry"
-	"github.com/igbank/igbank/loadtest/server"
-
 	"github.com/igbank/igbank/common/bank"
 	"github.com/igbank/igbank/common/resilience"
 	"github.com/igbank/igbank/common/transport"
+	"github.com/igbank/igbank/loadtest/registry"
+	"github.com/igbank/igbank/loadtest/server"
 )
 
 // Progress receives a one-line status while a run goes on.
@@ -188,7 +187,7 @@ func setRefRatios(results []*Result, round int) {
 func measure(ctx context.Context, t transport.Variant, srv server.Handle, c *Config, l load, accounts []bank.AccountNo, label string, progress Progress) (*Sample, error) {
 	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	// -connections n: a pool of n where the transport has one, else n
+	// Connections n: a pool of n where the transport has one, else n
 	// clients with the callers spread over them.
 	var cc transport.ClientConfig
 	nclients := 1

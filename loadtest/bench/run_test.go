@@ -8,15 +8,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/igbank/igbank/common/bank"
+	"github.com/igbank/igbank/common/ledger"
+	"github.com/igbank/igbank/common/store"
 	"github.com/igbank/igbank/loadtest/bench"
 	"github.com/igbank/igbank/loadtest/internal/benchtest"
 	"github.com/igbank/igbank/loadtest/registry"
 	"github.com/igbank/igbank/loadtest/report"
 	"github.com/igbank/igbank/loadtest/server"
-
-	"github.com/igbank/igbank/common/bank"
-	"github.com/igbank/igbank/common/ledger"
-	"github.com/igbank/igbank/common/store"
 )
 
 // checkReport checks a report read back from JSON for sane figures.

@@ -63,7 +63,7 @@ func TestFaultsWithoutKeys(t *testing.T) {
 					c.IgnoreKeys = true
 					ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 					defer cancel()
-					r := Run(ctx, s, tr, c)
+					r := runCell(ctx, s, tr, c)
 					if r.Error != "" {
 						t.Fatal(r.Error)
 					}

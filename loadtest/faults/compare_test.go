@@ -4,9 +4,8 @@ import (
 	"strings"
 	"testing"
 
-	"golang.org/x/net/html"
-
 	"github.com/igbank/igbank/common/audit"
+	"golang.org/x/net/html"
 )
 
 // TestComparison sets a run with keys beside one without: the table and

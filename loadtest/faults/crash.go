@@ -8,9 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/igbank/igbank/loadtest/registry"
-	"github.com/igbank/igbank/loadtest/server"
-
 	"github.com/igbank/igbank/common/audit"
 	"github.com/igbank/igbank/common/bank"
 	"github.com/igbank/igbank/common/fault"
@@ -18,6 +15,8 @@ import (
 	"github.com/igbank/igbank/common/process"
 	"github.com/igbank/igbank/common/resilience"
 	"github.com/igbank/igbank/common/transport"
+	"github.com/igbank/igbank/loadtest/registry"
+	"github.com/igbank/igbank/loadtest/server"
 )
 
 // crashConfig is a crash run: a server process on a SQLite file that kills
@@ -30,12 +29,12 @@ type crashConfig struct {
 	// or one whose seeded accounts have no deposits yet: the audit counts
 	// from the seed balances.
 	Store string
-	// Fault is the server's -fault plan.
+	// Fault is the plan the server process dies by.
 	Fault fault.Spec
 	// Crashes is how many server starts get Fault (default 1); the starts
 	// after them run clean, so the run ends.
 	Crashes int
-	// IgnoreKeys runs the servers with -idempotency=off.
+	// IgnoreKeys runs the servers ignoring idempotency keys.
 	IgnoreKeys bool
 	Accounts   int // seeded accounts the deposits go to (default 8)
 	Clients    int // concurrent clients, one connection each (default 3)

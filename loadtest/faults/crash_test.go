@@ -6,9 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/igbank/igbank/loadtest/registry"
-
 	"github.com/igbank/igbank/common/fault"
+	"github.com/igbank/igbank/loadtest/registry"
 )
 
 // TestCrashRandom kills the server on each deposit with probability 0.2

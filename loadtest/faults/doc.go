@@ -18,12 +18,11 @@
 // against a server that ignores keys: the deposit-twice bug the audit
 // then finds.
 //
-// Run is one cell of the matrix (a scenario over a transport) and RunAll
-// the matrix; a Result holds the audit, what the client saw (errors by
-// code, attempts, breaker transitions, latencies) and every call's
-// timeline. WriteTable prints the matrix, WriteHTML draws it with the
-// outage timelines (package chart, package page), WriteJSON and Decode
-// save and read it (kind "faults"), and WriteComparison and
-// WriteComparisonHTML set two saved runs side by side, keys on against
-// keys off.
+// RunAll runs the matrix, scenario × transport. Each cell's Result holds
+// the audit, what the client saw (errors by code, attempts, breaker
+// transitions, latencies) and every call's timeline. WriteTable prints the
+// matrix, WriteHTML draws it with the outage timelines (package chart,
+// package page), WriteJSON and Decode save and read it (kind "faults"),
+// and WriteComparison and WriteComparisonHTML set two saved runs side by
+// side, such as keys on against keys off.
 package faults

@@ -383,11 +383,11 @@ func callRecords(start time.Time, calls []audit.Call, windows [][2]float64) []Ca
 	return out
 }
 
-// Run runs scenario s over transport tr: it starts the rig, drives
+// runCell runs scenario s over transport tr: it starts the rig, drives
 // c.Deposits deposits with their own idempotency keys through the shared
 // client layers (resilience.Wrap) while the fault comes and goes, then
 // audits the ledger. ctx bounds the run.
-func Run(ctx context.Context, s Scenario, tr transport.Variant, c Config) Result {
+func runCell(ctx context.Context, s Scenario, tr transport.Variant, c Config) Result {
 	if s.run != nil {
 		return s.run(ctx, s, tr, c)
 	}
@@ -531,7 +531,7 @@ func RunAll(ctx context.Context, scenarios []Scenario, trs []transport.Variant, 
 			if starting != nil {
 				starting(s, t)
 			}
-			results = append(results, Run(ctx, s, t, c))
+			results = append(results, runCell(ctx, s, t, c))
 		}
 	}
 	return results

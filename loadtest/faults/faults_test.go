@@ -33,7 +33,7 @@ func TestFaults(t *testing.T) {
 					t.Parallel()
 					ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 					defer cancel()
-					r := Run(ctx, s, tr, shortFaults())
+					r := runCell(ctx, s, tr, shortFaults())
 					t.Logf("%+v", r)
 					if r.Error != "" {
 						t.Fatal(r.Error)

@@ -11,13 +11,12 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/igbank/igbank/loadtest/bench"
-	"github.com/igbank/igbank/loadtest/registry"
-
 	"github.com/igbank/igbank/common/bank"
 	"github.com/igbank/igbank/common/ledger"
 	"github.com/igbank/igbank/common/resilience"
 	"github.com/igbank/igbank/common/transport"
+	"github.com/igbank/igbank/loadtest/bench"
+	"github.com/igbank/igbank/loadtest/registry"
 )
 
 // Config is one "loadtest herd" experiment.

@@ -4,9 +4,8 @@ import (
 	"strings"
 	"testing"
 
-	"golang.org/x/net/html"
-
 	"github.com/igbank/igbank/loadtest/page"
+	"golang.org/x/net/html"
 )
 
 // TestPage writes a page with a wide table and a pair: it parses, it is

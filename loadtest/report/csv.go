@@ -8,8 +8,8 @@ import (
 	"github.com/igbank/igbank/loadtest/bench"
 )
 
-// CSVHeader is the header row of WriteCSV.
-var CSVHeader = []string{"transport", "concurrency", "rate", "connections", "rounds",
+// csvHeader is the header row of WriteCSV.
+var csvHeader = []string{"transport", "concurrency", "rate", "connections", "rounds",
 	"throughput_median", "throughput_min", "throughput_max", "ref_ratio",
 	"p50_us", "p90_us", "p99_us", "p99_min_us", "p99_max_us", "p999_us", "max_us",
 	"server_cpu_us_per_call", "client_cpu_us_per_call", "bytes_in_per_call", "bytes_out_per_call",
@@ -20,7 +20,7 @@ var CSVHeader = []string{"transport", "concurrency", "rate", "connections", "rou
 // the rounds.
 func WriteCSV(w io.Writer, r *bench.Report) error {
 	cw := csv.NewWriter(w)
-	cw.Write(CSVHeader)
+	cw.Write(csvHeader)
 	f := func(x float64) string { return strconv.FormatFloat(x, 'f', -1, 64) }
 	for _, res := range r.Results {
 		if len(res.Samples) == 0 {

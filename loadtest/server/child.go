@@ -29,7 +29,7 @@ type Child struct {
 // StartChild starts this program in serve mode as c says (c.Control
 // set, c.Die ignored) and waits for its ready line. The program runs
 // Serve through MaybeServe: the Config travels in the environment
-// (ChildEnv), its flags (Config.Args) on the command line for a reader.
+// (IGBANK_LOADTEST_SERVE), its flags (Config.Args) on the command line for a reader.
 func StartChild(c Config) (*Child, error) {
 	exe, err := os.Executable()
 	if err != nil {
@@ -41,7 +41,7 @@ func StartChild(c Config) (*Child, error) {
 		return nil, err
 	}
 	cmd := exec.Command(exe, append([]string{"serve"}, c.Args()...)...)
-	cmd.Env = append(os.Environ(), ChildEnv+"="+string(js))
+	cmd.Env = append(os.Environ(), childEnv+"="+string(js))
 	h := &Child{}
 	if h.stdin, err = cmd.StdinPipe(); err != nil {
 		return nil, err

@@ -11,7 +11,7 @@
 // Serve is the "serve" mode itself, given a parsed Config: the command
 // (cmd/loadtest) calls it for "loadtest serve", and a process started by
 // StartChild runs it through MaybeServe, which reads the Config from the
-// environment (ChildEnv). A test binary that starts server processes is
+// environment (IGBANK_LOADTEST_SERVE). A test binary that starts server processes is
 // os.Executable then, so its TestMain calls MaybeServe first:
 //
 //	func TestMain(m *testing.M) {

@@ -52,9 +52,9 @@ func DefaultConfig() Config {
 	return Config{Addr: "127.0.0.1:0", Accounts: ledger.DefaultAccounts, Store: "memory"}
 }
 
-// MaxAccounts is the most accounts a server seeds: account numbers have
+// maxAccounts is the most accounts a server seeds: account numbers have
 // nine digits.
-const MaxAccounts = 999_999_999
+const maxAccounts = 999_999_999
 
 // ErrAccounts is the error of a Config whose Accounts is out of range.
 var ErrAccounts = errors.New("out of range: want 1 to 999999999")
@@ -65,7 +65,7 @@ func (c Config) Validate() (transport.Variant, error) {
 	if !ok {
 		return t, fmt.Errorf("unknown transport %q (known: %s)", c.Transport, strings.Join(registry.Names(true), ", "))
 	}
-	if c.Accounts < 1 || c.Accounts > MaxAccounts {
+	if c.Accounts < 1 || c.Accounts > maxAccounts {
 		return t, fmt.Errorf("accounts %d is %w", c.Accounts, ErrAccounts)
 	}
 	return t, nil
@@ -113,22 +113,22 @@ func (c Config) wrap(b bank.Bank) bank.Bank {
 	return b
 }
 
-// ChildEnv holds, in the environment of a server process that StartChild
+// childEnv holds, in the environment of a server process that StartChild
 // starts, the process's Config as JSON (see MaybeServe).
-const ChildEnv = "IGBANK_LOADTEST_SERVE"
+const childEnv = "IGBANK_LOADTEST_SERVE"
 
 // MaybeServe runs Serve and exits if this process was started by
 // StartChild: the command calls it first thing, and so does the TestMain
 // of every test binary that starts server processes, because
 // os.Executable is then the test binary, not the command.
 func MaybeServe() {
-	js, ok := os.LookupEnv(ChildEnv)
+	js, ok := os.LookupEnv(childEnv)
 	if !ok || len(os.Args) < 2 || os.Args[1] != "serve" {
 		return
 	}
 	var c Config
 	if err := json.Unmarshal([]byte(js), &c); err != nil {
-		fmt.Fprintf(os.Stderr, "serve: %s: %v\n", ChildEnv, err)
+		fmt.Fprintf(os.Stderr, "serve: %s: %v\n", childEnv, err)
 		os.Exit(2)
 	}
 	os.Exit(Serve(c, os.Stdin, os.Stdout, os.Stderr))

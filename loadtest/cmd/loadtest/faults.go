@@ -11,10 +11,9 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/igbank/igbank/common/transport"
 	"github.com/igbank/igbank/loadtest/faults"
 	"github.com/igbank/igbank/loadtest/registry"
-
-	"github.com/igbank/igbank/common/transport"
 )
 
 // faultsMain is "loadtest faults": it returns the exit status (0: every

@@ -14,11 +14,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/igbank/igbank/common/bank"
 	"github.com/igbank/igbank/loadtest/bench"
 	"github.com/igbank/igbank/loadtest/registry"
 	"github.com/igbank/igbank/loadtest/report"
-
-	"github.com/igbank/igbank/common/bank"
 )
 
 // outputs are the files a run or a report writes.

@@ -11,10 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/net/html"
-
 	"github.com/igbank/igbank/loadtest/bench"
 	"github.com/igbank/igbank/loadtest/registry"
+	"golang.org/x/net/html"
 )
 
 // ShortConfig is a quick run: one round of 100 ms warm-up and 200 ms

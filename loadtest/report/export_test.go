@@ -1,0 +1,4 @@
+package report
+
+// CSVHeader lets the tests check WriteCSV's header.
+var CSVHeader = csvHeader
