@@ -3,7 +3,20 @@ module github.com/igbank/igbank/proto
 go 1.26.0
 
 require (
+	github.com/igbank/igbank/common v0.0.0-00010101000000-000000000000
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20261019180522-ce908d29299b
 	google.golang.org/grpc v1.85.0
 	google.golang.org/protobuf v1.36.12
 )
+
+require (
+	golang.org/x/net v0.62.0 // indirect
+	golang.org/x/sys v0.49.0 // indirect
+	golang.org/x/text v0.43.0 // indirect
+)
+
+// The sibling modules of this repository are not published: they are
+// required at the placeholder version and replaced by their folders.
+// Replacements apply only in the main module, so every sibling in the
+// module graph is listed here, also those imported only indirectly.
+replace github.com/igbank/igbank/common => ../common

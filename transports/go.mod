@@ -1,3 +1,44 @@
 module github.com/igbank/igbank/transports
 
 go 1.26.0
+
+require (
+	connectrpc.com/connect v1.21.1
+	github.com/igbank/igbank/common v0.0.0-00010101000000-000000000000
+	github.com/igbank/igbank/connect v0.0.0-00010101000000-000000000000
+	github.com/igbank/igbank/grpc v0.0.0-00010101000000-000000000000
+	github.com/igbank/igbank/netrpc v0.0.0-00010101000000-000000000000
+	github.com/igbank/igbank/raw-sockets v0.0.0-00010101000000-000000000000
+	github.com/igbank/igbank/rest-json v0.0.0-00010101000000-000000000000
+	github.com/igbank/igbank/thrift v0.0.0-00010101000000-000000000000
+	google.golang.org/grpc v1.85.0
+)
+
+require (
+	connectrpc.com/grpcreflect v1.3.1 // indirect
+	github.com/HdrHistogram/hdrhistogram-go v1.4.0 // indirect
+	github.com/apache/thrift v0.25.0 // indirect
+	github.com/go-json-experiment/json v0.0.0-20260820222146-c27c302e5fc3 // indirect
+	github.com/igbank/igbank/proto v0.0.0-00010101000000-000000000000 // indirect
+	github.com/sony/gobreaker/v2 v2.4.0 // indirect
+	golang.org/x/net v0.62.0 // indirect
+	golang.org/x/sys v0.49.0 // indirect
+	golang.org/x/text v0.43.0 // indirect
+	google.golang.org/genproto/googleapis/rpc v0.0.0-20261019180522-ce908d29299b // indirect
+	google.golang.org/protobuf v1.36.12 // indirect
+)
+
+// The sibling modules of this repository are not published: they are
+// required at the placeholder version and replaced by their folders.
+// Replacements apply only in the main module, so every sibling in the
+// module graph is listed here, also those imported only indirectly.
+replace (
+	github.com/igbank/igbank/common => ../common
+	github.com/igbank/igbank/connect => ../connect
+	github.com/igbank/igbank/grpc => ../grpc
+	github.com/igbank/igbank/netrpc => ../netrpc
+	github.com/igbank/igbank/proto => ../proto
+	github.com/igbank/igbank/raw-sockets => ../raw-sockets
+	github.com/igbank/igbank/rest-json => ../rest-json
+	github.com/igbank/igbank/thrift => ../thrift
+)
