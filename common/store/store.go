@@ -10,6 +10,10 @@
 // Every spec also takes retention=DURATION (how long idempotency keys are
 // kept, default 24h); postgres takes lease=DURATION (see package postgres).
 // Other postgres query parameters go to pgx, such as pool_max_conns=16.
+//
+// Both drivers are built in by default. The build tags igbank_nosqlite and
+// igbank_nopostgres leave one out (and modernc.org/sqlite or pgx with it);
+// such a binary rejects that kind of spec with an error that says so.
 package store
 
 import (
@@ -22,8 +26,6 @@ import (
 
 	"github.com/igbank/igbank/common/bank"
 	"github.com/igbank/igbank/common/ledger"
-	"github.com/igbank/igbank/common/store/postgres"
-	"github.com/igbank/igbank/common/store/sqlite"
 )
 
 // Default is the spec used when none is given.
@@ -56,54 +58,9 @@ func Open(ctx context.Context, spec string, accounts int) (bank.Ledger, io.Close
 		}
 		return ledger.NewMemory(accounts, opts...), nopCloser{}, nil
 	case strings.HasPrefix(spec, "sqlite:"):
-		path, q, _ := strings.Cut(strings.TrimPrefix(spec, "sqlite:"), "?")
-		p, err := params(q, "retention", "synchronous")
-		if err != nil {
-			return nil, nil, err
-		}
-		var opts []sqlite.Option
-		if p.retention > 0 {
-			opts = append(opts, sqlite.WithRetention(p.retention))
-		}
-		switch strings.ToLower(p.values.Get("synchronous")) {
-		case "", "normal":
-		case "full":
-			opts = append(opts, sqlite.WithSynchronousFull())
-		default:
-			return nil, nil, fmt.Errorf("store: synchronous=%q: want normal or full", p.values.Get("synchronous"))
-		}
-		s, err := sqlite.Open(ctx, path, accounts, opts...)
-		if err != nil {
-			return nil, nil, err
-		}
-		return s, s, nil
+		return openSQLite(ctx, strings.TrimPrefix(spec, "sqlite:"), accounts)
 	case strings.HasPrefix(spec, "postgres://") || strings.HasPrefix(spec, "postgresql://"):
-		u, err := url.Parse(spec)
-		if err != nil {
-			return nil, nil, fmt.Errorf("store: %w", err)
-		}
-		q := u.Query()
-		var opts []postgres.Option
-		for _, name := range []string{"retention", "lease"} {
-			if v := q.Get(name); v != "" {
-				d, err := time.ParseDuration(v)
-				if err != nil || d <= 0 {
-					return nil, nil, fmt.Errorf("store: %s=%q is not a positive duration", name, v)
-				}
-				if name == "retention" {
-					opts = append(opts, postgres.WithRetention(d))
-				} else {
-					opts = append(opts, postgres.WithLease(d))
-				}
-				q.Del(name)
-			}
-		}
-		u.RawQuery = q.Encode()
-		s, err := postgres.Open(ctx, u.String(), accounts, opts...)
-		if err != nil {
-			return nil, nil, err
-		}
-		return s, s, nil
+		return openPostgres(ctx, spec, accounts)
 	}
 	return nil, nil, fmt.Errorf("store: unknown store %q (want memory, sqlite:PATH or postgres://...)", spec)
 }
