@@ -4,7 +4,6 @@ go 1.26.0
 
 require (
 	github.com/igbank/igbank/common v0.0.0-00010101000000-000000000000
-	github.com/igbank/igbank/raw-sockets v0.0.0-00010101000000-000000000000
 	github.com/igbank/igbank/transports v0.0.0-00010101000000-000000000000
 )
 
@@ -19,6 +18,7 @@ require (
 	github.com/igbank/igbank/grpc v0.0.0-00010101000000-000000000000 // indirect
 	github.com/igbank/igbank/netrpc v0.0.0-00010101000000-000000000000 // indirect
 	github.com/igbank/igbank/proto v0.0.0-00010101000000-000000000000 // indirect
+	github.com/igbank/igbank/raw-sockets v0.0.0-00010101000000-000000000000 // indirect
 	github.com/igbank/igbank/rest-json v0.0.0-00010101000000-000000000000 // indirect
 	github.com/igbank/igbank/thrift v0.0.0-00010101000000-000000000000 // indirect
 	github.com/jackc/pgpassfile v1.0.0 // indirect
