@@ -8,7 +8,7 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"connectrpc.com/connect"
@@ -37,8 +37,7 @@ type Server struct {
 	http     *http.Server
 	maxConns int
 
-	mu   sync.Mutex
-	shut bool
+	shut atomic.Bool // Shutdown has begun
 }
 
 // NewServer returns a server of b.
@@ -115,10 +114,7 @@ func (s *Server) Serve(l net.Listener) error {
 	}
 	err := s.http.Serve(l)
 	if errors.Is(err, http.ErrServerClosed) {
-		s.mu.Lock()
-		shut := s.shut
-		s.mu.Unlock()
-		if shut {
+		if s.shut.Load() {
 			return nil
 		}
 	}
@@ -128,9 +124,7 @@ func (s *Server) Serve(l net.Listener) error {
 // Shutdown stops accepting connections and lets calls in progress finish
 // until ctx ends; then it closes every connection and returns ctx.Err().
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.mu.Lock()
-	s.shut = true
-	s.mu.Unlock()
+	s.shut.Store(true)
 	err := s.http.Shutdown(ctx)
 	if err != nil {
 		s.http.Close() // cut the calls still running

@@ -7,7 +7,7 @@ import (
 	"net"
 	"runtime"
 	"runtime/debug"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/igbank/igbank/common/bank"
@@ -36,8 +36,7 @@ type Server struct {
 	health   *health.Server
 	maxConns int
 
-	mu   sync.Mutex
-	shut bool
+	shut atomic.Bool // Shutdown has begun
 }
 
 // DefaultServerOptions are the grpc.Server options NewServer starts from,
@@ -105,10 +104,7 @@ func (s *Server) Serve(l net.Listener) error {
 		l = netutil.LimitListener(l, s.maxConns)
 	}
 	err := s.grpc.Serve(l)
-	s.mu.Lock()
-	shut := s.shut
-	s.mu.Unlock()
-	if shut && (err == nil || errors.Is(err, grpc.ErrServerStopped)) {
+	if s.shut.Load() && (err == nil || errors.Is(err, grpc.ErrServerStopped)) {
 		return nil
 	}
 	return err
@@ -118,9 +114,7 @@ func (s *Server) Serve(l net.Listener) error {
 // accepting connections and lets calls in progress finish until ctx ends;
 // then it closes every connection and returns ctx.Err().
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.mu.Lock()
-	s.shut = true
-	s.mu.Unlock()
+	s.shut.Store(true)
 	s.health.Shutdown()
 	done := make(chan struct{})
 	go func() {

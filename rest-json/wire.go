@@ -180,29 +180,45 @@ type problemJSON struct {
 // problemTypePrefix is followed by the code to make a problem's type URI.
 const problemTypePrefix = "urn:igbank:problem:"
 
+// statuses is the table of the HTTP status of each bank code.
+var statuses = [...]int{
+	bank.OK:                  http.StatusOK,
+	bank.NotFound:            http.StatusNotFound,
+	bank.InvalidArgument:     http.StatusBadRequest,
+	bank.IdempotencyKeyReuse: http.StatusUnprocessableEntity,
+	bank.InFlight:            http.StatusConflict,
+	bank.Unavailable:         http.StatusServiceUnavailable,
+	bank.DeadlineExceeded:    http.StatusGatewayTimeout,
+	bank.Unauthenticated:     http.StatusUnauthorized,
+	bank.PermissionDenied:    http.StatusForbidden,
+	bank.Internal:            http.StatusInternalServerError,
+	bank.Canceled:            statusClientClosed,
+}
+
+// statusCodes is the inverse of statuses, with the other statuses a proxy
+// or another server may answer: the client errors of a malformed request
+// are invalid arguments, 429 and 502 are unavailable (a retry later may
+// succeed), 408 is a deadline. The rest are internal.
+var statusCodes = func() map[int]bank.Code {
+	m := map[int]bank.Code{
+		http.StatusRequestEntityTooLarge:       bank.InvalidArgument,
+		http.StatusUnsupportedMediaType:        bank.InvalidArgument,
+		http.StatusRequestURITooLong:           bank.InvalidArgument,
+		http.StatusRequestHeaderFieldsTooLarge: bank.InvalidArgument,
+		http.StatusTooManyRequests:             bank.Unavailable,
+		http.StatusBadGateway:                  bank.Unavailable,
+		http.StatusRequestTimeout:              bank.DeadlineExceeded,
+	}
+	for c, st := range statuses {
+		m[st] = bank.Code(c)
+	}
+	return m
+}()
+
 // statusOf is the HTTP status of each bank code.
 func statusOf(c bank.Code) int {
-	switch c {
-	case bank.OK:
-		return http.StatusOK
-	case bank.NotFound:
-		return http.StatusNotFound
-	case bank.InvalidArgument:
-		return http.StatusBadRequest
-	case bank.IdempotencyKeyReuse:
-		return http.StatusUnprocessableEntity
-	case bank.InFlight:
-		return http.StatusConflict
-	case bank.Unavailable:
-		return http.StatusServiceUnavailable
-	case bank.DeadlineExceeded:
-		return http.StatusGatewayTimeout
-	case bank.Unauthenticated:
-		return http.StatusUnauthorized
-	case bank.PermissionDenied:
-		return http.StatusForbidden
-	case bank.Canceled:
-		return statusClientClosed
+	if int(c) < len(statuses) {
+		return statuses[c]
 	}
 	return http.StatusInternalServerError
 }
@@ -214,26 +230,8 @@ const statusClientClosed = 499
 // codeOfStatus classifies a response that carries no usable problem body
 // (a proxy's error page, say) by its status alone.
 func codeOfStatus(status int) bank.Code {
-	switch status {
-	case http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType,
-		http.StatusRequestURITooLong, http.StatusRequestHeaderFieldsTooLarge:
-		return bank.InvalidArgument
-	case http.StatusNotFound:
-		return bank.NotFound
-	case http.StatusUnprocessableEntity:
-		return bank.IdempotencyKeyReuse
-	case http.StatusConflict:
-		return bank.InFlight
-	case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable:
-		return bank.Unavailable
-	case http.StatusGatewayTimeout, http.StatusRequestTimeout:
-		return bank.DeadlineExceeded
-	case http.StatusUnauthorized:
-		return bank.Unauthenticated
-	case http.StatusForbidden:
-		return bank.PermissionDenied
-	case statusClientClosed:
-		return bank.Canceled
+	if c, ok := statusCodes[status]; ok && c != bank.OK {
+		return c
 	}
 	return bank.Internal
 }

@@ -149,9 +149,9 @@ func runLoad(ctx context.Context, clients []bank.Bank, l load, accounts []bank.A
 			defer hookDone.Done()
 			// The start is taken even if the goroutine ran late and the
 			// run is over: only a run cut off before its window has none.
-			if sleepUntil(runCtx, base.Add(time.Duration(mStart))) || now() >= mStart {
+			if SleepUntil(runCtx, base.Add(time.Duration(mStart))) || now() >= mStart {
 				measureHook(true)
-				if sleepUntil(runCtx, base.Add(time.Duration(mEnd))) {
+				if SleepUntil(runCtx, base.Add(time.Duration(mEnd))) {
 					measureHook(false)
 				}
 			}
@@ -211,8 +211,9 @@ func progressCalls() uint64 {
 	return n
 }
 
-// sleepUntil sleeps until t; false if ctx ended first.
-func sleepUntil(ctx context.Context, t time.Time) bool {
+// SleepUntil sleeps until t, and reports false if ctx ended first. The
+// labs pace their schedules with it too.
+func SleepUntil(ctx context.Context, t time.Time) bool {
 	d := time.Until(t)
 	if d <= 0 {
 		return ctx.Err() == nil

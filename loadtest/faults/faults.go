@@ -16,6 +16,7 @@ import (
 	"github.com/igbank/igbank/common/ledger"
 	"github.com/igbank/igbank/common/resilience"
 	"github.com/igbank/igbank/common/transport"
+	"github.com/igbank/igbank/loadtest/bench"
 	"github.com/sony/gobreaker/v2"
 )
 
@@ -456,13 +457,13 @@ func runCell(ctx context.Context, s Scenario, tr transport.Variant, c Config) Re
 	go func() {
 		var err error
 		for _, w := range windows {
-			if !sleepUntil(schedCtx, start.Add(time.Duration(w[0]*float64(c.Duration)))) {
+			if !bench.SleepUntil(schedCtx, start.Add(time.Duration(w[0]*float64(c.Duration)))) {
 				break
 			}
 			if err = setFault(true); err != nil {
 				break
 			}
-			sleepUntil(schedCtx, start.Add(time.Duration(w[1]*float64(c.Duration))))
+			bench.SleepUntil(schedCtx, start.Add(time.Duration(w[1]*float64(c.Duration))))
 			if err = setFault(false); err != nil {
 				break
 			}
@@ -585,20 +586,4 @@ func (res *Result) finish(s Scenario) {
 		}
 	}
 	res.Pass = res.Audit.OK && res.SawExpected && (!s.AllAcked || res.Audit.Acknowledged == res.Audit.Attempted)
-}
-
-// sleepUntil sleeps until t; false if ctx ended first.
-func sleepUntil(ctx context.Context, t time.Time) bool {
-	d := time.Until(t)
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	tm := time.NewTimer(d)
-	defer tm.Stop()
-	select {
-	case <-tm.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }

@@ -15,64 +15,52 @@ import (
 // ErrorInfo convention asks: "NOT_FOUND", "IDEMPOTENCY_KEY_REUSED", ...
 const Domain = "igbank.v1"
 
+// statusCodes is the table of the gRPC code each bank code travels as.
+// Connect uses the same numbers.
+var statusCodes = [...]codes.Code{
+	bank.OK:                  codes.OK,
+	bank.NotFound:            codes.NotFound,
+	bank.InvalidArgument:     codes.InvalidArgument,
+	bank.IdempotencyKeyReuse: codes.FailedPrecondition,
+	bank.InFlight:            codes.Aborted,
+	bank.Unavailable:         codes.Unavailable,
+	bank.DeadlineExceeded:    codes.DeadlineExceeded,
+	bank.Unauthenticated:     codes.Unauthenticated,
+	bank.PermissionDenied:    codes.PermissionDenied,
+	bank.Internal:            codes.Internal,
+	bank.Canceled:            codes.Canceled,
+}
+
+// bankCodes is the inverse of statusCodes, with the other gRPC codes that
+// have a nearest bank code: OutOfRange is an invalid argument, and
+// ResourceExhausted (gRPC's "overloaded / over quota") is unavailable, as
+// a retry later may succeed. The rest (Unknown, Unimplemented, DataLoss,
+// AlreadyExists, ...) are internal.
+var bankCodes = func() map[codes.Code]bank.Code {
+	m := map[codes.Code]bank.Code{codes.OutOfRange: bank.InvalidArgument, codes.ResourceExhausted: bank.Unavailable}
+	for c, sc := range statusCodes {
+		m[sc] = bank.Code(c)
+	}
+	return m
+}()
+
 // StatusCode returns the gRPC code a bank error code travels as. Connect
 // uses the same numbers (connect.Code(StatusCode(c))).
 func StatusCode(c bank.Code) codes.Code {
-	switch c {
-	case bank.OK:
-		return codes.OK
-	case bank.NotFound:
-		return codes.NotFound
-	case bank.InvalidArgument:
-		return codes.InvalidArgument
-	case bank.IdempotencyKeyReuse:
-		return codes.FailedPrecondition
-	case bank.InFlight:
-		return codes.Aborted
-	case bank.Unavailable:
-		return codes.Unavailable
-	case bank.DeadlineExceeded:
-		return codes.DeadlineExceeded
-	case bank.Unauthenticated:
-		return codes.Unauthenticated
-	case bank.PermissionDenied:
-		return codes.PermissionDenied
-	case bank.Canceled:
-		return codes.Canceled
+	if int(c) < len(statusCodes) {
+		return statusCodes[c]
 	}
 	return codes.Internal
 }
 
 // BankCode classifies a gRPC code that came without an IGBank ErrorInfo
-// (from a proxy, the gRPC library itself, or another server). It is the
-// inverse of StatusCode where that has one; the other codes go to the
-// nearest bank code.
+// (from a proxy, the gRPC library itself, or another server): the inverse
+// of StatusCode where that has one, the nearest bank code otherwise.
 func BankCode(c codes.Code) bank.Code {
-	switch c {
-	case codes.OK:
-		return bank.OK
-	case codes.NotFound:
-		return bank.NotFound
-	case codes.InvalidArgument, codes.OutOfRange:
-		return bank.InvalidArgument
-	case codes.FailedPrecondition:
-		return bank.IdempotencyKeyReuse
-	case codes.Aborted:
-		return bank.InFlight
-	case codes.Unavailable, codes.ResourceExhausted:
-		// ResourceExhausted is gRPC's "overloaded / over quota"; a retry
-		// later may succeed, as with Unavailable.
-		return bank.Unavailable
-	case codes.DeadlineExceeded:
-		return bank.DeadlineExceeded
-	case codes.Unauthenticated:
-		return bank.Unauthenticated
-	case codes.PermissionDenied:
-		return bank.PermissionDenied
-	case codes.Canceled:
-		return bank.Canceled
+	if bc, ok := bankCodes[c]; ok {
+		return bc
 	}
-	return bank.Internal // Unknown, Unimplemented, Internal, DataLoss, AlreadyExists, others
+	return bank.Internal
 }
 
 // ErrorInfo returns the error detail that names c.

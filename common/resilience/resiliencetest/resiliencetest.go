@@ -268,15 +268,22 @@ func (s *suite) testConnFaults(t *testing.T) {
 		seed, len(receipts), armed[0], armed[1], armed[2], r.l.Resets(), st.Retries.Load())
 }
 
+// firstResponsesLost makes n deposits into acc through the layers against
+// a server that loses the first response of every deposit, honouring
+// idempotency keys or ignoring them.
+func (s *suite) firstResponsesLost(t *testing.T, acc bank.AccountNo, n int, ignoreKeys bool) (r *rig, st *resilience.Stats, receipts []bank.DepositReceipt, sum bank.Money) {
+	r = s.start(t, fault.FirstDepositOfEachKey(), ignoreKeys)
+	st = new(resilience.Stats)
+	receipts, sum = deposits(t, layers(r.client, st), acc, 1, n, nil)
+	return r, st, receipts, sum
+}
+
 // testReplayed: every deposit's first response is lost; the layers retry
 // with the same key and the server replays the stored receipt.
 func (s *suite) testReplayed(t *testing.T) {
-	r := s.start(t, fault.FirstDepositOfEachKey(), false)
-	var st resilience.Stats
-	b := layers(r.client, &st)
 	acc := ledger.SeedAccount(3)
 	const n = 10
-	receipts, sum := deposits(t, b, acc, 1, n, nil)
+	r, st, receipts, sum := s.firstResponsesLost(t, acc, n, false)
 	if t.Failed() {
 		return
 	}
@@ -293,12 +300,9 @@ func (s *suite) testReplayed(t *testing.T) {
 // testDoubleDeposit: the same faults against a server that ignores
 // idempotency keys apply deposits twice. This is the bug the keys fix.
 func (s *suite) testDoubleDeposit(t *testing.T) {
-	r := s.start(t, fault.FirstDepositOfEachKey(), true)
-	var st resilience.Stats
-	b := layers(r.client, &st)
 	acc := ledger.SeedAccount(4)
 	const n = 10
-	receipts, sum := deposits(t, b, acc, 1, n, nil)
+	r, _, receipts, sum := s.firstResponsesLost(t, acc, n, true)
 	if t.Failed() {
 		return
 	}
