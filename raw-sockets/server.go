@@ -96,10 +96,12 @@ func (c *serverConn) Drain() { c.nc.SetReadDeadline(aLongTimeAgo) }
 // Close implements connserver.Conn.
 func (c *serverConn) Close() { c.abort() }
 
+// abort cuts the connection off: the socket first, so that no reply of a
+// call it cuts short can still get out, then the calls' context.
 func (c *serverConn) abort() {
-	c.cancel()
 	c.nc.Close()
 	c.fw.close()
+	c.cancel()
 }
 
 // request is a decoded call.
