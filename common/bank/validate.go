@@ -1,6 +1,9 @@
 package bank
 
-import "math"
+import (
+	"math"
+	"strings"
+)
 
 // Limits of the contract. Servers reject anything outside them with
 // InvalidArgument before a ledger sees it.
@@ -73,7 +76,7 @@ func ValidateDeposit(req DepositRequest) error {
 	if err := ValidateAmount(req.Amount); err != nil {
 		return err
 	}
-	return ValidateKey(req.IdempotencyKey)
+	return validateStoredKey(req.IdempotencyKey)
 }
 
 // AddBalance returns balance+amount, or an InvalidArgument error if the sum
@@ -91,4 +94,35 @@ func clip(s string) string {
 		return s[:32] + "..."
 	}
 	return s
+}
+
+// KeyScopeSep separates the scope of a scoped idempotency key from the
+// client's key. It is outside the key alphabet, so no client key contains
+// it and no client can forge a scope.
+const KeyScopeSep = "\x1f"
+
+// MaxScopeLen is the longest scope of a key (a principal's name), in
+// bytes.
+const MaxScopeLen = 128
+
+// ScopeKey returns key scoped to scope: what a ledger stores for a key
+// that only its owner may replay (package auth scopes keys to the
+// principal that sent them).
+func ScopeKey(scope, key string) string { return scope + KeyScopeSep + key }
+
+// UnscopeKey returns the client's key of k if k is scoped to scope.
+func UnscopeKey(scope, k string) (string, bool) { return strings.CutPrefix(k, scope+KeyScopeSep) }
+
+// validateStoredKey checks a key as the Service takes it: a client's key,
+// or a client's key with a scope of 1 to MaxScopeLen printable ASCII
+// bytes.
+func validateStoredKey(k string) error {
+	scope, key, scoped := strings.Cut(k, KeyScopeSep)
+	if !scoped {
+		return ValidateKey(k)
+	}
+	if scope == "" || len(scope) > MaxScopeLen || ValidateKey(scope) != nil {
+		return Errorf(InvalidArgument, "idempotency key scope is not 1 to %d printable ASCII bytes", MaxScopeLen)
+	}
+	return ValidateKey(key)
 }
