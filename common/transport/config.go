@@ -2,9 +2,13 @@ package transport
 
 import (
 	"context"
+	"crypto/tls"
 	"log/slog"
 	"net"
 	"time"
+
+	"github.com/igbank/igbank/common/auth"
+	"github.com/igbank/igbank/common/tlsconf"
 )
 
 // ServerConfig holds the settings that every transport's server has under
@@ -23,6 +27,17 @@ type ServerConfig struct {
 	// Logger receives what no caller sees: recovered panics, failed
 	// accepts (WithLogger).
 	Logger *slog.Logger
+	// TLS, when set, makes the server speak TLS with this config
+	// (tlsconf.Server; WithTLS); nil serves plaintext. A config with
+	// client CAs requires client certificates (mutual TLS), whose subject
+	// is the caller's principal.
+	TLS *tls.Config
+	// Handshakes bound the TLS handshakes in progress and their duration,
+	// on the transports that run their own (tlsconf.Limits; WithTLS).
+	Handshakes tlsconf.Limits
+	// Tokens, when set, checks the bearer tokens callers send, where the
+	// transport carries one (WithTokens); nil refuses every token.
+	Tokens *auth.Verifier
 }
 
 // Timeouts are a server's connection timeouts. A zero field keeps the
@@ -54,6 +69,13 @@ type ClientConfig struct {
 	// CallTimeout is the deadline of a call whose context has none, where
 	// the transport has one (WithCallTimeout).
 	CallTimeout time.Duration
+	// TLS, when set, makes the client speak TLS with this config
+	// (tlsconf.Client; WithClientTLS), with a client certificate for
+	// mutual TLS if it has one.
+	TLS *tls.Config
+	// Token is the bearer token the client sends with every call, where
+	// the transport carries one (WithToken).
+	Token string
 }
 
 // Apply sets in c the fields that are not zero in o: the settings a
@@ -64,6 +86,14 @@ func (c *ServerConfig) Apply(o ServerConfig) {
 	setDuration(&c.MaxCallTimeout, o.MaxCallTimeout)
 	if o.Logger != nil {
 		c.Logger = o.Logger
+	}
+	if o.TLS != nil {
+		c.TLS = o.TLS
+	}
+	setInt(&c.Handshakes.Handshakes, o.Handshakes.Handshakes)
+	setDuration(&c.Handshakes.Timeout, o.Handshakes.Timeout)
+	if o.Tokens != nil {
+		c.Tokens = o.Tokens
 	}
 }
 
@@ -81,6 +111,12 @@ func (c *ClientConfig) Apply(o ClientConfig) {
 	setDuration(&c.CallTimeout, o.CallTimeout)
 	if o.Dialer != nil {
 		c.Dialer = o.Dialer
+	}
+	if o.TLS != nil {
+		c.TLS = o.TLS
+	}
+	if o.Token != "" {
+		c.Token = o.Token
 	}
 }
 

@@ -26,6 +26,10 @@ type Descriptor struct {
 	// (Thrift). Otherwise one server speaks the protocols of every variant
 	// and only clients choose (Connect).
 	ServerProtocol bool
+	// Tokens reports whether the transport carries a bearer token with
+	// each call (ClientConfig.Token, ServerConfig.Tokens); without, its
+	// callers authenticate by client certificate only.
+	Tokens bool
 	// Variants are the transport's protocol variants; the first is the
 	// default and has the transport's Name. At least one.
 	Variants []Variant

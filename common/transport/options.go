@@ -2,9 +2,13 @@ package transport
 
 import (
 	"context"
+	"crypto/tls"
 	"log/slog"
 	"net"
 	"time"
+
+	"github.com/igbank/igbank/common/auth"
+	"github.com/igbank/igbank/common/tlsconf"
 )
 
 // The options of the shared vocabulary, written once for every transport
@@ -36,6 +40,31 @@ func WithMaxCallTimeout[O ~func(P), P serverConfigured](d time.Duration) O {
 // sees.
 func WithLogger[O ~func(P), P serverConfigured](l *slog.Logger) O {
 	return serverOption[O](ServerConfig{Logger: l})
+}
+
+// WithTLS sets ServerConfig.TLS: the server speaks TLS with config (from
+// tlsconf.Server), and ServerConfig.Handshakes (zero fields keep the
+// defaults of tlsconf.Limits).
+func WithTLS[O ~func(P), P serverConfigured](config *tls.Config, handshakes tlsconf.Limits) O {
+	return serverOption[O](ServerConfig{TLS: config, Handshakes: handshakes})
+}
+
+// WithTokens sets ServerConfig.Tokens: the verifier of the bearer tokens
+// callers send.
+func WithTokens[O ~func(P), P serverConfigured](v *auth.Verifier) O {
+	return serverOption[O](ServerConfig{Tokens: v})
+}
+
+// WithClientTLS sets ClientConfig.TLS: the client speaks TLS with config
+// (from tlsconf.Client).
+func WithClientTLS[O ~func(P), P clientConfigured](config *tls.Config) O {
+	return clientOption[O](ClientConfig{TLS: config})
+}
+
+// WithToken sets ClientConfig.Token: the bearer token sent with every
+// call.
+func WithToken[O ~func(P), P clientConfigured](token string) O {
+	return clientOption[O](ClientConfig{Token: token})
 }
 
 // WithConns sets ClientConfig.Conns: the connections a client spreads its
