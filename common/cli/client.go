@@ -55,12 +55,18 @@ func ClientMain(d transport.Descriptor) {
 // names, and the option that adds -protocol where d has several.
 func descriptorClient(d transport.Descriptor) (transport.DialFunc, []ClientOption) {
 	v := d.Variants[0]
+	var sec ClientSecurity
 	dial := func(ctx context.Context, addr string) (transport.Client, error) {
-		return v.Dial(ctx, addr, transport.ClientConfig{})
+		cfg, err := sec.config()
+		if err != nil {
+			return nil, bank.Wrap(bank.InvalidArgument, err)
+		}
+		return v.Dial(ctx, addr, cfg)
 	}
+	security := WithClientFlags(func(fs *flag.FlagSet) { sec.register(fs, d) })
 	ps := d.Protocols()
 	if ps == nil {
-		return dial, nil
+		return dial, []ClientOption{security}
 	}
 	flags := WithClientFlags(func(fs *flag.FlagSet) {
 		fs.Func("protocol", "protocol: "+strings.Join(ps, ", ")+" (default "+ps[0]+")", func(s string) error {
@@ -71,7 +77,7 @@ func descriptorClient(d transport.Descriptor) (transport.DialFunc, []ClientOptio
 			return nil
 		})
 	})
-	return dial, []ClientOption{flags}
+	return dial, []ClientOption{security, flags}
 }
 
 // RunClient runs one client command line and returns the exit status.

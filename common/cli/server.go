@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/igbank/igbank/common/auth"
 	"github.com/igbank/igbank/common/bank"
 	"github.com/igbank/igbank/common/ledger"
 	"github.com/igbank/igbank/common/store"
@@ -34,6 +35,8 @@ type ServerFlags struct {
 	// Protocol selects the variant of a transport whose server speaks one
 	// protocol (Descriptor.ServerProtocol); "" is the default variant.
 	Protocol string
+	// Security: TLS, client certificates, bearer tokens.
+	Security ServerSecurity
 }
 
 // Register adds the server flags of transport d to fs: the common ones,
@@ -46,6 +49,7 @@ func (f *ServerFlags) Register(fs *flag.FlagSet, d transport.Descriptor) {
 	if ps := d.Protocols(); d.ServerProtocol && ps != nil {
 		fs.StringVar(&f.Protocol, "protocol", ps[0], "protocol: "+strings.Join(ps, " or ")+" (clients must use the same)")
 	}
+	f.Security.register(fs, d)
 }
 
 // Bank returns the bank the flags describe. A durable store stays open
@@ -81,6 +85,10 @@ func RunServer(d transport.Descriptor, f *ServerFlags) (err error) {
 		return fmt.Errorf("unknown -protocol %q (want %s)", f.Protocol, strings.Join(d.Protocols(), " or "))
 	}
 	name := d.Name
+	cfg, err := f.Security.config(f.Addr)
+	if err != nil {
+		return err
+	}
 	octx, ocancel := context.WithTimeout(context.Background(), time.Minute)
 	b, closer, err := f.Open(octx)
 	ocancel()
@@ -94,10 +102,13 @@ func RunServer(d transport.Descriptor, f *ServerFlags) (err error) {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	srv := v.NewServer(b, transport.ServerConfig{})
+	if f.Security.authenticates() {
+		b = auth.Authorize(b)
+	}
+	srv := v.NewServer(b, cfg)
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(l) }()
-	log.Printf("igbank %s server ready on %s (%d accounts, store %s)", name, l.Addr(), f.Accounts, storeName(f.Store))
+	log.Printf("igbank %s server ready on %s (%d accounts, store %s, %s)", name, l.Addr(), f.Accounts, storeName(f.Store), f.Security.describe())
 	select {
 	case err := <-done:
 		return err
