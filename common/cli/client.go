@@ -57,7 +57,7 @@ func descriptorClient(d transport.Descriptor) (transport.DialFunc, []ClientOptio
 	v := d.Variants[0]
 	var sec ClientSecurity
 	dial := func(ctx context.Context, addr string) (transport.Client, error) {
-		cfg, err := sec.config()
+		cfg, err := sec.Config()
 		if err != nil {
 			return nil, bank.Wrap(bank.InvalidArgument, err)
 		}

@@ -32,14 +32,14 @@ func (s *ServerSecurity) register(fs *flag.FlagSet, d transport.Descriptor) {
 	fs.BoolVar(&s.Insecure, "insecure", false, "serve plaintext on an address that is not loopback")
 }
 
-// authenticates reports whether callers must say who they are: a client
+// Authenticates reports whether callers must say who they are: a client
 // CA or a token key makes the server serve the bank behind
 // auth.Authorize.
-func (s *ServerSecurity) authenticates() bool { return s.ClientCA != "" || s.TokenKey != "" }
+func (s *ServerSecurity) Authenticates() bool { return s.ClientCA != "" || s.TokenKey != "" }
 
-// config returns the server settings the flags describe, refusing
+// Config returns the server settings the flags describe, refusing
 // plaintext on a non-loopback addr unless -insecure.
-func (s *ServerSecurity) config(addr string) (transport.ServerConfig, error) {
+func (s *ServerSecurity) Config(addr string) (transport.ServerConfig, error) {
 	var cfg transport.ServerConfig
 	switch {
 	case (s.TLSCert == "") != (s.TLSKey == ""):
@@ -70,8 +70,8 @@ func (s *ServerSecurity) config(addr string) (transport.ServerConfig, error) {
 	return cfg, nil
 }
 
-// describe says what the flags turned on, for the ready line.
-func (s *ServerSecurity) describe() string {
+// Describe says what the flags turned on, for the ready line.
+func (s *ServerSecurity) Describe() string {
 	var on []string
 	if s.TLSCert != "" {
 		on = append(on, "TLS")
@@ -117,8 +117,8 @@ func (c *ClientSecurity) register(fs *flag.FlagSet, d transport.Descriptor) {
 	}
 }
 
-// config returns the client settings the flags describe.
-func (c *ClientSecurity) config() (transport.ClientConfig, error) {
+// Config returns the client settings the flags describe.
+func (c *ClientSecurity) Config() (transport.ClientConfig, error) {
 	var cfg transport.ClientConfig
 	cfg.Token = c.Token
 	if c.TLSCA == "" && c.TLSCert == "" && c.TLSKey == "" {

@@ -43,24 +43,24 @@ func TestServerSecurity(t *testing.T) {
 		{"TLS on every interface", ServerSecurity{TLSCert: p(devcerts.ServerCert), TLSKey: p(devcerts.ServerKey)}, ":7001", ""},
 		{"missing token key", ServerSecurity{TokenKey: p("nope.pub")}, "127.0.0.1:0", "no such file"},
 	} {
-		_, err := tc.s.config(tc.addr)
+		_, err := tc.s.Config(tc.addr)
 		if tc.wantErr == "" && err != nil || tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)) {
 			t.Errorf("%s: %v, want error %q", tc.name, err, tc.wantErr)
 		}
 	}
 	s := ServerSecurity{TLSCert: p(devcerts.ServerCert), TLSKey: p(devcerts.ServerKey), ClientCA: p(devcerts.CAFile), TokenKey: p(devcerts.TokenPubFile)}
-	cfg, err := s.config("127.0.0.1:0")
+	cfg, err := s.Config("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.TLS == nil || cfg.TLS.ClientAuth != tls.RequireAndVerifyClientCert || cfg.Tokens == nil || !s.authenticates() {
+	if cfg.TLS == nil || cfg.TLS.ClientAuth != tls.RequireAndVerifyClientCert || cfg.Tokens == nil || !s.Authenticates() {
 		t.Fatalf("config %+v: want TLS requiring client certificates and a token verifier", cfg)
 	}
-	if d := s.describe(); d != "TLS, client certificates, bearer tokens" {
+	if d := s.Describe(); d != "TLS, client certificates, bearer tokens" {
 		t.Errorf("describe = %q", d)
 	}
 	c := ClientSecurity{TLSCA: p(devcerts.CAFile), TLSCert: p(devcerts.CertFile("teller")), TLSKey: p(devcerts.KeyFile("teller")), Token: "t"}
-	cc, err := c.config()
+	cc, err := c.Config()
 	if err != nil || cc.TLS == nil || len(cc.TLS.Certificates) != 1 || cc.Token != "t" {
 		t.Fatalf("client config %+v, %v", cc, err)
 	}

@@ -85,7 +85,7 @@ func RunServer(d transport.Descriptor, f *ServerFlags) (err error) {
 		return fmt.Errorf("unknown -protocol %q (want %s)", f.Protocol, strings.Join(d.Protocols(), " or "))
 	}
 	name := d.Name
-	cfg, err := f.Security.config(f.Addr)
+	cfg, err := f.Security.Config(f.Addr)
 	if err != nil {
 		return err
 	}
@@ -102,13 +102,13 @@ func RunServer(d transport.Descriptor, f *ServerFlags) (err error) {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if f.Security.authenticates() {
+	if f.Security.Authenticates() {
 		b = auth.Authorize(b)
 	}
 	srv := v.NewServer(b, cfg)
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(l) }()
-	log.Printf("igbank %s server ready on %s (%d accounts, store %s, %s)", name, l.Addr(), f.Accounts, storeName(f.Store), f.Security.describe())
+	log.Printf("igbank %s server ready on %s (%d accounts, store %s, %s)", name, l.Addr(), f.Accounts, storeName(f.Store), f.Security.Describe())
 	select {
 	case err := <-done:
 		return err

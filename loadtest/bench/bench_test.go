@@ -24,7 +24,7 @@ import (
 func BenchmarkTransport(b *testing.B) {
 	for _, tr := range append([]transport.Variant{registry.Reference}, registry.Variants()...) {
 		b.Run(tr.Name, func(b *testing.B) {
-			srv, err := server.Start(tr, "127.0.0.1:0", bank.NewService(ledger.NewMemory(1000)))
+			srv, err := server.Start(tr, "127.0.0.1:0", bank.NewService(ledger.NewMemory(1000)), transport.ServerConfig{})
 			if err != nil {
 				b.Fatal(err)
 			}

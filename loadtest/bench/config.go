@@ -40,6 +40,15 @@ type Config struct {
 	// (bank.IgnoreKeys, "serve -idempotency=off"): the partial-failure
 	// lab's bug, under which a retried deposit is applied again.
 	IgnoreKeys bool `json:"ignore_keys,omitempty"`
+	// Security lists the security modes to measure, a dimension of the
+	// run like Concurrency: SecurityPlain (the default), SecurityTLS,
+	// SecurityMTLS, SecurityToken. The TCP ping-pong reference stays
+	// plaintext in every mode: the yardstick does not move.
+	Security []string `json:"security,omitempty"`
+	// Churn lists whether each call opens a connection of its own (dial,
+	// call, close), as a dimension: false (the default) keeps the
+	// connections; true shows what a connection, and its handshake, costs.
+	Churn []bool `json:"churn,omitempty"`
 }
 
 // DefaultConfig is "loadtest run" with no flags: every transport and the
@@ -180,6 +189,14 @@ func (c *Config) Validate() ([]transport.Variant, error) {
 	for _, r := range c.Rates {
 		if !(r > 0 && r <= 10_000_000) {
 			return nil, fmt.Errorf("rate %g: want more than 0 and at most 10000000 calls/s", r)
+		}
+	}
+	for _, m := range c.Security {
+		if !validSecurity(m) {
+			return nil, fmt.Errorf("security %q: want %s", m, strings.Join(securityModes, ", "))
+		}
+		if m != SecurityPlain && c.Addr != "" {
+			return nil, fmt.Errorf("security %q: a server already running cannot be given this run's certificates", m)
 		}
 	}
 	return ts, nil

@@ -64,6 +64,8 @@ type Result struct {
 	Concurrency int       `json:"concurrency"`
 	Rate        float64   `json:"rate,omitempty"` // open loop: calls per second
 	Connections int       `json:"connections"`
+	Security    string    `json:"security,omitempty"` // "" or SecurityPlain: plaintext
+	Churn       bool      `json:"churn,omitempty"`    // a new connection per call
 	Samples     []*Sample `json:"samples"` // one per round
 	Summary     Summary   `json:"summary"`
 }

@@ -57,32 +57,21 @@ func Run(ctx context.Context, c Config, progress Progress) (*Report, error) {
 		rep.Env.GOMAXPROCS = runtime.GOMAXPROCS(0)
 	}
 
-	servers := make([]server.Handle, len(ts))
-	defer func() {
-		for _, s := range servers {
-			if s != nil {
-				s.Close()
+	modes := c.Security
+	if len(modes) == 0 {
+		modes = []string{SecurityPlain}
+	}
+	churns := c.Churn
+	if len(churns) == 0 {
+		churns = []bool{false}
+	}
+	var keys *pki
+	for _, m := range modes {
+		if m != SecurityPlain && keys == nil {
+			if keys, err = newPKI(); err != nil {
+				return nil, err
 			}
-		}
-	}()
-	for i, t := range ts {
-		if progress != nil {
-			progress(fmt.Sprintf("starting %s server", t.Name))
-		}
-		sc := server.Config{Transport: t.Name, Accounts: c.Workload.Accounts, Store: c.Store, CPUs: serverCPUs, IgnoreKeys: c.IgnoreKeys}
-		switch {
-		case c.Addr != "":
-			servers[i] = server.External(c.Addr)
-		case c.InProcess:
-			servers[i], err = server.StartInProcess(sc)
-		default:
-			var ch *server.Child
-			if ch, err = server.StartChild(sc); err == nil {
-				servers[i] = ch // not a nil *Child in the interface
-			}
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", t.Name, err)
+			defer keys.close()
 		}
 	}
 
@@ -102,56 +91,122 @@ func Run(ctx context.Context, c Config, progress Progress) (*Report, error) {
 		}
 	}
 	runID := uint64(time.Now().UnixNano())
-	total := len(points) * c.Rounds * len(ts)
+	total := len(modes) * len(churns) * len(points) * c.Rounds * len(ts)
 	done := 0
-	for _, p := range points {
-		results := make([]*Result, len(ts))
+	var errs []error
+modes:
+	for _, mode := range modes {
+		// The servers of a mode, one per transport, for all its points.
+		servers, err := startServers(ts, &c, keys, mode, serverCPUs, progress)
+		if err != nil {
+			return nil, err
+		}
+		clients := make([]transport.ClientConfig, len(ts))
 		for i, t := range ts {
-			results[i] = &Result{Transport: t.Name, Concurrency: p.conc, Rate: p.rate, Connections: c.Connections}
-			rep.Results = append(rep.Results, results[i])
+			if keys != nil {
+				if clients[i], err = keys.clientConfig(mode, t.Name); err != nil {
+					closeServers(servers, ts)
+					return nil, err
+				}
+			}
 		}
-	rounds:
-		for round := 1; round <= c.Rounds; round++ {
-			for i, t := range ts {
+		for _, churn := range churns {
+			for _, p := range points {
+				results := make([]*Result, len(ts))
+				for i, t := range ts {
+					results[i] = &Result{Transport: t.Name, Concurrency: p.conc, Rate: p.rate, Connections: c.Connections, Churn: churn}
+					if mode != SecurityPlain {
+						results[i].Security = mode
+					}
+					rep.Results = append(rep.Results, results[i])
+				}
+			rounds:
+				for round := 1; round <= c.Rounds; round++ {
+					for i, t := range ts {
+						if ctx.Err() != nil {
+							break rounds
+						}
+						runID++
+						l := load{Workload: c.Workload, Concurrency: p.conc, Rate: p.rate, Warmup: c.Warmup, Duration: c.Duration, Timeout: c.Timeout, RunID: runID}
+						label := fmt.Sprintf("[%d/%d] round %d/%d %s", done+1, total, round, c.Rounds, t.Name)
+						s, err := measure(ctx, t, servers[i], &c, clients[i], churn, l, accounts, label, progress)
+						done++
+						if err != nil {
+							closeServers(servers, ts)
+							return nil, fmt.Errorf("%s: %w", t.Name, err)
+						}
+						if s.ElapsedNs <= 0 {
+							continue // cut off before the window began
+						}
+						s.Round = round
+						results[i].Samples = append(results[i].Samples, s)
+					}
+					if c.Reference {
+						setRefRatios(results, round)
+					}
+				}
+				for _, r := range results {
+					r.Summarize()
+				}
 				if ctx.Err() != nil {
-					break rounds
+					errs = append(errs, closeServers(servers, ts))
+					break modes
 				}
-				runID++
-				l := load{Workload: c.Workload, Concurrency: p.conc, Rate: p.rate, Warmup: c.Warmup, Duration: c.Duration, Timeout: c.Timeout, RunID: runID}
-				label := fmt.Sprintf("[%d/%d] round %d/%d %s", done+1, total, round, c.Rounds, t.Name)
-				s, err := measure(ctx, t, servers[i], &c, l, accounts, label, progress)
-				done++
-				if err != nil {
-					return nil, fmt.Errorf("%s: %w", t.Name, err)
-				}
-				if s.ElapsedNs <= 0 {
-					continue // cut off before the window began
-				}
-				s.Round = round
-				results[i].Samples = append(results[i].Samples, s)
-			}
-			if c.Reference {
-				setRefRatios(results, round)
 			}
 		}
-		for _, r := range results {
-			r.Summarize()
-		}
-		if ctx.Err() != nil {
-			break
-		}
+		errs = append(errs, closeServers(servers, ts))
 	}
 	if ctx.Err() != nil {
 		rep.Interrupted = true
 	}
+	return rep, errors.Join(errs...)
+}
+
+// startServers starts the server of each transport of the run for
+// security mode m.
+func startServers(ts []transport.Variant, c *Config, keys *pki, m string, cpus []int, progress Progress) ([]server.Handle, error) {
+	servers := make([]server.Handle, len(ts))
+	for i, t := range ts {
+		if progress != nil {
+			progress(fmt.Sprintf("starting %s server", t.Name))
+		}
+		sc := server.Config{Transport: t.Name, Accounts: c.Workload.Accounts, Store: c.Store, CPUs: cpus, IgnoreKeys: c.IgnoreKeys}
+		if keys != nil && t.Name != registry.ReferenceName {
+			sc.Security = keys.serverSecurity(m, t.Name)
+		}
+		var err error
+		switch {
+		case c.Addr != "":
+			servers[i] = server.External(c.Addr)
+		case c.InProcess:
+			servers[i], err = server.StartInProcess(sc)
+		default:
+			var ch *server.Child
+			if ch, err = server.StartChild(sc); err == nil {
+				servers[i] = ch // not a nil *Child in the interface
+			}
+		}
+		if err != nil {
+			closeServers(servers, ts)
+			return nil, fmt.Errorf("%s: %w", t.Name, err)
+		}
+	}
+	return servers, nil
+}
+
+// closeServers closes every server started, and returns their errors.
+func closeServers(servers []server.Handle, ts []transport.Variant) error {
 	var errs []error
 	for i, s := range servers {
+		if s == nil {
+			continue
+		}
 		if err := s.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", ts[i].Name, err))
 		}
 		servers[i] = nil
 	}
-	return rep, errors.Join(errs...)
+	return errors.Join(errs...)
 }
 
 func allCPUs() []int {
@@ -184,12 +239,11 @@ func setRefRatios(results []*Result, round int) {
 }
 
 // measure runs one transport once: dial, warm up, measure, close.
-func measure(ctx context.Context, t transport.Variant, srv server.Handle, c *Config, l load, accounts []bank.AccountNo, label string, progress Progress) (*Sample, error) {
+func measure(ctx context.Context, t transport.Variant, srv server.Handle, c *Config, cc transport.ClientConfig, churned bool, l load, accounts []bank.AccountNo, label string, progress Progress) (*Sample, error) {
 	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	// Connections n: a pool of n where the transport has one, else n
 	// clients with the callers spread over them.
-	var cc transport.ClientConfig
 	nclients := 1
 	if c.Connections > 0 {
 		if t.Pooled {
@@ -209,6 +263,11 @@ func measure(ctx context.Context, t transport.Variant, srv server.Handle, c *Con
 	var rstats resilience.Stats
 	var breakerChanges atomic.Int64
 	for range nclients {
+		if churned {
+			// A new connection for every call: nothing to dial now.
+			clients = append(clients, churn{dial: dial, addr: srv.Addr()})
+			continue
+		}
 		cl, err := dial(dctx, srv.Addr())
 		if err != nil {
 			if ctx.Err() != nil {

@@ -53,7 +53,7 @@ func TestOpenLoopCountsStall(t *testing.T) {
 	}
 	const stall = 200 * time.Millisecond
 	sb := &stallBank{Bank: bank.NewService(ledger.NewMemory(100))}
-	srv, err := server.Start(tr, "127.0.0.1:0", sb)
+	srv, err := server.Start(tr, "127.0.0.1:0", sb, transport.ServerConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}

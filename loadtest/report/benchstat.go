@@ -19,6 +19,12 @@ func WriteBench(w io.Writer, r *bench.Report) error {
 		if res.Rate > 0 {
 			name += "/rate=" + strconv.FormatFloat(res.Rate, 'f', -1, 64)
 		}
+		if res.Security != "" && res.Security != bench.SecurityPlain {
+			name += "/security=" + res.Security
+		}
+		if res.Churn {
+			name += "/churn"
+		}
 		for _, s := range res.Samples {
 			if s.Calls == 0 {
 				continue

@@ -16,13 +16,12 @@ import (
 func WriteComparison(w io.Writer, a, b *bench.Report, nameA, nameB string) error {
 	fmt.Fprintf(w, "A: %s (%s, %s)\nB: %s (%s, %s)\n", nameA, a.Started.Format(time.RFC3339), a.Env.ShortCommit(), nameB, b.Started.Format(time.RFC3339), b.Env.ShortCommit())
 	type key struct {
-		t    string
-		conc int
-		rate float64
+		t string
+		groupKey
 	}
 	bm := map[key]*bench.Result{}
 	for _, r := range b.Results {
-		bm[key{r.Transport, r.Concurrency, r.Rate}] = r
+		bm[key{r.Transport, groupKey{r.Concurrency, r.Rate, r.Security, r.Churn}}] = r
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "transport\tload\tcalls/s A\tcalls/s B\tΔ\t×ref A\t×ref B\tp99 A\tp99 B\tΔ\tsrv µs/call A\tsrv µs/call B\tΔ")
@@ -34,7 +33,7 @@ func WriteComparison(w io.Writer, a, b *bench.Report, nameA, nameB string) error
 	}
 	for _, g := range groups(a) {
 		for _, ra := range g.results {
-			rb := bm[key{ra.Transport, ra.Concurrency, ra.Rate}]
+			rb := bm[key{ra.Transport, groupKey{ra.Concurrency, ra.Rate, ra.Security, ra.Churn}}]
 			if rb == nil {
 				continue
 			}

@@ -14,7 +14,7 @@ var csvHeader = []string{"transport", "concurrency", "rate", "connections", "rou
 	"p50_us", "p90_us", "p99_us", "p99_min_us", "p99_max_us", "p999_us", "max_us",
 	"server_cpu_us_per_call", "client_cpu_us_per_call", "bytes_in_per_call", "bytes_out_per_call",
 	"server_allocs_per_call", "client_allocs_per_call", "server_rss_mib",
-	"calls", "errors", "late", "unsent", "retries_per_call", "breaker_changes"}
+	"calls", "errors", "late", "unsent", "retries_per_call", "breaker_changes", "security", "churn"}
 
 // WriteCSV writes one row per transport and load point, with medians over
 // the rounds.
@@ -27,13 +27,17 @@ func WriteCSV(w io.Writer, r *bench.Report) error {
 			continue
 		}
 		s := res.Summary
+		security := res.Security
+		if security == "" {
+			security = bench.SecurityPlain
+		}
 		cw.Write([]string{res.Transport, strconv.Itoa(res.Concurrency), f(res.Rate), strconv.Itoa(res.Connections), strconv.Itoa(len(res.Samples)),
 			f(s.Throughput.Median), f(s.Throughput.Min), f(s.Throughput.Max), f(s.RefRatio.Median),
 			f(s.P50.Median), f(s.P90.Median), f(s.P99.Median), f(s.P99.Min), f(s.P99.Max), f(s.P999.Median), f(s.Max.Max),
 			f(s.ServerCPUPer1k.Median), f(s.ClientCPUPer1k.Median), f(s.BytesInPerCall.Median), f(s.BytesOutPerCall.Median),
 			f(s.ServerAllocsPerCall.Median), f(s.ClientAllocsPerCall.Median), f(s.ServerRSSMiB.Median),
 			strconv.FormatUint(s.Calls, 10), strconv.FormatUint(s.Errors, 10), strconv.FormatUint(s.Late, 10), strconv.FormatUint(s.Unsent, 10),
-			f(s.RetriesPerCall.Median), strconv.FormatInt(s.BreakerChanges, 10)})
+			f(s.RetriesPerCall.Median), strconv.FormatInt(s.BreakerChanges, 10), security, strconv.FormatBool(res.Churn)})
 	}
 	cw.Flush()
 	return cw.Error()

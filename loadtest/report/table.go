@@ -13,18 +13,37 @@ import (
 	"github.com/igbank/igbank/loadtest/registry"
 )
 
-// group is the results of one load point (a concurrency or a rate).
+// group is the results of one load point (a concurrency or a rate, in a
+// security mode, with connections kept or churned).
 type group struct {
-	conc    int
-	rate    float64
-	results []*bench.Result
+	conc     int
+	rate     float64
+	security string
+	churn    bool
+	results  []*bench.Result
 }
 
 func (g group) label() string {
+	l := fmt.Sprintf("concurrency %d", g.conc)
 	if g.rate > 0 {
-		return fmt.Sprintf("rate %s/s", strconv.FormatFloat(g.rate, 'f', -1, 64))
+		l = fmt.Sprintf("rate %s/s", strconv.FormatFloat(g.rate, 'f', -1, 64))
 	}
-	return fmt.Sprintf("concurrency %d", g.conc)
+	if (g.security != "" && g.security != bench.SecurityPlain) || g.churn {
+		sec := g.security
+		if sec == "" {
+			sec = bench.SecurityPlain
+		}
+		l += ", " + bench.DescribeSecurity(sec, g.churn)
+	}
+	return l
+}
+
+// groupKey identifies the load point of a result.
+type groupKey struct {
+	conc     int
+	rate     float64
+	security string
+	churn    bool
 }
 
 // groups splits the results by load point, in run order, each ranked:
@@ -32,17 +51,17 @@ func (g group) label() string {
 // median p99 (open loop).
 func groups(r *bench.Report) []group {
 	var gs []group
-	idx := map[[2]float64]int{}
+	idx := map[groupKey]int{}
 	for _, res := range r.Results {
 		if len(res.Samples) == 0 {
 			continue // not reached before an interrupt
 		}
-		k := [2]float64{float64(res.Concurrency), res.Rate}
+		k := groupKey{res.Concurrency, res.Rate, res.Security, res.Churn}
 		i, ok := idx[k]
 		if !ok {
 			i = len(gs)
 			idx[k] = i
-			gs = append(gs, group{conc: res.Concurrency, rate: res.Rate})
+			gs = append(gs, group{conc: res.Concurrency, rate: res.Rate, security: res.Security, churn: res.Churn})
 		}
 		gs[i].results = append(gs[i].results, res)
 	}

@@ -21,13 +21,14 @@ type Local struct {
 	store io.Closer
 }
 
-// Start serves b over t on addr, in this process.
-func Start(t transport.Variant, addr string, b bank.Bank) (*Local, error) {
+// Start serves b over t on addr, in this process, with the shared
+// settings cfg.
+func Start(t transport.Variant, addr string, b bank.Bank, cfg transport.ServerConfig) (*Local, error) {
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
 	}
-	s := &Local{srv: t.NewServer(b, transport.ServerConfig{}), ln: &countingListener{Listener: l}, addr: l.Addr().String(), done: make(chan error, 1)}
+	s := &Local{srv: t.NewServer(b, cfg), ln: &countingListener{Listener: l}, addr: l.Addr().String(), done: make(chan error, 1)}
 	go func() { s.done <- s.srv.Serve(s.ln) }()
 	return s, nil
 }
@@ -45,7 +46,12 @@ func startStore(t transport.Variant, c Config) (*Local, error) {
 	if addr == "" {
 		addr = "127.0.0.1:0"
 	}
-	s, err := Start(t, addr, c.wrap(bank.NewService(lg)))
+	cfg, err := c.Security.Config(addr)
+	if err != nil {
+		closer.Close()
+		return nil, err
+	}
+	s, err := Start(t, addr, c.wrap(bank.NewService(lg)), cfg)
 	if err != nil {
 		closer.Close()
 		return nil, err

@@ -13,7 +13,9 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/igbank/igbank/common/auth"
 	"github.com/igbank/igbank/common/bank"
+	"github.com/igbank/igbank/common/cli"
 	"github.com/igbank/igbank/common/fault"
 	"github.com/igbank/igbank/common/ledger"
 	"github.com/igbank/igbank/common/transport"
@@ -42,6 +44,10 @@ type Config struct {
 	// Fault makes the server die on a deposit (common/fault): a process
 	// SIGKILLs itself.
 	Fault fault.Spec `json:"fault"`
+	// Security is TLS, client certificates and bearer tokens, as the
+	// flags of every cmd/server say them (common/cli). A client CA or a
+	// token key serves the bank behind auth.Authorize.
+	Security cli.ServerSecurity `json:"security"`
 	// Die is what dying is for a server in this process (nil: SIGKILL the
 	// process). It cannot be passed to a server process.
 	Die func() `json:"-"`
@@ -99,6 +105,12 @@ func (c Config) Args() []string {
 	if c.Fault.Kind != fault.None {
 		a = append(a, "-fault", c.Fault.String())
 	}
+	for _, f := range []struct{ flag, file string }{{"-tls-cert", c.Security.TLSCert}, {"-tls-key", c.Security.TLSKey},
+		{"-client-ca", c.Security.ClientCA}, {"-token-key", c.Security.TokenKey}} {
+		if f.file != "" {
+			a = append(a, f.flag, f.file)
+		}
+	}
 	return a
 }
 
@@ -109,6 +121,9 @@ func (c Config) wrap(b bank.Bank) bank.Bank {
 	}
 	if c.Fault.Kind != fault.None {
 		b = fault.Wrap(b, c.Fault.Plan(), nil, c.Die)
+	}
+	if c.Security.Authenticates() {
+		b = auth.Authorize(b)
 	}
 	return b
 }

@@ -92,6 +92,10 @@ func parseRunFlags(args []string, stderr io.Writer) (bench.Config, *outputs, err
 	amount := fs.Int64("amount", int64(c.Workload.Amount), "cents of every deposit")
 	fs.StringVar(&c.Store, "store", "", "ledger of the servers started: memory (default), sqlite:`PATH` or postgres://...; the servers of the run share it")
 	fs.StringVar(&c.Addr, "addr", "", "drive a server already running at `HOST:PORT` (one transport, with -no-reference) instead of starting one")
+	tls := fs.Bool("tls", false, "run every transport over TLS (a development PKI of the run's own; the TCP ping-pong stays plaintext)")
+	authMode := fs.String("auth", "", "with TLS, authenticate and authorize every call as the teller: mtls (client certificates) or token (bearer tokens; Thrift: certificates)")
+	security := fs.String("security", "", "security modes to measure, a comma-separated `list` for one table of their costs: plain, tls, mtls, token (overrides -tls and -auth)")
+	churn := fs.String("churn", "", "a new connection per call (dial, call, close) to show the cost of handshakes: on, off, or \"off,on\" for both")
 	o.register(fs, true)
 	if err := fs.Parse(args); err != nil {
 		return c, nil, err
@@ -115,6 +119,27 @@ func parseRunFlags(args []string, stderr io.Writer) (bench.Config, *outputs, err
 	}
 	c.Workload.Month = bank.Month(*month)
 	c.Workload.Amount = bank.Money(*amount)
+	switch {
+	case *security != "":
+		c.Security = splitList(*security)
+	case *authMode != "":
+		if *authMode != bench.SecurityMTLS && *authMode != bench.SecurityToken {
+			return c, nil, fmt.Errorf("-auth %q: want mtls or token", *authMode)
+		}
+		c.Security = []string{*authMode}
+	case *tls:
+		c.Security = []string{bench.SecurityTLS}
+	}
+	for _, f := range splitList(*churn) {
+		switch f {
+		case "on", "true":
+			c.Churn = append(c.Churn, true)
+		case "off", "false":
+			c.Churn = append(c.Churn, false)
+		default:
+			return c, nil, fmt.Errorf("-churn %q: want on, off or off,on", *churn)
+		}
+	}
 	if _, err := c.Validate(); err != nil {
 		return c, nil, flagWorded(err)
 	}

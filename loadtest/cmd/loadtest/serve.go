@@ -15,6 +15,7 @@ import (
 
 const serveUsage = `usage: loadtest serve -transport NAME [-addr HOST:PORT] [-accounts N] [-store SPEC] [-cpus LIST]
                      [-idempotency on|off] [-fault PLAN]
+                     [-tls-cert FILE -tls-key FILE [-client-ca FILE]] [-token-key FILE]
 
 Serves one registered transport over the ledger -store names until SIGINT or
 SIGTERM. With -control (how "loadtest run" starts it), it prints its
@@ -62,6 +63,10 @@ func parseServeFlags(args []string, stderr io.Writer) (server.Config, error) {
 	fs.BoolVar(&c.Control, "control", false, "talk to the load generator on standard input and output")
 	idem := fs.String("idempotency", "on", "on, or off to ignore idempotency keys (the partial-failure lab's bug)")
 	faultSpec := fs.String("fault", "none", "kill this process on a deposit: crash-before-apply[:N], crash-after-apply[:N] or KIND:p=P,seed=S")
+	fs.StringVar(&c.Security.TLSCert, "tls-cert", "", "serve TLS with the certificate in `FILE` (with -tls-key)")
+	fs.StringVar(&c.Security.TLSKey, "tls-key", "", "the private key of -tls-cert")
+	fs.StringVar(&c.Security.ClientCA, "client-ca", "", "require client certificates of the CAs in `FILE` (and authorize calls)")
+	fs.StringVar(&c.Security.TokenKey, "token-key", "", "check bearer tokens with the public key in `FILE` (and authorize calls)")
 	if err := fs.Parse(args); err != nil {
 		return c, errUsage
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/igbank/igbank/common/cli"
 	"github.com/igbank/igbank/common/fault"
 	"github.com/igbank/igbank/loadtest/server"
 )
@@ -28,7 +29,8 @@ func TestServeFaultFlags(t *testing.T) {
 // parsed as "loadtest serve" flags, they give it back.
 func TestServeArgs(t *testing.T) {
 	want := server.Config{Transport: "grpc", Addr: "127.0.0.1:7003", Accounts: 12, Store: "sqlite:/tmp/x.db", CPUs: []int{0, 2},
-		Control: true, IgnoreKeys: true, Fault: fault.Spec{Kind: fault.CrashAfterApply, P: 0.25, Seed: 7}}
+		Control: true, IgnoreKeys: true, Fault: fault.Spec{Kind: fault.CrashAfterApply, P: 0.25, Seed: 7},
+		Security: cli.ServerSecurity{TLSCert: "s.pem", TLSKey: "s-key.pem", ClientCA: "ca.pem", TokenKey: "token.pub"}}
 	got, err := parseServeFlags(want.Args(), io.Discard)
 	if err != nil {
 		t.Fatal(err)
