@@ -66,7 +66,7 @@ type Result struct {
 	Connections int       `json:"connections"`
 	Security    string    `json:"security,omitempty"` // "" or SecurityPlain: plaintext
 	Churn       bool      `json:"churn,omitempty"`    // a new connection per call
-	Samples     []*Sample `json:"samples"` // one per round
+	Samples     []*Sample `json:"samples"`            // one per round
 	Summary     Summary   `json:"summary"`
 }
 
