@@ -36,6 +36,8 @@ type crashConfig struct {
 	Crashes int
 	// IgnoreKeys runs the servers ignoring idempotency keys.
 	IgnoreKeys bool
+	// Keys, if set, runs the servers and clients over TLS.
+	Keys *keys
 	Accounts   int // seeded accounts the deposits go to (default 8)
 	Clients    int // concurrent clients, one connection each (default 3)
 	Deposits   int // logical deposits per client, made one after the other (default 8)
@@ -100,6 +102,9 @@ func (c *crashConfig) defaults() error {
 // plan while c.Crashes allow, clean after.
 func startCrashServer(c *crashConfig, addr string, n int) (*server.Child, error) {
 	sc := server.Config{Transport: c.Transport.Name, Addr: addr, Accounts: c.Accounts, Store: c.Store, IgnoreKeys: c.IgnoreKeys}
+	if c.Keys != nil {
+		sc.Security = c.Keys.security()
+	}
 	if n <= c.Crashes {
 		sc.Fault = c.Fault
 		if sc.Fault.P > 0 {
@@ -143,7 +148,7 @@ func runCrash(ctx context.Context, c crashConfig) (*crashResult, error) {
 	for i := range accounts {
 		accounts[i] = ledger.SeedAccount(i + 1)
 	}
-	if err := crashCheckSeeded(ctx, c.Transport, addr, accounts); err != nil {
+	if err := crashCheckSeeded(ctx, c.Transport, addr, c.clientConfig(), accounts); err != nil {
 		return nil, err
 	}
 	res := &crashResult{Transport: c.Transport.Name, Fault: c.Fault.String(), IgnoreKeys: c.IgnoreKeys}
@@ -170,7 +175,7 @@ func runCrash(ctx context.Context, c crashConfig) (*crashResult, error) {
 	var stats resilience.Stats
 	lr, _ := audit.Load{
 		Dial: func(ctx context.Context) (transport.Client, error) {
-			return c.Transport.Dial(ctx, addr, transport.ClientConfig{})
+			return c.Transport.Dial(ctx, addr, c.clientConfig())
 		},
 		Resilience: append(append([]resilience.Option(nil), c.Resilience...), resilience.WithStats(&stats)),
 		Deposits:   c.Clients * c.Deposits,
@@ -212,7 +217,7 @@ func runCrash(ctx context.Context, c crashConfig) (*crashResult, error) {
 	res.Starts = starts + 1
 	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	cl, err := crashDial(rctx, c.Transport, addr)
+	cl, err := crashDial(rctx, c.Transport, addr, c.clientConfig())
 	if err != nil {
 		return res, fmt.Errorf("reading the ledger back: %w", err)
 	}
@@ -226,10 +231,10 @@ func runCrash(ctx context.Context, c crashConfig) (*crashResult, error) {
 
 // crashCheckSeeded checks that the accounts of the server at addr hold
 // their seed balances, which the audit counts from.
-func crashCheckSeeded(ctx context.Context, t transport.Variant, addr string, accounts []bank.AccountNo) error {
+func crashCheckSeeded(ctx context.Context, t transport.Variant, addr string, cc transport.ClientConfig, accounts []bank.AccountNo) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	cl, err := crashDial(ctx, t, addr)
+	cl, err := crashDial(ctx, t, addr, cc)
 	if err != nil {
 		return err
 	}
@@ -247,10 +252,10 @@ func crashCheckSeeded(ctx context.Context, t transport.Variant, addr string, acc
 }
 
 // crashDial dials t at addr, trying again while the server is away.
-func crashDial(ctx context.Context, t transport.Variant, addr string) (transport.Client, error) {
+func crashDial(ctx context.Context, t transport.Variant, addr string, cc transport.ClientConfig) (transport.Client, error) {
 	for {
 		dctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		cl, err := t.Dial(dctx, addr, transport.ClientConfig{})
+		cl, err := t.Dial(dctx, addr, cc)
 		cancel()
 		if err == nil {
 			return cl, nil
@@ -261,4 +266,12 @@ func crashDial(ctx context.Context, t transport.Variant, addr string) (transport
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+}
+
+// clientConfig is the shared settings of the run's clients.
+func (c *crashConfig) clientConfig() transport.ClientConfig {
+	if c.Keys == nil {
+		return transport.ClientConfig{}
+	}
+	return transport.ClientConfig{TLS: c.Keys.client}
 }

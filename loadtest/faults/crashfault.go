@@ -35,6 +35,14 @@ func crashScenario(kind fault.Kind) func(context.Context, Scenario, transport.Va
 		}
 		defer os.RemoveAll(dir)
 
+		var k *keys
+		if c.TLS {
+			if k, err = newKeys(); err != nil {
+				res.Error = err.Error()
+				return res
+			}
+			defer k.close()
+		}
 		perClient := max(1, c.Deposits/c.Workers)
 		total := perClient * c.Workers
 		var mu sync.Mutex
@@ -47,6 +55,7 @@ func crashScenario(kind fault.Kind) func(context.Context, Scenario, transport.Va
 			Fault:      fault.Spec{Kind: kind, Nth: int64(max(1, total/(scenarioCrashes+2)))},
 			Crashes:    scenarioCrashes,
 			IgnoreKeys: c.IgnoreKeys,
+			Keys:       k,
 			Accounts:   c.Accounts,
 			Clients:    c.Workers,
 			Deposits:   perClient,

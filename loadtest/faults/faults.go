@@ -39,6 +39,10 @@ type Config struct {
 	// retried up to its attempts: how to see retries with keys recover
 	// lost responses, rather than the budget and breaker failing fast.
 	NoBudget, NoBreaker bool
+	// TLS runs the cell over TLS (a development PKI of the cell's own):
+	// the faults then cut TLS sessions, and every reconnection pays a
+	// handshake.
+	TLS bool
 }
 
 // DefaultConfig is the full form of a scenario: a few seconds.
@@ -222,6 +226,7 @@ type rig struct {
 	server transport.Server
 	done   chan error
 	proxy  *proxy
+	keys   *keys // TLS, when the cell runs with it
 }
 
 func startRig(tr transport.Variant, c Config) (*rig, error) {
@@ -235,7 +240,15 @@ func startRig(tr transport.Variant, c Config) (*rig, error) {
 	if err != nil {
 		return nil, err
 	}
-	r.server = tr.NewServer(served, transport.ServerConfig{})
+	var cfg transport.ServerConfig
+	if c.TLS {
+		if r.keys, err = newKeys(); err != nil {
+			l.Close()
+			return nil, err
+		}
+		cfg.TLS = r.keys.server
+	}
+	r.server = tr.NewServer(served, cfg)
 	go func() { r.done <- r.server.Serve(l) }()
 	if r.proxy, err = startProxy(tr.Name, l.Addr().String()); err != nil {
 		r.close()
@@ -244,7 +257,18 @@ func startRig(tr transport.Variant, c Config) (*rig, error) {
 	return r, nil
 }
 
+// clientConfig is the shared settings of the rig's clients.
+func (r *rig) clientConfig() transport.ClientConfig {
+	if r.keys == nil {
+		return transport.ClientConfig{}
+	}
+	return transport.ClientConfig{TLS: r.keys.client}
+}
+
 func (r *rig) close() {
+	if r.keys != nil {
+		defer r.keys.close()
+	}
 	if r.proxy != nil {
 		r.proxy.Close()
 	}
@@ -294,6 +318,7 @@ type Result struct {
 	Scenario   string       `json:"scenario"`
 	Transport  string       `json:"transport"`
 	IgnoreKeys bool         `json:"ignore_keys,omitempty"`
+	TLS        bool         `json:"tls,omitempty"`
 	NoBudget   bool         `json:"no_budget,omitempty"`
 	NoBreaker  bool         `json:"no_breaker,omitempty"`
 	Audit      audit.Result `json:"audit"`
@@ -477,7 +502,7 @@ func runCell(ctx context.Context, s Scenario, tr transport.Variant, c Config) Re
 	// server cannot be reached.
 	lr, _ := audit.Load{
 		Dial: func(ctx context.Context) (transport.Client, error) {
-			return tr.Dial(ctx, f.addr, transport.ClientConfig{})
+			return tr.Dial(ctx, f.addr, r.clientConfig())
 		},
 		Resilience:   opts,
 		SharedClient: true,
@@ -540,7 +565,7 @@ func RunAll(ctx context.Context, scenarios []Scenario, trs []transport.Variant, 
 
 // newResult is the empty cell of s over tr.
 func newResult(s Scenario, tr transport.Variant, c Config) Result {
-	res := Result{Scenario: s.Name, Transport: tr.Name, IgnoreKeys: c.IgnoreKeys,
+	res := Result{Scenario: s.Name, Transport: tr.Name, IgnoreKeys: c.IgnoreKeys, TLS: c.TLS,
 		NoBudget: c.NoBudget, NoBreaker: c.NoBreaker,
 		AttemptErrors: map[string]int64{}, FinalErrors: map[string]int64{}}
 	for _, code := range s.Expect {

@@ -41,6 +41,7 @@ func faultsMain(args []string, stdout, stderr io.Writer) int {
 	idem := fs.String("idempotency", "on", "on, or off: the server ignores keys (the deposit-twice demonstration)")
 	budget := fs.Bool("budget", true, "share a retry budget among the calls (false: every failed call retries up to its attempts)")
 	breaker := fs.Bool("breaker", true, "put a circuit breaker in the client layers")
+	fs.BoolVar(&c.TLS, "tls", false, "run every cell over TLS (a development PKI of its own): the faults cut TLS sessions, every reconnection pays a handshake")
 	jsonOut := fs.String("json", "", "write the matrix as JSON to `FILE`, with every call's timeline (\"loadtest report FILE\" renders it again)")
 	htmlOut := fs.String("html", "", "write the matrix, the table and the outage timelines as a self-contained HTML page to `FILE`")
 	quiet := fs.Bool("quiet", false, "print no table")
