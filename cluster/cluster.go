@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"github.com/igbank/igbank/common/cli"
 )
 
 // Cluster is a set of server replicas of one transport on one store,
@@ -15,11 +17,13 @@ type Cluster struct {
 }
 
 // StartCluster starts n replicas of bin (the cmd/server of transport) on
-// fresh loopback ports, all on store, and an HAProxy in front of them on
-// lbAddr ("" for a fresh port), speaking HTTP/2 to them where the
-// transport's descriptor says its servers do. dir holds HAProxy's
-// configuration.
-func StartCluster(ctx context.Context, dir, transport, bin string, n int, store string, accounts int, lbAddr string) (*Cluster, error) {
+// fresh loopback ports, all on store, with the security sec says, and an
+// HAProxy in front of them on lbAddr ("" for a fresh port). HAProxy speaks
+// HTTP/2 to the replicas where the transport's descriptor says its
+// servers do; with TLS it passes connections through (TCP mode), so that
+// the replicas terminate TLS and see the clients' certificates. dir holds
+// HAProxy's configuration.
+func StartCluster(ctx context.Context, dir, transport, bin string, n int, store string, accounts int, lbAddr string, sec cli.ServerSecurity) (*Cluster, error) {
 	d, _, err := lookup(transport)
 	if err != nil {
 		return nil, err
@@ -27,6 +31,14 @@ func StartCluster(ctx context.Context, dir, transport, bin string, n int, store 
 	args, err := ServerArgs(transport)
 	if err != nil {
 		return nil, err
+	}
+	args = append(args, sec.Args()...)
+	mode := HTTP
+	switch {
+	case sec.TLSCert != "":
+		mode = TCP
+	case d.HTTP2:
+		mode = HTTP2
 	}
 	c := &Cluster{Transport: transport}
 	var addrs []string
@@ -51,7 +63,7 @@ func StartCluster(ctx context.Context, dir, transport, bin string, n int, store 
 			return nil, err
 		}
 	}
-	lb, err := StartHAProxy(ctx, dir, lbAddr, addrs, d.HTTP2)
+	lb, err := StartHAProxy(ctx, dir, lbAddr, addrs, mode)
 	if err != nil {
 		c.Stop()
 		return nil, err

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -14,22 +15,26 @@ import (
 	"github.com/igbank/igbank/cluster"
 	"github.com/igbank/igbank/common/audit"
 	"github.com/igbank/igbank/common/bank"
+	"github.com/igbank/igbank/common/banktest"
+	"github.com/igbank/igbank/common/cli"
+	"github.com/igbank/igbank/common/devcerts"
 	"github.com/igbank/igbank/common/ledger"
 	"github.com/igbank/igbank/common/store/postgres/pgtest"
 	"github.com/igbank/igbank/common/transport"
 	"github.com/igbank/igbank/transports"
 )
 
-// dial makes a client of transport tr (a name of transports.Names).
-func dial(ctx context.Context, tr, addr string) (transport.Client, error) {
+// dial makes a client of transport tr (a name of transports.Names), with
+// the shared settings cc.
+func dial(ctx context.Context, tr, addr string, cc transport.ClientConfig) (transport.Client, error) {
 	_, v, ok := transports.Lookup(tr)
 	if !ok {
 		return nil, fmt.Errorf("unknown transport %q", tr)
 	}
-	return v.Dial(ctx, addr, transport.ClientConfig{})
+	return v.Dial(ctx, addr, cc)
 }
 
-func startCluster(t *testing.T, ctx context.Context, tr string, n, accounts int) (*cluster.Cluster, string) {
+func startCluster(t *testing.T, ctx context.Context, tr string, n, accounts int, sec cli.ServerSecurity) (*cluster.Cluster, string) {
 	t.Helper()
 	if _, err := exec.LookPath("haproxy"); err != nil {
 		if os.Getenv("CI") == "true" {
@@ -38,7 +43,7 @@ func startCluster(t *testing.T, ctx context.Context, tr string, n, accounts int)
 		t.Skip("\n\n*** SKIPPED: haproxy is not installed (apt-get install -y haproxy) ***\n\n")
 	}
 	store := pgtest.Schema(t) + "&lease=300ms&pool_max_conns=8"
-	c, err := cluster.StartCluster(ctx, t.TempDir(), tr, bin(t, tr), n, store, accounts, "")
+	c, err := cluster.StartCluster(ctx, t.TempDir(), tr, bin(t, tr), n, store, accounts, "", sec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,10 +61,10 @@ func TestSameKeyOnTwoReplicas(t *testing.T) {
 			defer cancel()
 			start := time.Now()
 			const accounts, keys = 10, 60
-			c, _ := startCluster(t, ctx, tr, 2, accounts)
+			c, _ := startCluster(t, ctx, tr, 2, accounts, cli.ServerSecurity{})
 			var clients []transport.Client
 			for _, p := range c.Replicas {
-				cl, err := dial(ctx, tr, p.Addr)
+				cl, err := dial(ctx, tr, p.Addr, transport.ClientConfig{})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -124,16 +129,35 @@ func TestSameKeyOnTwoReplicas(t *testing.T) {
 
 // Three replicas behind HAProxy; one is SIGKILLed in the middle of a
 // deposit load that retries with the same key: the load finishes through
-// the other two and the audit finds every acknowledged deposit once.
+// the other two and the audit finds every acknowledged deposit once. The
+// "-mtls" cases run it over mutual TLS passed through HAProxy in TCP
+// mode: the replicas terminate TLS and authorize every call as the
+// teller, whose certificate reaches them through the load balancer.
 func TestReplicaKilledBehindHAProxy(t *testing.T) {
-	for _, tr := range []string{"rest", "grpc"} {
-		t.Run(tr, func(t *testing.T) {
+	for _, tc := range []struct {
+		tr   string
+		mtls bool
+	}{{"rest", false}, {"grpc", false}} {
+		name := tc.tr
+		if tc.mtls {
+			name += "-mtls"
+		}
+		t.Run(name, func(t *testing.T) {
+			tr := tc.tr
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
 			start := time.Now()
 			const accounts, workers, perWorker = 20, 8, 80
-			c, _ := startCluster(t, ctx, tr, 3, accounts)
-			dial := func(ctx context.Context) (transport.Client, error) { return dial(ctx, tr, c.LB.Addr) }
+			var sec cli.ServerSecurity
+			var cc transport.ClientConfig
+			if tc.mtls {
+				pki := banktest.NewPKI(t)
+				sec = cli.ServerSecurity{TLSCert: filepath.Join(pki.Dir, devcerts.ServerCert), TLSKey: filepath.Join(pki.Dir, devcerts.ServerKey),
+					ClientCA: filepath.Join(pki.Dir, devcerts.CAFile)}
+				cc.TLS = pki.ClientTLS(t, "teller")
+			}
+			c, _ := startCluster(t, ctx, tr, 3, accounts, sec)
+			dial := func(ctx context.Context) (transport.Client, error) { return dial(ctx, tr, c.LB.Addr, cc) }
 			var killedAt atomic.Int64
 			load := cluster.Load(dial, "lbkill", workers, perWorker, accounts)
 			load.OnAck = func(n int64) {

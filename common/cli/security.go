@@ -32,6 +32,24 @@ func (s *ServerSecurity) register(fs *flag.FlagSet, d transport.Descriptor) {
 	fs.BoolVar(&s.Insecure, "insecure", false, "serve plaintext on an address that is not loopback")
 }
 
+// Args are the flags that say s, for a program that starts a server.
+func (s *ServerSecurity) Args() []string {
+	var a []string
+	for _, f := range []struct{ flag, file string }{{"-tls-cert", s.TLSCert}, {"-tls-key", s.TLSKey},
+		{"-client-ca", s.ClientCA}, {"-token-key", s.TokenKey}} {
+		if f.file != "" {
+			a = append(a, f.flag, f.file)
+		}
+	}
+	if s.TLS12 {
+		a = append(a, "-tls12")
+	}
+	if s.Insecure {
+		a = append(a, "-insecure")
+	}
+	return a
+}
+
 // Authenticates reports whether callers must say who they are: a client
 // CA or a token key makes the server serve the bank behind
 // auth.Authorize.

@@ -105,13 +105,7 @@ func (c Config) Args() []string {
 	if c.Fault.Kind != fault.None {
 		a = append(a, "-fault", c.Fault.String())
 	}
-	for _, f := range []struct{ flag, file string }{{"-tls-cert", c.Security.TLSCert}, {"-tls-key", c.Security.TLSKey},
-		{"-client-ca", c.Security.ClientCA}, {"-token-key", c.Security.TokenKey}} {
-		if f.file != "" {
-			a = append(a, f.flag, f.file)
-		}
-	}
-	return a
+	return append(a, c.Security.Args()...)
 }
 
 // wrap decorates the server's bank b as c says.

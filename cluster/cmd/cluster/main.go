@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/igbank/igbank/cluster"
+	"github.com/igbank/igbank/common/cli"
 	"github.com/igbank/igbank/common/ledger"
 	"github.com/igbank/igbank/common/store"
 	"github.com/igbank/igbank/transports"
@@ -33,6 +34,11 @@ func main() {
 	lb := flag.String("lb", "", "HAProxy's address (default: a free loopback port)")
 	binFlag := flag.String("bin", "", "server binary to run (default: go build the transport's cmd/server; run from the checkout then)")
 	addr := flag.String("addr", "", "the address of a single replica (with -replicas 1; default: a free loopback port)")
+	var sec cli.ServerSecurity
+	flag.StringVar(&sec.TLSCert, "tls-cert", "", "the replicas serve TLS with the certificate in `FILE` (with -tls-key); HAProxy then passes connections through (TCP mode)")
+	flag.StringVar(&sec.TLSKey, "tls-key", "", "the private key of -tls-cert")
+	flag.StringVar(&sec.ClientCA, "client-ca", "", "the replicas require client certificates of the CAs in `FILE`, and authorize calls")
+	flag.StringVar(&sec.TokenKey, "token-key", "", "the replicas check bearer tokens with the public key in `FILE`, and authorize calls")
 	flag.Parse()
 	if *n < 1 {
 		log.Fatal("-replicas must be at least 1")
@@ -65,14 +71,14 @@ func main() {
 		if err != nil {
 			log.Fatal(err)
 		}
-		p, err := cluster.Start(ctx, bin, a, *spec, *accounts, args...)
+		p, err := cluster.Start(ctx, bin, a, *spec, *accounts, append(args, sec.Args()...)...)
 		if err != nil {
 			log.Fatal(err)
 		}
 		stop = func() { p.Stop(10 * time.Second) }
 		target = a
 	} else {
-		c, err := cluster.StartCluster(ctx, dir, *tr, bin, *n, *spec, *accounts, *lb)
+		c, err := cluster.StartCluster(ctx, dir, *tr, bin, *n, *spec, *accounts, *lb, sec)
 		if err != nil {
 			log.Fatal(err)
 		}
