@@ -10,6 +10,7 @@ import (
 	"github.com/igbank/igbank/proto/pbbank"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/keepalive"
 )
@@ -62,15 +63,19 @@ func connectParams(cfg clientConfig) grpc.ConnectParams {
 	}
 }
 
-// DefaultDialOptions are the options Dial starts from: plaintext, no
-// built-in retries, prompt redials (DefaultConnectParams), keepalive
-// within the server's policy, message limits and the performance settings
-// measured in README.md.
+// DefaultDialOptions are the options Dial starts from: plaintext (TLS
+// with WithClientTLS), no built-in retries, prompt redials
+// (DefaultConnectParams), keepalive within the server's policy, message
+// limits and the performance settings measured in README.md.
 func DefaultDialOptions() []grpc.DialOption { return dialOptions(defaultClientConfig()) }
 
 func dialOptions(cfg clientConfig) []grpc.DialOption {
+	creds := insecure.NewCredentials()
+	if cfg.TLS != nil {
+		creds = credentials.NewTLS(cfg.TLS)
+	}
 	opts := []grpc.DialOption{
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithTransportCredentials(creds),
 		grpc.WithConnectParams(connectParams(cfg)),
 		// gRPC's own retry policy (and hedging) is off, and so is any
 		// service config a resolver might deliver that turns it back on:
@@ -105,8 +110,24 @@ func dialOptions(cfg clientConfig) []grpc.DialOption {
 			return dial(ctx, "tcp", addr)
 		}))
 	}
+	if cfg.Token != "" {
+		opts = append(opts, grpc.WithPerRPCCredentials(bearer{"authorization": "Bearer " + cfg.Token}))
+	}
 	return opts
 }
+
+// bearer is the per-RPC credentials of a bearer token: the metadata
+// every call carries. grpc-go copies it into each call's own headers, so
+// one map serves every call.
+type bearer map[string]string
+
+func (b bearer) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
+	return b, nil
+}
+
+// RequireTransportSecurity keeps the token off plaintext connections
+// (Dial refuses a token without TLS before it comes to that).
+func (bearer) RequireTransportSecurity() bool { return true }
 
 // Dial returns a client of the gRPC server at addr (host:port). It does
 // not wait for the connection: the first call does, within its own
@@ -116,6 +137,9 @@ func Dial(_ context.Context, addr string, opts ...ClientOption) (*Client, error)
 	cfg := defaultClientConfig()
 	for _, o := range opts {
 		o(&cfg)
+	}
+	if cfg.Token != "" && cfg.TLS == nil {
+		return nil, bank.Errorf(bank.InvalidArgument, "a bearer token is sent over TLS only: WithToken needs WithClientTLS")
 	}
 	// passthrough: addr goes to the dialer as is (one server, no name
 	// resolution beyond what net.Dial does).

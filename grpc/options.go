@@ -39,6 +39,23 @@ var (
 	// WithLogger sets where the server logs recovered panics (default
 	// slog.Default()).
 	WithLogger = transport.WithLogger[ServerOption]
+	// WithTLS makes the server speak TLS with config (tlsconf.Server),
+	// through gRPC's own credentials.NewTLS, which offers ALPN h2 and puts
+	// the client's verified certificates in each call's peer
+	// (credentials.TLSInfo). grpc-go runs each handshake on the accepted
+	// connection's own goroutine, never on the accept loop, cut off after
+	// the Limits' Timeout (grpc.ConnectionTimeout, default 10 s); their
+	// number is bounded by WithMaxConns, not by the Limits' Handshakes.
+	// With client CAs in config, a client without a certificate of theirs
+	// is refused at the handshake and a client certificate names the
+	// caller's principal (auth.Authenticate).
+	WithTLS = transport.WithTLS[ServerOption]
+	// WithTokens checks the bearer tokens that callers send in the
+	// "authorization" metadata of each call (gRPC's per-RPC credentials);
+	// a token, when sent, names the caller rather than its certificate.
+	// Health and reflection need no principal: auth.Authorize, which the
+	// server program wraps around the bank, guards the bank's calls only.
+	WithTokens = transport.WithTokens[ServerOption]
 )
 
 // WithGRPCServerOptions adds options to the grpc.Server, after the
@@ -69,6 +86,16 @@ var (
 	// WithDialer sets the function that opens the ClientConn's
 	// connections (grpc.WithContextDialer; default a net.Dialer).
 	WithDialer = transport.WithDialer[ClientOption]
+	// WithClientTLS makes the ClientConn speak TLS with config
+	// (tlsconf.Client) through credentials.NewTLS (ALPN h2), presenting
+	// config's client certificate, if any, for mutual TLS. The server's
+	// certificate must name the host of the address dialled: an IP
+	// address (127.0.0.1) is checked against the certificate's IP SANs.
+	WithClientTLS = transport.WithClientTLS[ClientOption]
+	// WithToken sends "authorization: Bearer <token>" in the metadata of
+	// every call (per-RPC credentials). It needs WithClientTLS: a token is
+	// never sent in the clear, and Dial refuses it without TLS.
+	WithToken = transport.WithToken[ClientOption]
 )
 
 // WithDialOptions adds options to the ClientConn, after the defaults, so
@@ -86,6 +113,7 @@ var Transport = transport.Descriptor{
 	Module:      "github.com/igbank/igbank/grpc",
 	DefaultAddr: "127.0.0.1:7003",
 	HTTP2:       true,
+	Tokens:      true,
 	Variants: []transport.Variant{
 		{Name: "grpc", NewServer: transport.ServerFor(NewServer), Dial: transport.DialerFor(Dial)},
 	},

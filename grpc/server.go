@@ -2,6 +2,7 @@ package grpcbank
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"log/slog"
 	"net"
@@ -10,15 +11,19 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/igbank/igbank/common/auth"
 	"github.com/igbank/igbank/common/bank"
 	"github.com/igbank/igbank/common/transport"
 	"github.com/igbank/igbank/proto/igbankv1"
 	"github.com/igbank/igbank/proto/pbbank"
 	"golang.org/x/net/netutil"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/reflection"
 )
 
@@ -46,12 +51,22 @@ type Server struct {
 func DefaultServerOptions() []grpc.ServerOption { return serverOptions(defaultServerConfig()) }
 
 func serverOptions(cfg serverConfig) []grpc.ServerOption {
-	return []grpc.ServerOption{
+	handshake := cfg.Handshakes.Timeout
+	if handshake <= 0 {
+		handshake = 10 * time.Second
+	}
+	interceptors := []grpc.UnaryServerInterceptor{recoverPanics(cfg.Logger)}
+	if cfg.TLS != nil || cfg.Tokens != nil {
+		interceptors = append(interceptors, authenticate(cfg.Tokens))
+	}
+	opts := []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(MaxRequestBytes),
 		grpc.MaxSendMsgSize(MaxResponseBytes),
 		grpc.MaxConcurrentStreams(MaxConcurrentStreams),
 		grpc.MaxHeaderListSize(16 << 10),
-		grpc.ConnectionTimeout(10 * time.Second),
+		// The TLS handshake and the HTTP/2 preface of a new connection
+		// (the handshake Timeout of WithTLS).
+		grpc.ConnectionTimeout(handshake),
 		// Clients may ping every 10 s at most, even with no call in
 		// progress; a client pinging more often is sent GOAWAY.
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{
@@ -63,7 +78,7 @@ func serverOptions(cfg serverConfig) []grpc.ServerOption {
 			Time:              time.Minute,                        // ping a silent client after a minute
 			Timeout:           20 * time.Second,                   // and drop it if it does not answer
 		}),
-		grpc.ChainUnaryInterceptor(recoverPanics(cfg.Logger)),
+		grpc.ChainUnaryInterceptor(interceptors...),
 		// Performance: serve calls on a fixed pool of goroutines instead
 		// of one new goroutine per call, share one write buffer per
 		// connection instead of keeping 32 KiB per idle connection, and
@@ -74,6 +89,10 @@ func serverOptions(cfg serverConfig) []grpc.ServerOption {
 		grpc.InitialWindowSize(1 << 20),
 		grpc.InitialConnWindowSize(8 << 20),
 	}
+	if cfg.TLS != nil {
+		opts = append(opts, grpc.Creds(credentials.NewTLS(cfg.TLS)))
+	}
+	return opts
 }
 
 // NewServer returns a server of b.
@@ -144,6 +163,29 @@ func recoverPanics(logger *slog.Logger) grpc.UnaryServerInterceptor {
 			}
 		}()
 		return next(ctx, req)
+	}
+}
+
+// authenticate puts the caller's principal in each call's context
+// (auth.Authenticate): the bearer token of the "authorization" metadata,
+// checked by v, or else the client certificate verified by the TLS
+// handshake. It refuses nothing itself; auth.Authorize, around the bank,
+// does.
+func authenticate(v *auth.Verifier) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, next grpc.UnaryHandler) (any, error) {
+		var bearer string
+		if md, ok := metadata.FromIncomingContext(ctx); ok {
+			if a := md["authorization"]; len(a) > 0 {
+				bearer = auth.BearerToken(a[0])
+			}
+		}
+		var certs []*x509.Certificate
+		if p, ok := peer.FromContext(ctx); ok {
+			if info, ok := p.AuthInfo.(credentials.TLSInfo); ok {
+				certs = info.State.PeerCertificates
+			}
+		}
+		return next(auth.Authenticate(ctx, v, bearer, certs), req)
 	}
 }
 
