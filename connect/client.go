@@ -2,6 +2,7 @@ package connectbank
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -75,6 +76,9 @@ func Dial(_ context.Context, addr string, opts ...ClientOption) (*Client, error)
 	if _, _, err := net.SplitHostPort(addr); err != nil {
 		return nil, bank.Errorf(bank.InvalidArgument, "address %q is not host:port", addr)
 	}
+	if cfg.Token != "" && cfg.TLS == nil {
+		return nil, bank.Errorf(bank.InvalidArgument, "a bearer token is sent over TLS only: WithToken needs WithClientTLS")
+	}
 	c := &Client{}
 	if cfg.http1Conns > 0 && cfg.protocol == GRPC {
 		return nil, bank.Errorf(bank.InvalidArgument, "the gRPC protocol needs HTTP/2, not WithHTTP1")
@@ -84,6 +88,9 @@ func Dial(_ context.Context, addr string, opts ...ClientOption) (*Client, error)
 		t := newTransport(cfg)
 		t.Protocols = new(http.Protocols)
 		t.Protocols.SetHTTP1(true)
+		if t.TLSClientConfig != nil {
+			t.TLSClientConfig.NextProtos = []string{"http/1.1"}
+		}
 		t.MaxConnsPerHost, t.MaxIdleConnsPerHost = cfg.http1Conns, cfg.http1Conns
 		c.transports = append(c.transports, t)
 		hc = roundTripper{t}
@@ -111,22 +118,52 @@ func Dial(_ context.Context, addr string, opts ...ClientOption) (*Client, error)
 	default:
 		return nil, bank.Errorf(bank.InvalidArgument, "unknown protocol %v", cfg.protocol)
 	}
-	c.rpc = igbankv1connect.NewBankServiceClient(hc, "http://"+addr, append(copts, cfg.opts...)...)
+	if cfg.Token != "" {
+		copts = append(copts, connect.WithInterceptors(bearer(cfg.Token)))
+	}
+	scheme := "http://"
+	if cfg.TLS != nil {
+		scheme = "https://"
+	}
+	c.rpc = igbankv1connect.NewBankServiceClient(hc, scheme+addr, append(copts, cfg.opts...)...)
 	return c, nil
 }
 
-// newTransport returns an HTTP client transport that speaks HTTP/2 without
-// TLS to the server (prior knowledge, one connection per host), tuned as
-// README.md describes.
+// bearer is the client interceptor that sends token in the Authorization
+// header of every call.
+func bearer(token string) connect.UnaryInterceptorFunc {
+	value := []string{"Bearer " + token}
+	return func(next connect.UnaryFunc) connect.UnaryFunc {
+		return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+			req.Header()["Authorization"] = value
+			return next(ctx, req)
+		}
+	}
+}
+
+// newTransport returns an HTTP client transport that speaks HTTP/2 to the
+// server, one connection per host, tuned as README.md describes: without
+// TLS with prior knowledge (h2c), with TLS (cfg.TLS) by ALPN "h2".
 func newTransport(cfg clientConfig) *http.Transport {
 	var protocols http.Protocols
-	protocols.SetUnencryptedHTTP2(true)
+	var tlsConfig *tls.Config
+	if cfg.TLS != nil {
+		protocols.SetHTTP2(true)
+		tlsConfig = cfg.TLS.Clone()
+		tlsConfig.NextProtos = []string{"h2"}
+	} else {
+		protocols.SetUnencryptedHTTP2(true)
+	}
 	if cfg.Dialer == nil {
 		cfg.Dialer = (&net.Dialer{KeepAlive: 30 * time.Second}).DialContext
 	}
 	return &http.Transport{
-		Protocols:   &protocols,
-		DialContext: cfg.DialContext(),
+		TLSClientConfig: tlsConfig,
+		// The handshake gets as long as a dial (0, off: the call's
+		// deadline alone).
+		TLSHandshakeTimeout: max(cfg.DialTimeout, 0),
+		Protocols:           &protocols,
+		DialContext:         cfg.DialContext(),
 		// Responses are never gzipped unless they are large (the server's
 		// CompressMinBytes); leave decompression to connect.
 		DisableCompression: true,

@@ -40,6 +40,21 @@ var (
 	// slog.Default()). The http.Server's own log of misbehaving peers is
 	// dropped, since a benchmark or a fuzzer would flood it.
 	WithLogger = transport.WithLogger[ServerOption]
+	// WithTLS makes the server speak TLS with config (tlsconf.Server) on
+	// every connection, offering HTTP/2 and HTTP/1.1 by ALPN ("h2",
+	// "http/1.1"): Connect, gRPC and gRPC-Web over either, as in
+	// plaintext (where HTTP/2 is h2c). The handshakes run in a
+	// tlsconf.Listener, off the accept loop, within the Limits (at most
+	// 128 at once and 10 s each by default). With client CAs in config, a
+	// client without a certificate of theirs is refused at the handshake
+	// and a client certificate names the caller's principal
+	// (auth.Authenticate).
+	WithTLS = transport.WithTLS[ServerOption]
+	// WithTokens checks the bearer tokens that callers send in the
+	// Authorization header ("Bearer <token>") of each request, in every
+	// protocol; a token, when sent, names the caller rather than its
+	// certificate.
+	WithTokens = transport.WithTokens[ServerOption]
 )
 
 // WithHandlerOptions adds options to the Connect handler, after the
@@ -82,6 +97,17 @@ var (
 	// WithDialer sets the function that opens connections (default a
 	// net.Dialer with TCP keep-alive).
 	WithDialer = transport.WithDialer[ClientOption]
+	// WithClientTLS makes the client speak TLS with config (tlsconf.Client)
+	// to an https URL: HTTP/2 by ALPN "h2" (instead of h2c), or HTTP/1.1
+	// ("http/1.1") with WithHTTP1; config's client certificate, if any, is
+	// presented for mutual TLS. The server's certificate must name the host
+	// of the address dialled (an IP address is checked against its IP
+	// SANs). The handshake is bounded by the dial timeout.
+	WithClientTLS = transport.WithClientTLS[ClientOption]
+	// WithToken sends "Authorization: Bearer <token>" with every call (a
+	// client interceptor), in every protocol. It needs WithClientTLS: a
+	// token is never sent in the clear, and Dial refuses it without TLS.
+	WithToken = transport.WithToken[ClientOption]
 )
 
 // WithProtocol makes the client speak p (default Connect).
@@ -90,7 +116,8 @@ func WithProtocol(p Protocol) ClientOption {
 }
 
 // WithHTTP1 makes the client use HTTP/1.1 with up to n keep-alive
-// connections instead of h2c, one call in flight per connection. It works
+// connections instead of HTTP/2 (h2c, or h2 over TLS), one call in flight
+// per connection. It works
 // for the Connect and gRPC-Web protocols, not for gRPC, which needs HTTP/2.
 // Go's HTTP/1.1 stack does less work per call than its HTTP/2 stack, so
 // with many callers this can beat one multiplexed connection (README.md).
@@ -120,6 +147,7 @@ var Transport = transport.Descriptor{
 	Module:      "github.com/igbank/igbank/connect",
 	DefaultAddr: "127.0.0.1:7006",
 	HTTP2:       true,
+	Tokens:      true,
 	Variants: []transport.Variant{
 		{Name: "connect", Protocol: Connect.String(), Pooled: true,
 			NewServer: transport.ServerFor(NewServer), Dial: transport.DialerFor(Dial)},

@@ -2,6 +2,8 @@ package connectbank
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"log"
 	"log/slog"
@@ -13,7 +15,9 @@ import (
 
 	"connectrpc.com/connect"
 	"connectrpc.com/grpcreflect"
+	"github.com/igbank/igbank/common/auth"
 	"github.com/igbank/igbank/common/bank"
+	"github.com/igbank/igbank/common/tlsconf"
 	"github.com/igbank/igbank/common/transport"
 	"github.com/igbank/igbank/connect/igbankv1connect"
 	"github.com/igbank/igbank/proto/pbbank"
@@ -34,8 +38,10 @@ const (
 // Server serves a bank.Bank over Connect, gRPC and gRPC-Web on one port.
 // It implements transport.Server.
 type Server struct {
-	http     *http.Server
-	maxConns int
+	http       *http.Server
+	maxConns   int
+	tls        *tls.Config // nil: plaintext
+	handshakes tlsconf.Limits
 
 	shut atomic.Bool // Shutdown has begun
 }
@@ -60,11 +66,27 @@ func NewServer(b bank.Bank, opts ...ServerOption) *Server {
 	mux.Handle(grpcreflect.NewHandlerV1(reflector))
 	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
 
+	var handler http.Handler = mux
+	if cfg.TLS != nil || cfg.Tokens != nil {
+		handler = authenticate(mux, cfg.Tokens)
+	}
+
 	var protocols http.Protocols
-	protocols.SetHTTP1(true)            // curl, browsers, Connect and gRPC-Web over HTTP/1.1
-	protocols.SetUnencryptedHTTP2(true) // h2c with prior knowledge: gRPC needs HTTP/2
+	protocols.SetHTTP1(true) // curl, browsers, Connect and gRPC-Web over HTTP/1.1
+	var tlsConfig *tls.Config
+	if cfg.TLS != nil {
+		// HTTP/2 by ALPN, HTTP/1.1 for the clients that ask for it. The
+		// handshake is the listener's (Serve): net/http sees *tls.Conn
+		// connections with the protocol negotiated and serves HTTP/2 on
+		// those that chose "h2".
+		protocols.SetHTTP2(true)
+		tlsConfig = cfg.TLS.Clone()
+		tlsConfig.NextProtos = []string{"h2", "http/1.1"}
+	} else {
+		protocols.SetUnencryptedHTTP2(true) // h2c with prior knowledge: gRPC needs HTTP/2
+	}
 	hs := &http.Server{
-		Handler:           mux,
+		Handler:           handler,
 		Protocols:         &protocols,
 		ReadHeaderTimeout: 5 * time.Second,
 		// Calls are unary and small, so the read and write timeouts only
@@ -79,7 +101,27 @@ func NewServer(b bank.Bank, opts ...ServerOption) *Server {
 	for _, f := range cfg.configure {
 		f(hs)
 	}
-	return &Server{http: hs, maxConns: cfg.MaxConns}
+	return &Server{http: hs, maxConns: cfg.MaxConns, tls: tlsConfig, handshakes: cfg.Handshakes}
+}
+
+// authenticate puts the caller's principal in each request's context
+// (auth.Authenticate): the bearer token of the Authorization header,
+// checked by v, or else the client certificate verified by the TLS
+// handshake. It refuses nothing itself; auth.Authorize, around the bank,
+// does. An http middleware rather than a Connect interceptor: an
+// interceptor does not see the request's TLS state.
+func authenticate(next http.Handler, v *auth.Verifier) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var bearer string
+		if a := r.Header["Authorization"]; len(a) > 0 {
+			bearer = auth.BearerToken(a[0])
+		}
+		var certs []*x509.Certificate
+		if r.TLS != nil {
+			certs = r.TLS.PeerCertificates
+		}
+		next.ServeHTTP(w, r.WithContext(auth.Authenticate(r.Context(), v, bearer, certs)))
+	})
 }
 
 // serverHTTP2Config is the HTTP/2 tuning of the server; README.md has the
@@ -107,8 +149,13 @@ type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
 
-// Serve serves l until Shutdown, and then returns nil.
+// Serve serves l until Shutdown, and then returns nil. With TLS, the
+// handshakes run in a tlsconf.Listener over l, and WithMaxConns counts
+// the connections past their handshake.
 func (s *Server) Serve(l net.Listener) error {
+	if s.tls != nil {
+		l = tlsconf.Listener(l, s.tls, s.handshakes)
+	}
 	if s.maxConns > 0 {
 		l = netutil.LimitListener(l, s.maxConns)
 	}
