@@ -2,6 +2,7 @@ package restbank
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -35,8 +36,8 @@ type Client struct {
 // newTransport returns the http.Transport the client uses by default:
 // keep-alive connections, as many idle connections per host as it may
 // open (cfg.Conns), so that concurrent callers reuse theirs instead of
-// dialling, no gzip (the bodies are tens of bytes), and timeouts on
-// dialling and on idle connections. The caller's deadline bounds each
+// dialling, no gzip (the bodies are tens of bytes), timeouts on
+// dialling and on idle connections, and with cfg.TLS, HTTP/1.1 over TLS. The caller's deadline bounds each
 // call through its context.
 func newTransport(cfg clientConfig) *http.Transport {
 	dialer := cfg.Dialer
@@ -45,7 +46,17 @@ func newTransport(cfg clientConfig) *http.Transport {
 	}
 	cfg.Dialer = dialer
 	conns := max(cfg.Conns, 1)
+	var tlsConfig *tls.Config
+	if cfg.TLS != nil {
+		// HTTP/1.1 over TLS too: one call per connection, as in plaintext.
+		tlsConfig = cfg.TLS.Clone()
+		tlsConfig.NextProtos = []string{"http/1.1"}
+	}
 	return &http.Transport{
+		TLSClientConfig: tlsConfig,
+		// The handshake gets as long as a dial (0, off: the call's
+		// deadline alone).
+		TLSHandshakeTimeout:    max(cfg.DialTimeout, 0),
 		Proxy:                  nil, // a loopback or in-cluster service; no environment proxies
 		DialContext:            cfg.DialContext(),
 		MaxIdleConns:           2 * conns,
@@ -69,13 +80,19 @@ func Dial(ctx context.Context, addr string, opts ...ClientOption) (*Client, erro
 	for _, o := range opts {
 		o(&cfg)
 	}
+	if cfg.Token != "" && cfg.TLS == nil {
+		return nil, bank.Errorf(bank.InvalidArgument, "a bearer token is sent over TLS only: WithToken needs WithClientTLS")
+	}
 	c := &Client{host: addr, rt: cfg.rt, scheme: "http", header: http.Header{}}
+	if cfg.TLS != nil {
+		c.scheme = "https"
+	}
 	if c.rt == nil {
 		c.transport = newTransport(cfg)
 		c.rt = c.transport
 	}
-	if cfg.auth != nil {
-		c.header["Authorization"] = cfg.auth
+	if cfg.Token != "" {
+		c.header["Authorization"] = []string{"Bearer " + cfg.Token}
 	}
 	return c, nil
 }

@@ -234,18 +234,22 @@ func TestCurl(t *testing.T) {
 	}
 	f.fail.Set(nil)
 
-	// 401 and 403 from a server with an authorizer.
-	fa := startServer(t, restbank.WithAuthorizer(authorize))
+	// 401 and 403 from a server that takes bearer tokens, behind
+	// auth.Authorize: customer-000000001 owns the account, and
+	// customer-000000002 does not.
+	fa, pki := startSecureServer(t, false)
 	abase := fa.url + "/v1/accounts/" + acc
+	owner, other := "Authorization: Bearer "+token(t, pki, 1), "Authorization: Bearer "+token(t, pki, 2)
 	r = curl(t, abase+"/balance")
 	r.problem(t, "no token", 401, bank.Unauthenticated)
 	if !strings.HasPrefix(r.header.Get("WWW-Authenticate"), "Bearer") {
 		t.Fatalf("401 without WWW-Authenticate: %v", r.header)
 	}
 	curl(t, abase+"/balance", "-H", "Authorization: Bearer wrong").problem(t, "wrong token", 401, bank.Unauthenticated)
-	curl(t, abase+"/balance", "-H", "Authorization: Bearer reader").ok(t, "reader reads", 200, "")
-	curl(t, "-X", "POST", abase+"/deposits", "-H", "Authorization: Bearer reader", "-H", "Content-Type: application/json", "-H", "Idempotency-Key: auth-1", "-d", `{"amount":1}`).
-		problem(t, "reader deposits", 403, bank.PermissionDenied)
-	curl(t, "-X", "POST", abase+"/deposits", "-H", "Authorization: Bearer writer", "-H", "Content-Type: application/json", "-H", "Idempotency-Key: auth-1", "-d", `{"amount":1}`).
-		ok(t, "writer deposits", 201, "")
+	curl(t, abase+"/balance", "-H", owner).ok(t, "the owner reads", 200, "")
+	curl(t, abase+"/balance", "-H", other).problem(t, "another customer reads", 403, bank.PermissionDenied)
+	curl(t, "-X", "POST", abase+"/deposits", "-H", other, "-H", "Content-Type: application/json", "-H", "Idempotency-Key: auth-1", "-d", `{"amount":1}`).
+		problem(t, "another customer deposits", 403, bank.PermissionDenied)
+	curl(t, "-X", "POST", abase+"/deposits", "-H", owner, "-H", "Content-Type: application/json", "-H", "Idempotency-Key: auth-1", "-d", `{"amount":1}`).
+		ok(t, "the owner deposits", 201, "")
 }

@@ -31,6 +31,15 @@
 // the caller gives up the client closes the connection, which cancels the
 // server-side context of the call.
 //
+// TLS (WithTLS): the server offers HTTP/2 and HTTP/1.1 by ALPN, its
+// handshakes run in a tlsconf.Listener, and with client CAs it requires
+// client certificates (mutual TLS). Callers authenticate by client
+// certificate or by a bearer token in the Authorization header
+// (WithTokens); the server only puts the principal in the call's context
+// (auth.Authenticate), and auth.Authorize around the bank answers 401 or
+// 403. The Client speaks HTTP/1.1 over TLS too (WithClientTLS) and sends
+// its token (WithToken) only over TLS.
+//
 // The Client is a tuned http.Transport (keep-alive, up to
 // DefaultMaxConnsPerHost connections kept idle, no gzip) used through
 // RoundTrip directly: one call is one request on one connection.

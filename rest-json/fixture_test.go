@@ -2,13 +2,14 @@ package restbank_test
 
 import (
 	"context"
-	"net/http"
 	"testing"
 	"time"
 
+	"github.com/igbank/igbank/common/auth"
 	"github.com/igbank/igbank/common/bank"
 	"github.com/igbank/igbank/common/banktest"
 	"github.com/igbank/igbank/common/ledger"
+	"github.com/igbank/igbank/common/tlsconf"
 	restbank "github.com/igbank/igbank/rest-json"
 )
 
@@ -31,23 +32,9 @@ func (s slowOne) Balance(ctx context.Context, acc bank.AccountNo) (bank.Money, e
 	return s.Bank.Balance(ctx, acc)
 }
 
-// Tokens of the test authorizer: "writer" may do anything, "reader" only
-// GET.
-func authorize(r *http.Request) error {
-	switch r.Header.Get("Authorization") {
-	case "Bearer writer":
-		return nil
-	case "Bearer reader":
-		if r.Method == http.MethodGet || r.Method == http.MethodHead {
-			return nil
-		}
-		return bank.Errorf(bank.PermissionDenied, "token may only read")
-	}
-	return bank.Errorf(bank.Unauthenticated, "a bearer token is required")
-}
-
 type fixture struct {
 	url  string            // http://127.0.0.1:port
+	addr string            // 127.0.0.1:port
 	fail *banktest.Failing // Set(err) makes every call fail with err
 }
 
@@ -57,7 +44,30 @@ func startServer(t testing.TB, opts ...restbank.ServerOption) fixture {
 	t.Helper()
 	f := &banktest.Failing{Bank: slowOne{bank.NewService(ledger.NewMemory(100))}}
 	addr := banktest.Serve(t, restbank.NewServer(f, opts...))
-	return fixture{url: "http://" + addr, fail: f}
+	return fixture{url: "http://" + addr, addr: addr, fail: f}
+}
+
+// startSecureServer serves, like startServer, a fresh bank behind
+// auth.Authorize that takes the bearer tokens of the PKI it returns, over
+// TLS (the PKI's server certificate, no client certificates) if useTLS,
+// else in plaintext.
+func startSecureServer(t testing.TB, useTLS bool) (fixture, *banktest.PKI) {
+	t.Helper()
+	p := banktest.NewPKI(t)
+	opts := []restbank.ServerOption{restbank.WithTokens(p.Verifier(t))}
+	scheme := "http://"
+	if useTLS {
+		opts = append(opts, restbank.WithTLS(p.ServerTLS(t, false), tlsconf.Limits{}))
+		scheme = "https://"
+	}
+	f := &banktest.Failing{Bank: slowOne{bank.NewService(ledger.NewMemory(100))}}
+	addr := banktest.Serve(t, restbank.NewServer(auth.Authorize(f), opts...))
+	return fixture{url: scheme + addr, addr: addr, fail: f}, p
+}
+
+// token is a token of p for the customer of account n, valid for an hour.
+func token(t testing.TB, p *banktest.PKI, n int) string {
+	return p.Token(t, auth.Customer(ledger.SeedAccount(n)), time.Hour)
 }
 
 func timeNow() time.Time { return time.Now() }

@@ -55,7 +55,7 @@ func checkResponse(t *testing.T, v validator.Validator, req *http.Request, resp 
 func TestOpenAPIResponses(t *testing.T) {
 	v := newValidator(t)
 	f := startServer(t)
-	fa := startServer(t, restbank.WithAuthorizer(authorize))
+	fa, pki := startSecureServer(t, false)
 	type call struct {
 		base, method, path, body string
 		header                   map[string]string
@@ -82,7 +82,8 @@ func TestOpenAPIResponses(t *testing.T) {
 		{method: "POST", path: ok + "/deposits", body: `{"amount":5}`, header: map[string]string{"Idempotency-Key": "oa-3"}, fail: bank.Errorf(bank.InFlight, "busy"), want: 409},
 		{method: "GET", path: ok + "/balance", fail: bank.Errorf(bank.Internal, "bug"), want: 500},
 		{base: fa.url, method: "GET", path: ok + "/balance", want: 401},
-		{base: fa.url, method: "POST", path: ok + "/deposits", body: `{"amount":5}`, header: map[string]string{"Idempotency-Key": "oa-4", "Authorization": "Bearer reader"}, want: 403},
+		{base: fa.url, method: "POST", path: ok + "/deposits", body: `{"amount":5}`, header: map[string]string{"Idempotency-Key": "oa-4", "Authorization": "Bearer " + token(t, pki, 2)}, want: 403},
+		{base: fa.url, method: "GET", path: ok + "/balance", header: map[string]string{"Authorization": "Bearer " + token(t, pki, 1)}, want: 200},
 		{method: "GET", path: "/openapi.json", want: 200},
 	}
 	for _, c := range calls {

@@ -15,7 +15,6 @@ type serverConfig struct {
 	transport.ServerConfig
 	maxBody        int64
 	maxHeaderBytes int
-	authorize      func(*http.Request) error
 }
 
 // DefaultMaxBodyBytes bounds a request body unless WithMaxBodyBytes says
@@ -55,6 +54,20 @@ var (
 	// WithLogger sets where the server logs recovered panics and the
 	// http.Server's own errors (default slog.Default()).
 	WithLogger = transport.WithLogger[ServerOption]
+	// WithTLS makes the server speak TLS with config (tlsconf.Server) on
+	// every connection, offering HTTP/2 and HTTP/1.1 by ALPN ("h2",
+	// "http/1.1"), as Go's https servers do. The handshakes run in a
+	// tlsconf.Listener, off the accept loop, within the Limits (at most
+	// 128 at once and 10 s each by default). With client CAs in config, a
+	// client without a certificate of theirs is refused at the handshake
+	// and a client certificate names the caller's principal
+	// (auth.Authenticate).
+	WithTLS = transport.WithTLS[ServerOption]
+	// WithTokens checks the bearer tokens that callers send in the
+	// Authorization header ("Bearer <token>") of each API request; a
+	// token, when sent, names the caller rather than its certificate.
+	// /openapi.json needs none.
+	WithTokens = transport.WithTokens[ServerOption]
 )
 
 // WithMaxBodyBytes sets the largest request body accepted (default
@@ -65,21 +78,12 @@ func WithMaxBodyBytes(n int64) ServerOption { return func(c *serverConfig) { c.m
 // 16 KiB).
 func WithMaxHeaderBytes(n int) ServerOption { return func(c *serverConfig) { c.maxHeaderBytes = n } }
 
-// WithAuthorizer makes the server call authorize before every API request
-// (not before /openapi.json). A non-nil error rejects the request with the
-// status of its bank code: return a bank error with code Unauthenticated
-// (401) or PermissionDenied (403).
-func WithAuthorizer(authorize func(*http.Request) error) ServerOption {
-	return func(c *serverConfig) { c.authorize = authorize }
-}
-
 // ClientOption configures a Client.
 type ClientOption func(*clientConfig)
 
 type clientConfig struct {
 	transport.ClientConfig
-	rt   http.RoundTripper
-	auth []string // the Authorization header value, or nil
+	rt http.RoundTripper
 }
 
 func defaultClientConfig() clientConfig {
@@ -99,18 +103,25 @@ var (
 	// WithDialer sets the function that opens connections (default a
 	// net.Dialer with TCP keep-alive).
 	WithDialer = transport.WithDialer[ClientOption]
+	// WithClientTLS makes the client speak TLS with config (tlsconf.Client)
+	// to https URLs, HTTP/1.1 by ALPN ("http/1.1") as without TLS: one
+	// call per connection, WithConns of them. config's client certificate,
+	// if any, is presented for mutual TLS. The server's certificate must
+	// name the host of the address dialled (an IP address is checked
+	// against its IP SANs). The handshake is bounded by the dial timeout.
+	WithClientTLS = transport.WithClientTLS[ClientOption]
+	// WithToken sends "Authorization: Bearer <token>" with every call. It
+	// needs WithClientTLS: a token is never sent in the clear, and Dial
+	// refuses it without TLS.
+	WithToken = transport.WithToken[ClientOption]
 )
 
 // WithRoundTripper makes the client send its requests through rt instead
 // of its own tuned http.Transport (for tracing or tests); WithConns,
-// WithDialTimeout and WithDialer then have no effect.
+// WithDialTimeout and WithDialer then have no effect, and with
+// WithClientTLS rt must speak TLS itself (the URLs are https).
 func WithRoundTripper(rt http.RoundTripper) ClientOption {
 	return func(c *clientConfig) { c.rt = rt }
-}
-
-// WithBearerToken makes the client send "Authorization: Bearer token".
-func WithBearerToken(token string) ClientOption {
-	return func(c *clientConfig) { c.auth = []string{"Bearer " + token} }
 }
 
 // Transport describes the REST/JSON transport for the load generator, the
@@ -119,6 +130,7 @@ var Transport = transport.Descriptor{
 	Name:        "rest",
 	Module:      "github.com/igbank/igbank/rest-json",
 	DefaultAddr: "127.0.0.1:7004",
+	Tokens:      true,
 	Variants: []transport.Variant{
 		{Name: "rest", Pooled: true, NewServer: transport.ServerFor(NewServer), Dial: transport.DialerFor(Dial)},
 	},

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/igbank/igbank/common/auth"
 	"github.com/igbank/igbank/common/bank"
 	"github.com/igbank/igbank/common/banktest"
 	"github.com/igbank/igbank/common/ledger"
@@ -98,32 +99,43 @@ func TestPanicIsInternal(t *testing.T) {
 	}
 }
 
-// The Go client's bearer token passes an authorizer, and 401/403 arrive
-// typed.
+// The Go client's bearer token, over TLS, names the caller to
+// auth.Authorize, and 401/403 arrive typed.
 func TestBearerToken(t *testing.T) {
-	addr := banktest.Serve(t, restbank.NewServer(bank.NewService(ledger.NewMemory(10)), restbank.WithAuthorizer(authorize)))
+	f, p := startSecureServer(t, true)
+	acc := ledger.SeedAccount(1)
 	for _, c := range []struct {
-		opts []restbank.ClientOption
-		read error
-		dep  error
+		token string
+		read  error
+		dep   error
 	}{
-		{nil, bank.ErrUnauthenticated, bank.ErrUnauthenticated},
-		{[]restbank.ClientOption{restbank.WithBearerToken("reader")}, nil, bank.ErrPermissionDenied},
-		{[]restbank.ClientOption{restbank.WithBearerToken("writer")}, nil, nil},
+		{"", bank.ErrUnauthenticated, bank.ErrUnauthenticated},
+		{"wrong", bank.ErrUnauthenticated, bank.ErrUnauthenticated},
+		{token(t, p, 2), bank.ErrPermissionDenied, bank.ErrPermissionDenied},
+		{token(t, p, 1), nil, nil},
+		{p.Token(t, auth.Teller, time.Hour), nil, nil},
 	} {
-		cl, err := restbank.Dial(context.Background(), addr, c.opts...)
+		opts := []restbank.ClientOption{restbank.WithClientTLS(p.ClientTLS(t, ""))}
+		if c.token != "" {
+			opts = append(opts, restbank.WithToken(c.token))
+		}
+		cl, err := restbank.Dial(context.Background(), f.addr, opts...)
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = cl.Balance(context.Background(), ledger.SeedAccount(1))
+		_, err = cl.Balance(context.Background(), acc)
 		if !errors.Is(err, c.read) {
 			t.Fatalf("Balance: %v, want %v", err, c.read)
 		}
-		_, err = cl.Deposit(context.Background(), bank.DepositRequest{Account: ledger.SeedAccount(1), Amount: 1, IdempotencyKey: "tok"})
+		_, err = cl.Deposit(context.Background(), bank.DepositRequest{Account: acc, Amount: 1, IdempotencyKey: "tok"})
 		if !errors.Is(err, c.dep) {
 			t.Fatalf("Deposit: %v, want %v", err, c.dep)
 		}
 		cl.Close()
+	}
+	// A token is never sent in the clear.
+	if _, err := restbank.Dial(context.Background(), f.addr, restbank.WithToken(token(t, p, 1))); !errors.Is(err, bank.ErrInvalidArgument) {
+		t.Fatalf("Dial with a token and no TLS: %v, want invalid argument", err)
 	}
 }
 

@@ -2,6 +2,8 @@ package restbank
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"log/slog"
 	"net"
@@ -12,7 +14,9 @@ import (
 
 	"golang.org/x/net/netutil"
 
+	"github.com/igbank/igbank/common/auth"
 	"github.com/igbank/igbank/common/bank"
+	"github.com/igbank/igbank/common/tlsconf"
 	"github.com/igbank/igbank/common/transport"
 )
 
@@ -25,8 +29,8 @@ const MaxRequestTimeout = 5 * time.Minute
 // readHeaderTimeout bounds the time to read a request's header.
 const readHeaderTimeout = 5 * time.Second
 
-// Server serves a bank.Bank over HTTP/1.1 with JSON. It implements
-// transport.Server.
+// Server serves a bank.Bank over HTTP/1.1 with JSON (and HTTP/2 when a
+// TLS client asks for it). It implements transport.Server.
 type Server struct {
 	bank bank.Bank
 	cfg  serverConfig
@@ -34,6 +38,11 @@ type Server struct {
 	mux  *http.ServeMux
 	// maxTimeout caps Request-Timeout: MaxCallTimeout or WriteTimeout.
 	maxTimeout time.Duration
+	// tls is the config of the handshakes (nil: plaintext).
+	tls *tls.Config
+	// authenticate says whether API requests carry credentials to read
+	// (TLS or tokens on).
+	authenticate bool
 }
 
 // NewServer returns a server of b.
@@ -42,7 +51,7 @@ func NewServer(b bank.Bank, opts ...ServerOption) *Server {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	s := &Server{bank: b, cfg: cfg, mux: http.NewServeMux()}
+	s := &Server{bank: b, cfg: cfg, mux: http.NewServeMux(), authenticate: cfg.TLS != nil || cfg.Tokens != nil}
 	s.http = &http.Server{
 		Handler:           s.mux,
 		ReadHeaderTimeout: readHeaderTimeout,
@@ -51,6 +60,17 @@ func NewServer(b bank.Bank, opts ...ServerOption) *Server {
 		IdleTimeout:       transport.Limit(cfg.Timeouts.Idle),
 		MaxHeaderBytes:    cfg.maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelError),
+	}
+	if cfg.TLS != nil {
+		// HTTP/2 and HTTP/1.1 by ALPN, as Go's https servers offer them.
+		// The handshake is the listener's (Serve): net/http sees *tls.Conn
+		// connections with the protocol negotiated and serves HTTP/2 on
+		// those that chose "h2".
+		s.tls = cfg.TLS.Clone()
+		s.tls.NextProtos = []string{"h2", "http/1.1"}
+		s.http.Protocols = new(http.Protocols)
+		s.http.Protocols.SetHTTP1(true)
+		s.http.Protocols.SetHTTP2(true)
 	}
 	s.maxTimeout = transport.Limit(cfg.MaxCallTimeout)
 	if w := s.http.WriteTimeout; w > 0 && (s.maxTimeout == 0 || w < s.maxTimeout) {
@@ -91,7 +111,12 @@ func (s *Server) routes() {
 func (s *Server) Handler() http.Handler { return s.mux }
 
 // Serve accepts connections on l until Shutdown; then it returns nil.
+// With TLS, the handshakes run in a tlsconf.Listener over l, and
+// WithMaxConns counts the connections past their handshake.
 func (s *Server) Serve(l net.Listener) error {
+	if s.tls != nil {
+		l = tlsconf.Listener(l, s.tls, s.cfg.Handshakes)
+	}
 	if s.cfg.MaxConns > 0 {
 		l = netutil.LimitListener(l, s.cfg.MaxConns)
 	}
@@ -112,9 +137,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return err
 }
 
-// apiHandler adapts an API handler: it authorizes the request, applies
-// the caller's Request-Timeout, turns a returned error into a problem
-// response, and turns a panic into a 500 rather than a dropped connection.
+// apiHandler adapts an API handler: it puts the caller's principal in the
+// request's context (auth.Authenticate: the bearer token of the
+// Authorization header, else the verified client certificate; it refuses
+// nothing, auth.Authorize around the bank does), applies the caller's
+// Request-Timeout, turns a returned error into a problem response, and
+// turns a panic into a 500 rather than a dropped connection.
 func (s *Server) apiHandler(h func(http.ResponseWriter, *http.Request) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer func() {
@@ -126,11 +154,17 @@ func (s *Server) apiHandler(h func(http.ResponseWriter, *http.Request) error) ht
 				writeProblem(w, bank.Internal, "internal error")
 			}
 		}()
-		if s.cfg.authorize != nil {
-			if err := s.cfg.authorize(r); err != nil {
-				writeError(w, err)
-				return
+		ctx := r.Context()
+		if s.authenticate {
+			var bearer string
+			if a := r.Header["Authorization"]; len(a) > 0 {
+				bearer = auth.BearerToken(a[0])
 			}
+			var certs []*x509.Certificate
+			if r.TLS != nil {
+				certs = r.TLS.PeerCertificates
+			}
+			ctx = auth.Authenticate(ctx, s.cfg.Tokens, bearer, certs)
 		}
 		if v := r.Header[headerTimeout]; len(v) > 0 {
 			ms, err := strconv.ParseInt(v[0], 10, 64)
@@ -142,8 +176,11 @@ func (s *Server) apiHandler(h func(http.ResponseWriter, *http.Request) error) ht
 			if d == 0 || ms < int64(d/time.Millisecond) {
 				d = time.Duration(ms) * time.Millisecond
 			}
-			ctx, cancel := context.WithTimeout(r.Context(), d)
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, d)
 			defer cancel()
+		}
+		if ctx != r.Context() {
 			r = r.WithContext(ctx)
 		}
 		if err := h(w, r); err != nil {
