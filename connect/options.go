@@ -126,8 +126,9 @@ func WithHTTP1(n int) ClientOption {
 }
 
 // WithHTTPClient makes the client send its requests with h instead of its
-// own h2c transport (for TLS, proxies, or instrumentation). WithConns,
-// WithDialTimeout and WithDialer have no effect then.
+// own HTTP/2 transport (for proxies or instrumentation). WithConns,
+// WithDialTimeout and WithDialer have no effect then, and with
+// WithClientTLS h must speak TLS itself (the URLs are https).
 func WithHTTPClient(h connect.HTTPClient) ClientOption {
 	return func(c *clientConfig) { c.httpClient = h }
 }

@@ -8,6 +8,13 @@
 // health service (grpc.health.v1) and server reflection, so grpcurl and
 // health probes work against it.
 //
+// With WithTLS the server speaks TLS (credentials.NewTLS, ALPN h2), with
+// client certificates when its config has client CAs (mutual TLS), and
+// checks bearer tokens sent as per-RPC credentials (WithTokens); the
+// client's WithClientTLS and WithToken are the other side. The server only
+// authenticates: an interceptor puts the caller's principal in the call's
+// context (auth.Authenticate) for auth.Authorize to judge.
+//
 // The generated messages and stubs are in the proto module's package
 // igbankv1, which the connect transport imports too.
 package grpcbank
