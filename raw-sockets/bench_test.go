@@ -11,6 +11,7 @@ import (
 	"github.com/igbank/igbank/common/bank"
 	"github.com/igbank/igbank/common/banktest"
 	"github.com/igbank/igbank/common/ledger"
+	"github.com/igbank/igbank/common/tlsconf"
 	rawbank "github.com/igbank/igbank/raw-sockets"
 )
 
@@ -19,11 +20,20 @@ import (
 // sequentially (one call at a time), in parallel with GOMAXPROCS callers,
 // and with 64 callers (as in FIELD-NOTES.md).
 
-func benchClient(b *testing.B, opts ...rawbank.ClientOption) (*rawbank.Client, bank.Bank) {
+// benchClient serves a fresh bank, over mutual TLS if secure, and returns
+// a client of it (the teller, with TLS) and the bank.
+func benchClient(b *testing.B, secure bool) (*rawbank.Client, bank.Bank) {
 	b.Helper()
 	srv := bank.NewService(ledger.NewMemory(ledger.DefaultAccounts))
-	addr := banktest.Serve(b, rawbank.NewServer(srv))
-	c, err := rawbank.Dial(context.Background(), addr, opts...)
+	var sopts []rawbank.ServerOption
+	var copts []rawbank.ClientOption
+	if secure {
+		p := banktest.NewPKI(b)
+		sopts = append(sopts, rawbank.WithTLS(p.ServerTLS(b, true), tlsconf.Limits{}))
+		copts = append(copts, rawbank.WithClientTLS(p.ClientTLS(b, "teller")))
+	}
+	addr := banktest.Serve(b, rawbank.NewServer(srv, sopts...))
+	c, err := rawbank.Dial(context.Background(), addr, copts...)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -36,12 +46,17 @@ func benchClient(b *testing.B, opts ...rawbank.ClientOption) (*rawbank.Client, b
 // below b.N. The sequential and 64-caller runs also report calls/s and
 // latency percentiles (banktest.BenchCallers).
 func run(b *testing.B, setup func(b *testing.B, c *rawbank.Client, srv bank.Bank), op func(c *rawbank.Client, i int) error) {
+	runOver(b, false, setup, op)
+}
+
+// runOver is run, over mutual TLS if secure.
+func runOver(b *testing.B, secure bool, setup func(b *testing.B, c *rawbank.Client, srv bank.Bank), op func(c *rawbank.Client, i int) error) {
 	for _, mode := range []struct {
 		name    string
 		callers int // 0: b.RunParallel's GOMAXPROCS goroutines
 	}{{"sequential", 1}, {"parallel", 0}, {"parallel64", 64}} {
 		b.Run(mode.name, func(b *testing.B) {
-			c, srv := benchClient(b)
+			c, srv := benchClient(b, secure)
 			if setup != nil {
 				setup(b, c, srv)
 			}
@@ -78,6 +93,15 @@ var accounts = func() []bank.AccountNo {
 
 func BenchmarkBalance(b *testing.B) {
 	run(b, nil, func(c *rawbank.Client, i int) error {
+		_, err := c.Balance(ctx, accounts[i%len(accounts)])
+		return err
+	})
+}
+
+// Balance over mutual TLS (the principal is settled once per connection,
+// so a call costs what TLS's encryption costs).
+func BenchmarkBalanceTLS(b *testing.B) {
+	runOver(b, true, nil, func(c *rawbank.Client, i int) error {
 		_, err := c.Balance(ctx, accounts[i%len(accounts)])
 		return err
 	})

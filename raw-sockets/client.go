@@ -2,6 +2,7 @@ package rawbank
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"math"
@@ -21,18 +22,25 @@ import (
 type Client struct {
 	addr string
 	cfg  clientConfig
+	tls  *tls.Config // cfg.TLS with ALPN and ServerName set; nil: plaintext
 	pool *connpool.Shared[clientConn]
 }
 
 // Dial returns a client of the server at addr. It opens the first
 // connection before it returns, so an unreachable server is reported here
-// (as bank.ErrUnavailable, or the caller's deadline error); the other
+// (as bank.ErrUnavailable, or the caller's deadline error), and so is a
+// TLS handshake or a token the server refuses (bank.ErrUnauthenticated,
+// or ErrUnavailable for a server that does not speak TLS); the other
 // connections of the pool open on first use.
 func Dial(ctx context.Context, addr string, opts ...ClientOption) (*Client, error) {
 	c := &Client{addr: addr, cfg: defaultClientConfig()}
 	for _, o := range opts {
 		o(&c.cfg)
 	}
+	if !strOK(c.cfg.Token) {
+		return nil, tooLong("bearer token")
+	}
+	c.tls = clientTLS(c.cfg.TLS, addr)
 	c.pool = connpool.NewShared(connpool.SharedConfig[clientConn]{
 		Size:   c.cfg.Conns,
 		Dial:   c.dial,
@@ -68,10 +76,28 @@ func (c *Client) conn(ctx context.Context, s *connpool.Slot[clientConn]) (*clien
 	return cc, nil
 }
 
+// dial opens a connection: TCP, then the TLS handshake if configured, then
+// the Auth exchange if the client has a token, all within the dial
+// timeout. A failure is not retried here: the call that needed the
+// connection gets it, and a later call dials again.
 func (c *Client) dial(ctx context.Context) (*clientConn, error) {
-	nc, err := c.cfg.DialContext()(ctx, "tcp", c.addr)
+	if c.cfg.DialTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.cfg.DialTimeout)
+		defer cancel()
+	}
+	dial := c.cfg.Dialer
+	if dial == nil {
+		dial = (&net.Dialer{}).DialContext
+	}
+	nc, err := dial(ctx, "tcp", c.addr)
 	if err != nil {
 		return nil, err
+	}
+	if c.tls != nil {
+		if nc, err = handshake(ctx, nc, c.tls); err != nil {
+			return nil, err
+		}
 	}
 	cc := &clientConn{
 		nc:      nc,
@@ -80,7 +106,53 @@ func (c *Client) dial(ctx context.Context) (*clientConn, error) {
 	}
 	cc.fw = newFrameWriter(nc, clientWriteTimeout, maxQueued, cc.fail)
 	go cc.readLoop(newFrameReader(nc, 64<<10, MaxReplyFrame))
+	if c.cfg.Token != "" {
+		if err := cc.authenticate(ctx, c.cfg.Token); err != nil {
+			cc.fail(err)
+			return nil, err
+		}
+	}
 	return cc, nil
+}
+
+// authenticate sends Auth with token as the connection's first request and
+// waits for the answer within ctx.
+func (cc *clientConn) authenticate(ctx context.Context, token string) error {
+	cl := newCall(OpAuth)
+	defer cl.free()
+	cl.req = appendAuthRequest(cl.req, token)
+	var timeout uint32
+	if d, ok := ctx.Deadline(); ok {
+		timeout = timeoutField(time.Until(d))
+	}
+	cc.mu.Lock()
+	if cc.pending == nil {
+		cc.mu.Unlock()
+		return bank.FromContext(ctx, cc.err)
+	}
+	cc.lastID++
+	id := cc.lastID
+	cc.pending[id] = cl
+	cc.mu.Unlock()
+	cl.req = finishFrame(cl.req, id, timeout)
+	if err := cc.fw.write(cl.req, true); err != nil {
+		cc.fail(err)
+	}
+	if err := cc.wait(ctx, cl, id); err != nil {
+		return err
+	}
+	if cl.replyOp == OpAuth|ReplyBit && cl.status == bank.InvalidArgument {
+		// A server of revision 1.0 does not know the op.
+		return bank.Errorf(bank.Unauthenticated, "the server does not take bearer tokens (it has no Auth op: protocol 1.0?): %s",
+			bank.Detail(decodeError(cl.status, cl.payload)))
+	}
+	if err := cl.reply(); err != nil {
+		return err
+	}
+	if err := decodeAuthReply(cl.payload); err != nil {
+		return malformed(OpAuth, err)
+	}
+	return nil
 }
 
 // clientConn is one connection and its calls in flight.
@@ -129,7 +201,7 @@ func (cc *clientConn) readLoop(fr *frameReader) {
 	for {
 		h, p, err := fr.next()
 		if err != nil {
-			cc.fail(err)
+			cc.fail(tlsFailure(err)) // a certificate refused shows here with TLS 1.3
 			return
 		}
 		if h.Op == OpGoodbye {

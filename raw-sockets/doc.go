@@ -15,6 +15,14 @@
 // from panics and graceful Shutdown. A bad frame gets a Goodbye frame and
 // the end of that connection only.
 //
+// Both sides speak plaintext or TLS (WithTLS, WithClientTLS; ALPN
+// "igbank-raw/1"). A connection's caller is its client certificate's
+// subject (mutual TLS), or the principal of the bearer token a client sends
+// in the Auth op as the connection's first request (WithToken, WithTokens;
+// protocol revision 1.1). The server authenticates once per connection and
+// puts the caller in every call's context (auth.Authenticate);
+// auth.Authorize decides.
+//
 // Dial returns a Client, a bank.Bank safe for concurrent use, that spreads
 // calls over a small pool of connections, honours context deadlines and
 // cancellation, reconnects after a broken connection and turns every failure

@@ -30,8 +30,10 @@ func seedFrames() [][]byte {
 	st := seedStatement()
 	stReply := finishFrame(appendStatementReply(beginFrame(nil, OpStatement|ReplyBit, bank.OK), &st), 3, 0)
 	goodbye := finishFrame(append(beginFrame(nil, OpGoodbye, bank.Unavailable), "bye"...), 0, 0)
+	authReq := frame(Version, OpAuth, 1, appendAuthRequest(nil, "eyJhbGciOiJFZERTQSJ9.e30.c2ln"))
+	authOK := finishFrame(beginFrame(nil, OpAuth|ReplyBit, bank.OK), 1, 0)
 	return [][]byte{
-		balance, dep, stReply, goodbye,
+		balance, dep, stReply, goodbye, authReq, authOK,
 		append(bytes.Clone(balance), dep...), // two frames
 		balance[:len(balance)-1],             // truncated
 		{0, 0, 0, 0},                         // length 0
@@ -118,6 +120,24 @@ func FuzzDepositRequest(f *testing.F) {
 		req, err := decodeDepositRequest(p)
 		if err == nil && !bytes.Equal(appendDepositRequest(nil, req), p) {
 			t.Fatalf("round trip of %x gave %+v", p, req)
+		}
+	})
+}
+
+func FuzzAuthRequest(f *testing.F) {
+	f.Add(appendAuthRequest(nil, "eyJhbGciOiJFZERTQSJ9.e30.c2ln"))
+	f.Add(appendAuthRequest(nil, ""))
+	f.Add([]byte{0xff, 0xff, 'x'})
+	f.Fuzz(func(t *testing.T, p []byte) {
+		token, err := decodeAuthRequest(p)
+		if err != nil {
+			return
+		}
+		if token == "" {
+			t.Fatalf("%x decoded to an empty token", p)
+		}
+		if !bytes.Equal(appendAuthRequest(nil, token), p) {
+			t.Fatalf("round trip of %x gave %q", p, token)
 		}
 	})
 }
@@ -217,6 +237,14 @@ func TestProtocolExample(t *testing.T) {
 	rep := finishFrame(appendBalanceReply(beginFrame(nil, OpBalance|ReplyBit, bank.OK), ledger.SeedBalance(1)), 1, 0)
 	if want := "0000001c01810000000000000000000100000000" + "00000000006c45d1" + "01a9d6aa"; hexs(rep) != want {
 		t.Fatalf("reply = %x, want %s", rep, want)
+	}
+	auth := frame(Version, OpAuth, 1, appendAuthRequest(nil, "abc"))
+	if want := "0000001901040000000000000000000100000000" + "0003616263" + "568e424b"; hexs(auth) != want {
+		t.Fatalf("Auth request = %x, want %s", auth, want)
+	}
+	authOK := finishFrame(beginFrame(nil, OpAuth|ReplyBit, bank.OK), 1, 0)
+	if want := "0000001401840000000000000000000100000000" + "51637372"; hexs(authOK) != want {
+		t.Fatalf("Auth reply = %x, want %s", authOK, want)
 	}
 }
 

@@ -31,7 +31,8 @@ func defaultServerConfig() serverConfig {
 var (
 	// WithMaxConns limits the connections served at once (default 1024);
 	// a connection beyond the limit waits in the listen queue until
-	// another closes.
+	// another closes. With TLS, connections still in their handshake
+	// count too.
 	WithMaxConns = transport.WithMaxConns[ServerOption]
 	// WithTimeouts sets the connection timeouts: Read bounds the time from
 	// a frame's first byte to its last (default 10 s), Write each write of
@@ -41,6 +42,17 @@ var (
 	// WithLogger sets where the server reports recovered panics and
 	// accept errors (default slog.Default()).
 	WithLogger = transport.WithLogger[ServerOption]
+	// WithTLS makes the server speak TLS with config (tlsconf.Server;
+	// default plaintext) and ALPN "igbank-raw/1". The handshakes run off
+	// the accept loop (tlsconf.Listener), bounded by limits in number and
+	// time; a handshake that fails costs only its own connection. With a
+	// client CA (mutual TLS) the client certificate's subject is the
+	// caller of every call on its connection.
+	WithTLS = transport.WithTLS[ServerOption]
+	// WithTokens checks the bearer tokens that clients send with the Auth
+	// op, once per connection (PROTOCOL.md, "Authentication"); without it
+	// (the default) every Auth is answered unauthenticated.
+	WithTokens = transport.WithTokens[ServerOption]
 )
 
 // WithMaxCallsPerConn limits the calls in flight on one connection (default
@@ -70,8 +82,22 @@ var (
 	// of the caller's deadline.
 	WithDialTimeout = transport.WithDialTimeout[ClientOption]
 	// WithDialer sets the function that opens connections (default a
-	// net.Dialer), for example to add TLS or to inject faults in tests.
+	// net.Dialer), for example to inject faults in tests; TLS
+	// (WithClientTLS) runs over the connections it opens.
 	WithDialer = transport.WithDialer[ClientOption]
+	// WithClientTLS makes the client speak TLS with config
+	// (tlsconf.Client; default plaintext), offering ALPN "igbank-raw/1"
+	// and checking the server's certificate for the host of the address
+	// dialed unless config names a ServerName. The handshake is part of
+	// each connection attempt, within WithDialTimeout. A client
+	// certificate in config authenticates the client (mutual TLS).
+	WithClientTLS = transport.WithClientTLS[ClientOption]
+	// WithToken makes the client authenticate every connection with this
+	// bearer token: its first request is an Auth, answered before any
+	// call is sent on it. A refused token fails the dial (and so Dial,
+	// or the call that needed the connection) with unauthenticated. A
+	// server of revision 1.0, which has no Auth, is unauthenticated too.
+	WithToken = transport.WithToken[ClientOption]
 )
 
 // Transport describes the raw-sockets transport for the load generator,
@@ -80,6 +106,7 @@ var Transport = transport.Descriptor{
 	Name:        "raw",
 	Module:      "github.com/igbank/igbank/raw-sockets",
 	DefaultAddr: "127.0.0.1:7001",
+	Tokens:      true,
 	Variants: []transport.Variant{
 		{Name: "raw", Pooled: true, NewServer: transport.ServerFor(NewServer), Dial: transport.DialerFor(Dial)},
 	},

@@ -13,6 +13,10 @@ import (
 
 // Wire constants of protocol version 1; PROTOCOL.md is the specification.
 const (
+	// Version is the version byte of every frame. Revisions of version 1
+	// only add ops (1.1 added OpAuth), so it stays 1: a peer of an
+	// earlier revision answers an op it does not know with an error reply
+	// and the connection goes on.
 	Version = 1
 
 	// HeaderSize is the size of a frame's fixed header, the length field
@@ -37,8 +41,12 @@ const (
 	OpBalance   byte = 1
 	OpStatement byte = 2
 	OpDeposit   byte = 3
-	ReplyBit    byte = 0x80
-	OpGoodbye   byte = ReplyBit
+	// OpAuth (revision 1.1) carries a bearer token; a client sends it as
+	// the first request of a connection, and the principal it names is
+	// the caller of every later call on that connection.
+	OpAuth    byte = 4
+	ReplyBit  byte = 0x80
+	OpGoodbye byte = ReplyBit
 )
 
 // minTxSize is the smallest encoded transaction: four i64 and an empty str.
@@ -326,6 +334,27 @@ func decodeDepositRequest(p []byte) (bank.DepositRequest, error) {
 	req.Amount = bank.Money(d.i64())
 	req.IdempotencyKey = d.str()
 	return req, d.done()
+}
+
+// appendAuthRequest appends the payload of an Auth request.
+func appendAuthRequest(b []byte, token string) []byte { return appendStr(b, token) }
+
+// decodeAuthRequest decodes an Auth request: one non-empty str, the token.
+func decodeAuthRequest(p []byte) (string, error) {
+	d := decoder{b: p}
+	token := d.str()
+	if err := d.done(); err != nil || token == "" {
+		return "", errPayload
+	}
+	return token, nil
+}
+
+// decodeAuthReply checks the payload of an OK Auth reply, which is empty.
+func decodeAuthReply(p []byte) error {
+	if len(p) != 0 {
+		return errPayload
+	}
+	return nil
 }
 
 func decodeBalanceReply(p []byte) (bank.Money, error) {

@@ -16,3 +16,16 @@ func TestConformance(t *testing.T) {
 func TestConformanceOneConn(t *testing.T) {
 	banktest.Run(t, banktest.Transport(transport.ServerWith(rawbank.NewServer), transport.DialWith(rawbank.Dial, rawbank.WithConns(1))))
 }
+
+// TestSecurity runs, over every variant with TLS on, the whole conformance
+// suite as the teller (mutual TLS, the bank behind auth.Authorize) and the
+// security section (mutual TLS, bearer tokens, a plaintext client, keys
+// scoped to their principal).
+func TestSecurity(t *testing.T) {
+	for _, v := range rawbank.Transport.Variants {
+		t.Run(v.Name, func(t *testing.T) {
+			t.Run("Conformance", func(t *testing.T) { banktest.Run(t, banktest.Secure(v)) })
+			banktest.RunSecurity(t, v, rawbank.Transport.Tokens)
+		})
+	}
+}

@@ -2,6 +2,8 @@ package rawbank
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -11,8 +13,12 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/net/netutil"
+
+	"github.com/igbank/igbank/common/auth"
 	"github.com/igbank/igbank/common/bank"
 	"github.com/igbank/igbank/common/connserver"
+	"github.com/igbank/igbank/common/tlsconf"
 )
 
 // Server serves a bank.Bank over the raw-sockets protocol. Each connection
@@ -20,9 +26,16 @@ import (
 // of that connection, or to a new one if none is idle; the workers write
 // their replies through a shared buffered writer that coalesces them into
 // few system calls.
+//
+// With TLS (WithTLS) the handshakes run apart from the accept loop
+// (tlsconf.Listener), and a connection's client certificate names the
+// caller of its calls; a client may instead authenticate the connection
+// with a bearer token (op Auth, WithTokens). The server only
+// authenticates: auth.Authorize, around the bank, decides.
 type Server struct {
 	bank bank.Bank
 	cfg  serverConfig
+	tls  *tls.Config // cfg.TLS with ALPN set; nil serves plaintext
 
 	conns *connserver.Server // listeners, connections, accept loop, Shutdown
 }
@@ -33,17 +46,32 @@ func NewServer(b bank.Bank, opts ...ServerOption) *Server {
 	for _, o := range opts {
 		o(&s.cfg)
 	}
+	s.tls = serverTLS(s.cfg.TLS)
+	maxConns := s.cfg.MaxConns
+	if s.tls != nil {
+		maxConns = 0 // Serve limits the connections below the handshakes
+	}
 	s.conns = connserver.New(connserver.Config{
 		NewConn:  func(nc net.Conn) connserver.Conn { return s.newConn(nc) },
-		MaxConns: s.cfg.MaxConns,
+		MaxConns: maxConns,
 		Logger:   s.cfg.Logger.With("transport", "raw"),
 	})
 	return s
 }
 
 // Serve accepts connections on l until Shutdown, then returns nil. Any
-// other return is an error of the listener.
-func (s *Server) Serve(l net.Listener) error { return s.conns.Serve(l) }
+// other return is an error of the listener. With TLS, l's connections are
+// limited (WithMaxConns) before their handshakes, which count toward the
+// limit, so that the connections served are the *tls.Conn themselves.
+func (s *Server) Serve(l net.Listener) error {
+	if s.tls != nil {
+		if s.cfg.MaxConns > 0 {
+			l = netutil.LimitListener(l, s.cfg.MaxConns)
+		}
+		l = tlsconf.Listener(l, s.tls, s.cfg.Handshakes)
+	}
+	return s.conns.Serve(l)
+}
 
 // Shutdown stops accepting, stops reading new calls, lets the calls in
 // flight finish and sends their replies, says Goodbye on every connection
@@ -58,12 +86,19 @@ var aLongTimeAgo = time.Unix(1, 0)
 
 // serverConn is one client connection.
 type serverConn struct {
-	s           *Server
-	nc          net.Conn
-	fr          *frameReader
-	fw          *frameWriter
-	ctx         context.Context // canceled when the connection is torn down
+	s   *Server
+	nc  net.Conn // a *tls.Conn with TLS
+	raw net.Conn // the socket under nc, closed when the connection is cut off
+	fr  *frameReader
+	fw  *frameWriter
+	// ctx is the parent of the connection's calls: canceled when the
+	// connection is torn down, and carrying its caller (auth.Authenticate:
+	// the client certificate's, or after Auth the token's). The reader
+	// sets it before it hands out the first call and never after.
+	ctx         context.Context
 	cancel      context.CancelFunc
+	certs       []*x509.Certificate // the client's verified certificate chain, with mutual TLS
+	started     bool                // a request has been read; only the reader touches it
 	calls       sync.WaitGroup
 	inflight    atomic.Int32
 	sem         chan struct{} // one token per call in flight
@@ -73,8 +108,15 @@ type serverConn struct {
 
 // newConn makes the connection that serves nc; the caller registers it.
 func (s *Server) newConn(nc net.Conn) *serverConn {
-	c := &serverConn{s: s, nc: nc, sem: make(chan struct{}, s.cfg.maxCallsPerConn), work: make(chan request)}
+	c := &serverConn{s: s, nc: nc, raw: nc, sem: make(chan struct{}, s.cfg.maxCallsPerConn), work: make(chan request)}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
+	if tc, ok := nc.(*tls.Conn); ok {
+		// The handshake is done (tlsconf.Listener): the peer's
+		// certificate is known once, for every call of the connection.
+		c.raw = tc.NetConn()
+		c.certs = tc.ConnectionState().PeerCertificates
+		c.ctx = auth.Authenticate(c.ctx, nil, "", c.certs)
+	}
 	c.fr = newFrameReader(nc, 16<<10, MaxRequestFrame)
 	c.fr.idle, c.fr.read = s.cfg.Timeouts.Idle, s.cfg.Timeouts.Read
 	c.fr.setDeadline = func(t time.Time) error {
@@ -84,7 +126,7 @@ func (s *Server) newConn(nc net.Conn) *serverConn {
 		}
 		return err
 	}
-	c.fw = newFrameWriter(nc, s.cfg.Timeouts.Write, maxQueued, func(error) { nc.Close() })
+	c.fw = newFrameWriter(nc, s.cfg.Timeouts.Write, maxQueued, func(error) { c.raw.Close() })
 	return c
 }
 
@@ -97,9 +139,11 @@ func (c *serverConn) Drain() { c.nc.SetReadDeadline(aLongTimeAgo) }
 func (c *serverConn) Close() { c.abort() }
 
 // abort cuts the connection off: the socket first, so that no reply of a
-// call it cuts short can still get out, then the calls' context.
+// call it cuts short can still get out, then the calls' context. With TLS
+// it closes the socket under the TLS connection, as a close_notify could
+// block on a peer that does not read.
 func (c *serverConn) abort() {
-	c.nc.Close()
+	c.raw.Close()
 	c.fw.close()
 	c.cancel()
 }
@@ -127,6 +171,8 @@ func (c *serverConn) Serve() {
 			c.readFailed(&FrameError{Reason: "request id 0"})
 			return
 		}
+		first := !c.started
+		c.started = true
 		req := request{h: h}
 		var perr error
 		switch h.Op {
@@ -136,12 +182,15 @@ func (c *serverConn) Serve() {
 			req.dep.Account, req.month, perr = decodeStatementRequest(p)
 		case OpDeposit:
 			req.dep, perr = decodeDepositRequest(p)
+		case OpAuth:
+			c.authenticate(h, p, first)
+			continue
 		default:
-			c.errorReply(h, bank.InvalidArgument, fmt.Sprintf("unknown op %d", h.Op))
+			c.statusReply(h, bank.InvalidArgument, fmt.Sprintf("unknown op %d: this server speaks version 1.1 (ops 1 to 4)", h.Op))
 			continue
 		}
 		if perr != nil {
-			c.errorReply(h, bank.InvalidArgument, fmt.Sprintf("malformed payload of op %d", h.Op))
+			c.statusReply(h, bank.InvalidArgument, fmt.Sprintf("malformed payload of op %d", h.Op))
 			continue
 		}
 		c.sem <- struct{}{}
@@ -193,8 +242,43 @@ func (c *serverConn) goodbye(status bank.Code, id uint64, msg string) {
 	}
 }
 
-// errorReply answers one request with an error; the connection stays open.
-func (c *serverConn) errorReply(h Header, status bank.Code, msg string) {
+// authenticate answers an Auth request. As the connection's first request
+// it binds what its token says to every later call of the connection: the
+// principal it names, or why it names none (then every call is
+// unauthenticated, whatever the client's certificate says). The token is
+// checked once, here, not per call. Any other Auth is refused and changes
+// nothing.
+func (c *serverConn) authenticate(h Header, p []byte, first bool) {
+	token, err := decodeAuthRequest(p)
+	switch {
+	case err != nil:
+		c.statusReply(h, bank.InvalidArgument, "malformed payload of op 4 (Auth): want one non-empty token")
+		return
+	case !first:
+		c.statusReply(h, bank.InvalidArgument, "Auth must be the first request on a connection")
+		return
+	}
+	tokens := c.s.cfg.Tokens
+	c.ctx = auth.Authenticate(c.ctx, tokens, token, c.certs)
+	if _, ok := auth.FromContext(c.ctx); ok {
+		c.statusReply(h, bank.OK, "")
+		return
+	}
+	// Refused: say why. (Verified again only on this rare path; the
+	// context holds the reason but hands it out only to auth.Authorize.)
+	why := bank.Errorf(bank.Unauthenticated, "this server does not take bearer tokens")
+	if tokens != nil {
+		if _, err := tokens.Verify(token); err != nil {
+			why = err
+		}
+	}
+	c.statusReply(h, bank.Unauthenticated, bank.Detail(why))
+}
+
+// statusReply answers one request with a status and a message, without a
+// result: an error reply, or an OK reply with an empty payload (Auth). The
+// connection stays open.
+func (c *serverConn) statusReply(h Header, status bank.Code, msg string) {
 	bp := getBuf()
 	defer putBuf(bp)
 	b := appendErrorMessage(beginFrame((*bp)[:0], h.Op|ReplyBit, status), msg)
