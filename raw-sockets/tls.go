@@ -44,12 +44,20 @@ func clientTLS(config *tls.Config, addr string) *tls.Config {
 }
 
 // handshake runs a client's TLS handshake over nc within ctx. On failure it
-// closes nc and returns the handshake's error, classified by tlsFailure.
+// closes nc and returns the handshake's error: ctx's, or a bank error
+// (tlsFailure, else unavailable: a server that hung up, say).
 func handshake(ctx context.Context, nc net.Conn, config *tls.Config) (*tls.Conn, error) {
 	tc := tls.Client(nc, config)
 	if err := tc.HandshakeContext(ctx); err != nil {
 		nc.Close()
-		return nil, tlsFailure(err)
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			return nil, err
+		}
+		var be *bank.Error
+		if err = tlsFailure(err); !errors.As(err, &be) {
+			err = &bank.Error{Code: bank.Unavailable, Message: "TLS handshake failed", Err: err}
+		}
+		return nil, err
 	}
 	return tc, nil
 }

@@ -86,6 +86,7 @@ func TestHandshakeFailures(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			before := tl.accepted()
 			err, took := balanceErr(t, tc.addr, append(tc.opts, WithConns(1))...)
+			t.Logf("%v (after %v)", err, took)
 			if !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.says) {
 				t.Fatalf("got %v, want %v saying %q", err, tc.want.Code, tc.says)
 			}
