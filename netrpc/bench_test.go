@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/igbank/igbank/common/banktest"
+	"github.com/igbank/igbank/common/tlsconf"
 	netrpcbank "github.com/igbank/igbank/netrpc"
 )
 
@@ -19,4 +20,11 @@ func BenchmarkNetRPC(b *testing.B) {
 // pool instead of one.
 func BenchmarkNetRPCPool4(b *testing.B) {
 	banktest.Benchmark(b, banktest.Transport(newServer(), dial(netrpcbank.WithConns(4))))
+}
+
+// BenchmarkNetRPCTLS is BenchmarkNetRPC over mutual TLS, as the teller.
+func BenchmarkNetRPCTLS(b *testing.B) {
+	p := banktest.NewPKI(b)
+	banktest.Benchmark(b, banktest.Transport(newServer(netrpcbank.WithTLS(p.ServerTLS(b, true), tlsconf.Limits{})),
+		dial(netrpcbank.WithClientTLS(p.ClientTLS(b, "teller")))))
 }

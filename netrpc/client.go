@@ -2,6 +2,7 @@ package netrpcbank
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"net"
 	"net/rpc"
@@ -29,9 +30,16 @@ import (
 // (rpc.ErrShutdown: the request was never sent) is tried once more on a
 // fresh connection; a call whose connection broke while it was in flight
 // is not retried, and returns bank.ErrUnavailable.
+//
+// Security: with WithClientTLS every connection is TLS, and with a client
+// certificate in the config its subject is the caller (mutual TLS). With
+// WithToken each new connection first calls IGBank.Authenticate with the
+// token and waits for the answer, which binds the token's principal to the
+// connection (net/rpc has no metadata to carry a credential per call).
 type Client struct {
 	addr string
 	cfg  clientConfig
+	tls  *tls.Config // cfg.TLS with ALPN and ServerName set; nil: plaintext
 	pool *connpool.Shared[clientConn]
 }
 
@@ -39,7 +47,9 @@ var errClientClosed = errors.New("netrpcbank: client closed")
 
 // Dial returns a client of the server at addr. It opens the first
 // connection before it returns, so that an unreachable server is reported
-// here (as bank.ErrUnavailable, or the context's error).
+// here (as bank.ErrUnavailable, or the context's error), and so is a TLS
+// handshake or a token the server refuses (bank.ErrUnauthenticated, or
+// ErrUnavailable for a server that does not speak TLS).
 func Dial(ctx context.Context, addr string, opts ...ClientOption) (*Client, error) {
 	cfg := defaultClientConfig()
 	for _, o := range opts {
@@ -48,7 +58,7 @@ func Dial(ctx context.Context, addr string, opts ...ClientOption) (*Client, erro
 	if cfg.Dialer == nil {
 		cfg.Dialer = (&net.Dialer{}).DialContext
 	}
-	c := &Client{addr: addr, cfg: cfg}
+	c := &Client{addr: addr, cfg: cfg, tls: clientTLS(cfg.TLS, addr)}
 	// One connection per slot, dialed by one caller at a time while the
 	// others wait for it or for their own context.
 	c.pool = connpool.NewShared(connpool.SharedConfig[clientConn]{
@@ -82,6 +92,10 @@ func (c *Client) conn(ctx context.Context, s *connpool.Slot[clientConn]) (*clien
 	return rc, nil
 }
 
+// dialOne opens a connection: TCP, then the TLS handshake if configured,
+// then IGBank.Authenticate if the client has a token, all within the dial
+// timeout. A failure is not retried here: the call that needed the
+// connection gets it, and a later call dials again.
 func (c *Client) dialOne(ctx context.Context) (*clientConn, error) {
 	dctx, cancel := ctx, context.CancelFunc(func() {})
 	if c.cfg.DialTimeout > 0 {
@@ -90,15 +104,59 @@ func (c *Client) dialOne(ctx context.Context) (*clientConn, error) {
 	defer cancel()
 	nc, err := c.cfg.Dialer(dctx, "tcp", c.addr)
 	if err != nil {
-		if ctx.Err() == nil && dctx.Err() != nil {
-			// Our dial timeout, not the caller's deadline: the server
-			// is unreachable. (Not wrapped: the cause would read as the
-			// caller's deadline.)
-			return nil, bank.Errorf(bank.Unavailable, "dial %s: no answer within %v", c.addr, c.cfg.DialTimeout)
-		}
-		return nil, err
+		return nil, c.dialFailed(ctx, dctx, "dial", err)
 	}
-	return newClientConn(&writeTimeoutConn{Conn: nc, timeout: c.cfg.writeTimeout}), nil
+	if c.tls != nil {
+		tc, err := handshake(dctx, nc, c.tls)
+		if err != nil {
+			return nil, c.dialFailed(ctx, dctx, "TLS handshake with", err)
+		}
+		nc = tc
+	}
+	rc := newClientConn(&writeTimeoutConn{Conn: nc, timeout: c.cfg.writeTimeout})
+	if c.cfg.Token != "" {
+		if err := c.authenticate(dctx, rc); err != nil {
+			rc.Close()
+			return nil, c.dialFailed(ctx, dctx, "IGBank.Authenticate at", err)
+		}
+	}
+	return rc, nil
+}
+
+// dialFailed returns the error of a connection attempt that failed with
+// err at step what.
+func (c *Client) dialFailed(ctx, dctx context.Context, what string, err error) error {
+	if ctx.Err() == nil && dctx.Err() != nil {
+		// Our dial timeout, not the caller's deadline: the server is
+		// unreachable. (Not wrapped: the cause would read as the
+		// caller's deadline.)
+		return bank.Errorf(bank.Unavailable, "%s %s: no answer within %v", what, c.addr, c.cfg.DialTimeout)
+	}
+	return err
+}
+
+// authenticate calls IGBank.Authenticate with the client's token on rc, a
+// new connection, and waits for the answer within ctx.
+func (c *Client) authenticate(ctx context.Context, rc *clientConn) error {
+	var reply AuthenticateReply
+	call := rc.Go(MethodAuthenticate, &AuthenticateArgs{Token: c.cfg.Token}, &reply, make(chan *rpc.Call, 1))
+	select {
+	case <-call.Done:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	err := call.Error
+	if err == nil {
+		return nil
+	}
+	var se rpc.ServerError
+	if errors.As(err, &se) {
+		if berr, ok := DecodeError(string(se)); ok {
+			return berr
+		}
+		return bank.Errorf(bank.Unauthenticated, "the server does not take bearer tokens (a server older than %s?): %v", MethodAuthenticate, err)
+	}
+	return tlsFailure(err)
 }
 
 // writeTimeoutConn bounds every write. rpc.Client.Go writes the request
@@ -160,7 +218,9 @@ func (c *Client) call(ctx context.Context, method string, args, reply any) error
 		if errors.Is(err, rpc.ErrShutdown) && attempt == 0 && !c.pool.Closed() {
 			continue // never sent: safe to send on a new connection
 		}
-		return bank.FromContext(ctx, err)
+		// With TLS 1.3 a refused client certificate shows here, as the
+		// answer to the connection's first call.
+		return bank.FromContext(ctx, tlsFailure(err))
 	}
 }
 

@@ -189,11 +189,13 @@ func (sc *serverCodec) flusher() {
 	}
 }
 
-// Close implements rpc.ServerCodec.
+// Close implements rpc.ServerCodec. It closes the socket (under TLS, the
+// one beneath it: no close_notify, which could wait on a client that does
+// not read; net/rpc has no goodbye to say anyway).
 func (sc *serverCodec) Close() error {
 	sc.closeOnce.Do(func() {
 		close(sc.closed)
-		sc.closeErr = sc.conn.nc.Close()
+		sc.closeErr = sc.conn.raw.Close()
 	})
 	return sc.closeErr
 }

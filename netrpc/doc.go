@@ -18,6 +18,12 @@
 //     and its late reply is discarded. The time left is sent in the
 //     arguments (Timeout) so that the server bounds its own work by it.
 //   - Reconnection: a small pool of connections, replaced when broken.
+//   - TLS (WithTLS, WithClientTLS; ALPN "igbank-netrpc/1") and
+//     authentication: a connection's caller is its client certificate's
+//     subject (mutual TLS), or the principal of the bearer token the
+//     client binds to the connection with IGBank.Authenticate, its first
+//     call (WithToken, WithTokens): net/rpc has no metadata to carry a
+//     credential with each call.
 //
 // Server adds to net/rpc's server a connection limit
 // (netutil.LimitListener), idle, read and write timeouts, a request size

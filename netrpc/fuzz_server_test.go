@@ -3,6 +3,7 @@ package netrpcbank_test
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"encoding/gob"
 	"io"
 	"net"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/igbank/igbank/common/auth"
 	"github.com/igbank/igbank/common/bank"
 	netrpcbank "github.com/igbank/igbank/netrpc"
 )
@@ -75,7 +77,25 @@ func FuzzServerInput(f *testing.F) {
 	f.Add([]byte("GET / HTTP/1.1\r\n\r\n"))
 	f.Add([]byte{0xfc, 0x00, 0x10, 0x00, 0x00})
 	f.Add([]byte{})
-	srv := netrpcbank.NewServer(newBank(), netrpcbank.WithMaxRequestBytes(16<<10))
+	// IGBank.Authenticate: a good token, then calls; a second
+	// Authenticate; an empty token; a token of another key.
+	pub, key, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	token, err := auth.NewSigner(key).Token(auth.Teller, time.Hour)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(requestBytes(
+		netrpcbank.MethodAuthenticate, &netrpcbank.AuthenticateArgs{Token: token},
+		netrpcbank.MethodBalance, &netrpcbank.BalanceArgs{Account: "000000001"},
+		netrpcbank.MethodAuthenticate, &netrpcbank.AuthenticateArgs{Token: token},
+	))
+	f.Add(requestBytes(netrpcbank.MethodAuthenticate, &netrpcbank.AuthenticateArgs{}))
+	f.Add(requestBytes(netrpcbank.MethodAuthenticate, &netrpcbank.AuthenticateArgs{Token: token[:len(token)-2] + "xx"},
+		netrpcbank.MethodDeposit, &netrpcbank.DepositArgs{Request: bank.DepositRequest{Account: "000000002", Amount: 5, IdempotencyKey: "k"}}))
+	srv := netrpcbank.NewServer(newBank(), netrpcbank.WithMaxRequestBytes(16<<10), netrpcbank.WithTokens(auth.NewVerifier(pub)))
 	l := &oneConnListener{conn: make(chan net.Conn), closed: make(chan struct{})}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(l) }()

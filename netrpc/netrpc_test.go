@@ -578,3 +578,16 @@ func TestMaxCallsPerConn(t *testing.T) {
 		}
 	}
 }
+
+// TestSecurity runs, over every variant with TLS on, the whole conformance
+// suite as the teller (mutual TLS, the bank behind auth.Authorize) and the
+// security section (mutual TLS, bearer tokens, a plaintext client, keys
+// scoped to their principal).
+func TestSecurity(t *testing.T) {
+	for _, v := range netrpcbank.Transport.Variants {
+		t.Run(v.Name, func(t *testing.T) {
+			t.Run("Conformance", func(t *testing.T) { banktest.Run(t, banktest.Secure(v)) })
+			banktest.RunSecurity(t, v, netrpcbank.Transport.Tokens)
+		})
+	}
+}

@@ -34,7 +34,8 @@ func defaultServerConfig() serverConfig {
 var (
 	// WithMaxConns limits how many connections the server holds at once
 	// (golang.org/x/net/netutil.LimitListener; default 1024); further
-	// connections wait in the listener's backlog until one closes.
+	// connections wait in the listener's backlog until one closes. With
+	// TLS, connections still in their handshake count too.
 	WithMaxConns = transport.WithMaxConns[ServerOption]
 	// WithTimeouts sets the connection timeouts: Read bounds the time to
 	// read one request once its first byte has arrived, and a connection
@@ -50,6 +51,17 @@ var (
 	// WithLogger sets where the server logs what no caller sees: a
 	// recovered panic, a failed Accept (default slog.Default()).
 	WithLogger = transport.WithLogger[ServerOption]
+	// WithTLS makes the server speak TLS with config (tlsconf.Server;
+	// default plaintext) and ALPN "igbank-netrpc/1". The handshakes run
+	// off the accept loop (tlsconf.Listener), bounded by limits in number
+	// and time; a handshake that fails costs only its own connection.
+	// With a client CA (mutual TLS) the client certificate's subject is
+	// the caller of every call on its connection.
+	WithTLS = transport.WithTLS[ServerOption]
+	// WithTokens checks the bearer tokens that clients send with
+	// IGBank.Authenticate, once per connection (AuthenticateArgs);
+	// without it (the default) every token is refused as unauthenticated.
+	WithTokens = transport.WithTokens[ServerOption]
 )
 
 // WithMaxCallsPerConn limits how many calls of one connection run at once
@@ -95,9 +107,24 @@ var (
 	// own deadline (default 5 s).
 	WithDialTimeout = transport.WithDialTimeout[ClientOption]
 	// WithDialer replaces the function that opens connections (a
-	// net.Dialer's DialContext by default), for example to add TLS or to
-	// go through a fault injecting proxy.
+	// net.Dialer's DialContext by default), for example to go through a
+	// fault injecting proxy; TLS (WithClientTLS) runs over the
+	// connections it opens.
 	WithDialer = transport.WithDialer[ClientOption]
+	// WithClientTLS makes the client speak TLS with config
+	// (tlsconf.Client; default plaintext), offering ALPN
+	// "igbank-netrpc/1" and checking the server's certificate for the
+	// host of the address dialed unless config names a ServerName. The
+	// handshake is part of each connection attempt, within
+	// WithDialTimeout. A client certificate in config authenticates the
+	// client (mutual TLS).
+	WithClientTLS = transport.WithClientTLS[ClientOption]
+	// WithToken makes the client authenticate every connection with this
+	// bearer token: its first call is IGBank.Authenticate, answered before
+	// any other call is sent on it. A refused token fails the dial (and
+	// so Dial, or the call that needed the connection) with
+	// unauthenticated; so does a server that has no IGBank.Authenticate.
+	WithToken = transport.WithToken[ClientOption]
 )
 
 // WithClientWriteTimeout bounds the time to write one request (default
@@ -114,6 +141,7 @@ var Transport = transport.Descriptor{
 	Name:        "netrpc",
 	Module:      "github.com/igbank/igbank/netrpc",
 	DefaultAddr: "127.0.0.1:7002",
+	Tokens:      true,
 	Variants: []transport.Variant{
 		{Name: "netrpc", Pooled: true, NewServer: transport.ServerFor(NewServer), Dial: transport.DialerFor(Dial)},
 	},

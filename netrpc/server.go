@@ -2,14 +2,21 @@ package netrpcbank
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"net"
 	"net/rpc"
 	"runtime/debug"
+	"sync/atomic"
 	"time"
 
+	"golang.org/x/net/netutil"
+
+	"github.com/igbank/igbank/common/auth"
 	"github.com/igbank/igbank/common/bank"
 	"github.com/igbank/igbank/common/connserver"
+	"github.com/igbank/igbank/common/tlsconf"
 )
 
 const serverClosingErrorMessage = "server shutting down"
@@ -21,9 +28,16 @@ const serverClosingErrorMessage = "server shutting down"
 // gets a codec that applies the timeouts and limits and counts the calls
 // in flight, and Shutdown stops reading new requests while the calls in
 // flight finish.
+//
+// With TLS (WithTLS) the handshakes run apart from the accept loop
+// (tlsconf.Listener), and a connection's client certificate names the
+// caller of its calls; a client may instead bind a bearer token's
+// principal to the connection with IGBank.Authenticate (WithTokens). The
+// server only authenticates: auth.Authorize, around the bank, decides.
 type Server struct {
 	bank bank.Bank
 	cfg  serverConfig
+	tls  *tls.Config // cfg.TLS with ALPN set; nil serves plaintext
 
 	// base is the parent of every call's context; it is canceled when
 	// Shutdown gives up waiting, so that calls still running can stop.
@@ -40,10 +54,14 @@ func NewServer(b bank.Bank, opts ...ServerOption) *Server {
 		o(&cfg)
 	}
 	base, cancel := context.WithCancel(context.Background())
-	s := &Server{bank: b, cfg: cfg, base: base, cancelBase: cancel}
+	s := &Server{bank: b, cfg: cfg, tls: serverTLS(cfg.TLS), base: base, cancelBase: cancel}
+	maxConns := cfg.MaxConns
+	if s.tls != nil {
+		maxConns = 0 // Serve limits the connections below the handshakes
+	}
 	s.conns = connserver.New(connserver.Config{
 		NewConn:  func(nc net.Conn) connserver.Conn { return newServerConn(s, nc) },
-		MaxConns: cfg.MaxConns,
+		MaxConns: maxConns,
 		Logger:   cfg.Logger.With("transport", "netrpc"),
 		Abort:    cancel,
 	})
@@ -52,8 +70,18 @@ func NewServer(b bank.Bank, opts ...ServerOption) *Server {
 
 // Serve accepts connections on l and serves each in its own goroutine
 // until Shutdown, and then returns nil. l is wrapped in a LimitListener
-// (WithMaxConns). Any other return is an error of the listener.
-func (s *Server) Serve(l net.Listener) error { return s.conns.Serve(l) }
+// (WithMaxConns). Any other return is an error of the listener. With TLS,
+// the limit applies before the handshakes (tlsconf.Listener), which count
+// toward it, so that the connections served are the *tls.Conn themselves.
+func (s *Server) Serve(l net.Listener) error {
+	if s.tls != nil {
+		if s.cfg.MaxConns > 0 {
+			l = netutil.LimitListener(l, s.cfg.MaxConns)
+		}
+		l = tlsconf.Listener(l, s.tls, s.cfg.Handshakes)
+	}
+	return s.conns.Serve(l)
+}
 
 // Shutdown stops accepting, stops reading new requests, lets the calls in
 // flight finish and send their replies until ctx ends, then closes every
@@ -73,17 +101,62 @@ func (s *Server) closing() bool { return s.conns.ShuttingDown() }
 // carries the connection's context, and the codec that enforces limits.
 type serverConn struct {
 	s      *Server
-	nc     net.Conn
+	nc     net.Conn // a *tls.Conn with TLS
+	raw    net.Conn // the socket under nc, closed when the connection ends
 	codec  *serverCodec
-	ctx    context.Context
+	ctx    context.Context // canceled when the connection ends
 	cancel context.CancelFunc
+	certs  []*x509.Certificate // the client's verified chain, with mutual TLS
+
+	// caller is the parent of every call's context: ctx, carrying the
+	// connection's caller (auth.Authenticate) once it is known, from
+	// the client certificate when the connection begins, or from the
+	// token of IGBank.Authenticate. The caller is settled per
+	// connection, never per call.
+	caller        atomic.Pointer[context.Context]
+	authenticated atomic.Bool // IGBank.Authenticate was called
 }
 
 func newServerConn(s *Server, nc net.Conn) *serverConn {
 	ctx, cancel := context.WithCancel(s.base)
-	c := &serverConn{s: s, nc: nc, ctx: ctx, cancel: cancel}
+	c := &serverConn{s: s, nc: nc, raw: nc, ctx: ctx, cancel: cancel}
+	caller := ctx
+	if tc, ok := nc.(*tls.Conn); ok {
+		// The handshake is done (tlsconf.Listener).
+		c.raw = tc.NetConn()
+		c.certs = tc.ConnectionState().PeerCertificates
+		caller = auth.Authenticate(ctx, nil, "", c.certs)
+	}
+	c.caller.Store(&caller)
 	c.codec = newServerCodec(c)
 	return c
+}
+
+// authenticate is IGBank.Authenticate: it binds what token says to every
+// later call of the connection, the principal it names or why it names
+// none. It runs once per connection.
+func (c *serverConn) authenticate(token string) (auth.Principal, error) {
+	if token == "" {
+		return "", bank.Errorf(bank.InvalidArgument, "empty bearer token")
+	}
+	if !c.authenticated.CompareAndSwap(false, true) {
+		return "", bank.Errorf(bank.InvalidArgument, "this connection has authenticated already")
+	}
+	tokens := c.s.cfg.Tokens
+	caller := auth.Authenticate(c.ctx, tokens, token, c.certs)
+	c.caller.Store(&caller)
+	if p, ok := auth.FromContext(caller); ok {
+		return p, nil
+	}
+	// Refused: say why. (Verified again only on this rare path; the
+	// context holds the reason but hands it out only to auth.Authorize.)
+	if tokens == nil {
+		return "", bank.Errorf(bank.Unauthenticated, "this server does not take bearer tokens")
+	}
+	if _, err := tokens.Verify(token); err != nil {
+		return "", err
+	}
+	return "", bank.Errorf(bank.Unauthenticated, "bearer token refused")
 }
 
 // Serve implements connserver.Conn.
@@ -105,10 +178,12 @@ func (c *serverConn) Drain() {
 	c.nc.SetReadDeadline(time.Unix(1, 0))
 }
 
-// Close implements connserver.Conn.
+// Close implements connserver.Conn. With TLS it closes the socket under
+// the TLS connection: a close_notify could block on a peer that does not
+// read, and Close must not.
 func (c *serverConn) Close() {
 	c.cancel()
-	c.nc.Close()
+	c.raw.Close()
 }
 
 // Service is the receiver net/rpc calls: one method per operation of
@@ -124,10 +199,11 @@ func (sv *Service) callContext(timeout time.Duration) (context.Context, context.
 	if limit := sv.conn.s.cfg.MaxCallTimeout; limit > 0 && (timeout <= 0 || timeout > limit) {
 		timeout = limit
 	}
+	parent := *sv.conn.caller.Load()
 	if timeout <= 0 {
-		return context.WithCancel(sv.conn.ctx)
+		return context.WithCancel(parent)
 	}
-	return context.WithTimeout(sv.conn.ctx, timeout)
+	return context.WithTimeout(parent, timeout)
 }
 
 // recoverTo turns a panic of the bank into an Internal error, so that one
@@ -175,6 +251,14 @@ func (sv *Service) Deposit(args *DepositArgs, reply *DepositReply) (err error) {
 	ctx, cancel := sv.callContext(args.Timeout)
 	defer cancel()
 	reply.Receipt, err = sv.conn.s.bank.Deposit(ctx, args.Request)
+	return toWire(err)
+}
+
+// Authenticate is IGBank.Authenticate (see AuthenticateArgs).
+func (sv *Service) Authenticate(args *AuthenticateArgs, reply *AuthenticateReply) (err error) {
+	defer sv.recoverTo(&err, MethodAuthenticate)
+	p, err := sv.conn.authenticate(args.Token)
+	reply.Principal = string(p)
 	return toWire(err)
 }
 

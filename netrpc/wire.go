@@ -8,8 +8,8 @@ import (
 )
 
 // ServiceName is the name the service is registered under with net/rpc;
-// its methods are called as "IGBank.Balance", "IGBank.Statement" and
-// "IGBank.Deposit".
+// its methods are called as "IGBank.Balance", "IGBank.Statement",
+// "IGBank.Deposit", and "IGBank.Authenticate".
 const ServiceName = "IGBank"
 
 // The net/rpc method names, as a client passes them to rpc.Client.Call.
@@ -17,6 +17,9 @@ const (
 	MethodBalance   = ServiceName + ".Balance"
 	MethodStatement = ServiceName + ".Statement"
 	MethodDeposit   = ServiceName + ".Deposit"
+	// MethodAuthenticate binds a bearer token's principal to the
+	// connection it is called on (AuthenticateArgs).
+	MethodAuthenticate = ServiceName + ".Authenticate"
 )
 
 // The argument and reply structs travel as gob. Every argument carries
@@ -57,6 +60,36 @@ type DepositArgs struct {
 // DepositReply is the reply of IGBank.Deposit.
 type DepositReply struct {
 	Receipt bank.DepositReceipt
+}
+
+// AuthenticateArgs are the arguments of IGBank.Authenticate. net/rpc has
+// no metadata to carry a credential with each call, so a client with a
+// bearer token calls IGBank.Authenticate once, as the first call on each
+// connection, and waits for its reply before it sends another: the
+// principal the token names is then the caller of every later call on that
+// connection (the connection's client certificate, with mutual TLS, is the
+// caller otherwise). A connection authenticates at most once.
+//
+// The reply, or the error, says what the server settled:
+//
+//   - a reply: the token names a principal, AuthenticateReply.Principal;
+//   - igbank:unauthenticated: the token is refused (malformed, expired,
+//     signed by another key, or the server takes no tokens), and every
+//     later call on the connection is unauthenticated, whatever its
+//     client certificate says;
+//   - igbank:invalid_argument: the token is empty, or the connection has
+//     authenticated already; nothing changes.
+//
+// A server older than this method answers "rpc: can't find method
+// IGBank.Authenticate", which Client reports as unauthenticated.
+type AuthenticateArgs struct {
+	Token string
+}
+
+// AuthenticateReply is the reply of IGBank.Authenticate: the principal
+// bound to the connection. (gob cannot send a struct without fields.)
+type AuthenticateReply struct {
+	Principal string
 }
 
 // ErrorPrefix starts every error string the server sends. net/rpc carries
