@@ -44,7 +44,7 @@ func BenchmarkServerSide(b *testing.B) {
 				digits := bytes.Index(tc.frame, []byte(key)) + len(keyPrefix)
 				r := bytes.NewReader(tc.frame)
 				proto := s.newProtocol(r, io.Discard)
-				calls := s.newCallContext() // as serveConn does
+				calls := s.newCallContext(s.baseCtx) // as serveConn does
 				defer calls.stop()
 				n := 0
 				b.ReportAllocs()

@@ -11,6 +11,7 @@ import (
 	"github.com/igbank/igbank/common/bank"
 	"github.com/igbank/igbank/common/banktest"
 	"github.com/igbank/igbank/common/ledger"
+	"github.com/igbank/igbank/common/tlsconf"
 	thriftbank "github.com/igbank/igbank/thrift"
 )
 
@@ -33,11 +34,14 @@ var benchAccountNos = func() []bank.AccountNo {
 	return accs
 }()
 
-func BenchmarkBalance(b *testing.B) {
-	benchmark(b, func(ctx context.Context, c bank.Bank, i int) error {
-		_, err := c.Balance(ctx, benchAccountNos[i%benchAccounts])
-		return err
-	})
+func BenchmarkBalance(b *testing.B) { benchmark(b, balance) }
+
+// BenchmarkBalanceTLS is BenchmarkBalance over mutual TLS, as the teller.
+func BenchmarkBalanceTLS(b *testing.B) { benchmarkOver(b, true, balance) }
+
+func balance(ctx context.Context, c bank.Bank, i int) error {
+	_, err := c.Balance(ctx, benchAccountNos[i%benchAccounts])
+	return err
 }
 
 // BenchmarkStatement asks for a month with 10 transactions.
@@ -61,6 +65,11 @@ func BenchmarkDeposit(b *testing.B) {
 }
 
 func benchmark(b *testing.B, op func(ctx context.Context, c bank.Bank, i int) error) {
+	benchmarkOver(b, false, op)
+}
+
+// benchmarkOver is benchmark, over mutual TLS if secure.
+func benchmarkOver(b *testing.B, secure bool, op func(ctx context.Context, c bank.Bank, i int) error) {
 	for _, p := range []thriftbank.Protocol{thriftbank.Binary, thriftbank.Compact} {
 		b.Run(p.String(), func(b *testing.B) {
 			srv := bank.NewService(ledger.NewMemory(benchAccounts))
@@ -70,8 +79,15 @@ func benchmark(b *testing.B, op func(ctx context.Context, c bank.Bank, i int) er
 					b.Fatal(err)
 				}
 			}
-			addr := banktest.Serve(b, thriftbank.NewServer(srv, thriftbank.WithProtocol(p)))
-			c, err := thriftbank.Dial(context.Background(), addr, thriftbank.WithClientProtocol(p))
+			sopts := []thriftbank.ServerOption{thriftbank.WithProtocol(p)}
+			copts := []thriftbank.ClientOption{thriftbank.WithClientProtocol(p)}
+			if secure {
+				pki := banktest.NewPKI(b)
+				sopts = append(sopts, thriftbank.WithTLS(pki.ServerTLS(b, true), tlsconf.Limits{}))
+				copts = append(copts, thriftbank.WithClientTLS(pki.ClientTLS(b, "teller")))
+			}
+			addr := banktest.Serve(b, thriftbank.NewServer(srv, sopts...))
+			c, err := thriftbank.Dial(context.Background(), addr, copts...)
 			if err != nil {
 				b.Fatal(err)
 			}

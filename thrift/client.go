@@ -2,6 +2,7 @@ package thriftbank
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"net"
 	"os"
@@ -25,9 +26,14 @@ import (
 // the call. A connection whose call failed in any way other than a bank
 // exception is closed rather than returned to the pool, since a late
 // answer could still be on its way.
+//
+// With WithClientTLS every connection is TLS, and with a client
+// certificate in the config its subject is the caller (mutual TLS), the
+// only credential this transport carries.
 type Client struct {
 	addr string
 	cfg  clientConfig
+	tls  *tls.Config // cfg.TLS with ALPN and ServerName set; nil: plaintext
 	pool *connpool.Exclusive[*clientConn]
 }
 
@@ -42,14 +48,23 @@ var _ transport.Client = (*Client)(nil)
 var errClosed = bank.Errorf(bank.Unavailable, "thriftbank: client is closed")
 
 // Dial returns a client of the server at addr. It opens one connection
-// within ctx to check that the server is there; the pool opens more as
-// concurrent calls need them.
+// within ctx to check that the server is there (and, with TLS, that it
+// takes the client: a refused handshake is bank.ErrUnauthenticated, a
+// server that does not speak TLS bank.ErrUnavailable); the pool opens more
+// as concurrent calls need them.
+//
+// A bearer token (transport.ClientConfig.Token, as a descriptor's caller
+// may set it) is refused with bank.ErrInvalidArgument: framed Thrift
+// cannot carry one, and a credential must not be dropped silently.
 func Dial(ctx context.Context, addr string, opts ...ClientOption) (*Client, error) {
 	cfg := defaultClientConfig()
 	for _, o := range opts {
 		o(&cfg)
 	}
-	c := &Client{addr: addr, cfg: cfg}
+	if cfg.Token != "" {
+		return nil, bank.Errorf(bank.InvalidArgument, "thriftbank: framed Thrift carries no bearer token; authenticate with a client certificate (mutual TLS)")
+	}
+	c := &Client{addr: addr, cfg: cfg, tls: clientTLS(cfg.TLS, addr, cfg.wire.protocol.ALPN())}
 	c.pool = connpool.NewExclusive(connpool.ExclusiveConfig[*clientConn]{
 		Max:   max(cfg.Conns, 1),
 		Dial:  c.dial,
@@ -70,10 +85,29 @@ func (c *Client) Close() error {
 	return nil
 }
 
+// dial opens a connection, and runs the TLS handshake if configured, both
+// within the dial timeout. A failure is not retried here: the call that
+// needed the connection gets it, and a later call dials again.
 func (c *Client) dial(ctx context.Context) (*clientConn, error) {
-	nc, err := c.cfg.DialContext()(ctx, "tcp", c.addr)
+	if c.cfg.DialTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.cfg.DialTimeout)
+		defer cancel()
+	}
+	dial := c.cfg.Dialer
+	if dial == nil {
+		dial = (&net.Dialer{}).DialContext
+	}
+	nc, err := dial(ctx, "tcp", c.addr)
 	if err != nil {
 		return nil, err
+	}
+	if c.tls != nil {
+		tc, err := handshake(ctx, nc, c.tls)
+		if err != nil {
+			return nil, err
+		}
+		nc = tc
 	}
 	tconf := c.cfg.wire.tconf()
 	// The stream transport's buffered writer turns the framed transport's
@@ -165,7 +199,9 @@ func call[T any](c *Client, ctx context.Context, f func(*bankthrift.BankClient) 
 		// moment before ctx notices.
 		return zero, &bank.Error{Code: bank.DeadlineExceeded, Err: err}
 	}
-	return zero, bank.FromContext(ctx, err)
+	// With TLS 1.3 a refused client certificate shows here, as the
+	// answer to the connection's first call.
+	return zero, bank.FromContext(ctx, tlsFailure(err, c.cfg.wire.protocol.ALPN()))
 }
 
 // Balance implements bank.Bank.

@@ -12,4 +12,10 @@
 // timeouts, a frame size limit, panic recovery and graceful shutdown, and a
 // client that pools connections because a Thrift client carries one call at
 // a time.
+//
+// Both sides speak plaintext or TLS (WithTLS, WithClientTLS; ALPN
+// Protocol.ALPN). With mutual TLS the client certificate's subject is the
+// caller of every call on its connection (auth.Authenticate, once per
+// connection); framed Thrift carries no bearer token, so that is this
+// transport's only credential.
 package thriftbank

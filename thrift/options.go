@@ -117,7 +117,7 @@ var (
 	// WithMaxConns limits how many connections the server holds open at
 	// once (1024 by default). A connection beyond the limit is accepted
 	// and closed at once, so its client fails fast with Unavailable
-	// instead of hanging.
+	// instead of hanging (with TLS, once its handshake is done).
 	WithMaxConns = transport.WithMaxConns[ServerOption]
 	// WithTimeouts sets the server's socket timeouts: Read is how long
 	// the rest of a request may take to arrive once its first byte has
@@ -132,6 +132,16 @@ var (
 	// WithLogger sets where the server logs handler panics and failures
 	// of its own (slog.Default() by default).
 	WithLogger = transport.WithLogger[ServerOption]
+	// WithTLS makes the server speak TLS with config (tlsconf.Server;
+	// default plaintext) and ALPN "igbank-thrift-binary/1" or
+	// "igbank-thrift-compact/1", its protocol's (Protocol.ALPN). The
+	// handshakes run off the accept loop (tlsconf.Listener), bounded by
+	// limits in number and time; a handshake that fails costs only its
+	// own connection. With a client CA (mutual TLS) the client
+	// certificate's subject is the caller of every call on its
+	// connection: this transport's only credential (no WithTokens:
+	// framed Thrift has no place for a bearer token).
+	WithTLS = transport.WithTLS[ServerOption]
 )
 
 // WithProtocol selects the server's protocol (Binary by default); its
@@ -173,8 +183,17 @@ var (
 	// within the caller's deadline.
 	WithDialTimeout = transport.WithDialTimeout[ClientOption]
 	// WithDialer sets the function that opens connections (default a
-	// net.Dialer), for example to add TLS or to inject faults.
+	// net.Dialer), for example to inject faults; TLS (WithClientTLS) runs
+	// over the connections it opens.
 	WithDialer = transport.WithDialer[ClientOption]
+	// WithClientTLS makes the client speak TLS with config
+	// (tlsconf.Client; default plaintext), offering its protocol's ALPN
+	// (Protocol.ALPN) and checking the server's certificate for the host
+	// of the address dialed unless config names a ServerName. The
+	// handshake is part of each connection attempt, within
+	// WithDialTimeout. A client certificate in config authenticates the
+	// client (mutual TLS); there is no WithToken.
+	WithClientTLS = transport.WithClientTLS[ClientOption]
 	// WithCallTimeout is the deadline of a call whose context has none
 	// (30 s by default; negative: wait as long as the connection lives).
 	WithCallTimeout = transport.WithCallTimeout[ClientOption]

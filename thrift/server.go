@@ -3,6 +3,7 @@ package thriftbank
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -14,8 +15,10 @@ import (
 
 	"github.com/apache/thrift/lib/go/thrift"
 
+	"github.com/igbank/igbank/common/auth"
 	"github.com/igbank/igbank/common/bank"
 	"github.com/igbank/igbank/common/connserver"
+	"github.com/igbank/igbank/common/tlsconf"
 	"github.com/igbank/igbank/thrift/gen/bankthrift"
 )
 
@@ -39,8 +42,16 @@ func init() {
 // hang up or, with the global ServerStopTimeout, cuts calls off blindly.
 // Here Shutdown closes idle connections at once and lets calls in progress
 // finish.
+//
+// With TLS (WithTLS) the handshakes run apart from the accept loop
+// (tlsconf.Listener), and with mutual TLS a connection's client
+// certificate names the caller of its calls. Framed Thrift has no place
+// for a bearer token, and this transport does not add one (see README.md),
+// so the client certificate is its only credential. The server only
+// authenticates: auth.Authorize, around the bank, decides.
 type Server struct {
 	cfg       serverConfig
+	tls       *tls.Config // cfg.TLS with ALPN set; nil serves plaintext
 	processor thrift.TProcessor
 	protocols thrift.TProtocolFactory
 	tconf     *thrift.TConfiguration
@@ -58,7 +69,8 @@ const (
 
 type serverConn struct {
 	s     *Server
-	nc    net.Conn
+	nc    net.Conn // a *tls.Conn with TLS
+	raw   net.Conn // the socket under nc, closed to end the connection
 	state atomic.Uint32
 }
 
@@ -70,12 +82,14 @@ func (c *serverConn) Serve() { c.s.serveConn(c) }
 // setState reports that the server is shutting down.
 func (c *serverConn) Drain() {
 	if c.state.Load() == stateIdle {
-		c.nc.Close()
+		c.raw.Close()
 	}
 }
 
-// Close implements connserver.Conn.
-func (c *serverConn) Close() { c.nc.Close() }
+// Close implements connserver.Conn. With TLS, Drain and Close close the
+// socket under the TLS connection: a close_notify could block on a peer
+// that does not read, and they must not.
+func (c *serverConn) Close() { c.raw.Close() }
 
 // NewServer returns a server for b. It serves nothing until Serve.
 func NewServer(b bank.Bank, opts ...ServerOption) *Server {
@@ -86,6 +100,7 @@ func NewServer(b bank.Bank, opts ...ServerOption) *Server {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{
 		cfg:         cfg,
+		tls:         serverTLS(cfg.TLS, cfg.wire.protocol.ALPN()),
 		processor:   bankthrift.NewBankProcessor(handler{b, cfg.Logger}),
 		protocols:   cfg.wire.protocolFactory(),
 		tconf:       cfg.wire.tconf(),
@@ -94,7 +109,10 @@ func NewServer(b bank.Bank, opts ...ServerOption) *Server {
 	}
 	s.conns = connserver.New(connserver.Config{
 		NewConn: func(nc net.Conn) connserver.Conn {
-			c := &serverConn{s: s, nc: nc}
+			c := &serverConn{s: s, nc: nc, raw: nc}
+			if tc, ok := nc.(*tls.Conn); ok {
+				c.raw = tc.NetConn()
+			}
 			c.state.Store(stateActive)
 			return c
 		},
@@ -107,8 +125,14 @@ func NewServer(b bank.Bank, opts ...ServerOption) *Server {
 }
 
 // Serve accepts connections on l until Shutdown, then returns nil. It
-// closes l.
-func (s *Server) Serve(l net.Listener) error { return s.conns.Serve(l) }
+// closes l. With TLS, l's connections are handed to the server once their
+// handshake is done (tlsconf.Listener).
+func (s *Server) Serve(l net.Listener) error {
+	if s.tls != nil {
+		l = tlsconf.Listener(l, s.tls, s.cfg.Handshakes)
+	}
+	return s.conns.Serve(l)
+}
 
 // Shutdown stops accepting, closes idle connections, lets calls in
 // progress finish and closes their connections after them. When ctx ends
@@ -139,14 +163,21 @@ func (s *Server) serveConn(c *serverConn) {
 		if r := recover(); r != nil {
 			s.cfg.Logger.Error("thriftbank: panic serving a connection", "remote", c.nc.RemoteAddr(), "panic", r, "stack", string(debug.Stack()))
 		}
-		c.nc.Close()
+		c.raw.Close()
 	}()
 	// br lets the loop wait for the first byte of the next request under
 	// the idle timeout before the framed transport reads the request
 	// under the read timeout. NewStreamTransport reuses br as its reader.
 	br := bufio.NewReader(c.nc)
 	proto := s.newProtocol(br, deadlineWriter{c.nc, s.cfg.Timeouts.Write})
-	calls := s.newCallContext()
+	// The caller of every call on the connection: the client
+	// certificate's subject with mutual TLS (the handshake is done), read
+	// once; none otherwise.
+	parent := s.baseCtx
+	if tc, ok := c.nc.(*tls.Conn); ok {
+		parent = auth.Authenticate(parent, nil, "", tc.ConnectionState().PeerCertificates)
+	}
+	calls := s.newCallContext(parent)
 	defer calls.stop()
 	for {
 		if !s.setState(c, stateIdle) {
@@ -213,8 +244,8 @@ type callContext struct {
 // timeout; the handler reports such a call as DeadlineExceeded.
 var errCallTimeout = fmt.Errorf("thriftbank: the call ran past the server's call timeout: %w", context.DeadlineExceeded)
 
-func (s *Server) newCallContext() *callContext {
-	cc := &callContext{parent: s.baseCtx, timeout: s.cfg.MaxCallTimeout}
+func (s *Server) newCallContext(parent context.Context) *callContext {
+	cc := &callContext{parent: parent, timeout: s.cfg.MaxCallTimeout}
 	cc.ctx, cc.cancel = context.WithCancelCause(cc.parent)
 	return cc
 }

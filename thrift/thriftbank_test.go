@@ -18,3 +18,16 @@ func TestConformance(t *testing.T) {
 		})
 	}
 }
+
+// TestSecurity runs, over every variant with TLS on, the whole conformance
+// suite as the teller (mutual TLS, the bank behind auth.Authorize) and the
+// security section (mutual TLS, a plaintext client, keys scoped to their
+// principal; no bearer tokens: Transport.Tokens is false).
+func TestSecurity(t *testing.T) {
+	for _, v := range thriftbank.Transport.Variants {
+		t.Run(v.Name, func(t *testing.T) {
+			t.Run("Conformance", func(t *testing.T) { banktest.Run(t, banktest.Secure(v)) })
+			banktest.RunSecurity(t, v, thriftbank.Transport.Tokens)
+		})
+	}
+}
