@@ -193,8 +193,8 @@ type Service struct {
 	conn *serverConn
 }
 
-// callContext is the context of one call: the connection's, bounded by
-// the Timeout the client sent and the server's maximum.
+// callContext is the context of one call: the connection's, carrying its
+// caller, bounded by the Timeout the client sent and the server's maximum.
 func (sv *Service) callContext(timeout time.Duration) (context.Context, context.CancelFunc) {
 	if limit := sv.conn.s.cfg.MaxCallTimeout; limit > 0 && (timeout <= 0 || timeout > limit) {
 		timeout = limit
