@@ -137,7 +137,7 @@ func TestReplicaKilledBehindHAProxy(t *testing.T) {
 	for _, tc := range []struct {
 		tr   string
 		mtls bool
-	}{{"rest", false}, {"grpc", false}} {
+	}{{"rest", false}, {"grpc", false}, {"grpc", true}, {"raw", true}} {
 		name := tc.tr
 		if tc.mtls {
 			name += "-mtls"
