@@ -11,6 +11,7 @@ import (
 
 	"github.com/igbank/igbank/common/bank"
 	"github.com/igbank/igbank/common/connpool"
+	"github.com/igbank/igbank/common/tlsconf"
 )
 
 // Client is a bank.Bank reached over net/rpc; it is a transport.Client and
@@ -58,7 +59,7 @@ func Dial(ctx context.Context, addr string, opts ...ClientOption) (*Client, erro
 	if cfg.Dialer == nil {
 		cfg.Dialer = (&net.Dialer{}).DialContext
 	}
-	c := &Client{addr: addr, cfg: cfg, tls: clientTLS(cfg.TLS, addr)}
+	c := &Client{addr: addr, cfg: cfg, tls: tlsconf.ForClient(cfg.TLS, addr, ALPN)}
 	// One connection per slot, dialed by one caller at a time while the
 	// others wait for it or for their own context.
 	c.pool = connpool.NewShared(connpool.SharedConfig[clientConn]{
@@ -107,7 +108,7 @@ func (c *Client) dialOne(ctx context.Context) (*clientConn, error) {
 		return nil, c.dialFailed(ctx, dctx, "dial", err)
 	}
 	if c.tls != nil {
-		tc, err := handshake(dctx, nc, c.tls)
+		tc, err := tlsconf.Handshake(dctx, nc, c.tls)
 		if err != nil {
 			return nil, c.dialFailed(ctx, dctx, "TLS handshake with", err)
 		}
@@ -156,7 +157,7 @@ func (c *Client) authenticate(ctx context.Context, rc *clientConn) error {
 		}
 		return bank.Errorf(bank.Unauthenticated, "the server does not take bearer tokens (a server older than %s?): %v", MethodAuthenticate, err)
 	}
-	return tlsFailure(err)
+	return tlsconf.Failure(err, ALPN)
 }
 
 // writeTimeoutConn bounds every write. rpc.Client.Go writes the request
@@ -220,7 +221,7 @@ func (c *Client) call(ctx context.Context, method string, args, reply any) error
 		}
 		// With TLS 1.3 a refused client certificate shows here, as the
 		// answer to the connection's first call.
-		return bank.FromContext(ctx, tlsFailure(err))
+		return bank.FromContext(ctx, tlsconf.Failure(err, ALPN))
 	}
 }
 

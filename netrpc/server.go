@@ -54,7 +54,7 @@ func NewServer(b bank.Bank, opts ...ServerOption) *Server {
 		o(&cfg)
 	}
 	base, cancel := context.WithCancel(context.Background())
-	s := &Server{bank: b, cfg: cfg, tls: serverTLS(cfg.TLS), base: base, cancelBase: cancel}
+	s := &Server{bank: b, cfg: cfg, tls: tlsconf.ForServer(cfg.TLS, ALPN), base: base, cancelBase: cancel}
 	maxConns := cfg.MaxConns
 	if s.tls != nil {
 		maxConns = 0 // Serve limits the connections below the handshakes

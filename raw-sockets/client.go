@@ -12,6 +12,7 @@ import (
 
 	"github.com/igbank/igbank/common/bank"
 	"github.com/igbank/igbank/common/connpool"
+	"github.com/igbank/igbank/common/tlsconf"
 )
 
 // Client is a bank.Bank reached over the raw-sockets protocol. It is safe
@@ -40,7 +41,7 @@ func Dial(ctx context.Context, addr string, opts ...ClientOption) (*Client, erro
 	if !strOK(c.cfg.Token) {
 		return nil, tooLong("bearer token")
 	}
-	c.tls = clientTLS(c.cfg.TLS, addr)
+	c.tls = tlsconf.ForClient(c.cfg.TLS, addr, ALPN)
 	c.pool = connpool.NewShared(connpool.SharedConfig[clientConn]{
 		Size:   c.cfg.Conns,
 		Dial:   c.dial,
@@ -95,7 +96,7 @@ func (c *Client) dial(ctx context.Context) (*clientConn, error) {
 		return nil, err
 	}
 	if c.tls != nil {
-		if nc, err = handshake(ctx, nc, c.tls); err != nil {
+		if nc, err = tlsconf.Handshake(ctx, nc, c.tls); err != nil {
 			return nil, err
 		}
 	}
@@ -201,7 +202,7 @@ func (cc *clientConn) readLoop(fr *frameReader) {
 	for {
 		h, p, err := fr.next()
 		if err != nil {
-			cc.fail(tlsFailure(err)) // a certificate refused shows here with TLS 1.3
+			cc.fail(tlsconf.Failure(err, ALPN)) // a certificate refused shows here with TLS 1.3
 			return
 		}
 		if h.Op == OpGoodbye {

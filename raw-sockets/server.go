@@ -46,7 +46,7 @@ func NewServer(b bank.Bank, opts ...ServerOption) *Server {
 	for _, o := range opts {
 		o(&s.cfg)
 	}
-	s.tls = serverTLS(s.cfg.TLS)
+	s.tls = tlsconf.ForServer(s.cfg.TLS, ALPN)
 	maxConns := s.cfg.MaxConns
 	if s.tls != nil {
 		maxConns = 0 // Serve limits the connections below the handshakes

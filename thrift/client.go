@@ -12,6 +12,7 @@ import (
 
 	"github.com/igbank/igbank/common/bank"
 	"github.com/igbank/igbank/common/connpool"
+	"github.com/igbank/igbank/common/tlsconf"
 	"github.com/igbank/igbank/common/transport"
 	"github.com/igbank/igbank/thrift/gen/bankthrift"
 )
@@ -64,7 +65,7 @@ func Dial(ctx context.Context, addr string, opts ...ClientOption) (*Client, erro
 	if cfg.Token != "" {
 		return nil, bank.Errorf(bank.InvalidArgument, "thriftbank: framed Thrift carries no bearer token; authenticate with a client certificate (mutual TLS)")
 	}
-	c := &Client{addr: addr, cfg: cfg, tls: clientTLS(cfg.TLS, addr, cfg.wire.protocol.ALPN())}
+	c := &Client{addr: addr, cfg: cfg, tls: tlsconf.ForClient(cfg.TLS, addr, cfg.wire.protocol.ALPN())}
 	c.pool = connpool.NewExclusive(connpool.ExclusiveConfig[*clientConn]{
 		Max:   max(cfg.Conns, 1),
 		Dial:  c.dial,
@@ -103,7 +104,7 @@ func (c *Client) dial(ctx context.Context) (*clientConn, error) {
 		return nil, err
 	}
 	if c.tls != nil {
-		tc, err := handshake(ctx, nc, c.tls)
+		tc, err := tlsconf.Handshake(ctx, nc, c.tls)
 		if err != nil {
 			return nil, err
 		}
@@ -201,7 +202,7 @@ func call[T any](c *Client, ctx context.Context, f func(*bankthrift.BankClient) 
 	}
 	// With TLS 1.3 a refused client certificate shows here, as the
 	// answer to the connection's first call.
-	return zero, bank.FromContext(ctx, tlsFailure(err, c.cfg.wire.protocol.ALPN()))
+	return zero, bank.FromContext(ctx, tlsconf.Failure(err, c.cfg.wire.protocol.ALPN()))
 }
 
 // Balance implements bank.Bank.

@@ -100,7 +100,7 @@ func NewServer(b bank.Bank, opts ...ServerOption) *Server {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{
 		cfg:         cfg,
-		tls:         serverTLS(cfg.TLS, cfg.wire.protocol.ALPN()),
+		tls:         tlsconf.ForServer(cfg.TLS, cfg.wire.protocol.ALPN()),
 		processor:   bankthrift.NewBankProcessor(handler{b, cfg.Logger}),
 		protocols:   cfg.wire.protocolFactory(),
 		tconf:       cfg.wire.tconf(),
