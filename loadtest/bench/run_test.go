@@ -193,3 +193,43 @@ func TestRunOnSQLiteStore(t *testing.T) {
 		t.Fatalf("the store holds %d cents of deposits; the run measured %d deposits of %d", deposited, measured, c.Workload.Amount)
 	}
 }
+
+// TestSecurityModes runs raw sockets, gRPC and Thrift in every security
+// mode, with and without churn, servers in this process: every call is
+// answered (so the credentials of each mode reach the server and pass
+// auth.Authorize as the teller), and TLS costs bytes on the wire.
+func TestSecurityModes(t *testing.T) {
+	c := benchtest.ShortConfig([]string{"raw", "grpc", "thrift"})
+	c.InProcess = true
+	c.Security = []string{bench.SecurityPlain, bench.SecurityTLS, bench.SecurityMTLS, bench.SecurityToken}
+	c.Churn = []bool{false, true}
+	c.Concurrency = []int{4}
+	r, err := bench.Run(context.Background(), c, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bytesIn := map[string]float64{}
+	seen := map[string]bool{}
+	for _, res := range r.Results {
+		if res.Transport == registry.ReferenceName {
+			continue
+		}
+		key := res.Transport + "/" + res.Security + "/" + map[bool]string{false: "keep", true: "churn"}[res.Churn]
+		seen[key] = true
+		s := res.Summary
+		if s.Calls == 0 || s.Errors != 0 {
+			t.Errorf("%s: %d calls, %d errors %v", key, s.Calls, s.Errors, s.ErrorsByCode)
+		}
+		if !res.Churn {
+			bytesIn[res.Transport+"/"+res.Security] = s.BytesInPerCall.Median
+		}
+	}
+	if len(seen) != 3*4*2 {
+		t.Errorf("%d transport × mode × churn results, want 24: %v", len(seen), seen)
+	}
+	for _, tr := range []string{"raw", "grpc", "thrift"} {
+		if plain, tls := bytesIn[tr+"/"], bytesIn[tr+"/"+bench.SecurityTLS]; !(tls > plain) {
+			t.Errorf("%s: %.1f bytes in per call over TLS, %.1f in plaintext: TLS is not on the wire", tr, tls, plain)
+		}
+	}
+}

@@ -63,3 +63,32 @@ func TestFaults(t *testing.T) {
 		})
 	}
 }
+
+// TestFaultsOverTLS: the lost response and the crash after applying, over
+// TLS: the faults cut TLS sessions, clients reconnect with new handshakes,
+// and every deposit is still applied once.
+func TestFaultsOverTLS(t *testing.T) {
+	for _, name := range []string{"lost-response", "crash-after-apply"} {
+		s, ok := LookupScenario(name)
+		if !ok {
+			t.Fatalf("no scenario %q", name)
+		}
+		for _, trName := range []string{"raw", "grpc"} {
+			tr, _ := registry.Lookup(trName)
+			t.Run(name+"/"+trName, func(t *testing.T) {
+				t.Parallel()
+				ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+				defer cancel()
+				c := shortFaults()
+				c.TLS = true
+				r := runCell(ctx, s, tr, c)
+				if r.Error != "" {
+					t.Fatal(r.Error)
+				}
+				if !r.TLS || !r.Audit.OK || !r.SawExpected || r.Audit.Acknowledged == 0 {
+					t.Errorf("over TLS: tls %v, audit %+v, saw expected %v (%v)", r.TLS, r.Audit, r.SawExpected, r.AttemptErrors)
+				}
+			})
+		}
+	}
+}
