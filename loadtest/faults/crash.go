@@ -37,10 +37,10 @@ type crashConfig struct {
 	// IgnoreKeys runs the servers ignoring idempotency keys.
 	IgnoreKeys bool
 	// Keys, if set, runs the servers and clients over TLS.
-	Keys *keys
-	Accounts   int // seeded accounts the deposits go to (default 8)
-	Clients    int // concurrent clients, one connection each (default 3)
-	Deposits   int // logical deposits per client, made one after the other (default 8)
+	Keys     *keys
+	Accounts int // seeded accounts the deposits go to (default 8)
+	Clients  int // concurrent clients, one connection each (default 3)
+	Deposits int // logical deposits per client, made one after the other (default 8)
 	// CallTimeout bounds each logical deposit, retries included (default
 	// 15s).
 	CallTimeout time.Duration
