@@ -221,3 +221,24 @@ func FuzzBearerToken(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkVerify(b *testing.B) {
+	_, priv, _ := ed25519.GenerateKey(rand.Reader)
+	s := auth.NewSigner(priv)
+	tok := token(b, s, auth.Teller, time.Hour)
+	b.Run("first", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := auth.NewVerifier(s.Public()).Verify(tok); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("remembered", func(b *testing.B) {
+		v := auth.NewVerifier(s.Public())
+		for b.Loop() {
+			if _, err := v.Verify(tok); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
