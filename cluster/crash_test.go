@@ -65,7 +65,9 @@ func crashRun(t *testing.T, bin, store string) {
 		sup.Current().Kill()
 	})
 
-	dialRaw := func(ctx context.Context) (transport.Client, error) { return dial(ctx, "raw", addr, transport.ClientConfig{}) }
+	dialRaw := func(ctx context.Context) (transport.Client, error) {
+		return dial(ctx, "raw", addr, transport.ClientConfig{})
+	}
 	// The killer strikes at random points of the load's progress (not of
 	// time, so that a fast store cannot finish before the first kill):
 	// kill k happens after about k/(kills+1) of the deposits, give or take
