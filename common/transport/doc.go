@@ -36,9 +36,10 @@
 //	dialer (client)            WithDialer(func(ctx, net, addr))     ClientConfig.Dialer          all six
 //	per-call timeout (client)  WithCallTimeout(time.Duration)       ClientConfig.CallTimeout     thrift (the others send the caller's deadline)
 //	protocol variant           WithProtocol(p Protocol)             (transport's own)            connect (client), thrift (server; WithClientProtocol on its client)
-//
-// Settings added later take the same route: TLS configuration is to be
-// WithTLS(*tls.Config) on both sides, in ServerConfig and ClientConfig.
+//	TLS (server)               WithTLS(*tls.Config, tlsconf.Limits) ServerConfig.TLS, .Handshakes all six (a client CA in the config: mutual TLS)
+//	bearer tokens (server)     WithTokens(*auth.Verifier)           ServerConfig.Tokens          all but thrift (Descriptor.Tokens)
+//	TLS (client)               WithClientTLS(*tls.Config)           ClientConfig.TLS             all six
+//	bearer token (client)      WithToken(token string)              ClientConfig.Token           all but thrift
 //
 // Transports keep the options only they have (raw-sockets'
 // WithMaxCallsPerConn, gRPC's WithGRPCServerOptions, Connect's WithHTTP1,
