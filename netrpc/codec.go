@@ -9,6 +9,8 @@ import (
 	"net/rpc"
 	"runtime"
 	"sync"
+
+	"github.com/igbank/igbank/common/bank"
 )
 
 // serverCodec is net/rpc's gob server codec (the same bytes on the wire as
@@ -121,10 +123,31 @@ func (sc *serverCodec) readFailed(err error) error {
 	return err
 }
 
-// ReadRequestBody implements rpc.ServerCodec.
+// ReadRequestBody implements rpc.ServerCodec. net/rpc sends the text of
+// its error to the client as the call's reply, so the error says what
+// happened in the convention's words (a typed error at our client), and
+// nothing more: a socket error's text would name both addresses.
 func (sc *serverCodec) ReadRequestBody(body any) error {
-	return sc.dec.Decode(body) // a nil body discards the value
+	err := sc.dec.Decode(body) // a nil body discards the value
+	var ne net.Error
+	switch {
+	case err == nil, body == nil:
+		return err
+	case errors.As(err, &ne) && ne.Timeout():
+		return errBodyTimeout
+	case errors.Is(err, errRequestTooLarge), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return err
+	case errors.As(err, &ne):
+		return errBodyBroken
+	}
+	return err // gob's own words about the bytes the client sent
 }
+
+// The errors net/rpc sends back for a request body that did not arrive.
+var (
+	errBodyTimeout = errors.New(EncodeError(bank.Errorf(bank.DeadlineExceeded, "request body not received within the read timeout")))
+	errBodyBroken  = errors.New(EncodeError(bank.Errorf(bank.Unavailable, "connection failed while reading the request body")))
+)
 
 // WriteResponse implements rpc.ServerCodec. net/rpc calls it for one
 // reply at a time.

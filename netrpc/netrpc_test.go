@@ -1,7 +1,9 @@
 package netrpcbank_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/gob"
 	"errors"
 	"io"
 	"log/slog"
@@ -589,5 +591,36 @@ func TestSecurity(t *testing.T) {
 			t.Run("Conformance", func(t *testing.T) { banktest.Run(t, banktest.Secure(v)) })
 			banktest.RunSecurity(t, v, netrpcbank.Transport.Tokens)
 		})
+	}
+}
+
+// A request whose body stops arriving is answered as a deadline, in the
+// convention (a typed error at our client), and the answer names no socket
+// address: net/rpc sends the text of the codec's error as the reply.
+func TestSlowBodyIsDeadlineWithoutAddresses(t *testing.T) {
+	addr := serve(t, newBank(), netrpcbank.WithTimeouts(transport.Timeouts{Read: 200 * time.Millisecond}))
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	full := requestBytes("IGBank.Balance", &netrpcbank.BalanceArgs{Account: ledger.SeedAccount(1)})
+	var header bytes.Buffer
+	gob.NewEncoder(&header).Encode(&rpc.Request{ServiceMethod: "IGBank.Balance", Seq: 0})
+	// The header and the first byte of the body, then nothing.
+	if _, err := nc.Write(full[:header.Len()+1]); err != nil {
+		t.Fatal(err)
+	}
+	nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+	var resp rpc.Response
+	if err := gob.NewDecoder(nc).Decode(&resp); err != nil {
+		t.Fatalf("no reply to the stalled request: %v", err)
+	}
+	got, ok := netrpcbank.DecodeError(resp.Error)
+	if !ok || !errors.Is(got, bank.ErrDeadlineExceeded) {
+		t.Fatalf("reply %q, want a deadline_exceeded error in the convention", resp.Error)
+	}
+	if strings.Contains(resp.Error, "127.0.0.1") || strings.Contains(resp.Error, "tcp") {
+		t.Fatalf("reply %q names the connection", resp.Error)
 	}
 }

@@ -33,10 +33,11 @@ func TestEncodeError(t *testing.T) {
 		err  error
 		want string
 	}{
-		{errors.New("disk on fire"), "igbank:internal:disk on fire"},
+		{errors.New("disk on fire"), "igbank:internal:"}, // the server's business
+		{&bank.Error{Code: bank.Internal, Message: "panic in IGBank.Balance", Err: errors.New("nil map")}, "igbank:internal:panic in IGBank.Balance"},
 		{context.DeadlineExceeded, "igbank:deadline_exceeded:context deadline exceeded"},
 		{fmt.Errorf("wrapped: %w", context.Canceled), "igbank:canceled:wrapped: context canceled"},
-		{bank.FromContext(context.Background(), errors.New("conn reset")), "igbank:unavailable:conn reset"},
+		{bank.FromContext(context.Background(), errors.New("conn reset")), "igbank:unavailable:"},
 		{&bank.Error{Code: bank.NotFound, Message: "m", Err: errors.New("cause")}, "igbank:not_found:m: cause"},
 		{&bank.Error{Code: bank.OK, Message: "odd"}, "igbank:internal:odd"},
 		{fmt.Errorf("ctx: %w", bank.Errorf(bank.InFlight, "busy")), "igbank:in_flight:busy"},
