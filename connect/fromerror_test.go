@@ -26,16 +26,19 @@ func TestErrorRoundTrip(t *testing.T) {
 }
 
 // The Connect message is bank.Detail: the restored error reads as the
-// server's, with the cause and without the code twice.
+// server's, with the cause (but not of the server's own failures) and
+// without the code twice.
 func TestErrorMessageIsDetail(t *testing.T) {
 	cause := errors.New("connection refused")
 	for _, tc := range []struct {
 		err  error
 		want string
 	}{
-		{&bank.Error{Code: bank.Unavailable, Err: cause}, "unavailable: connection refused"},
-		{&bank.Error{Code: bank.Unavailable, Message: "store down", Err: cause}, "unavailable: store down: connection refused"},
-		{errors.New("boom"), "internal: boom"},
+		{&bank.Error{Code: bank.NotFound, Err: cause}, "not_found: connection refused"},
+		{&bank.Error{Code: bank.NotFound, Message: "no account", Err: cause}, "not_found: no account: connection refused"},
+		{&bank.Error{Code: bank.Unavailable, Message: "store down", Err: cause}, "unavailable: store down"},
+		{&bank.Error{Code: bank.Unavailable, Err: cause}, "unavailable"},
+		{errors.New("boom"), "internal"},
 	} {
 		ce := connectError(tc.err).(*connect.Error)
 		if ce.Message() != bank.Detail(tc.err) {

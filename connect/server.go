@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"log"
 	"log/slog"
 	"net"
@@ -184,7 +185,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 func recoverPanic(logger *slog.Logger) func(context.Context, connect.Spec, http.Header, any) error {
 	return func(_ context.Context, spec connect.Spec, _ http.Header, p any) error {
 		logger.Error("connectbank: panic in "+spec.Procedure, "panic", p, "stack", string(debug.Stack()))
-		return connectError(bank.Errorf(bank.Internal, "panic in %s: %v", spec.Procedure, p))
+		return connectError(&bank.Error{Code: bank.Internal, Message: "panic in " + spec.Procedure, Err: fmt.Errorf("%v", p)})
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"runtime"
@@ -158,8 +159,9 @@ func recoverPanics(logger *slog.Logger) grpc.UnaryServerInterceptor {
 		defer func() {
 			if p := recover(); p != nil {
 				logger.Error("grpcbank: panic in "+info.FullMethod, "panic", p, "stack", string(debug.Stack()))
-				// The client gets the panic's value but not the stack.
-				err = pbbank.Status(bank.Errorf(bank.Internal, "panic in %s: %v", info.FullMethod, p))
+				// The client learns there was a panic, in which method; the
+				// value and the stack stay in the log (bank.Detail).
+				err = pbbank.Status(&bank.Error{Code: bank.Internal, Message: "panic in " + info.FullMethod, Err: fmt.Errorf("%v", p)})
 			}
 		}()
 		return next(ctx, req)

@@ -204,18 +204,30 @@ func FromContext(ctx context.Context, err error) error {
 }
 
 // Detail returns the error text every transport's server sends for err:
-// the message and cause of a bank error ("message: cause", or either alone)
-// without the code that Error puts in front (the code travels in its own
-// field, and FromCode on the client puts it back), or the text of any other
-// error. So on the client, FromCode(CodeOf(err), Detail(err)).Error() reads
-// as err.Error() does for a *Error. Detail(nil) is "".
+// what happened, and nothing of the server's insides. That is the message
+// and the cause of a bank error ("message: cause", or either alone) without
+// the code that Error puts in front (the code travels in its own field, and
+// FromCode on the client puts it back), except that the server's own
+// failures keep their cause to themselves: for an Internal or Unavailable
+// error only the message is sent, since its cause is a store's socket
+// address, a driver's error or a panic's value; and an error that is not a
+// bank error (CodeOf reads it as Internal) sends nothing. Context errors
+// (DeadlineExceeded, Canceled) send their text. So on the client,
+// FromCode(CodeOf(err), Detail(err)) is err as the caller may see it, and
+// its Error() reads as err.Error() does for a *Error of any other code.
+// Detail(nil) is "".
 func Detail(err error) string {
 	var be *Error
 	switch {
 	case err == nil:
 		return ""
 	case !errors.As(err, &be):
+		if CodeOf(err) == Internal {
+			return ""
+		}
 		return err.Error()
+	case be.Code == Internal || be.Code == Unavailable:
+		return be.Message
 	case be.Message != "" && be.Err != nil:
 		return be.Message + ": " + be.Err.Error()
 	case be.Message != "":

@@ -53,10 +53,11 @@ func TestStatusMessageIsDetail(t *testing.T) {
 		want string // the client's err.Error()
 	}{
 		{&bank.Error{Code: bank.Unavailable, Message: "store down"}, "unavailable: store down"},
-		{&bank.Error{Code: bank.Unavailable, Err: cause}, "unavailable: connection refused"},
-		{&bank.Error{Code: bank.Unavailable, Message: "store down", Err: cause}, "unavailable: store down: connection refused"},
+		{&bank.Error{Code: bank.Unavailable, Err: cause}, "unavailable"},
+		{&bank.Error{Code: bank.Unavailable, Message: "store down", Err: cause}, "unavailable: store down"},
+		{&bank.Error{Code: bank.NotFound, Message: "no account", Err: cause}, "not_found: no account: connection refused"},
 		{bank.ErrNotFound, "not_found"},
-		{errors.New("boom"), "internal: boom"},
+		{errors.New("boom"), "internal"},
 	} {
 		err := pbbank.Status(tc.err)
 		if msg := status.Convert(err).Message(); msg != bank.Detail(tc.err) {
