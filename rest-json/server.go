@@ -286,22 +286,50 @@ func (s *Server) deposit(w http.ResponseWriter, r *http.Request) error {
 
 // readBody reads the whole request body into buf, refusing more than max
 // bytes (http.MaxBytesReader also stops the connection from being reused
-// by a client that keeps sending).
+// by a client that keeps sending). buf grows as bytes arrive, never from
+// the Content-Length a client declares (only checked against max). A body
+// that does not arrive within the server's read timeout is 408, code
+// deadline_exceeded.
 func readBody(w http.ResponseWriter, r *http.Request, max int64, buf []byte) ([]byte, error) {
-	buf, err := readAll(http.MaxBytesReader(w, r.Body, max), r.ContentLength, max, buf)
-	var mbe *http.MaxBytesError
+	errTooBig := bank.Errorf(bank.InvalidArgument, "request body is larger than %d bytes", max)
+	if r.ContentLength > max {
+		return buf, errTooBig
+	}
+	buf, err := readAll(http.MaxBytesReader(w, r.Body, max), 0, max, buf)
+	var (
+		mbe *http.MaxBytesError
+		ne  net.Error
+	)
 	switch {
 	case err == nil:
 		return buf, nil
 	case errors.Is(err, errTooLarge) || errors.As(err, &mbe):
-		return buf, bank.Errorf(bank.InvalidArgument, "request body is larger than %d bytes", max)
+		return buf, errTooBig
+	case errors.As(err, &ne) && ne.Timeout():
+		// Before FromContext: the failed read has canceled the request's
+		// context too, which would read as the client's cancellation.
+		return buf, statusError{http.StatusRequestTimeout, bank.Errorf(bank.DeadlineExceeded, "request body not received within the read timeout")}
 	}
 	return buf, bank.FromContext(r.Context(), err)
 }
 
+// statusError is a bank error answered with an HTTP status other than its
+// code's (408 for a request body that timed out, where 504 would blame an
+// upstream).
+type statusError struct {
+	status int
+	error
+}
+
+func (e statusError) Unwrap() error { return e.error }
+
 // writeError writes err as a problem+json response with the status of its
-// bank code and the detail bank.Detail(err).
+// bank code (or of a statusError) and the detail bank.Detail(err).
 func writeError(w http.ResponseWriter, err error) {
+	if se, ok := err.(statusError); ok {
+		writeProblemStatus(w, se.status, bank.CodeOf(se.error), bank.Detail(se.error))
+		return
+	}
 	writeProblem(w, bank.CodeOf(err), bank.Detail(err))
 }
 
