@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"log"
 	"log/slog"
 	"net"
@@ -58,6 +59,9 @@ func NewServer(b bank.Bank, opts ...ServerOption) *Server {
 		connect.WithSendMaxBytes(MaxResponseBytes),
 		connect.WithCompressMinBytes(CompressMinBytes),
 		connect.WithRecover(recoverPanic(cfg.Logger)),
+		// The workspace's JSON rule for requests, as rest-json's.
+		connect.WithCodec(strictJSON{"json"}),
+		connect.WithCodec(strictJSON{"json; charset=utf-8"}),
 	}, cfg.handlerOpts...)
 	mux := http.NewServeMux()
 	mux.Handle(igbankv1connect.NewBankServiceHandler(&pbbank.Service{Bank: b, WireError: connectError}, handlerOpts...))
@@ -67,9 +71,9 @@ func NewServer(b bank.Bank, opts ...ServerOption) *Server {
 	mux.Handle(grpcreflect.NewHandlerV1(reflector))
 	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
 
-	var handler http.Handler = mux
+	var handler http.Handler = plainBodyErrors(mux)
 	if cfg.TLS != nil || cfg.Tokens != nil {
-		handler = authenticate(mux, cfg.Tokens)
+		handler = authenticate(handler, cfg.Tokens)
 	}
 
 	var protocols http.Protocols
@@ -103,6 +107,37 @@ func NewServer(b bank.Bank, opts ...ServerOption) *Server {
 		f(hs)
 	}
 	return &Server{http: hs, maxConns: cfg.MaxConns, tls: tlsConfig, handshakes: cfg.Handshakes}
+}
+
+// plainBodyErrors makes a request body that fails to arrive an error that
+// says what happened and nothing more. connect-go sends the text of a body
+// read error to the client, and over HTTP/1.1 that is the socket's error,
+// naming both addresses ("read tcp 127.0.0.1:…->127.0.0.1:…: i/o
+// timeout"); a *connect.Error from the body is passed on as it is.
+func plainBodyErrors(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = bodyReader{r.Body}
+		next.ServeHTTP(w, r)
+	})
+}
+
+type bodyReader struct{ io.ReadCloser }
+
+var (
+	errBodyTimeout = connect.NewError(connect.CodeDeadlineExceeded, errors.New("request body not received within the read timeout"))
+	errBodyBroken  = connect.NewError(connect.CodeUnavailable, errors.New("connection failed while reading the request body"))
+)
+
+func (b bodyReader) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	var ne net.Error
+	if err != nil && errors.As(err, &ne) {
+		if ne.Timeout() {
+			return n, errBodyTimeout
+		}
+		return n, errBodyBroken
+	}
+	return n, err
 }
 
 // authenticate puts the caller's principal in each request's context

@@ -163,7 +163,7 @@ func TestCurl(t *testing.T) {
 		{"unknown field", "bad-3", `{"amount":100,"currency":"EUR"}`},
 		{"trailing data", "bad-4", `{"amount":100}{"amount":100}`},
 		{"trailing garbage", "bad-5", `{"amount":100} x`},
-		{"string amount", "bad-6", `{"amount":"100"}`},
+		{"string exponent amount", "bad-6", `{"amount":"1e2"}`},
 		{"float amount", "bad-7", `{"amount":100.0}`},
 		{"exponent amount", "bad-8", `{"amount":1e2}`},
 		{"fraction amount", "bad-9", `{"amount":100.5}`},

@@ -16,12 +16,16 @@
 // with bank.FromCode, so errors.Is(err, bank.ErrNotFound) holds. The HTTP
 // status follows the code: 400 invalid argument (also a malformed request
 // or a missing key), 404 not found, 422 idempotency key reused, 409 in
-// flight, 503 unavailable, 504 deadline exceeded, 401 unauthenticated,
+// flight, 503 unavailable, 504 deadline exceeded (408 for a request body
+// that did not arrive in time), 401 unauthenticated,
 // 403 permission denied, 500 internal; a wrong method gets 405 with Allow.
 //
-// Request bodies are decoded strictly (unknown or duplicate members,
-// trailing data, wrong types, fractions and exponents in the amount, and
-// bodies over WithMaxBodyBytes are 400 and change nothing). The server sets
+// Request bodies are decoded strictly, by the JSON rule Connect's JSON
+// follows too (docs/architecture.md): unknown or duplicate members,
+// trailing data, wrong types, fractions and exponents in the amount (a
+// JSON integer, or a string of one), and bodies over WithMaxBodyBytes are
+// 400 and change nothing. A body that does not arrive within the read
+// timeout is 408, code deadline_exceeded. The server sets
 // every http.Server timeout and MaxHeaderBytes, recovers handler panics as
 // 500, and shuts down gracefully with http.Server.Shutdown.
 //

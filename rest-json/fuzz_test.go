@@ -1,6 +1,7 @@
 package restbank
 
 import (
+	"bytes"
 	"context"
 	stdjson "encoding/json"
 	"errors"
@@ -15,8 +16,8 @@ import (
 
 // FuzzDecodeDeposit: the deposit body decoder never panics, and what it
 // accepts is a JSON object whose only member is "amount", an integer
-// that encoding/json reads the same, and that the client's encoder
-// reproduces.
+// (written as a JSON integer or a string of one) that encoding/json reads
+// the same, and that the client's encoder reproduces.
 func FuzzDecodeDeposit(f *testing.F) {
 	for _, s := range []string{
 		`{"amount":100}`, ` { "amount" : 100 } `, `{"amount":100.0}`, `{"amount":1e2}`, `{"amount":"100"}`,
@@ -38,8 +39,13 @@ func FuzzDecodeDeposit(f *testing.F) {
 		if err := stdjson.Unmarshal(body, &m); err != nil || len(m) != 1 {
 			t.Fatalf("decodeDeposit accepted %q, which is not a one-member object: %v", body, err)
 		}
+		lit := []byte(m["amount"])
+		var s string
+		if stdjson.Unmarshal(lit, &s) == nil {
+			lit = []byte(s) // the string form
+		}
 		var n int64
-		if err := stdjson.Unmarshal(m["amount"], &n); err != nil || bank.Money(n) != amount {
+		if err := stdjson.Unmarshal(lit, &n); err != nil || bank.Money(n) != amount || bytes.ContainsAny(lit, ".eE+ ") {
 			t.Fatalf("decodeDeposit(%q) = %d; encoding/json reads %d, %v", body, amount, n, err)
 		}
 		if again, err := decodeDeposit(appendDeposit(nil, amount)); err != nil || again != amount {

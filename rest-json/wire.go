@@ -1,6 +1,7 @@
 package restbank
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -54,11 +55,50 @@ var strict = json.RejectUnknownMembers(true)
 // depositBody is the body of POST /v1/accounts/{acc}/deposits. Amount is a
 // pointer so that a missing or null amount is told apart from zero.
 type depositBody struct {
-	Amount *int64 `json:"amount"`
+	Amount *jsonInt `json:"amount"`
+}
+
+// jsonInt is an int64 read by the workspace's JSON rule, the same as
+// Connect's JSON (docs/architecture.md, "JSON bodies"): a JSON integer (no
+// fraction, no exponent) or a string holding exactly one, which is how
+// proto3 JSON and JavaScript clients write a 64-bit integer.
+type jsonInt int64
+
+func (n *jsonInt) UnmarshalJSON(b []byte) error {
+	lit := b
+	if len(b) >= 2 && b[0] == '"' && b[len(b)-1] == '"' {
+		lit = b[1 : len(b)-1] // an integer has nothing to escape
+	}
+	if !isJSONInteger(lit) {
+		return fmt.Errorf("%s is not an integer (a JSON integer or a string of one, no fraction or exponent)", b)
+	}
+	v, err := strconv.ParseInt(string(lit), 10, 64)
+	if err != nil {
+		return fmt.Errorf("%s is out of range", b)
+	}
+	*n = jsonInt(v)
+	return nil
+}
+
+// isJSONInteger reports whether b is -?(0|[1-9][0-9]*): JSON's grammar
+// for an integer.
+func isJSONInteger(b []byte) bool {
+	if len(b) > 0 && b[0] == '-' {
+		b = b[1:]
+	}
+	if len(b) == 0 || (b[0] == '0' && len(b) > 1) {
+		return false
+	}
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // decodeDeposit parses a deposit request body strictly: exactly one JSON
-// object with exactly the member "amount" holding a JSON integer.
+// object with exactly the member "amount" holding an integer (jsonInt).
 func decodeDeposit(body []byte) (bank.Money, error) {
 	var d depositBody
 	if err := json.Unmarshal(body, &d, strict); err != nil {
