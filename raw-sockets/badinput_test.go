@@ -170,13 +170,13 @@ func TestTruncatedFrames(t *testing.T) {
 	t.Run("peer stalls mid-frame", func(t *testing.T) {
 		nc := rawDial(t, addr)
 		nc.Write(good[:len(good)-5])
-		wantGoodbye(t, readAll(t, nc), bank.InvalidArgument, 0)
+		wantGoodbye(t, readAll(t, nc), bank.DeadlineExceeded, 0)
 		stillServes(t, other)
 	})
 	t.Run("peer stalls mid-header", func(t *testing.T) {
 		nc := rawDial(t, addr)
 		nc.Write(good[:2])
-		wantGoodbye(t, readAll(t, nc), bank.InvalidArgument, 0)
+		wantGoodbye(t, readAll(t, nc), bank.DeadlineExceeded, 0)
 		stillServes(t, other)
 	})
 }

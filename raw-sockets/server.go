@@ -220,7 +220,7 @@ func (c *serverConn) readFailed(err error) {
 	case errors.As(err, &fe):
 		c.goodbye(bank.InvalidArgument, fe.ID, fe.Error())
 	case isTimeout(err):
-		c.goodbye(bank.InvalidArgument, 0, "frame not completed within the read timeout")
+		c.goodbye(bank.DeadlineExceeded, 0, "frame not completed within the read timeout")
 	}
 	// Anything else (EOF, reset) means the client is gone: just close.
 }
