@@ -1,0 +1,261 @@
+package h2guard_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+
+	"github.com/igbank/igbank/common/h2guard"
+)
+
+// server serves h2c (and HTTP/1.1) on loopback through the guard and
+// records the violations it reports.
+type server struct {
+	addr string
+	mu   sync.Mutex
+	seen []h2guard.Violation
+}
+
+func (s *server) violations() []h2guard.Violation {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]h2guard.Violation(nil), s.seen...)
+}
+
+var reply = bytes.Repeat([]byte("x"), 256<<10)
+
+func serve(t *testing.T, lim h2guard.Limits) *server {
+	t.Helper()
+	s := &server{}
+	lim.OnViolation = func(_ net.Conn, v h2guard.Violation) {
+		s.mu.Lock()
+		s.seen = append(s.seen, v)
+		s.mu.Unlock()
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var protocols http.Protocols
+	protocols.SetHTTP1(true)
+	protocols.SetUnencryptedHTTP2(true)
+	hs := &http.Server{
+		Protocols: &protocols,
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if _, err := io.Copy(io.Discard, r.Body); err != nil {
+				return
+			}
+			if r.URL.Path == "/big" {
+				_, _ = w.Write(reply)
+				return
+			}
+			_, _ = io.WriteString(w, "ok")
+		}),
+	}
+	go func() { _ = hs.Serve(h2guard.Listener(l, lim)) }()
+	t.Cleanup(func() { _ = hs.Close() })
+	s.addr = l.Addr().String()
+	return s
+}
+
+func h2cClient() *http.Client {
+	var protocols http.Protocols
+	protocols.SetUnencryptedHTTP2(true)
+	return &http.Client{Transport: &http.Transport{Protocols: &protocols}, Timeout: 10 * time.Second}
+}
+
+var limits = h2guard.Limits{
+	ResetRate:      100,
+	ResetBurst:     200,
+	RequestTimeout: 300 * time.Millisecond,
+	StallTimeout:   300 * time.Millisecond,
+}
+
+// A well-behaved client, over HTTP/2 and HTTP/1.1, is served through the
+// guard, large responses included, and nothing is reported.
+func TestWellBehavedClientsPass(t *testing.T) {
+	s := serve(t, limits)
+	for name, c := range map[string]*http.Client{"h2c": h2cClient(), "http1": {Timeout: 10 * time.Second}} {
+		for i := range 50 {
+			path := "/small"
+			if i%5 == 0 {
+				path = "/big"
+			}
+			resp, err := c.Post("http://"+s.addr+path, "text/plain", strings.NewReader("hello"))
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			b, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if err != nil || (path == "/big" && len(b) != len(reply)) {
+				t.Fatalf("%s %s: %d bytes, %v", name, path, len(b), err)
+			}
+			if name == "h2c" && resp.ProtoMajor != 2 {
+				t.Fatalf("h2c client spoke %s", resp.Proto)
+			}
+		}
+	}
+	time.Sleep(2 * limits.StallTimeout)
+	if v := s.violations(); len(v) != 0 {
+		t.Fatalf("violations reported for well-behaved clients: %v", v)
+	}
+}
+
+// raw is a hand-driven HTTP/2 client connection.
+type raw struct {
+	t    *testing.T
+	conn net.Conn
+	fr   *http2.Framer
+	enc  *hpack.Encoder
+	hbuf bytes.Buffer
+	wmu  sync.Mutex // the framer's writes, from the test and its drip
+}
+
+func dialRaw(t *testing.T, addr string, settings ...http2.Setting) *raw {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	r := &raw{t: t, conn: c, fr: http2.NewFramer(c, c)}
+	r.enc = hpack.NewEncoder(&r.hbuf)
+	if _, err := io.WriteString(c, http2.ClientPreface); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.fr.WriteSettings(settings...); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func (r *raw) headers(id uint32, path string, end bool) error {
+	r.hbuf.Reset()
+	for _, f := range [][2]string{{":method", "POST"}, {":scheme", "http"}, {":authority", "x"}, {":path", path}, {"content-length", "65536"}} {
+		_ = r.enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
+	}
+	return r.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: r.hbuf.Bytes(), EndHeaders: true, EndStream: end})
+}
+
+// closed waits for the server to end the connection and returns the
+// GOAWAY error code it sent, if any.
+func (r *raw) closed(within time.Duration) (goAway http2.ErrCode, ok bool) {
+	r.t.Helper()
+	_ = r.conn.SetReadDeadline(time.Now().Add(within))
+	for {
+		f, err := r.fr.ReadFrame()
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				r.t.Fatalf("connection still open after %v", within)
+			}
+			return goAway, ok
+		}
+		if g, isGoAway := f.(*http2.GoAwayFrame); isGoAway {
+			goAway, ok = g.ErrCode, true
+		}
+		if s, isSettings := f.(*http2.SettingsFrame); isSettings && !s.IsAck() {
+			r.wmu.Lock()
+			_ = r.fr.WriteSettingsAck()
+			r.wmu.Unlock()
+		}
+	}
+}
+
+func TestRapidResetIsSentGoAway(t *testing.T) {
+	s := serve(t, limits)
+	r := dialRaw(t, s.addr)
+	go func() {
+		for id := uint32(1); id < 1<<20; id += 2 {
+			r.wmu.Lock()
+			err := r.headers(id, "/small", false)
+			if err == nil {
+				err = r.fr.WriteRSTStream(id, http2.ErrCodeCancel)
+			}
+			r.wmu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}()
+	code, ok := r.closed(5 * time.Second)
+	if !ok || code != http2.ErrCodeEnhanceYourCalm {
+		t.Errorf("GOAWAY = %v (sent: %v), want ENHANCE_YOUR_CALM", code, ok)
+	}
+	waitViolation(t, s, h2guard.RapidReset)
+}
+
+func TestUnfinishedRequestEndsTheConnection(t *testing.T) {
+	s := serve(t, limits)
+	r := dialRaw(t, s.addr)
+	for id := uint32(1); id <= 21; id += 2 {
+		if err := r.headers(id, "/small", false); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.fr.WriteData(id, false, make([]byte, 60000)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	start := time.Now()
+	r.closed(5 * time.Second)
+	if d := time.Since(start); d < limits.RequestTimeout/2 {
+		t.Errorf("closed after %v, before the request timeout %v", d, limits.RequestTimeout)
+	}
+	waitViolation(t, s, h2guard.UnfinishedRequest)
+}
+
+// A peer that never opens its window, or opens it a byte at a time, loses
+// the connection once the stall timeout passes.
+func TestStalledResponseEndsTheConnection(t *testing.T) {
+	for _, drip := range []bool{false, true} {
+		t.Run(map[bool]string{false: "closed", true: "drip"}[drip], func(t *testing.T) {
+			s := serve(t, limits)
+			r := dialRaw(t, s.addr, http2.Setting{ID: http2.SettingInitialWindowSize, Val: 0})
+			for id := uint32(1); id <= 9; id += 2 {
+				if err := r.headers(id, "/big", true); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if drip {
+				ctx, cancel := context.WithCancel(context.Background())
+				defer cancel()
+				go func() {
+					for ctx.Err() == nil {
+						r.wmu.Lock()
+						for id := uint32(1); id <= 9; id += 2 {
+							_ = r.fr.WriteWindowUpdate(id, 1)
+						}
+						_ = r.fr.WriteWindowUpdate(0, 5)
+						r.wmu.Unlock()
+						time.Sleep(20 * time.Millisecond)
+					}
+				}()
+			}
+			r.closed(5 * time.Second)
+			waitViolation(t, s, h2guard.StalledResponse)
+		})
+	}
+}
+
+func waitViolation(t *testing.T, s *server, want h2guard.Violation) {
+	t.Helper()
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		for _, v := range s.violations() {
+			if v == want {
+				return
+			}
+		}
+	}
+	t.Fatalf("violations %v, want %s", s.violations(), want)
+}
+
