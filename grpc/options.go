@@ -19,7 +19,7 @@ type serverConfig struct {
 
 func defaultServerConfig() serverConfig {
 	return serverConfig{ServerConfig: transport.ServerConfig{
-		Timeouts: transport.Timeouts{Idle: 15 * time.Minute},
+		Timeouts: transport.Timeouts{Read: 10 * time.Second, Write: 10 * time.Second, Idle: 15 * time.Minute},
 		Logger:   slog.Default(),
 	}}
 }
@@ -30,11 +30,14 @@ var (
 	// WithMaxConns limits the connections served at once (default: no
 	// limit); further clients wait in the listen backlog until one closes.
 	WithMaxConns = transport.WithMaxConns[ServerOption]
-	// WithTimeouts sets the connection timeouts that apply to gRPC: Idle
-	// closes a connection with no call in progress (keepalive's
-	// MaxConnectionIdle, default 15 min). Read and Write have no gRPC
-	// counterpart and are ignored; a silent peer is dropped by keepalive
-	// pings instead.
+	// WithTimeouts sets the connection timeouts, which grpc-go has not
+	// got itself and the server's HTTP/2 guard (common/h2guard) enforces:
+	// Read (default 10 s) ends a connection holding a request whose
+	// message has not arrived whole that long after its headers; Write
+	// (default 10 s) ends a connection whose peer keeps a response waiting
+	// that long with its flow-control window closed. Idle closes a
+	// connection with no call in progress (keepalive's MaxConnectionIdle,
+	// default 15 min).
 	WithTimeouts = transport.WithTimeouts[ServerOption]
 	// WithLogger sets where the server logs recovered panics (default
 	// slog.Default()).

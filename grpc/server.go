@@ -14,6 +14,7 @@ import (
 
 	"github.com/igbank/igbank/common/auth"
 	"github.com/igbank/igbank/common/bank"
+	"github.com/igbank/igbank/common/h2guard"
 	"github.com/igbank/igbank/common/transport"
 	"github.com/igbank/igbank/proto/igbankv1"
 	"github.com/igbank/igbank/proto/pbbank"
@@ -34,6 +35,11 @@ const (
 	MaxRequestBytes      = pbbank.MaxRequestBytes
 	MaxResponseBytes     = pbbank.MaxResponseBytes
 	MaxConcurrentStreams = pbbank.MaxConcurrentStreams
+	// MaxConnectionAge and MaxConnectionAgeGrace end every connection
+	// after a while, however it behaves, so nothing a peer does holds a
+	// connection's memory for good.
+	MaxConnectionAge      = 30 * time.Minute
+	MaxConnectionAgeGrace = 30 * time.Second
 )
 
 // Server serves a bank.Bank over gRPC. It implements transport.Server.
@@ -41,6 +47,7 @@ type Server struct {
 	grpc     *grpc.Server
 	health   *health.Server
 	maxConns int
+	guard    *h2guard.Limits // for plaintext connections (TLS ones: guardedCreds)
 
 	shut atomic.Bool // Shutdown has begun
 }
@@ -76,6 +83,10 @@ func serverOptions(cfg serverConfig) []grpc.ServerOption {
 		}),
 		grpc.KeepaliveParams(keepalive.ServerParameters{
 			MaxConnectionIdle: transport.Limit(cfg.Timeouts.Idle), // close connections idle this long
+			// Every connection ends after 30 min (±10%, GOAWAY, so its
+			// client reconnects); calls in progress get 30 s more.
+			MaxConnectionAge:      MaxConnectionAge,
+			MaxConnectionAgeGrace: MaxConnectionAgeGrace,
 			Time:              time.Minute,                        // ping a silent client after a minute
 			Timeout:           20 * time.Second,                   // and drop it if it does not answer
 		}),
@@ -87,13 +98,44 @@ func serverOptions(cfg serverConfig) []grpc.ServerOption {
 		// wait for a window update (which also turns off BDP pings).
 		grpc.NumStreamWorkers(uint32(runtime.GOMAXPROCS(0))),
 		grpc.SharedWriteBuffer(true),
-		grpc.InitialWindowSize(1 << 20),
-		grpc.InitialConnWindowSize(8 << 20),
+		// HTTP/2 sizing (pbbank's, as Connect's): what one connection
+		// can pin stays within the budget in README.md.
+		grpc.InitialWindowSize(pbbank.StreamWindow),
+		grpc.InitialConnWindowSize(pbbank.ConnWindow),
 	}
 	if cfg.TLS != nil {
-		opts = append(opts, grpc.Creds(credentials.NewTLS(cfg.TLS)))
+		// The guard watches the plaintext side of each TLS connection.
+		opts = append(opts, grpc.Creds(guardedCreds{credentials.NewTLS(cfg.TLS), guardLimits(cfg)}))
 	}
 	return opts
+}
+
+// guardLimits are the h2guard limits of a server with cfg: a request not
+// complete Timeouts.Read after its headers, or a response the peer does
+// not let through for Timeouts.Write, ends the connection; so does a peer
+// that resets streams faster than pbbank.ResetRate (GOAWAY
+// ENHANCE_YOUR_CALM).
+func guardLimits(cfg serverConfig) h2guard.Limits {
+	return pbbank.GuardLimits(transport.Limit(cfg.Timeouts.Read), transport.Limit(cfg.Timeouts.Write), cfg.Logger)
+}
+
+// guardedCreds are TLS credentials whose connections, once the handshake
+// is done, are guarded by h2guard.
+type guardedCreds struct {
+	credentials.TransportCredentials
+	lim h2guard.Limits
+}
+
+func (g guardedCreds) ServerHandshake(c net.Conn) (net.Conn, credentials.AuthInfo, error) {
+	c, info, err := g.TransportCredentials.ServerHandshake(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	return h2guard.Conn(c, g.lim), info, nil
+}
+
+func (g guardedCreds) Clone() credentials.TransportCredentials {
+	return guardedCreds{g.TransportCredentials.Clone(), g.lim}
 }
 
 // NewServer returns a server of b.
@@ -106,6 +148,10 @@ func NewServer(b bank.Bank, opts ...ServerOption) *Server {
 		grpc:     grpc.NewServer(append(serverOptions(cfg), cfg.grpcOpts...)...),
 		health:   health.NewServer(),
 		maxConns: cfg.MaxConns,
+	}
+	if cfg.TLS == nil {
+		lim := guardLimits(cfg)
+		s.guard = &lim
 	}
 	igbankv1.RegisterBankServiceServer(s.grpc, handler{Service: &pbbank.Service{Bank: b, WireError: pbbank.Status}})
 	healthpb.RegisterHealthServer(s.grpc, s.health)
@@ -122,6 +168,9 @@ func (s *Server) GRPCServer() *grpc.Server { return s.grpc }
 func (s *Server) Serve(l net.Listener) error {
 	if s.maxConns > 0 {
 		l = netutil.LimitListener(l, s.maxConns)
+	}
+	if s.guard != nil {
+		l = h2guard.Listener(l, *s.guard)
 	}
 	err := s.grpc.Serve(l)
 	if s.shut.Load() && (err == nil || errors.Is(err, grpc.ErrServerStopped)) {

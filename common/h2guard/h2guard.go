@@ -11,6 +11,9 @@
 //     begun to answer, ends the connection. gRPC has no such timeout of its
 //     own, and each unfinished request pins up to a stream window of
 //     memory.
+//   - Request bytes: the request bodies that have begun to arrive but not
+//     ended may hold at most Limits.RequestBytes on one connection, so what
+//     a connection can pin does not grow with its streams' windows.
 //   - Stalled responses: a response the server cannot send because the
 //     peer keeps its flow-control window closed (below StallWindow) for
 //     Limits.StallTimeout ends the connection, releasing the replies it
@@ -46,6 +49,10 @@ type Limits struct {
 	// StallTimeout bounds the time a response may wait for the peer to
 	// open its flow-control window.
 	StallTimeout time.Duration
+	// RequestBytes bounds the bytes of the request bodies on one
+	// connection that have begun to arrive and not ended (DATA frames,
+	// padding included).
+	RequestBytes int64
 	// MaxStreams bounds the streams the guard tracks on one connection
 	// (open in either direction); a peer that exceeds it is cut off. It
 	// should be well above the server's SETTINGS_MAX_CONCURRENT_STREAMS.
@@ -67,6 +74,7 @@ type Violation string
 const (
 	RapidReset         Violation = "rapid_reset"
 	UnfinishedRequest  Violation = "unfinished_request"
+	RequestBytes       Violation = "request_bytes"
 	StalledResponse    Violation = "stalled_response"
 	TooManyStreams     Violation = "too_many_streams"
 	defaultMaxStreams            = 4096
@@ -109,7 +117,9 @@ func Conn(c net.Conn, lim Limits) net.Conn {
 
 // stream is what the guard knows of one stream.
 type stream struct {
-	requestSince time.Time // request headers seen, end not yet
+	requestSince time.Time // request headers seen, end not yet, not answered
+	requestOpen  bool      // request headers seen, end not yet
+	pending      int64     // bytes of its request body so far, while open
 	answered     bool      // the server sent response headers
 	responseOpen bool      // ... and has not ended its response
 	window       int64     // the peer's window for this stream
@@ -132,6 +142,7 @@ type conn struct {
 	sendWindow    int64  // the peer's connection-level window
 	initialWindow int64  // the peer's SETTINGS_INITIAL_WINDOW_SIZE
 	connStall     time.Time
+	pending       int64 // the streams' pending request bytes
 	resetTokens   float64
 	resetAt       time.Time
 	timer         *time.Timer // armed while something is being timed
@@ -255,21 +266,30 @@ func (c *conn) inbound(f *frame) Violation {
 			c.streams[f.id] = s
 		}
 		if f.flags&flagEndStream != 0 {
-			s.requestSince = time.Time{}
-			c.forget(f.id, s)
-		} else if s.requestSince.IsZero() && !s.answered {
-			s.requestSince = now
-			c.arm(c.lim.RequestTimeout)
-		}
-	case frameData:
-		if f.flags&flagEndStream != 0 {
-			if s := c.streams[f.id]; s != nil {
-				s.requestSince = time.Time{}
-				c.forget(f.id, s)
+			c.endRequest(f.id, s)
+		} else if !s.requestOpen {
+			s.requestOpen = true
+			if !s.answered {
+				s.requestSince = now
+				c.arm(c.lim.RequestTimeout)
 			}
 		}
+	case frameData:
+		s := c.streams[f.id]
+		if s == nil || !s.requestOpen {
+			return ""
+		}
+		if f.flags&flagEndStream != 0 {
+			c.endRequest(f.id, s)
+			return ""
+		}
+		s.pending += int64(f.length)
+		c.pending += int64(f.length)
+		if c.lim.RequestBytes > 0 && c.pending > c.lim.RequestBytes {
+			return RequestBytes
+		}
 	case frameRSTStream:
-		delete(c.streams, f.id)
+		c.drop(f.id)
 		if c.lim.ResetRate > 0 {
 			if !c.resetAt.IsZero() {
 				c.resetTokens = min(float64(c.lim.ResetBurst), c.resetTokens+now.Sub(c.resetAt).Seconds()*c.lim.ResetRate)
@@ -343,7 +363,7 @@ func (c *conn) outbound(f *frame) Violation {
 		c.sendWindow -= int64(f.length)
 		s.responseOpen = !end
 	case frameRSTStream:
-		delete(c.streams, f.id)
+		c.drop(f.id)
 		return ""
 	default:
 		return ""
@@ -365,10 +385,27 @@ func (c *conn) outbound(f *frame) Violation {
 	return ""
 }
 
+// endRequest notes that the peer ended its request on a stream.
+func (c *conn) endRequest(id uint32, s *stream) {
+	s.requestOpen = false
+	s.requestSince = time.Time{}
+	c.pending -= s.pending
+	s.pending = 0
+	c.forget(id, s)
+}
+
 // forget drops a stream that has ended in the directions the guard
 // watches.
 func (c *conn) forget(id uint32, s *stream) {
-	if s.requestSince.IsZero() && !s.responseOpen && s.answered {
+	if !s.requestOpen && !s.responseOpen && s.answered {
+		delete(c.streams, id)
+	}
+}
+
+// drop forgets a stream that either side reset.
+func (c *conn) drop(id uint32) {
+	if s := c.streams[id]; s != nil {
+		c.pending -= s.pending
 		delete(c.streams, id)
 	}
 }

@@ -259,3 +259,28 @@ func waitViolation(t *testing.T, s *server, want h2guard.Violation) {
 	t.Fatalf("violations %v, want %s", s.violations(), want)
 }
 
+
+// Request bodies begun and not ended may hold only RequestBytes on a
+// connection, however many streams carry them.
+func TestPendingRequestBytesAreBounded(t *testing.T) {
+	lim := limits
+	lim.RequestTimeout = time.Minute
+	lim.RequestBytes = 256 << 10
+	s := serve(t, lim)
+	r := dialRaw(t, s.addr)
+	go func() {
+		for id := uint32(1); id <= 41; id += 2 {
+			r.wmu.Lock()
+			err := r.headers(id, "/small", false)
+			if err == nil {
+				err = r.fr.WriteData(id, false, make([]byte, 16000))
+			}
+			r.wmu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}()
+	r.closed(5 * time.Second)
+	waitViolation(t, s, h2guard.RequestBytes)
+}

@@ -18,13 +18,17 @@ import (
 const (
 	// MaxRequestBytes is the largest request message a server accepts.
 	// A deposit request is under 300 bytes; the rest is headroom for
-	// reflection requests.
-	MaxRequestBytes = 64 << 10
+	// reflection requests. A server may hold a buffer of this size for
+	// every stream of a connection whose message has begun to arrive,
+	// so it stays small (the HTTP/2 budget in the READMEs).
+	MaxRequestBytes = 4 << 10
 	// MaxResponseBytes is the largest response message a server sends
 	// (a month's statement of a busy account) and a client accepts.
 	MaxResponseBytes = 16 << 20
-	// MaxConcurrentStreams bounds the calls in progress on one connection.
-	MaxConcurrentStreams = 1024
+	// MaxConcurrentStreams bounds the calls in progress on one
+	// connection: the minimum RFC 9113 recommends, above the 64 callers
+	// the load generator multiplexes on one connection by default.
+	MaxConcurrentStreams = 100
 )
 
 // StatementToProto converts a statement for the wire.
