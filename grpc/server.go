@@ -87,8 +87,8 @@ func serverOptions(cfg serverConfig) []grpc.ServerOption {
 			// client reconnects); calls in progress get 30 s more.
 			MaxConnectionAge:      MaxConnectionAge,
 			MaxConnectionAgeGrace: MaxConnectionAgeGrace,
-			Time:              time.Minute,                        // ping a silent client after a minute
-			Timeout:           20 * time.Second,                   // and drop it if it does not answer
+			Time:                  time.Minute,      // ping a silent client after a minute
+			Timeout:               20 * time.Second, // and drop it if it does not answer
 		}),
 		grpc.ChainUnaryInterceptor(interceptors...),
 		// Performance: serve calls on a fixed pool of goroutines instead

@@ -259,7 +259,6 @@ func waitViolation(t *testing.T, s *server, want h2guard.Violation) {
 	t.Fatalf("violations %v, want %s", s.violations(), want)
 }
 
-
 // Request bodies begun and not ended may hold only RequestBytes on a
 // connection, however many streams carry them.
 func TestPendingRequestBytesAreBounded(t *testing.T) {
