@@ -21,7 +21,7 @@ type serverConfig struct {
 
 func defaultServerConfig() serverConfig {
 	return serverConfig{ServerConfig: transport.ServerConfig{
-		Timeouts: transport.Timeouts{Read: 10 * time.Second, Write: 30 * time.Second, Idle: 2 * time.Minute},
+		Timeouts: transport.Timeouts{Read: 10 * time.Second, Write: 10 * time.Second, Idle: 2 * time.Minute},
 		Logger:   slog.Default(),
 	}}
 }
@@ -33,8 +33,11 @@ var (
 	// limit); further clients wait in the listen backlog until one closes.
 	WithMaxConns = transport.WithMaxConns[ServerOption]
 	// WithTimeouts sets the http.Server's ReadTimeout (a whole request,
-	// headers and body, default 10 s), WriteTimeout (30 s) and
-	// IdleTimeout (2 min). The header must arrive within 5 s.
+	// headers and body, default 10 s), WriteTimeout (10 s) and
+	// IdleTimeout (2 min). The header must arrive within 5 s. On h2c
+	// connections the HTTP/2 guard (common/h2guard) ends, after the same
+	// Read and Write, a connection holding a request unfinished or a
+	// reply stalled by a closed window.
 	WithTimeouts = transport.WithTimeouts[ServerOption]
 	// WithLogger sets where the server logs recovered panics (default
 	// slog.Default()). The http.Server's own log of misbehaving peers is

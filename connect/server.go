@@ -19,6 +19,7 @@ import (
 	"connectrpc.com/grpcreflect"
 	"github.com/igbank/igbank/common/auth"
 	"github.com/igbank/igbank/common/bank"
+	"github.com/igbank/igbank/common/h2guard"
 	"github.com/igbank/igbank/common/tlsconf"
 	"github.com/igbank/igbank/common/transport"
 	"github.com/igbank/igbank/connect/igbankv1connect"
@@ -44,6 +45,7 @@ type Server struct {
 	maxConns   int
 	tls        *tls.Config // nil: plaintext
 	handshakes tlsconf.Limits
+	guard      h2guard.Limits // of plaintext connections (h2c)
 
 	shut atomic.Bool // Shutdown has begun
 }
@@ -106,7 +108,8 @@ func NewServer(b bank.Bank, opts ...ServerOption) *Server {
 	for _, f := range cfg.configure {
 		f(hs)
 	}
-	return &Server{http: hs, maxConns: cfg.MaxConns, tls: tlsConfig, handshakes: cfg.Handshakes}
+	return &Server{http: hs, maxConns: cfg.MaxConns, tls: tlsConfig, handshakes: cfg.Handshakes,
+		guard: pbbank.GuardLimits(transport.Limit(cfg.Timeouts.Read), transport.Limit(cfg.Timeouts.Write), cfg.Logger)}
 }
 
 // plainBodyErrors makes a request body that fails to arrive an error that
@@ -169,10 +172,12 @@ func serverHTTP2Config() *http.HTTP2Config {
 		// the peer does not answer within 10 s.
 		SendPingTimeout: 30 * time.Second,
 		PingTimeout:     10 * time.Second,
-		// Receive windows as the gRPC server's: small calls never wait for
-		// a window update.
-		MaxReceiveBufferPerStream:     1 << 20,
-		MaxReceiveBufferPerConnection: 8 << 20,
+		// Receive windows as the gRPC server's (pbbank): a call of a few
+		// hundred bytes never waits for a window update, and since
+		// net/http opens the connection's window only as handlers read,
+		// the unread request bytes of a connection stay under 1 MiB.
+		MaxReceiveBufferPerStream:     pbbank.StreamWindow,
+		MaxReceiveBufferPerConnection: pbbank.ConnWindow,
 		// No WriteByteTimeout: the ping above already drops a peer that
 		// stops reading, and it would cost two write-deadline updates on
 		// every write of the connection.
@@ -187,13 +192,19 @@ func (discard) Write(p []byte) (int, error) { return len(p), nil }
 
 // Serve serves l until Shutdown, and then returns nil. With TLS, the
 // handshakes run in a tlsconf.Listener over l, and WithMaxConns counts
-// the connections past their handshake.
+// the connections past their handshake. In plaintext, common/h2guard
+// watches the h2c connections (README.md, "Limits and budget"); over TLS
+// net/http must see the *tls.Conn itself to serve HTTP/2, so its own
+// defences stand alone.
 func (s *Server) Serve(l net.Listener) error {
 	if s.tls != nil {
 		l = tlsconf.Listener(l, s.tls, s.handshakes)
 	}
 	if s.maxConns > 0 {
 		l = netutil.LimitListener(l, s.maxConns)
+	}
+	if s.tls == nil {
+		l = h2guard.Listener(l, s.guard)
 	}
 	err := s.http.Serve(l)
 	if errors.Is(err, http.ErrServerClosed) {

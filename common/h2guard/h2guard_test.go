@@ -3,7 +3,6 @@ package h2guard_test
 import (
 	"bytes"
 	"context"
-	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -13,8 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/net/http2"
-	"golang.org/x/net/http2/hpack"
 
+	"github.com/igbank/igbank/common/banktest"
 	"github.com/igbank/igbank/common/h2guard"
 )
 
@@ -111,84 +110,17 @@ func TestWellBehavedClientsPass(t *testing.T) {
 	}
 }
 
-// raw is a hand-driven HTTP/2 client connection.
-type raw struct {
-	t    *testing.T
-	conn net.Conn
-	fr   *http2.Framer
-	enc  *hpack.Encoder
-	hbuf bytes.Buffer
-	wmu  sync.Mutex // the framer's writes, from the test and its drip
-}
-
-func dialRaw(t *testing.T, addr string, settings ...http2.Setting) *raw {
-	t.Helper()
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	r := &raw{t: t, conn: c, fr: http2.NewFramer(c, c)}
-	r.enc = hpack.NewEncoder(&r.hbuf)
-	if _, err := io.WriteString(c, http2.ClientPreface); err != nil {
-		t.Fatal(err)
-	}
-	if err := r.fr.WriteSettings(settings...); err != nil {
-		t.Fatal(err)
-	}
-	return r
-}
-
-func (r *raw) headers(id uint32, path string, end bool) error {
-	r.hbuf.Reset()
-	for _, f := range [][2]string{{":method", "POST"}, {":scheme", "http"}, {":authority", "x"}, {":path", path}, {"content-length", "65536"}} {
-		_ = r.enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
-	}
-	return r.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: r.hbuf.Bytes(), EndHeaders: true, EndStream: end})
-}
-
-// closed waits for the server to end the connection and returns the
-// GOAWAY error code it sent, if any.
-func (r *raw) closed(within time.Duration) (goAway http2.ErrCode, ok bool) {
-	r.t.Helper()
-	_ = r.conn.SetReadDeadline(time.Now().Add(within))
-	for {
-		f, err := r.fr.ReadFrame()
-		if err != nil {
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				r.t.Fatalf("connection still open after %v", within)
-			}
-			return goAway, ok
-		}
-		if g, isGoAway := f.(*http2.GoAwayFrame); isGoAway {
-			goAway, ok = g.ErrCode, true
-		}
-		if s, isSettings := f.(*http2.SettingsFrame); isSettings && !s.IsAck() {
-			r.wmu.Lock()
-			_ = r.fr.WriteSettingsAck()
-			r.wmu.Unlock()
-		}
-	}
-}
-
 func TestRapidResetIsSentGoAway(t *testing.T) {
 	s := serve(t, limits)
-	r := dialRaw(t, s.addr)
+	r := banktest.DialH2(t, s.addr, nil)
 	go func() {
 		for id := uint32(1); id < 1<<20; id += 2 {
-			r.wmu.Lock()
-			err := r.headers(id, "/small", false)
-			if err == nil {
-				err = r.fr.WriteRSTStream(id, http2.ErrCodeCancel)
-			}
-			r.wmu.Unlock()
-			if err != nil {
+			if r.Reset(id, "/small") != nil {
 				return
 			}
 		}
 	}()
-	code, ok := r.closed(5 * time.Second)
+	code, ok := r.Ended(t, 5*time.Second)
 	if !ok || code != http2.ErrCodeEnhanceYourCalm {
 		t.Errorf("GOAWAY = %v (sent: %v), want ENHANCE_YOUR_CALM", code, ok)
 	}
@@ -197,17 +129,14 @@ func TestRapidResetIsSentGoAway(t *testing.T) {
 
 func TestUnfinishedRequestEndsTheConnection(t *testing.T) {
 	s := serve(t, limits)
-	r := dialRaw(t, s.addr)
+	r := banktest.DialH2(t, s.addr, nil)
 	for id := uint32(1); id <= 21; id += 2 {
-		if err := r.headers(id, "/small", false); err != nil {
-			t.Fatal(err)
-		}
-		if err := r.fr.WriteData(id, false, make([]byte, 60000)); err != nil {
+		if err := r.Call(id, "/small", make([]byte, 60000), false); err != nil {
 			t.Fatal(err)
 		}
 	}
 	start := time.Now()
-	r.closed(5 * time.Second)
+	r.Ended(t, 5*time.Second)
 	if d := time.Since(start); d < limits.RequestTimeout/2 {
 		t.Errorf("closed after %v, before the request timeout %v", d, limits.RequestTimeout)
 	}
@@ -220,9 +149,9 @@ func TestStalledResponseEndsTheConnection(t *testing.T) {
 	for _, drip := range []bool{false, true} {
 		t.Run(map[bool]string{false: "closed", true: "drip"}[drip], func(t *testing.T) {
 			s := serve(t, limits)
-			r := dialRaw(t, s.addr, http2.Setting{ID: http2.SettingInitialWindowSize, Val: 0})
+			r := banktest.DialH2(t, s.addr, nil, http2.Setting{ID: http2.SettingInitialWindowSize, Val: 0})
 			for id := uint32(1); id <= 9; id += 2 {
-				if err := r.headers(id, "/big", true); err != nil {
+				if err := r.Call(id, "/big", nil, true); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -231,17 +160,15 @@ func TestStalledResponseEndsTheConnection(t *testing.T) {
 				defer cancel()
 				go func() {
 					for ctx.Err() == nil {
-						r.wmu.Lock()
 						for id := uint32(1); id <= 9; id += 2 {
-							_ = r.fr.WriteWindowUpdate(id, 1)
+							_ = r.WindowUpdate(id, 1)
 						}
-						_ = r.fr.WriteWindowUpdate(0, 5)
-						r.wmu.Unlock()
+						_ = r.WindowUpdate(0, 5)
 						time.Sleep(20 * time.Millisecond)
 					}
 				}()
 			}
-			r.closed(5 * time.Second)
+			r.Ended(t, 5*time.Second)
 			waitViolation(t, s, h2guard.StalledResponse)
 		})
 	}
@@ -266,20 +193,14 @@ func TestPendingRequestBytesAreBounded(t *testing.T) {
 	lim.RequestTimeout = time.Minute
 	lim.RequestBytes = 256 << 10
 	s := serve(t, lim)
-	r := dialRaw(t, s.addr)
+	r := banktest.DialH2(t, s.addr, nil)
 	go func() {
 		for id := uint32(1); id <= 41; id += 2 {
-			r.wmu.Lock()
-			err := r.headers(id, "/small", false)
-			if err == nil {
-				err = r.fr.WriteData(id, false, make([]byte, 16000))
-			}
-			r.wmu.Unlock()
-			if err != nil {
+			if r.Call(id, "/small", make([]byte, 16000), false) != nil {
 				return
 			}
 		}
 	}()
-	r.closed(5 * time.Second)
+	r.Ended(t, 5*time.Second)
 	waitViolation(t, s, h2guard.RequestBytes)
 }
