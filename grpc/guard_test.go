@@ -20,5 +20,5 @@ func TestHTTP2Abuse(t *testing.T) {
 		t.Fatal(err)
 	}
 	path := "/" + igbankv1.BankService_ServiceDesc.ServiceName + "/Balance"
-	banktest.RunHTTP2Abuse(t, grpcbank.Transport.Variants[0], path, banktest.GRPCMessage(msg))
+	banktest.RunHTTP2Abuse(t, grpcbank.Transport.Variants[0], path, banktest.GRPCMessage(msg), true)
 }
