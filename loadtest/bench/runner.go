@@ -240,7 +240,7 @@ func (w *worker) call(ctx context.Context, c bank.Bank, g *generator, l *load) (
 	case bank.OpBalance:
 		_, err = c.Balance(ctx, acc)
 	case bank.OpStatement:
-		_, err = c.Statement(ctx, acc, l.Workload.Month)
+		_, err = c.Statement(ctx, bank.StatementRequest{Account: acc, Month: l.Workload.Month})
 	default:
 		_, err = c.Deposit(ctx, bank.DepositRequest{Account: acc, Amount: l.Workload.Amount, IdempotencyKey: g.key()})
 	}
