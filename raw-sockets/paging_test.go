@@ -2,6 +2,7 @@ package rawbank
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -51,5 +52,18 @@ func TestStatementOpOfOlderRevisions(t *testing.T) {
 	all, err := bank.ReadStatement(ctx, c, bank.StatementRequest{Account: large, Month: month, PageSize: 600})
 	if err != nil || len(all.Transactions) != bank.MaxPageSize+1 {
 		t.Fatalf("op 5 pages: %d transactions, %v", len(all.Transactions), err)
+	}
+}
+
+// A 1.2 client's statement to a server of revision 1.1 (which answers op
+// 5 as an unknown op) fails with that server's invalid_argument, at once.
+func TestStatementPageToAnOlderServer(t *testing.T) {
+	old := fakeServer(t, func(h Header) []byte {
+		return finishFrame(appendErrorMessage(beginFrame(nil, h.Op|ReplyBit, bank.InvalidArgument), "unknown op 5: this server speaks version 1.1 (ops 1 to 4)"), h.ID, 0)
+	})
+	c := dialClient(t, old)
+	_, err := c.Statement(context.Background(), bank.StatementRequest{Account: ledger.SeedAccount(1), Month: "2026-11"})
+	if !errors.Is(err, bank.ErrInvalidArgument) || !strings.Contains(err.Error(), "unknown op 5") {
+		t.Fatalf("a statement to a 1.1 server: %v", err)
 	}
 }

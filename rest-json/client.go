@@ -16,8 +16,9 @@ import (
 	"github.com/igbank/igbank/common/bank"
 )
 
-// Client limits. maxResponseBytes bounds a success response (a long
-// statement); maxProblemBytes bounds an error response.
+// Client limits. maxResponseBytes bounds a success response (the
+// largest, a statement page of bank.MaxPageSize transactions, is under
+// 1 MB); maxProblemBytes bounds an error response.
 const (
 	maxResponseBytes = 16 << 20
 	maxProblemBytes  = 64 << 10

@@ -21,7 +21,8 @@ const (
 	// reflection requests.
 	MaxRequestBytes = 64 << 10
 	// MaxResponseBytes is the largest response message a server sends
-	// (a month's statement of a busy account) and a client accepts.
+	// and a client accepts. The largest is a statement page: at most
+	// bank.MaxPageSize transactions, under 0.5 MB.
 	MaxResponseBytes = 16 << 20
 	// MaxConcurrentStreams bounds the calls in progress on one connection.
 	MaxConcurrentStreams = 1024
