@@ -302,10 +302,11 @@ func (s *Store) Statement(ctx context.Context, q bank.StatementQuery) (bank.Stat
 	if err != nil {
 		return bank.Statement{}, err
 	}
-	// Without a cursor, the page starts just before the month: (start,
-	// MinInt64) sorts before every transaction of the month.
+	// Without a cursor (or with one before the month), the page starts
+	// just before the month: (start, MinInt64) sorts before every
+	// transaction of the month.
 	afterAt, afterID := start, int64(math.MinInt64)
-	if q.After != nil {
+	if q.After != nil && !q.After.Time.Before(start) {
 		afterAt, afterID = q.After.Time, q.After.ID
 	}
 	var st bank.Statement
@@ -321,8 +322,8 @@ func (s *Store) Statement(ctx context.Context, q bank.StatementQuery) (bank.Stat
 		// A keyset page on the index (account, at, id): as cheap on the
 		// last page as on the first.
 		b.Queue(`SELECT id, at, amount, balance_after, idem_key FROM transactions
-			WHERE account = $1 AND at >= $2 AND (at, id) > ($3, $4) AND at < $5
-			ORDER BY at, id LIMIT $6`, string(acc), start, afterAt, afterID, end, q.Limit+1)
+			WHERE account = $1 AND (at, id) > ($2, $3) AND at < $4
+			ORDER BY at, id LIMIT $5`, string(acc), afterAt, afterID, end, q.Limit+1)
 		br := s.pool.SendBatch(ctx, b)
 		defer br.Close()
 		var opening int64

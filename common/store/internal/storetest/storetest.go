@@ -201,6 +201,12 @@ func Paging(t *testing.T, open func(t *testing.T, now func() time.Time) Sweeping
 			}
 		}
 	}
+	// A cursor before the month (a token forged, well formed): the month
+	// from its first transaction, nothing of June.
+	early := bank.EncodePageToken(bank.PageToken{Account: acc, Month: "2026-07", After: bank.Cursor{Time: time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC), ID: 1 << 62}})
+	if p, err := b.Statement(ctx, bank.StatementRequest{Account: acc, Month: "2026-07", PageSize: 2, PageToken: early}); err != nil || len(p.Transactions) != 2 || p.Transactions[0].ID != whole.Transactions[0].ID {
+		t.Fatalf("page after a cursor before the month = %+v, %v; want the month's first two", p, err)
+	}
 	// A cursor past the end of the month: an empty last page, with the
 	// month's balances.
 	last := whole.Transactions[len(whole.Transactions)-1]
