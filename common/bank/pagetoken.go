@@ -107,9 +107,15 @@ func DecodePageToken(s string) (PageToken, error) {
 	if acc > 999_999_999 || year > 9999 || month < 1 || month > 12 {
 		return PageToken{}, Errorf(InvalidArgument, "page token is malformed")
 	}
+	var a [AccountNoLen]byte
+	putDigits(a[:], uint64(acc))
+	var m [7]byte
+	putDigits(m[:4], uint64(year))
+	m[4] = '-'
+	putDigits(m[5:], uint64(month))
 	return PageToken{
-		Account: AccountNo(pad9(acc)),
-		Month:   Month(pad(uint64(year), 4) + "-" + pad(uint64(month), 2)),
+		Account: AccountNo(a[:]),
+		Month:   Month(m[:]),
 		After: Cursor{
 			Time: time.Unix(0, int64(binary.BigEndian.Uint64(b[8:]))).UTC(),
 			ID:   int64(binary.BigEndian.Uint64(b[16:])),
@@ -117,13 +123,11 @@ func DecodePageToken(s string) (PageToken, error) {
 	}, nil
 }
 
-func pad9(n uint32) string { return pad(uint64(n), AccountNoLen) }
-
-// pad formats n in decimal with leading zeros to width digits.
-func pad(n uint64, width int) string {
-	s := strconv.FormatUint(n, 10)
-	for len(s) < width {
-		s = "0" + s
+// putDigits writes n in decimal into b, right-aligned with leading zeros;
+// n must have at most len(b) digits.
+func putDigits(b []byte, n uint64) {
+	for i := len(b) - 1; i >= 0; i-- {
+		b[i] = '0' + byte(n%10)
+		n /= 10
 	}
-	return s
 }
