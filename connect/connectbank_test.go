@@ -110,7 +110,7 @@ func TestHandlerPanicIsInternal(t *testing.T) {
 		if !errors.Is(err, bank.ErrInternal) || !strings.Contains(err.Error(), "panic in") || strings.Contains(err.Error(), "boom") {
 			t.Fatalf("%v: Balance of a panicking server: %v, want internal naming the panic but not its value", p, err)
 		}
-		if _, err := c.Statement(testCtx(t), ledger.SeedAccount(1), "2026-01"); err != nil {
+		if _, err := c.Statement(testCtx(t), bank.StatementRequest{Account: ledger.SeedAccount(1), Month: "2026-01"}); err != nil {
 			t.Fatalf("%v: the server did not survive the panic: %v", p, err)
 		}
 	}
@@ -196,7 +196,7 @@ func TestSideEffectFreeCallsUseGET(t *testing.T) {
 		if _, err := c.Balance(testCtx(t), ledger.SeedAccount(1)); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := c.Statement(testCtx(t), ledger.SeedAccount(1), "2026-01"); err != nil {
+		if _, err := c.Statement(testCtx(t), bank.StatementRequest{Account: ledger.SeedAccount(1), Month: "2026-01"}); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := c.Deposit(testCtx(t), bank.DepositRequest{Account: ledger.SeedAccount(1), Amount: 1, IdempotencyKey: "get-test"}); err != nil {

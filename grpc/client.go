@@ -172,11 +172,11 @@ func (c *Client) Balance(ctx context.Context, acc bank.AccountNo) (bank.Money, e
 }
 
 // Statement implements bank.Bank.
-func (c *Client) Statement(ctx context.Context, acc bank.AccountNo, month bank.Month) (bank.Statement, error) {
-	if err := pbbank.CheckUTF8(string(acc), string(month)); err != nil {
+func (c *Client) Statement(ctx context.Context, req bank.StatementRequest) (bank.Statement, error) {
+	if err := pbbank.CheckUTF8(string(req.Account), string(req.Month), req.PageToken); err != nil {
 		return bank.Statement{}, err
 	}
-	r, err := c.rpc.Statement(ctx, &igbankv1.StatementRequest{Account: string(acc), Month: string(month)})
+	r, err := c.rpc.Statement(ctx, pbbank.StatementRequestToProto(req))
 	if err != nil {
 		return bank.Statement{}, pbbank.FromStatus(ctx, err)
 	}

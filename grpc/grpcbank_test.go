@@ -63,7 +63,7 @@ func TestHandlerPanicIsInternal(t *testing.T) {
 	if !errors.Is(err, bank.ErrInternal) || !strings.Contains(err.Error(), "panic in") || strings.Contains(err.Error(), "boom") {
 		t.Fatalf("Balance of a panicking server: %v, want internal naming the panic but not its value", err)
 	}
-	if _, err := c.Statement(testCtx(t), ledger.SeedAccount(1), "2026-01"); err != nil {
+	if _, err := c.Statement(testCtx(t), bank.StatementRequest{Account: ledger.SeedAccount(1), Month: "2026-01"}); err != nil {
 		t.Fatalf("the server did not survive the panic: %v", err)
 	}
 }

@@ -246,9 +246,9 @@ func (c *Client) Balance(ctx context.Context, acc bank.AccountNo) (bank.Money, e
 }
 
 // Statement implements bank.Bank.
-func (c *Client) Statement(ctx context.Context, acc bank.AccountNo, month bank.Month) (bank.Statement, error) {
+func (c *Client) Statement(ctx context.Context, req bank.StatementRequest) (bank.Statement, error) {
 	var reply StatementReply
-	err := c.call(ctx, MethodStatement, &StatementArgs{Account: acc, Month: month, Timeout: timeout(ctx)}, &reply)
+	err := c.call(ctx, MethodStatement, &StatementArgs{Account: req.Account, Month: req.Month, PageSize: req.PageSize, PageToken: req.PageToken, Timeout: timeout(ctx)}, &reply)
 	if err != nil {
 		return bank.Statement{}, err
 	}

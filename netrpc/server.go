@@ -241,7 +241,7 @@ func (sv *Service) Statement(args *StatementArgs, reply *StatementReply) (err er
 	defer sv.recoverTo(&err, MethodStatement)
 	ctx, cancel := sv.callContext(args.Timeout)
 	defer cancel()
-	reply.Statement, err = sv.conn.s.bank.Statement(ctx, args.Account, args.Month)
+	reply.Statement, err = sv.conn.s.bank.Statement(ctx, bank.StatementRequest{Account: args.Account, Month: args.Month, PageSize: args.PageSize, PageToken: args.PageToken})
 	return toWire(err)
 }
 

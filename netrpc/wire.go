@@ -40,10 +40,17 @@ type BalanceReply struct {
 }
 
 // StatementArgs are the arguments of IGBank.Statement.
+//
+// PageSize and PageToken came with paged statements (gob leaves a field
+// the sender does not know at its zero value: an older client gets the
+// first page of DefaultPageSize); the reply's Statement carries
+// NextPageToken the same way.
 type StatementArgs struct {
-	Account bank.AccountNo
-	Month   bank.Month
-	Timeout time.Duration
+	Account   bank.AccountNo
+	Month     bank.Month
+	Timeout   time.Duration
+	PageSize  int
+	PageToken string
 }
 
 // StatementReply is the reply of IGBank.Statement.

@@ -266,8 +266,8 @@ func (s splitBank) Balance(ctx context.Context, acc bank.AccountNo) (bank.Money,
 	return s.pick(acc).Balance(ctx, acc)
 }
 
-func (s splitBank) Statement(ctx context.Context, acc bank.AccountNo, m bank.Month) (bank.Statement, error) {
-	return s.pick(acc).Statement(ctx, acc, m)
+func (s splitBank) Statement(ctx context.Context, req bank.StatementRequest) (bank.Statement, error) {
+	return s.pick(req.Account).Statement(ctx, req)
 }
 
 func (s splitBank) Deposit(ctx context.Context, req bank.DepositRequest) (bank.DepositReceipt, error) {

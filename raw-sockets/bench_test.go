@@ -131,12 +131,12 @@ func BenchmarkStatement(b *testing.B) {
 			}
 		}
 		month = bank.MonthOf(time.Now())
-		if st, err := c.Statement(ctx, accounts[0], month); err != nil || len(st.Transactions) != 3 {
+		if st, err := c.Statement(ctx, bank.StatementRequest{Account: accounts[0], Month: month}); err != nil || len(st.Transactions) != 3 {
 			b.Fatalf("statement %+v, %v; want 3 transactions", st, err)
 		}
 	}
 	run(b, setup, func(c *rawbank.Client, i int) error {
-		_, err := c.Statement(ctx, accounts[i%100], month)
+		_, err := c.Statement(ctx, bank.StatementRequest{Account: accounts[i%100], Month: month})
 		return err
 	})
 }

@@ -393,12 +393,13 @@ func (c *Client) Balance(ctx context.Context, acc bank.AccountNo) (bank.Money, e
 }
 
 // Statement implements bank.Bank.
-func (c *Client) Statement(ctx context.Context, acc bank.AccountNo, month bank.Month) (bank.Statement, error) {
-	if !strOK(string(acc)) || !strOK(string(month)) {
-		return bank.Statement{}, tooLong("account or month")
+func (c *Client) Statement(ctx context.Context, req bank.StatementRequest) (bank.Statement, error) {
+	if !strOK(string(req.Account)) || !strOK(string(req.Month)) || !strOK(req.PageToken) {
+		return bank.Statement{}, tooLong("account, month or page token")
 	}
-	cl := newCall(OpStatement)
-	cl.req = appendStatementRequest(cl.req, acc, month)
+	cl := newCall(OpStatementPage)
+	req.PageSize = int(bank.PageSize32(req.PageSize))
+	cl.req = appendStatementPageRequest(cl.req, req)
 	if err := c.roundTrip(ctx, cl); err != nil {
 		cl.free()
 		return bank.Statement{}, err
@@ -407,9 +408,9 @@ func (c *Client) Statement(ctx context.Context, acc bank.AccountNo, month bank.M
 	if err := cl.reply(); err != nil {
 		return bank.Statement{}, err
 	}
-	st, err := decodeStatementReply(cl.payload, acc, month)
+	st, err := decodeStatementReply(cl.payload, req.Account, req.Month, true)
 	if err != nil {
-		return bank.Statement{}, malformed(OpStatement, err)
+		return bank.Statement{}, malformed(OpStatementPage, err)
 	}
 	return st, nil
 }

@@ -360,9 +360,9 @@ type bigStatements struct {
 	n int
 }
 
-func (b bigStatements) Statement(_ context.Context, acc bank.AccountNo, m bank.Month) (bank.Statement, error) {
+func (b bigStatements) Statement(_ context.Context, req bank.StatementRequest) (bank.Statement, error) {
 	tx := bank.Transaction{ID: 1, Time: time.Now().UTC(), Amount: 1, BalanceAfter: 2, IdempotencyKey: strings.Repeat("k", 60)}
-	st := bank.Statement{Account: acc, Month: m, Transactions: make([]bank.Transaction, b.n)}
+	st := bank.Statement{Account: req.Account, Month: req.Month, Transactions: make([]bank.Transaction, b.n)}
 	for i := range st.Transactions {
 		st.Transactions[i] = tx
 	}
@@ -379,7 +379,7 @@ func TestLargeStatements(t *testing.T) {
 	}{{2_000, nil}, {200_000, bank.ErrInternal}, {3, nil}} {
 		addr := startServer(t, func(b bank.Bank) bank.Bank { return bigStatements{b, tc.n} })
 		c := dialClient(t, addr, WithConns(1))
-		st, err := c.Statement(context.Background(), ledger.SeedAccount(1), "2026-11")
+		st, err := c.Statement(context.Background(), bank.StatementRequest{Account: ledger.SeedAccount(1), Month: "2026-11"})
 		if tc.want != nil {
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("statement of %d transactions: %v, want %v", tc.n, err, tc.want)

@@ -24,6 +24,11 @@ func seedStatement() bank.Statement {
 		}}
 }
 
+func seedPageRequest() bank.StatementRequest {
+	return bank.StatementRequest{Account: "000000042", Month: "2026-11", PageSize: 1000,
+		PageToken: bank.EncodePageToken(bank.PageToken{Account: "000000042", Month: "2026-11", After: bank.Cursor{Time: time.Date(2026, 11, 3, 10, 0, 0, 123, time.UTC), ID: 1}})}
+}
+
 func seedFrames() [][]byte {
 	balance := frame(Version, OpBalance, 1, balancePayload(1))
 	dep := frame(Version, OpDeposit, 1<<40, appendDepositRequest(nil, bank.DepositRequest{Account: "000000001", Amount: 5, IdempotencyKey: "key"}))
@@ -32,8 +37,11 @@ func seedFrames() [][]byte {
 	goodbye := finishFrame(append(beginFrame(nil, OpGoodbye, bank.Unavailable), "bye"...), 0, 0)
 	authReq := frame(Version, OpAuth, 1, appendAuthRequest(nil, "eyJhbGciOiJFZERTQSJ9.e30.c2ln"))
 	authOK := finishFrame(beginFrame(nil, OpAuth|ReplyBit, bank.OK), 1, 0)
+	pageReq := frame(Version, OpStatementPage, 2, appendStatementPageRequest(nil, seedPageRequest()))
+	st.NextPageToken = seedPageRequest().PageToken
+	pageReply := finishFrame(appendStatementPageReply(beginFrame(nil, OpStatementPage|ReplyBit, bank.OK), &st), 2, 0)
 	return [][]byte{
-		balance, dep, stReply, goodbye, authReq, authOK,
+		balance, dep, stReply, goodbye, authReq, authOK, pageReq, pageReply,
 		append(bytes.Clone(balance), dep...), // two frames
 		balance[:len(balance)-1],             // truncated
 		{0, 0, 0, 0},                         // length 0
@@ -113,6 +121,25 @@ func FuzzStatementRequest(f *testing.F) {
 	})
 }
 
+func FuzzStatementPageRequest(f *testing.F) {
+	f.Add(appendStatementPageRequest(nil, seedPageRequest()))
+	f.Add(appendStatementPageRequest(nil, bank.StatementRequest{PageSize: -1}))
+	f.Add([]byte{0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}) // token length past the end
+	f.Add([]byte{0, 0, 0, 0, 0x7f, 0xff, 0xff, 0xff, 0, 0, 0})    // a byte too many
+	f.Fuzz(func(t *testing.T, p []byte) {
+		req, err := decodeStatementPageRequest(p)
+		if err != nil {
+			return
+		}
+		if len(req.Account)+len(req.Month)+len(req.PageToken) > len(p) {
+			t.Fatalf("%x decoded to strings longer than itself", p)
+		}
+		if !bytes.Equal(appendStatementPageRequest(nil, req), p) {
+			t.Fatalf("round trip of %x gave %+v", p, req)
+		}
+	})
+}
+
 func FuzzDepositRequest(f *testing.F) {
 	f.Add(appendDepositRequest(nil, bank.DepositRequest{Account: "000000001", Amount: 100, IdempotencyKey: "abc"}))
 	f.Add(appendDepositRequest(nil, bank.DepositRequest{Amount: -1}))
@@ -155,16 +182,22 @@ func FuzzBalanceReply(f *testing.F) {
 
 func FuzzStatementReply(f *testing.F) {
 	st := seedStatement()
-	f.Add(appendStatementReply(nil, &st))
+	f.Add(appendStatementReply(nil, &st), false)
+	st.NextPageToken = seedPageRequest().PageToken
+	f.Add(appendStatementPageReply(nil, &st), true)
 	st.Transactions = nil
-	f.Add(appendStatementReply(nil, &st))
+	f.Add(appendStatementReply(nil, &st), false)
 	huge := appendStatementReply(nil, &st)
 	binary.BigEndian.PutUint32(huge[len(huge)-4:], 0xffffffff) // count with no transactions
-	f.Add(huge)
-	f.Fuzz(func(t *testing.T, p []byte) {
-		st, err := decodeStatementReply(p, "000000042", "2026-11")
+	f.Add(huge, false)
+	f.Add(append(bytes.Clone(huge), 0xff, 0xff), true) // and a token length past the end
+	f.Fuzz(func(t *testing.T, p []byte, paged bool) {
+		st, err := decodeStatementReply(p, "000000042", "2026-11", paged)
 		if err != nil {
 			return
+		}
+		if !paged && st.NextPageToken != "" {
+			t.Fatalf("a Statement reply decoded with a page token %q", st.NextPageToken)
 		}
 		if len(st.Transactions) > len(p)/minTxSize {
 			t.Fatalf("%d transactions from %d bytes", len(st.Transactions), len(p))
@@ -174,7 +207,11 @@ func FuzzStatementReply(f *testing.F) {
 				t.Fatalf("time %v is not UTC", tx.Time)
 			}
 		}
-		if re := appendStatementReply(nil, &st); !bytes.Equal(re, p) {
+		re := appendStatementReply(nil, &st)
+		if paged {
+			re = appendStatementPageReply(nil, &st)
+		}
+		if !bytes.Equal(re, p) {
 			t.Fatalf("round trip of %x gave %x", p, re)
 		}
 	})
@@ -218,7 +255,7 @@ func TestStatementCountIsBounded(t *testing.T) {
 	p := appendStatementReply(nil, &st)
 	binary.BigEndian.PutUint32(p[len(p)-4:], 0xffffffff)
 	allocs := testing.AllocsPerRun(100, func() {
-		if _, err := decodeStatementReply(p, "", ""); err == nil {
+		if _, err := decodeStatementReply(p, "", "", false); err == nil {
 			t.Fatal("decoded a statement with a count past its bytes")
 		}
 	})

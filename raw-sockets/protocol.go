@@ -14,7 +14,7 @@ import (
 // Wire constants of protocol version 1; PROTOCOL.md is the specification.
 const (
 	// Version is the version byte of every frame. Revisions of version 1
-	// only add ops (1.1 added OpAuth), so it stays 1: a peer of an
+	// only add ops (1.1 added OpAuth, 1.2 OpStatementPage), so it stays 1: a peer of an
 	// earlier revision answers an op it does not know with an error reply
 	// and the connection goes on.
 	Version = 1
@@ -44,9 +44,21 @@ const (
 	// OpAuth (revision 1.1) carries a bearer token; a client sends it as
 	// the first request of a connection, and the principal it names is
 	// the caller of every later call on that connection.
-	OpAuth    byte = 4
-	ReplyBit  byte = 0x80
-	OpGoodbye byte = ReplyBit
+	OpAuth byte = 4
+	// OpStatementPage (revision 1.2) reads one page of a statement: it
+	// carries a page size and a page token, and its reply the token of
+	// the next page. OpStatement answers a month of more than
+	// bank.MaxPageSize transactions with invalid_argument.
+	OpStatementPage byte = 5
+	ReplyBit        byte = 0x80
+	OpGoodbye       byte = ReplyBit
+)
+
+// Revision is the revision of version 1 this package speaks, and the ops
+// it knows are 1 to MaxOp.
+const (
+	Revision = "1.2"
+	MaxOp    = OpStatementPage
 )
 
 // minTxSize is the smallest encoded transaction: four i64 and an empty str.
@@ -211,6 +223,15 @@ func appendStatementRequest(b []byte, acc bank.AccountNo, m bank.Month) []byte {
 	return appendStr(appendStr(b, string(acc)), string(m))
 }
 
+// appendStatementPageRequest appends the payload of a StatementPage
+// request: the month's, then page_size as an i32 and page_token. The
+// caller brings PageSize into the i32's range (bank.PageSize32).
+func appendStatementPageRequest(b []byte, req bank.StatementRequest) []byte {
+	b = appendStatementRequest(b, req.Account, req.Month)
+	b = binary.BigEndian.AppendUint32(b, uint32(int32(req.PageSize)))
+	return appendStr(b, req.PageToken)
+}
+
 func appendDepositRequest(b []byte, req bank.DepositRequest) []byte {
 	b = appendStr(b, string(req.Account))
 	b = appendI64(b, int64(req.Amount))
@@ -218,6 +239,12 @@ func appendDepositRequest(b []byte, req bank.DepositRequest) []byte {
 }
 
 func appendBalanceReply(b []byte, m bank.Money) []byte { return appendI64(b, int64(m)) }
+
+// appendStatementPageReply appends a statement's page and the token of
+// the next page.
+func appendStatementPageReply(b []byte, st *bank.Statement) []byte {
+	return appendStr(appendStatementReply(b, st), st.NextPageToken)
+}
 
 func appendStatementReply(b []byte, st *bank.Statement) []byte {
 	b = appendStr(b, string(st.Account))
@@ -327,6 +354,19 @@ func decodeStatementRequest(p []byte) (bank.AccountNo, bank.Month, error) {
 	return acc, m, d.done()
 }
 
+// decodeStatementPageRequest decodes a StatementPage request. The page
+// token is a str like any other (at most 65,535 bytes, inside a frame of
+// at most 64 KiB); the service judges its content.
+func decodeStatementPageRequest(p []byte) (bank.StatementRequest, error) {
+	d := decoder{b: p}
+	var req bank.StatementRequest
+	req.Account = bank.AccountNo(d.str())
+	req.Month = bank.Month(d.str())
+	req.PageSize = int(int32(d.u32()))
+	req.PageToken = d.str()
+	return req, d.done()
+}
+
 func decodeDepositRequest(p []byte) (bank.DepositRequest, error) {
 	d := decoder{b: p}
 	var req bank.DepositRequest
@@ -363,9 +403,11 @@ func decodeBalanceReply(p []byte) (bank.Money, error) {
 	return m, d.done()
 }
 
-// decodeStatementReply decodes a statement. The client passes the account
-// and month it asked for, which the reply repeats, to save two allocations.
-func decodeStatementReply(p []byte, acc bank.AccountNo, month bank.Month) (bank.Statement, error) {
+// decodeStatementReply decodes a statement, or with paged set a page of
+// one (a StatementPage reply, which ends with the next page's token). The
+// client passes the account and month it asked for, which the reply
+// repeats, to save two allocations.
+func decodeStatementReply(p []byte, acc bank.AccountNo, month bank.Month, paged bool) (bank.Statement, error) {
 	d := decoder{b: p}
 	var st bank.Statement
 	st.Account = bank.AccountNo(d.strAs(string(acc)))
@@ -386,6 +428,9 @@ func decodeStatementReply(p []byte, acc bank.AccountNo, month bank.Month) (bank.
 		tx.Amount = bank.Money(d.i64())
 		tx.BalanceAfter = bank.Money(d.i64())
 		tx.IdempotencyKey = d.str()
+	}
+	if paged {
+		st.NextPageToken = d.str()
 	}
 	if err := d.done(); err != nil {
 		return bank.Statement{}, err

@@ -150,9 +150,9 @@ func (c *serverConn) abort() {
 
 // request is a decoded call.
 type request struct {
-	h     Header
-	dep   bank.DepositRequest // Account is set for every op
-	month bank.Month
+	h    Header
+	dep  bank.DepositRequest   // Account is set for every op
+	page bank.StatementRequest // Account and Month too for OpStatement
 }
 
 // Serve implements connserver.Conn.
@@ -179,14 +179,18 @@ func (c *serverConn) Serve() {
 		case OpBalance:
 			req.dep.Account, perr = decodeBalanceRequest(p)
 		case OpStatement:
-			req.dep.Account, req.month, perr = decodeStatementRequest(p)
+			req.page.Account, req.page.Month, perr = decodeStatementRequest(p)
+			req.dep.Account = req.page.Account
+		case OpStatementPage:
+			req.page, perr = decodeStatementPageRequest(p)
+			req.dep.Account = req.page.Account
 		case OpDeposit:
 			req.dep, perr = decodeDepositRequest(p)
 		case OpAuth:
 			c.authenticate(h, p, first)
 			continue
 		default:
-			c.statusReply(h, bank.InvalidArgument, fmt.Sprintf("unknown op %d: this server speaks version 1.1 (ops 1 to 4)", h.Op))
+			c.statusReply(h, bank.InvalidArgument, fmt.Sprintf("unknown op %d: this server speaks version %s (ops 1 to %d)", h.Op, Revision, MaxOp))
 			continue
 		}
 		if perr != nil {
@@ -347,18 +351,32 @@ func (s *Server) reply(b []byte, ctx context.Context, req request) (frame []byte
 			b = appendBalanceReply(b, m)
 		}
 	case OpStatement:
+		// The whole month in one reply, as before revision 1.2, if it is
+		// one page of the largest size; a longer month is refused rather
+		// than cut short, since this reply cannot say that more follows.
 		var st bank.Statement
-		if st, err = s.bank.Statement(ctx, req.dep.Account, req.month); err == nil {
-			b = appendStatementReply(b, &st)
-			if len(b)+crcSize > MaxReplyFrame {
-				err = bank.Errorf(bank.Internal, "statement of %d transactions is over the frame limit", len(st.Transactions))
+		if st, err = s.bank.Statement(ctx, bank.StatementRequest{Account: req.page.Account, Month: req.page.Month, PageSize: bank.MaxPageSize}); err == nil {
+			if st.NextPageToken != "" {
+				err = bank.Errorf(bank.InvalidArgument, "the statement has more than %d transactions: read it in pages with op %d (StatementPage, revision 1.2)", bank.MaxPageSize, OpStatementPage)
+			} else {
+				b = appendStatementReply(b, &st)
 			}
+		}
+	case OpStatementPage:
+		var st bank.Statement
+		if st, err = s.bank.Statement(ctx, req.page); err == nil {
+			b = appendStatementPageReply(b, &st)
 		}
 	case OpDeposit:
 		var r bank.DepositReceipt
 		if r, err = s.bank.Deposit(ctx, req.dep); err == nil {
 			b = appendDepositReply(b, r)
 		}
+	}
+	if err == nil && len(b)+crcSize > MaxReplyFrame {
+		// Cannot happen: bank.MaxPageSize transactions of the largest
+		// size take well under 1 MiB (docs/architecture.md).
+		err = bank.Errorf(bank.Internal, "reply of %d bytes is over the frame limit", len(b)+crcSize)
 	}
 	if err != nil {
 		code := bank.CodeOf(err)

@@ -85,7 +85,7 @@ var ops = []struct {
 		return err
 	}},
 	{"Statement", func(ctx context.Context, c *restbank.Client, i int) error {
-		_, err := c.Statement(ctx, accs[1+i%1000], "2026-01")
+		_, err := c.Statement(ctx, bank.StatementRequest{Account: accs[1+i%1000], Month: "2026-01"})
 		return err
 	}},
 	{"Deposit", func(ctx context.Context, c *restbank.Client, i int) error {

@@ -16,8 +16,9 @@ import (
 	"github.com/igbank/igbank/common/bank"
 )
 
-// Client limits. maxResponseBytes bounds a success response (a long
-// statement); maxProblemBytes bounds an error response.
+// Client limits. maxResponseBytes bounds a success response (the
+// largest, a statement page of bank.MaxPageSize transactions, is under
+// 1 MB); maxProblemBytes bounds an error response.
 const (
 	maxResponseBytes = 16 << 20
 	maxProblemBytes  = 64 << 10
@@ -120,7 +121,7 @@ func checkSegment(what, s string) error {
 // resource is the URL path of a call: path is its decoded form and raw
 // the escaped one, empty when no segment needs escaping (the usual case,
 // which then costs no escaping work).
-type resource struct{ path, raw string }
+type resource struct{ path, raw, query string }
 
 // accountPath returns the path /v1/accounts/{acc}/{rest...}, with acc and
 // the optional last segment escaped as single segments.
@@ -153,15 +154,26 @@ func (c *Client) Balance(ctx context.Context, acc bank.AccountNo) (bank.Money, e
 }
 
 // Statement implements bank.Bank.
-func (c *Client) Statement(ctx context.Context, acc bank.AccountNo, month bank.Month) (bank.Statement, error) {
-	if err := checkSegment("account", string(acc)); err != nil {
+func (c *Client) Statement(ctx context.Context, req bank.StatementRequest) (bank.Statement, error) {
+	if err := checkSegment("account", string(req.Account)); err != nil {
 		return bank.Statement{}, err
 	}
-	if err := checkSegment("month", string(month)); err != nil {
+	if err := checkSegment("month", string(req.Month)); err != nil {
 		return bank.Statement{}, err
+	}
+	res := accountPath(req.Account, "statements", string(req.Month))
+	if req.PageSize != 0 || req.PageToken != "" {
+		q := make(url.Values, 2)
+		if req.PageSize != 0 {
+			q.Set("page_size", strconv.Itoa(req.PageSize))
+		}
+		if req.PageToken != "" {
+			q.Set("page_token", req.PageToken)
+		}
+		res.query = q.Encode()
 	}
 	var out statementJSON
-	if _, err := c.call(ctx, http.MethodGet, accountPath(acc, "statements", string(month)), "", nil, http.StatusOK, &out); err != nil {
+	if _, err := c.call(ctx, http.MethodGet, res, "", nil, http.StatusOK, &out); err != nil {
 		return bank.Statement{}, err
 	}
 	st := bank.Statement{
@@ -169,6 +181,8 @@ func (c *Client) Statement(ctx context.Context, acc bank.AccountNo, month bank.M
 		Month:   bank.Month(out.Month),
 		Opening: bank.Money(out.Opening),
 		Closing: bank.Money(out.Closing),
+
+		NextPageToken: out.NextPageToken,
 	}
 	if len(out.Transactions) > 0 {
 		st.Transactions = make([]bank.Transaction, len(out.Transactions))
@@ -218,7 +232,7 @@ type callResult struct {
 func (c *Client) call(ctx context.Context, method string, path resource, key string, body []byte, want int, out any) (callResult, error) {
 	// One allocation holds the request, its URL, body and header values.
 	o := &outgoing{}
-	o.url = url.URL{Scheme: c.scheme, Host: c.host, Path: path.path, RawPath: path.raw}
+	o.url = url.URL{Scheme: c.scheme, Host: c.host, Path: path.path, RawPath: path.raw, RawQuery: path.query}
 	o.req = http.Request{
 		Method:     method,
 		URL:        &o.url,

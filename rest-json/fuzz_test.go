@@ -58,6 +58,7 @@ func FuzzDecodeDeposit(f *testing.F) {
 type recorder struct {
 	acc   bank.AccountNo
 	month bank.Month
+	req   bank.StatementRequest
 }
 
 func (r *recorder) Balance(_ context.Context, acc bank.AccountNo) (bank.Money, error) {
@@ -65,9 +66,9 @@ func (r *recorder) Balance(_ context.Context, acc bank.AccountNo) (bank.Money, e
 	return 1, nil
 }
 
-func (r *recorder) Statement(_ context.Context, acc bank.AccountNo, m bank.Month) (bank.Statement, error) {
-	r.acc, r.month = acc, m
-	return bank.Statement{Account: acc, Month: m}, nil
+func (r *recorder) Statement(_ context.Context, req bank.StatementRequest) (bank.Statement, error) {
+	r.acc, r.month, r.req = req.Account, req.Month, req
+	return bank.Statement{Account: req.Account, Month: req.Month}, nil
 }
 
 func (r *recorder) Deposit(_ context.Context, req bank.DepositRequest) (bank.DepositReceipt, error) {
@@ -87,7 +88,8 @@ func (t handlerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 // FuzzPath: whatever account and month a caller passes, the client's path
 // escaping and the server's path parsing hand the bank exactly those
 // strings (or the client refuses them as InvalidArgument), and nothing
-// panics.
+// panics. The month doubles as a page token and its length as a page
+// size, to check the query's escaping the same way.
 func FuzzPath(f *testing.F) {
 	for _, s := range [][2]string{
 		{"000000001", "2026-01"}, {"", ""}, {".", ".."}, {"a/b", "2026/01"}, {"%2F", "%"}, {"00000 001", "2026-01?x=1"},
@@ -101,15 +103,15 @@ func FuzzPath(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = c.Statement(context.Background(), bank.AccountNo(acc), bank.Month(month))
+		_, err = c.Statement(context.Background(), bank.StatementRequest{Account: bank.AccountNo(acc), Month: bank.Month(month), PageToken: month, PageSize: len(month)})
 		if err != nil {
 			if !errors.Is(err, bank.ErrInvalidArgument) {
 				t.Fatalf("Statement(%q, %q): %v", acc, month, err)
 			}
 			return
 		}
-		if rec.acc != bank.AccountNo(acc) || rec.month != bank.Month(month) {
-			t.Fatalf("Statement(%q, %q) reached the bank as (%q, %q)", acc, month, rec.acc, rec.month)
+		if rec.acc != bank.AccountNo(acc) || rec.month != bank.Month(month) || rec.req.PageToken != month || rec.req.PageSize != len(month) {
+			t.Fatalf("Statement(%q, %q) reached the bank as %+v", acc, month, rec.req)
 		}
 	})
 }

@@ -94,7 +94,7 @@ func TestPanicIsInternal(t *testing.T) {
 			t.Fatalf("Balance on a panicking bank: %v, want Internal", err)
 		}
 	}
-	if _, err := c.Statement(context.Background(), ledger.SeedAccount(1), "2026-01"); err != nil {
+	if _, err := c.Statement(context.Background(), bank.StatementRequest{Account: ledger.SeedAccount(1), Month: "2026-01"}); err != nil {
 		t.Fatalf("Statement after the panics: %v", err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"sync"
 	"time"
@@ -226,15 +227,66 @@ func (s *Server) balance(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) statement(w http.ResponseWriter, r *http.Request) error {
-	st, err := s.bank.Statement(r.Context(), bank.AccountNo(r.PathValue("acc")), bank.Month(r.PathValue("month")))
+	req, err := statementRequest(r)
 	if err != nil {
 		return err
+	}
+	st, err := s.bank.Statement(r.Context(), req)
+	if err != nil {
+		return err
+	}
+	if st.NextPageToken != "" {
+		w.Header()["Link"] = []string{nextLink(r, req, st.NextPageToken)}
 	}
 	bp := getBuf()
 	*bp = appendStatement(*bp, &st)
 	writeBody(w, http.StatusOK, *bp)
 	putBuf(bp)
 	return nil
+}
+
+// statementRequest reads a statement request from the path and the query
+// parameters page_size and page_token, each at most once.
+func statementRequest(r *http.Request) (bank.StatementRequest, error) {
+	req := bank.StatementRequest{Account: bank.AccountNo(r.PathValue("acc")), Month: bank.Month(r.PathValue("month"))}
+	if r.URL.RawQuery == "" {
+		return req, nil
+	}
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return req, bank.Errorf(bank.InvalidArgument, "query string is malformed")
+	}
+	if v, ok := q["page_size"]; ok {
+		if len(v) != 1 {
+			return req, bank.Errorf(bank.InvalidArgument, "more than one page_size")
+		}
+		n, err := strconv.ParseInt(v[0], 10, 64)
+		switch {
+		case err == nil:
+			req.PageSize = int(max(min(n, bank.MaxPageSize+1), -1))
+		case errors.Is(err, strconv.ErrRange) && v[0][0] != '-':
+			req.PageSize = bank.MaxPageSize // served as the maximum, as any size above it
+		default:
+			return req, bank.Errorf(bank.InvalidArgument, "page_size %q is not an integer", clip(v[0]))
+		}
+	}
+	if v, ok := q["page_token"]; ok {
+		if len(v) != 1 {
+			return req, bank.Errorf(bank.InvalidArgument, "more than one page_token")
+		}
+		req.PageToken = v[0]
+	}
+	return req, nil
+}
+
+// nextLink is the Link header (RFC 8288) of the page after this one: this
+// resource's path with the same page_size and the next page's token.
+func nextLink(r *http.Request, req bank.StatementRequest, token string) string {
+	q := url.Values{"page_token": {token}}
+	if req.PageSize != 0 {
+		q.Set("page_size", strconv.Itoa(min(req.PageSize, bank.MaxPageSize)))
+	}
+	return "<" + r.URL.EscapedPath() + "?" + q.Encode() + `>; rel="next"`
 }
 
 func (s *Server) deposit(w http.ResponseWriter, r *http.Request) error {

@@ -177,7 +177,12 @@ func appendStatement(b []byte, st *bank.Statement) []byte {
 		b = appendString(b, tx.IdempotencyKey)
 		b = append(b, '}')
 	}
-	return append(b, "]}"...)
+	b = append(b, ']')
+	if st.NextPageToken != "" {
+		b = append(b, `,"next_page_token":`...)
+		b = appendString(b, st.NextPageToken)
+	}
+	return append(b, '}')
 }
 
 // The client's view of the responses. Unknown members are ignored, so a
@@ -205,6 +210,8 @@ type statementJSON struct {
 	Opening      int64             `json:"opening"`
 	Closing      int64             `json:"closing"`
 	Transactions []transactionJSON `json:"transactions"`
+	// NextPageToken is absent on the last page.
+	NextPageToken string `json:"next_page_token"`
 }
 
 // problemJSON is an RFC 9457 problem detail with the extension member

@@ -15,13 +15,16 @@ struct Transaction {
   5: string idempotency_key
 }
 
-// An account's activity over one month.
+// One page of an account's activity over one month. opening and closing
+// are the month's on every page; next_page_token is the page_token of the
+// next page, "" (or absent, from an older server) on the last page.
 struct Statement {
   1: string account
   2: string month
   3: i64 opening
   4: i64 closing
   5: list<Transaction> transactions
+  6: string next_page_token
 }
 
 struct DepositRequest {
@@ -57,7 +60,12 @@ service Bank {
     7: Unauthenticated unauthenticated, 8: PermissionDenied permission_denied,
     9: Internal internal, 10: Canceled canceled)
 
-  Statement statement(1: string account, 2: string month) throws (
+  // page_size and page_token came later than account and month: an older
+  // client sends neither and gets the first page of 100. page_size 0 means
+  // 100, above 1000 is served as 1000, negative is InvalidArgument;
+  // page_token is "" for the first page or the previous page's
+  // next_page_token.
+  Statement statement(1: string account, 2: string month, 3: i32 page_size, 4: string page_token) throws (
     1: NotFound not_found, 2: InvalidArgument invalid_argument,
     3: IdempotencyKeyReused idempotency_key_reused, 4: InFlight in_flight,
     5: Unavailable unavailable, 6: DeadlineExceeded deadline_exceeded,

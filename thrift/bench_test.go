@@ -48,7 +48,7 @@ func balance(ctx context.Context, c bank.Bank, i int) error {
 func BenchmarkStatement(b *testing.B) {
 	month := bank.MonthOf(time.Now())
 	benchmark(b, func(ctx context.Context, c bank.Bank, i int) error {
-		_, err := c.Statement(ctx, benchAccountNos[i%10], month)
+		_, err := c.Statement(ctx, bank.StatementRequest{Account: benchAccountNos[i%10], Month: month})
 		return err
 	})
 }

@@ -214,9 +214,9 @@ func (c *Client) Balance(ctx context.Context, acc bank.AccountNo) (bank.Money, e
 }
 
 // Statement implements bank.Bank.
-func (c *Client) Statement(ctx context.Context, acc bank.AccountNo, month bank.Month) (bank.Statement, error) {
+func (c *Client) Statement(ctx context.Context, req bank.StatementRequest) (bank.Statement, error) {
 	st, err := call(c, ctx, func(tc *bankthrift.BankClient) (*bankthrift.Statement, error) {
-		return tc.Statement(noDeadline, string(acc), string(month))
+		return tc.Statement(noDeadline, string(req.Account), string(req.Month), bank.PageSize32(req.PageSize), req.PageToken)
 	})
 	if err != nil {
 		return bank.Statement{}, err

@@ -84,11 +84,12 @@ func timeFromWire(ns int64) time.Time {
 
 func statementToWire(st bank.Statement) *bankthrift.Statement {
 	out := &bankthrift.Statement{
-		Account:      string(st.Account),
-		Month:        string(st.Month),
-		Opening:      int64(st.Opening),
-		Closing:      int64(st.Closing),
-		Transactions: make([]*bankthrift.Transaction, len(st.Transactions)),
+		Account:       string(st.Account),
+		Month:         string(st.Month),
+		Opening:       int64(st.Opening),
+		Closing:       int64(st.Closing),
+		Transactions:  make([]*bankthrift.Transaction, len(st.Transactions)),
+		NextPageToken: st.NextPageToken,
 	}
 	txs := make([]bankthrift.Transaction, len(st.Transactions)) // one allocation for all
 	for i, tx := range st.Transactions {
@@ -113,6 +114,8 @@ func statementFromWire(st *bankthrift.Statement) bank.Statement {
 		Month:   bank.Month(st.Month),
 		Opening: bank.Money(st.Opening),
 		Closing: bank.Money(st.Closing),
+
+		NextPageToken: st.NextPageToken,
 	}
 	if n := len(st.Transactions); n > 0 {
 		out.Transactions = make([]bank.Transaction, 0, n)

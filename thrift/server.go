@@ -342,9 +342,14 @@ func (h handler) Balance(ctx context.Context, account string) (_ int64, err erro
 	return int64(m), nil
 }
 
-func (h handler) Statement(ctx context.Context, account, month string) (_ *bankthrift.Statement, err error) {
+func (h handler) Statement(ctx context.Context, account, month string, pageSize int32, pageToken string) (_ *bankthrift.Statement, err error) {
 	defer h.recoverCall("statement", &err)
-	st, err := h.b.Statement(ctx, bank.AccountNo(account), bank.Month(month))
+	st, err := h.b.Statement(ctx, bank.StatementRequest{
+		Account:   bank.AccountNo(account),
+		Month:     bank.Month(month),
+		PageSize:  int(pageSize),
+		PageToken: pageToken,
+	})
 	if err != nil {
 		return nil, h.toException(ctx, err)
 	}

@@ -75,7 +75,7 @@ func TestHandlerPanicBecomesInternal(t *testing.T) {
 			t.Fatalf("Balance with a panicking handler: %v, want internal", err)
 		}
 	}
-	if _, err := c.Statement(ctx(t), ledger.SeedAccount(1), "2026-01"); err != nil {
+	if _, err := c.Statement(ctx(t), bank.StatementRequest{Account: ledger.SeedAccount(1), Month: "2026-01"}); err != nil {
 		t.Fatalf("Statement after the panics: %v", err)
 	}
 }
@@ -110,7 +110,7 @@ func TestClientRefusesFrameOverItsLimit(t *testing.T) {
 	}
 	addr := banktest.Serve(t, thriftbank.NewServer(b))
 	c := dial(t, addr, thriftbank.WithClientMaxFrameSize(1024))
-	_, err := c.Statement(ctx(t), ledger.SeedAccount(2), bank.MonthOf(time.Now()))
+	_, err := c.Statement(ctx(t), bank.StatementRequest{Account: ledger.SeedAccount(2), Month: bank.MonthOf(time.Now())})
 	if !errors.Is(err, bank.ErrUnavailable) {
 		t.Fatalf("Statement of about 10 KiB to a client taking 1 KiB: %v, want unavailable", err)
 	}
@@ -206,7 +206,7 @@ func TestShutdownLetsCallsFinish(t *testing.T) {
 	go func() { served <- srv.Serve(l) }()
 	busy := dial(t, l.Addr().String())
 	idle := dial(t, l.Addr().String()) // one idle connection, which must not hold Shutdown up
-	if _, err := idle.Statement(ctx(t), ledger.SeedAccount(1), "2026-01"); err != nil {
+	if _, err := idle.Statement(ctx(t), bank.StatementRequest{Account: ledger.SeedAccount(1), Month: "2026-01"}); err != nil {
 		t.Fatal(err)
 	}
 	got := make(chan error, 1)
@@ -286,7 +286,7 @@ func TestTimedOutConnectionIsNotReused(t *testing.T) {
 	// With one connection in the pool, a reused connection would read
 	// the late answer of the call above.
 	for i := 1; i <= 5; i++ {
-		st, err := c.Statement(ctx(t), ledger.SeedAccount(i), "2026-01")
+		st, err := c.Statement(ctx(t), bank.StatementRequest{Account: ledger.SeedAccount(i), Month: "2026-01"})
 		if err != nil || st.Account != ledger.SeedAccount(i) {
 			t.Fatalf("Statement(%d) = %+v, %v", i, st, err)
 		}
@@ -335,7 +335,7 @@ func TestWaitForPoolHonoursDeadline(t *testing.T) {
 	<-g.entered
 	short, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
-	if _, err := c.Statement(short, ledger.SeedAccount(1), "2026-01"); !errors.Is(err, bank.ErrDeadlineExceeded) {
+	if _, err := c.Statement(short, bank.StatementRequest{Account: ledger.SeedAccount(1), Month: "2026-01"}); !errors.Is(err, bank.ErrDeadlineExceeded) {
 		t.Fatalf("Statement waiting for a connection past its deadline: %v, want deadline exceeded", err)
 	}
 }
@@ -381,7 +381,7 @@ func TestCallTimeout(t *testing.T) {
 			t.Fatalf("Balance past the server's call timeout: %v, want deadline exceeded", err)
 		}
 	}
-	if _, err := c.Statement(ctx(t), ledger.SeedAccount(1), "2026-01"); err != nil {
+	if _, err := c.Statement(ctx(t), bank.StatementRequest{Account: ledger.SeedAccount(1), Month: "2026-01"}); err != nil {
 		t.Fatalf("Statement after the timed-out calls: %v", err)
 	}
 }

@@ -158,7 +158,7 @@ func Check(ctx context.Context, b bank.Bank, months []bank.Month, deposits []Dep
 		balance := opening
 		var distinct bank.Money
 		for _, m := range months {
-			st, err := b.Statement(ctx, acc, m)
+			st, err := bank.ReadStatement(ctx, b, bank.StatementRequest{Account: acc, Month: m, PageSize: bank.MaxPageSize})
 			if err != nil {
 				return r, fmt.Errorf("audit: statement of %s for %s: %w", acc, m, err)
 			}

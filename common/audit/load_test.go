@@ -33,8 +33,8 @@ func (c *flakyClient) Balance(ctx context.Context, acc bank.AccountNo) (bank.Mon
 	return c.l.Balance(ctx, acc)
 }
 
-func (c *flakyClient) Statement(ctx context.Context, acc bank.AccountNo, m bank.Month) (bank.Statement, error) {
-	return c.l.Statement(ctx, acc, m)
+func (c *flakyClient) Statement(ctx context.Context, req bank.StatementRequest) (bank.Statement, error) {
+	return bank.NewService(c.l).Statement(ctx, req)
 }
 
 func (c *flakyClient) Deposit(ctx context.Context, req bank.DepositRequest) (bank.DepositReceipt, error) {
@@ -113,7 +113,7 @@ func TestDepositLoadOutcomes(t *testing.T) {
 				t.Errorf("%d acknowledged (stats: %d), %d failed, %d unknown; want %d failed and unknown outcomes %v",
 					acked, res.Acknowledged, failed, unknown, tc.wantFailed, tc.wantUnknown)
 			}
-			r, err := audit.Check(context.Background(), l, audit.Months(start), deposits, false)
+			r, err := audit.Check(context.Background(), bank.NewService(l), audit.Months(start), deposits, false)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -131,7 +131,10 @@ func TestAuthorize(t *testing.T) {
 		{"owner deposits", as(auth.Customer(acc1)), func(ctx context.Context) error { _, err := b.Deposit(ctx, dep(acc1, "a")); return err }, nil},
 		{"other account", as(auth.Customer(acc1)), func(ctx context.Context) error { _, err := b.Balance(ctx, acc2); return err }, bank.ErrPermissionDenied},
 		{"other deposit", as(auth.Customer(acc1)), func(ctx context.Context) error { _, err := b.Deposit(ctx, dep(acc2, "b")); return err }, bank.ErrPermissionDenied},
-		{"unknown account: denied, not not_found", as(auth.Customer(acc1)), func(ctx context.Context) error { _, err := b.Statement(ctx, unknown, "2026-11"); return err }, bank.ErrPermissionDenied},
+		{"unknown account: denied, not not_found", as(auth.Customer(acc1)), func(ctx context.Context) error {
+			_, err := b.Statement(ctx, bank.StatementRequest{Account: unknown, Month: "2026-11"})
+			return err
+		}, bank.ErrPermissionDenied},
 		{"teller reads any", as(auth.Teller), func(ctx context.Context) error { _, err := b.Balance(ctx, acc2); return err }, nil},
 		{"teller deposits any", as(auth.Teller), func(ctx context.Context) error { _, err := b.Deposit(ctx, dep(acc2, "c")); return err }, nil},
 		{"teller sees not_found", as(auth.Teller), func(ctx context.Context) error { _, err := b.Balance(ctx, unknown); return err }, bank.ErrNotFound},
@@ -180,7 +183,7 @@ func TestKeysAreScoped(t *testing.T) {
 		{owner, map[int64]string{r1.TransactionID: "same-key", r2.TransactionID: ""}},
 		{teller, map[int64]string{r1.TransactionID: "", r2.TransactionID: "same-key"}},
 	} {
-		st, err := b.Statement(v.ctx, acc, month)
+		st, err := b.Statement(v.ctx, bank.StatementRequest{Account: acc, Month: month})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -50,12 +50,12 @@ func (a authorizer) Balance(ctx context.Context, acc bank.AccountNo) (bank.Money
 
 // Statement implements bank.Bank: a transaction's key shows only to the
 // principal that made it.
-func (a authorizer) Statement(ctx context.Context, acc bank.AccountNo, month bank.Month) (bank.Statement, error) {
-	p, err := a.check(ctx, acc)
+func (a authorizer) Statement(ctx context.Context, req bank.StatementRequest) (bank.Statement, error) {
+	p, err := a.check(ctx, req.Account)
 	if err != nil {
 		return bank.Statement{}, err
 	}
-	st, err := a.next.Statement(ctx, acc, month)
+	st, err := a.next.Statement(ctx, req)
 	for i := range st.Transactions {
 		st.Transactions[i].IdempotencyKey = unscope(p, st.Transactions[i].IdempotencyKey)
 	}

@@ -12,9 +12,12 @@ import (
 type Bank interface {
 	// Balance returns the current balance of acc.
 	Balance(ctx context.Context, acc AccountNo) (Money, error)
-	// Statement lists the transactions of acc in month, with the balance
-	// before the month's first transaction and after its last.
-	Statement(ctx context.Context, acc AccountNo, month Month) (Statement, error)
+	// Statement returns one page of the transactions of req.Account in
+	// req.Month, with the balance before the month's first transaction and
+	// after its last (the same on every page), and the token of the next
+	// page in NextPageToken ("" on the last page). ReadStatement pages
+	// through a whole month.
+	Statement(ctx context.Context, req StatementRequest) (Statement, error)
 	// Deposit adds req.Amount to req.Account exactly once per
 	// req.IdempotencyKey; a repeat of the key returns the stored receipt
 	// with Replayed set.
@@ -88,13 +91,29 @@ type Transaction struct {
 	IdempotencyKey string    // the key of the deposit that created it
 }
 
-// Statement is an account's activity over one month.
+// StatementRequest asks for one page of an account's statement for a
+// month. PageSize 0 means DefaultPageSize; a PageSize above MaxPageSize is
+// served as MaxPageSize; a negative one is InvalidArgument. PageToken is ""
+// for the first page, or the NextPageToken of the previous page, unchanged:
+// it is opaque, bound to Account and Month, and a token that is malformed,
+// altered or issued for another account or month is InvalidArgument.
+type StatementRequest struct {
+	Account   AccountNo
+	Month     Month
+	PageSize  int
+	PageToken string
+}
+
+// Statement is one page of an account's activity over one month. Opening
+// and Closing are the month's, whichever page this is; Transactions are the
+// page's, in time order (ties by ID).
 type Statement struct {
-	Account      AccountNo
-	Month        Month
-	Opening      Money // balance before the month's first transaction
-	Closing      Money // balance after the month's last transaction
-	Transactions []Transaction
+	Account       AccountNo
+	Month         Month
+	Opening       Money // balance before the month's first transaction
+	Closing       Money // balance after the month's last transaction
+	Transactions  []Transaction
+	NextPageToken string // "" on the last page
 }
 
 // DepositRequest asks for Amount to be added to Account. IdempotencyKey is

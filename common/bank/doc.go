@@ -7,6 +7,11 @@
 // integer; formatting such as "220.77" happens only at the edges
 // (Money.String).
 //
+// A statement comes in pages (StatementRequest, Statement.NextPageToken,
+// ReadStatement): at most MaxPageSize transactions a page, so that no reply
+// of any transport outgrows its limit, with an opaque page token bound to
+// the account and month (pagetoken.go).
+//
 // Errors carry a Code from a small fixed set. A transport maps each code to
 // its native form (a gRPC status, an HTTP status with problem+json, a Thrift
 // exception, a status byte) and its client maps it back with FromCode, so

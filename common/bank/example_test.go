@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/igbank/igbank/common/bank"
 	"github.com/igbank/igbank/common/ledger"
@@ -33,4 +34,28 @@ func ExampleError() {
 func ExampleMoney_String() {
 	fmt.Println(bank.Money(22077), bank.Money(5), bank.Money(-150))
 	// Output: 220.77 0.05 -1.50
+}
+
+// A statement comes one page at a time: the next page is asked for with
+// the token of the last; ReadStatement does that loop.
+func ExampleReadStatement() {
+	b := bank.NewService(ledger.NewMemory(10))
+	ctx := context.Background()
+	acc := ledger.SeedAccount(1)
+	for k := range 5 {
+		b.Deposit(ctx, bank.DepositRequest{Account: acc, Amount: 100, IdempotencyKey: fmt.Sprint("example-", k)})
+	}
+	month := bank.MonthOf(time.Now())
+
+	page, _ := b.Statement(ctx, bank.StatementRequest{Account: acc, Month: month, PageSize: 2})
+	fmt.Println(len(page.Transactions), page.NextPageToken != "")
+	page, _ = b.Statement(ctx, bank.StatementRequest{Account: acc, Month: month, PageSize: 2, PageToken: page.NextPageToken})
+	fmt.Println(len(page.Transactions), page.NextPageToken != "")
+
+	all, _ := bank.ReadStatement(ctx, b, bank.StatementRequest{Account: acc, Month: month, PageSize: 2})
+	fmt.Println(len(all.Transactions), all.Closing-all.Opening)
+	// Output:
+	// 2 true
+	// 2 true
+	// 5 5.00
 }

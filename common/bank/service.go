@@ -10,10 +10,13 @@ import "context"
 // a repeat returns the stored receipt with Replayed set, a different
 // request under the same key gets IdempotencyKeyReuse, a repeat while the
 // first is being applied gets InFlight, and keys expire after the ledger's
-// retention. An unknown account is NotFound.
+// retention. An unknown account is NotFound. Statement returns the month's
+// opening and closing balances and up to q.Limit+1 of the month's
+// transactions after q.After, in (Time, ID) order (see StatementQuery);
+// the Service makes the page and its token from them.
 type Ledger interface {
 	Balance(ctx context.Context, acc AccountNo) (Money, error)
-	Statement(ctx context.Context, acc AccountNo, month Month) (Statement, error)
+	Statement(ctx context.Context, q StatementQuery) (Statement, error)
 	Deposit(ctx context.Context, req DepositRequest) (DepositReceipt, error)
 }
 
@@ -35,14 +38,16 @@ func (s *Service) Balance(ctx context.Context, acc AccountNo) (Money, error) {
 }
 
 // Statement implements Bank.
-func (s *Service) Statement(ctx context.Context, acc AccountNo, month Month) (Statement, error) {
-	if err := ValidateAccount(acc); err != nil {
+func (s *Service) Statement(ctx context.Context, req StatementRequest) (Statement, error) {
+	q, err := ValidateStatement(req)
+	if err != nil {
 		return Statement{}, err
 	}
-	if err := ValidateMonth(month); err != nil {
+	st, err := s.ledger.Statement(ctx, q)
+	if err != nil {
 		return Statement{}, err
 	}
-	return s.ledger.Statement(ctx, acc, month)
+	return page(st, q), nil
 }
 
 // Deposit implements Bank.

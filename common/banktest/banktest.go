@@ -68,6 +68,10 @@ func Run(t *testing.T, newClient Factory, opts ...Option) {
 		{"CallerDeadline", s.testDeadline},
 		{"EveryErrorCodeArrivesTyped", s.testErrorCodes},
 		{"ErrorTextReadsAsOnTheServer", s.testErrorText},
+		{"PagesConcatenate", s.testPagesConcatenate},
+		{"PageSizeClamped", s.testPageSizeClamped},
+		{"EmptyPages", s.testEmptyPages},
+		{"BadPageTokens", s.testBadPageTokens},
 	} {
 		t.Run(tc.name, tc.f)
 	}
@@ -125,14 +129,14 @@ func (s *suite) testBadAccounts(t *testing.T) {
 	unknown := ledger.SeedAccount(Accounts + 1)
 	_, err := c.Balance(ctx(t), unknown)
 	wantCode(t, "Balance of unknown account", err, bank.ErrNotFound)
-	_, err = c.Statement(ctx(t), unknown, "2026-01")
+	_, err = c.Statement(ctx(t), bank.StatementRequest{Account: unknown, Month: "2026-01"})
 	wantCode(t, "Statement of unknown account", err, bank.ErrNotFound)
 	_, err = c.Deposit(ctx(t), bank.DepositRequest{Account: unknown, Amount: 100, IdempotencyKey: "unknown-1"})
 	wantCode(t, "Deposit to unknown account", err, bank.ErrNotFound)
 	for _, acc := range []bank.AccountNo{"", "12345678", "1234567890", "00000000a", "-00000001", "00000 001", "٠٠٠٠٠٠٠٠١"} {
 		_, err := c.Balance(ctx(t), acc)
 		wantCode(t, fmt.Sprintf("Balance(%q)", acc), err, bank.ErrInvalidArgument)
-		_, err = c.Statement(ctx(t), acc, "2026-01")
+		_, err = c.Statement(ctx(t), bank.StatementRequest{Account: acc, Month: "2026-01"})
 		wantCode(t, fmt.Sprintf("Statement(%q)", acc), err, bank.ErrInvalidArgument)
 		_, err = c.Deposit(ctx(t), bank.DepositRequest{Account: acc, Amount: 100, IdempotencyKey: "bad-acc"})
 		wantCode(t, fmt.Sprintf("Deposit(%q)", acc), err, bank.ErrInvalidArgument)
@@ -142,7 +146,7 @@ func (s *suite) testBadAccounts(t *testing.T) {
 func (s *suite) testBadMonth(t *testing.T) {
 	c := s.client(t, nil)
 	for _, m := range []bank.Month{"", "2026", "2026-13", "2026-00", "2026-1", "26-01", "2026/01", "2026-01-01"} {
-		_, err := c.Statement(ctx(t), ledger.SeedAccount(1), m)
+		_, err := c.Statement(ctx(t), bank.StatementRequest{Account: ledger.SeedAccount(1), Month: m})
 		wantCode(t, fmt.Sprintf("Statement(month %q)", m), err, bank.ErrInvalidArgument)
 	}
 }
@@ -164,7 +168,7 @@ func (s *suite) testDeposit(t *testing.T) {
 		t.Fatalf("second Deposit: %v", err)
 	}
 	month := bank.MonthOf(time.Now())
-	st, err := c.Statement(ctx(t), acc, month)
+	st, err := c.Statement(ctx(t), bank.StatementRequest{Account: acc, Month: month})
 	if err != nil {
 		t.Fatalf("Statement: %v", err)
 	}
@@ -190,7 +194,7 @@ func (s *suite) testDeposit(t *testing.T) {
 		}
 	}
 	// A month with no activity has no transactions, and opening = closing.
-	st, err = c.Statement(ctx(t), acc, "2001-01")
+	st, err = c.Statement(ctx(t), bank.StatementRequest{Account: acc, Month: "2001-01"})
 	if err != nil || len(st.Transactions) != 0 || st.Opening != st.Closing {
 		t.Fatalf("Statement(2001-01) = %+v, %v; want an empty statement", st, err)
 	}
@@ -281,7 +285,7 @@ func (s *suite) testSameKeyConcurrently(t *testing.T) {
 		t.Fatalf("%d receipts were not replays, want exactly 1", fresh)
 	}
 	wantBalance(t, c, 9, ledger.SeedBalance(9)+1_000)
-	st, err := c.Statement(ctx(t), ledger.SeedAccount(9), bank.MonthOf(time.Now()))
+	st, err := c.Statement(ctx(t), bank.StatementRequest{Account: ledger.SeedAccount(9), Month: bank.MonthOf(time.Now())})
 	if err != nil || len(st.Transactions) != 1 {
 		t.Fatalf("statement = %+v, %v; want exactly one transaction", st, err)
 	}
@@ -323,7 +327,7 @@ func (s *suite) testManyDeposits(t *testing.T) {
 			t.Fatal(err)
 		}
 		sum += b - ledger.SeedBalance(10+k)
-		st, err := c.Statement(ctx(t), ledger.SeedAccount(10+k), bank.MonthOf(time.Now()))
+		st, err := bank.ReadStatement(ctx(t), c, bank.StatementRequest{Account: ledger.SeedAccount(10 + k), Month: bank.MonthOf(time.Now())})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -374,7 +378,7 @@ func (s *suite) testDeadline(t *testing.T) {
 	}{
 		{"Balance", func(c2 context.Context) error { _, err := c.Balance(c2, ledger.SeedAccount(1)); return err }},
 		{"Statement", func(c2 context.Context) error {
-			_, err := c.Statement(c2, ledger.SeedAccount(1), "2026-01")
+			_, err := c.Statement(c2, bank.StatementRequest{Account: ledger.SeedAccount(1), Month: "2026-01"})
 			return err
 		}},
 		{"Deposit", func(c2 context.Context) error {
@@ -413,7 +417,7 @@ func (s *suite) testErrorCodes(t *testing.T) {
 		sentinel.Message = ""
 		_, err := c.Balance(ctx(t), ledger.SeedAccount(1))
 		wantCode(t, "Balance failing with "+code.String(), err, sentinel)
-		_, err = c.Statement(ctx(t), ledger.SeedAccount(1), "2026-01")
+		_, err = c.Statement(ctx(t), bank.StatementRequest{Account: ledger.SeedAccount(1), Month: "2026-01"})
 		wantCode(t, "Statement failing with "+code.String(), err, sentinel)
 		_, err = c.Deposit(ctx(t), bank.DepositRequest{Account: ledger.SeedAccount(1), Amount: 1, IdempotencyKey: "k-" + code.String()})
 		wantCode(t, "Deposit failing with "+code.String(), err, sentinel)
@@ -468,7 +472,7 @@ func (s *suite) testErrorText(t *testing.T) {
 			f.Set(serverErr)
 			_, err := c.Balance(ctx(t), ledger.SeedAccount(1))
 			wantText(t, "Balance", serverErr, err, want)
-			_, err = c.Statement(ctx(t), ledger.SeedAccount(1), "2026-01")
+			_, err = c.Statement(ctx(t), bank.StatementRequest{Account: ledger.SeedAccount(1), Month: "2026-01"})
 			wantText(t, "Statement", serverErr, err, want)
 			_, err = c.Deposit(ctx(t), bank.DepositRequest{Account: ledger.SeedAccount(1), Amount: 1, IdempotencyKey: "text-" + code.String()})
 			wantText(t, "Deposit", serverErr, err, want)

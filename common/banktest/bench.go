@@ -66,7 +66,7 @@ func Benchmark(b *testing.B, newClient Factory) {
 		return err
 	}
 	statement := func(uint64) error {
-		st, err := c.Statement(ctx, stAcc, month)
+		st, err := c.Statement(ctx, bank.StatementRequest{Account: stAcc, Month: month})
 		if err == nil && len(st.Transactions) < BenchStatementTxs {
 			err = fmt.Errorf("statement has %d transactions, want %d or more", len(st.Transactions), BenchStatementTxs)
 		}

@@ -57,11 +57,11 @@ func (s *Slow) Balance(ctx context.Context, acc bank.AccountNo) (bank.Money, err
 }
 
 // Statement implements bank.Bank.
-func (s *Slow) Statement(ctx context.Context, acc bank.AccountNo, m bank.Month) (bank.Statement, error) {
+func (s *Slow) Statement(ctx context.Context, req bank.StatementRequest) (bank.Statement, error) {
 	if err := s.wait(ctx); err != nil {
 		return bank.Statement{}, err
 	}
-	return s.Bank.Statement(ctx, acc, m)
+	return s.Bank.Statement(ctx, req)
 }
 
 // Deposit implements bank.Bank.
@@ -102,11 +102,11 @@ func (f *Failing) Balance(ctx context.Context, acc bank.AccountNo) (bank.Money, 
 }
 
 // Statement implements bank.Bank.
-func (f *Failing) Statement(ctx context.Context, acc bank.AccountNo, m bank.Month) (bank.Statement, error) {
+func (f *Failing) Statement(ctx context.Context, req bank.StatementRequest) (bank.Statement, error) {
 	if err := f.get(); err != nil {
 		return bank.Statement{}, err
 	}
-	return f.Bank.Statement(ctx, acc, m)
+	return f.Bank.Statement(ctx, req)
 }
 
 // Deposit implements bank.Bank.

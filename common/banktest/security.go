@@ -220,7 +220,7 @@ func RunSecurity(t *testing.T, v transport.Variant, tokens bool) {
 		if err != nil || r2.Replayed || r2.TransactionID == r1.TransactionID {
 			t.Fatalf("the teller with the owner's key: %+v, %v; want a deposit of its own", r2, err)
 		}
-		st, err := owner.Statement(ctx, acc1, bank.MonthOf(time.Now()))
+		st, err := owner.Statement(ctx, bank.StatementRequest{Account: acc1, Month: bank.MonthOf(time.Now())})
 		if err != nil {
 			t.Fatal(err)
 		}

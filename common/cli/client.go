@@ -21,13 +21,17 @@ const ExitUsage = 64
 
 const clientUsage = `usage:
   client [-addr HOST:PORT] [-timeout D] [-retry=false] balance ACCOUNT
-  client [-addr HOST:PORT] [-timeout D] [-retry=false] statement ACCOUNT YYYY-MM
+  client [-addr HOST:PORT] [-timeout D] [-retry=false] statement ACCOUNT YYYY-MM [-page-size N]
   client [-addr HOST:PORT] [-timeout D] [-retry=false] deposit ACCOUNT CENTS [-key KEY]
 
 The call goes through the shared client layers (common/resilience): a
 transient failure is retried with backoff and jitter, within the -timeout,
 behind a circuit breaker, and a deposit keeps its idempotency key on every
 attempt. -retry=false makes one attempt.
+
+statement prints the whole month: it reads it page by page (-page-size
+transactions a page, the server's maximum by default), all within the
+-timeout.
 `
 
 // ClientOption adapts ClientMain and RunClient to a transport.
@@ -93,6 +97,7 @@ func RunClient(args []string, stdout, stderr io.Writer, defaultAddr string, dial
 	timeout := fs.Duration("timeout", 5*time.Second, "deadline of the call")
 	key := fs.String("key", "", "idempotency key of a deposit (default: a new random key)")
 	retry := fs.Bool("retry", true, "retry transient failures through the shared retry and breaker layers; false: one attempt")
+	pageSize := fs.Int("page-size", bank.MaxPageSize, "transactions per statement page (the server serves at most bank.MaxPageSize)")
 	for _, register := range o.flags {
 		register(fs)
 	}
@@ -153,7 +158,7 @@ func RunClient(args []string, stdout, stderr io.Writer, defaultAddr string, dial
 		})
 	case cmd == "statement" && len(a) == 2:
 		return run(func(b bank.Bank) error {
-			st, err := b.Statement(ctx, bank.AccountNo(a[0]), bank.Month(a[1]))
+			st, err := bank.ReadStatement(ctx, b, bank.StatementRequest{Account: bank.AccountNo(a[0]), Month: bank.Month(a[1]), PageSize: *pageSize})
 			if err == nil {
 				PrintStatement(stdout, st)
 			}

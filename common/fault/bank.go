@@ -112,8 +112,8 @@ func (f *Bank) Balance(ctx context.Context, acc bank.AccountNo) (bank.Money, err
 }
 
 // Statement implements bank.Bank.
-func (f *Bank) Statement(ctx context.Context, acc bank.AccountNo, month bank.Month) (bank.Statement, error) {
-	return do(f, bank.OpStatement, "", func() (bank.Statement, error) { return f.next.Statement(ctx, acc, month) })
+func (f *Bank) Statement(ctx context.Context, req bank.StatementRequest) (bank.Statement, error) {
+	return do(f, bank.OpStatement, "", func() (bank.Statement, error) { return f.next.Statement(ctx, req) })
 }
 
 // Deposit implements bank.Bank.

@@ -90,7 +90,7 @@ func BenchmarkMemoryStatement(b *testing.B) {
 		}
 	}
 	benchBoth(b, func(uint64) error {
-		st, err := m.Statement(bg, acc, "2026-05")
+		st, err := m.Statement(bg, bank.StatementQuery{Limit: bank.MaxPageSize, Account: acc, Month: "2026-05"})
 		if err == nil && len(st.Transactions) != 10 {
 			b.Fatalf("statement has %d transactions", len(st.Transactions))
 		}

@@ -5,6 +5,7 @@ import (
 	"hash/maphash"
 	"math"
 	"slices"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -137,30 +138,38 @@ func (m *Memory) Balance(_ context.Context, acc bank.AccountNo) (bank.Money, err
 }
 
 // Statement implements bank.Ledger.
-func (m *Memory) Statement(_ context.Context, acc bank.AccountNo, month bank.Month) (bank.Statement, error) {
-	a, _, err := m.account(acc)
+func (m *Memory) Statement(_ context.Context, q bank.StatementQuery) (bank.Statement, error) {
+	a, _, err := m.account(q.Account)
 	if err != nil {
 		return bank.Statement{}, err
 	}
-	start, end, err := month.Range()
+	start, end, err := q.Month.Range()
 	if err != nil {
 		return bank.Statement{}, err
 	}
-	st := bank.Statement{Account: acc, Month: month}
+	st := bank.Statement{Account: q.Account, Month: q.Month}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	// a.txs is in time order (see Deposit), so the month is a range found
-	// by binary search, whatever the account's history.
+	// a.txs is in time order, and in ID order among equal times (see
+	// Deposit), so the month is a range found by binary search, whatever
+	// the account's history, and so is the page after a cursor.
 	i, _ := slices.BinarySearchFunc(a.txs, start, func(tx bank.Transaction, t time.Time) int { return tx.Time.Compare(t) })
 	j, _ := slices.BinarySearchFunc(a.txs[i:], end, func(tx bank.Transaction, t time.Time) int { return tx.Time.Compare(t) })
+	month := a.txs[i : i+j]
 	st.Opening = a.opening
 	if i > 0 {
 		st.Opening = a.txs[i-1].BalanceAfter
 	}
 	st.Closing = st.Opening
 	if j > 0 {
-		st.Transactions = slices.Clone(a.txs[i : i+j])
-		st.Closing = st.Transactions[j-1].BalanceAfter
+		st.Closing = month[j-1].BalanceAfter
+	}
+	k := 0
+	if q.After != nil {
+		k = sort.Search(len(month), func(k int) bool { return q.After.Before(month[k]) })
+	}
+	if rest := month[k:]; len(rest) > 0 {
+		st.Transactions = slices.Clone(rest[:min(len(rest), q.Limit+1)])
 	}
 	return st, nil
 }

@@ -70,7 +70,7 @@ func TestSeededAccounts(t *testing.T) {
 	for _, acc := range []bank.AccountNo{SeedAccount(51), "000000000", SeedAccount(999_999_999)} {
 		_, err := m.Balance(bg, acc)
 		wantCode(t, "Balance "+string(acc), err, bank.ErrNotFound)
-		_, err = m.Statement(bg, acc, "2026-01")
+		_, err = m.Statement(bg, bank.StatementQuery{Limit: bank.MaxPageSize, Account: acc, Month: "2026-01"})
 		wantCode(t, "Statement "+string(acc), err, bank.ErrNotFound)
 		_, err = m.Deposit(bg, bank.DepositRequest{Account: acc, Amount: 1, IdempotencyKey: "k"})
 		wantCode(t, "Deposit "+string(acc), err, bank.ErrNotFound)
@@ -265,7 +265,7 @@ func TestConcurrentDistinctKeys(t *testing.T) {
 	wg.Wait()
 	seen := map[int64]bool{}
 	for i := 1; i <= 4; i++ {
-		st, err := m.Statement(bg, SeedAccount(i), bank.MonthOf(time.Now()))
+		st, err := m.Statement(bg, bank.StatementQuery{Limit: bank.MaxPageSize, Account: SeedAccount(i), Month: bank.MonthOf(time.Now())})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -337,7 +337,7 @@ func TestStatementAcrossMonths(t *testing.T) {
 		{"2026-04", mar.Balance, mar.Balance, nil},
 		{"2027-01", mar.Balance, mar.Balance, nil},
 	} {
-		st, err := m.Statement(bg, SeedAccount(i), tc.month)
+		st, err := m.Statement(bg, bank.StatementQuery{Limit: bank.MaxPageSize, Account: SeedAccount(i), Month: tc.month})
 		if err != nil {
 			t.Fatalf("Statement(%s): %v", tc.month, err)
 		}
@@ -353,9 +353,9 @@ func TestStatementAcrossMonths(t *testing.T) {
 		}
 	}
 	// The statement is a copy: changing it does not change the ledger.
-	st, _ := m.Statement(bg, SeedAccount(i), "2026-01")
+	st, _ := m.Statement(bg, bank.StatementQuery{Limit: bank.MaxPageSize, Account: SeedAccount(i), Month: "2026-01"})
 	st.Transactions[0].Amount = 1e9
-	if st2, _ := m.Statement(bg, SeedAccount(i), "2026-01"); st2.Transactions[0].Amount != 100 {
+	if st2, _ := m.Statement(bg, bank.StatementQuery{Limit: bank.MaxPageSize, Account: SeedAccount(i), Month: "2026-01"}); st2.Transactions[0].Amount != 100 {
 		t.Fatalf("statement shares memory with the ledger")
 	}
 }
@@ -369,8 +369,8 @@ func TestClockSteppingBack(t *testing.T) {
 	first := deposit(t, m, 9, 100, "a")
 	clock.Set(time.Date(2026, 1, 31, 23, 59, 0, 0, time.UTC))
 	second := deposit(t, m, 9, 50, "b")
-	jan, _ := m.Statement(bg, SeedAccount(9), "2026-01")
-	feb, _ := m.Statement(bg, SeedAccount(9), "2026-02")
+	jan, _ := m.Statement(bg, bank.StatementQuery{Limit: bank.MaxPageSize, Account: SeedAccount(9), Month: "2026-01"})
+	feb, _ := m.Statement(bg, bank.StatementQuery{Limit: bank.MaxPageSize, Account: SeedAccount(9), Month: "2026-02"})
 	if len(jan.Transactions) != 0 || jan.Closing != SeedBalance(9) {
 		t.Fatalf("January = %+v, want empty", jan)
 	}

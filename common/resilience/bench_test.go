@@ -13,8 +13,8 @@ import (
 type fixed struct{}
 
 func (fixed) Balance(context.Context, bank.AccountNo) (bank.Money, error) { return 1, nil }
-func (fixed) Statement(_ context.Context, acc bank.AccountNo, m bank.Month) (bank.Statement, error) {
-	return bank.Statement{Account: acc, Month: m}, nil
+func (fixed) Statement(_ context.Context, req bank.StatementRequest) (bank.Statement, error) {
+	return bank.Statement{Account: req.Account, Month: req.Month}, nil
 }
 func (fixed) Deposit(_ context.Context, r bank.DepositRequest) (bank.DepositReceipt, error) {
 	return bank.DepositReceipt{TransactionID: 1, Balance: r.Amount}, nil

@@ -229,10 +229,10 @@ func (b *breakerBank) Balance(ctx context.Context, acc bank.AccountNo) (m bank.M
 }
 
 // Statement implements bank.Bank.
-func (b *breakerBank) Statement(ctx context.Context, acc bank.AccountNo, month bank.Month) (st bank.Statement, err error) {
+func (b *breakerBank) Statement(ctx context.Context, req bank.StatementRequest) (st bank.Statement, err error) {
 	err = b.guard(func() error {
 		var e error
-		st, e = b.next.Statement(ctx, acc, month)
+		st, e = b.next.Statement(ctx, req)
 		return e
 	})
 	return st, err

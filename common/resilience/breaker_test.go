@@ -32,7 +32,7 @@ func (s *switchable) do() error {
 func (s *switchable) Balance(context.Context, bank.AccountNo) (bank.Money, error) {
 	return 7, s.do()
 }
-func (s *switchable) Statement(context.Context, bank.AccountNo, bank.Month) (bank.Statement, error) {
+func (s *switchable) Statement(context.Context, bank.StatementRequest) (bank.Statement, error) {
 	return bank.Statement{}, s.do()
 }
 func (s *switchable) Deposit(context.Context, bank.DepositRequest) (bank.DepositReceipt, error) {

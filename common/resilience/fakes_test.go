@@ -111,11 +111,11 @@ func (f *flaky) Balance(ctx context.Context, _ bank.AccountNo) (bank.Money, erro
 	return 100, nil
 }
 
-func (f *flaky) Statement(ctx context.Context, acc bank.AccountNo, m bank.Month) (bank.Statement, error) {
+func (f *flaky) Statement(ctx context.Context, req bank.StatementRequest) (bank.Statement, error) {
 	if err := f.call(ctx, bank.OpStatement, ""); err != nil {
 		return bank.Statement{}, err
 	}
-	return bank.Statement{Account: acc, Month: m}, nil
+	return bank.Statement{Account: req.Account, Month: req.Month}, nil
 }
 
 func (f *flaky) Deposit(ctx context.Context, req bank.DepositRequest) (bank.DepositReceipt, error) {

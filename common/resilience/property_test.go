@@ -60,12 +60,12 @@ func (l *lossy) Balance(ctx context.Context, acc bank.AccountNo) (bank.Money, er
 	return m, err
 }
 
-func (l *lossy) Statement(ctx context.Context, acc bank.AccountNo, month bank.Month) (bank.Statement, error) {
+func (l *lossy) Statement(ctx context.Context, sr bank.StatementRequest) (bank.Statement, error) {
 	req, resp := l.roll()
 	if req {
 		return bank.Statement{}, errLost
 	}
-	st, err := l.next.Statement(ctx, acc, month)
+	st, err := l.next.Statement(ctx, sr)
 	if resp {
 		return bank.Statement{}, errLost
 	}

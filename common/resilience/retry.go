@@ -137,9 +137,9 @@ func (r *retrier) Balance(ctx context.Context, acc bank.AccountNo) (bank.Money, 
 }
 
 // Statement implements bank.Bank.
-func (r *retrier) Statement(ctx context.Context, acc bank.AccountNo, month bank.Month) (bank.Statement, error) {
+func (r *retrier) Statement(ctx context.Context, req bank.StatementRequest) (bank.Statement, error) {
 	return do(r, ctx, bank.OpStatement, func(ctx context.Context) (bank.Statement, error) {
-		return r.next.Statement(ctx, acc, month)
+		return r.next.Statement(ctx, req)
 	})
 }
 

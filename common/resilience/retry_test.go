@@ -132,7 +132,7 @@ func TestGivesUpAfterMaxAttempts(t *testing.T) {
 	var why []GiveUp
 	b, _ := wrapFake(f, RetryPolicy{MaxAttempts: 3}, WithoutBudget(),
 		WithHooks(Hooks{GiveUp: func(_ bank.Op, _ int, g GiveUp, _ error) { why = append(why, g) }}))
-	_, err := b.Statement(context.Background(), "000000001", "2026-01")
+	_, err := b.Statement(context.Background(), bank.StatementRequest{Account: "000000001", Month: "2026-01"})
 	if !errors.Is(err, bank.ErrUnavailable) {
 		t.Fatalf("err = %v, want unavailable", err)
 	}

@@ -52,12 +52,12 @@ func (l *lazy) Balance(ctx context.Context, acc bank.AccountNo) (bank.Money, err
 	return c.Balance(ctx, acc)
 }
 
-func (l *lazy) Statement(ctx context.Context, acc bank.AccountNo, m bank.Month) (bank.Statement, error) {
+func (l *lazy) Statement(ctx context.Context, req bank.StatementRequest) (bank.Statement, error) {
 	c, err := l.get(ctx)
 	if err != nil {
 		return bank.Statement{}, err
 	}
-	return c.Statement(ctx, acc, m)
+	return c.Statement(ctx, req)
 }
 
 func (l *lazy) Deposit(ctx context.Context, req bank.DepositRequest) (bank.DepositReceipt, error) {

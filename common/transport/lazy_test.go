@@ -47,7 +47,7 @@ func TestLazy(t *testing.T) {
 	if b, err := l.Balance(ctx, ledger.SeedAccount(1)); err != nil || b != ledger.SeedBalance(1) {
 		t.Fatalf("Balance once the dial works: %v, %v", b, err)
 	}
-	if _, err := l.Statement(ctx, ledger.SeedAccount(1), "2026-01"); err != nil {
+	if _, err := l.Statement(ctx, bank.StatementRequest{Account: ledger.SeedAccount(1), Month: "2026-01"}); err != nil {
 		t.Fatal(err)
 	}
 	if dials != 3 {

@@ -48,7 +48,8 @@ const (
 type BankServiceClient interface {
 	// Balance returns the current balance of an account.
 	Balance(context.Context, *igbankv1.BalanceRequest) (*igbankv1.BalanceResponse, error)
-	// Statement lists an account's transactions in one month.
+	// Statement lists one page of an account's transactions in one month
+	// (AIP-158 pagination: page_size, page_token, next_page_token).
 	Statement(context.Context, *igbankv1.StatementRequest) (*igbankv1.StatementResponse, error)
 	// Deposit adds an amount to an account exactly once per idempotency key.
 	Deposit(context.Context, *igbankv1.DepositRequest) (*igbankv1.DepositResponse, error)
@@ -127,7 +128,8 @@ func (c *bankServiceClient) Deposit(ctx context.Context, req *igbankv1.DepositRe
 type BankServiceHandler interface {
 	// Balance returns the current balance of an account.
 	Balance(context.Context, *igbankv1.BalanceRequest) (*igbankv1.BalanceResponse, error)
-	// Statement lists an account's transactions in one month.
+	// Statement lists one page of an account's transactions in one month
+	// (AIP-158 pagination: page_size, page_token, next_page_token).
 	Statement(context.Context, *igbankv1.StatementRequest) (*igbankv1.StatementResponse, error)
 	// Deposit adds an amount to an account exactly once per idempotency key.
 	Deposit(context.Context, *igbankv1.DepositRequest) (*igbankv1.DepositResponse, error)

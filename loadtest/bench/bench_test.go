@@ -43,7 +43,10 @@ func BenchmarkTransport(b *testing.B) {
 				f    func(i int) error
 			}{
 				{"Balance", func(i int) error { _, err := cl.Balance(ctx, ledger.SeedAccount(1+i%1000)); return err }},
-				{"Statement", func(i int) error { _, err := cl.Statement(ctx, ledger.SeedAccount(1+i%1000), month); return err }},
+				{"Statement", func(i int) error {
+					_, err := cl.Statement(ctx, bank.StatementRequest{Account: ledger.SeedAccount(1 + i%1000), Month: month})
+					return err
+				}},
 				{"Deposit", func(i int) error {
 					_, err := cl.Deposit(ctx, bank.DepositRequest{Account: ledger.SeedAccount(1 + i%1000), Amount: 1,
 						IdempotencyKey: prefix + strconv.FormatUint(keys.Add(1), 36)})

@@ -240,7 +240,9 @@ func (w *worker) call(ctx context.Context, c bank.Bank, g *generator, l *load) (
 	case bank.OpBalance:
 		_, err = c.Balance(ctx, acc)
 	case bank.OpStatement:
-		_, err = c.Statement(ctx, acc, l.Workload.Month)
+		var st bank.Statement
+		st, err = c.Statement(ctx, g.statementRequest(acc, l.Workload.Month))
+		g.statementDone(acc, st, err)
 	default:
 		_, err = c.Deposit(ctx, bank.DepositRequest{Account: acc, Amount: l.Workload.Amount, IdempotencyKey: g.key()})
 	}

@@ -31,9 +31,9 @@ func (s *stallBank) Balance(ctx context.Context, acc bank.AccountNo) (bank.Money
 	return s.Bank.Balance(ctx, acc)
 }
 
-func (s *stallBank) Statement(ctx context.Context, acc bank.AccountNo, m bank.Month) (bank.Statement, error) {
+func (s *stallBank) Statement(ctx context.Context, req bank.StatementRequest) (bank.Statement, error) {
 	s.wait()
-	return s.Bank.Statement(ctx, acc, m)
+	return s.Bank.Statement(ctx, req)
 }
 
 func (s *stallBank) Deposit(ctx context.Context, req bank.DepositRequest) (bank.DepositReceipt, error) {

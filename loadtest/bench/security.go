@@ -153,13 +153,13 @@ func (c churn) Balance(ctx context.Context, acc bank.AccountNo) (bank.Money, err
 	return cl.Balance(ctx, acc)
 }
 
-func (c churn) Statement(ctx context.Context, acc bank.AccountNo, m bank.Month) (bank.Statement, error) {
+func (c churn) Statement(ctx context.Context, req bank.StatementRequest) (bank.Statement, error) {
 	cl, err := c.client(ctx)
 	if err != nil {
 		return bank.Statement{}, err
 	}
 	defer cl.Close()
-	return cl.Statement(ctx, acc, m)
+	return cl.Statement(ctx, req)
 }
 
 func (c churn) Deposit(ctx context.Context, req bank.DepositRequest) (bank.DepositReceipt, error) {

@@ -89,6 +89,14 @@ type generator struct {
 	prefix   string
 	slab     []byte
 	n        uint64
+	// pages holds, per account, the token of the next statement page: a
+	// statement call reads one page (bank.DefaultPageSize transactions)
+	// and the next statement call for the same account reads the page
+	// after it, so a long month is paged through across calls and the
+	// server's keyset path is measured, one page request per measured
+	// call. An account is absent once its last page has been read (or a
+	// call failed): its next statement starts at the first page.
+	pages map[bank.AccountNo]string
 }
 
 func newGenerator(w *Workload, accounts []bank.AccountNo, worker int, runID uint64) *generator {
@@ -120,6 +128,27 @@ func (g *generator) next() (bank.Op, bank.AccountNo) {
 		i = g.rng.Uint64N(uint64(len(g.accounts)))
 	}
 	return op, g.accounts[i]
+}
+
+// statementRequest returns the request of the next statement call for acc.
+func (g *generator) statementRequest(acc bank.AccountNo, month bank.Month) bank.StatementRequest {
+	return bank.StatementRequest{Account: acc, Month: month, PageToken: g.pages[acc]}
+}
+
+// statementDone records the outcome of a statement call for acc: the
+// next call follows st's NextPageToken, or starts over after the last
+// page or an error.
+func (g *generator) statementDone(acc bank.AccountNo, st bank.Statement, err error) {
+	if err != nil || st.NextPageToken == "" {
+		if g.pages != nil {
+			delete(g.pages, acc)
+		}
+		return
+	}
+	if g.pages == nil {
+		g.pages = make(map[bank.AccountNo]string)
+	}
+	g.pages[acc] = st.NextPageToken
 }
 
 // key returns a fresh idempotency key. Keys are carved out of a shared

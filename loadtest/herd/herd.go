@@ -176,11 +176,11 @@ func (o *outageBank) Balance(ctx context.Context, acc bank.AccountNo) (bank.Mone
 	return o.Bank.Balance(ctx, acc)
 }
 
-func (o *outageBank) Statement(ctx context.Context, acc bank.AccountNo, m bank.Month) (bank.Statement, error) {
+func (o *outageBank) Statement(ctx context.Context, req bank.StatementRequest) (bank.Statement, error) {
 	if err := o.down(); err != nil {
 		return bank.Statement{}, err
 	}
-	return o.Bank.Statement(ctx, acc, m)
+	return o.Bank.Statement(ctx, req)
 }
 
 func (o *outageBank) Deposit(ctx context.Context, req bank.DepositRequest) (bank.DepositReceipt, error) {

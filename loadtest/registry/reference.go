@@ -120,7 +120,7 @@ func (c *pingClient) Balance(ctx context.Context, _ bank.AccountNo) (bank.Money,
 	return 0, c.call(ctx)
 }
 
-func (c *pingClient) Statement(ctx context.Context, acc bank.AccountNo, m bank.Month) (bank.Statement, error) {
+func (c *pingClient) Statement(ctx context.Context, _ bank.StatementRequest) (bank.Statement, error) {
 	return bank.Statement{}, c.call(ctx)
 }
 
@@ -140,7 +140,7 @@ func (c *pingClient) Close() error {
 type noopClient struct{}
 
 func (noopClient) Balance(context.Context, bank.AccountNo) (bank.Money, error) { return 0, nil }
-func (noopClient) Statement(context.Context, bank.AccountNo, bank.Month) (bank.Statement, error) {
+func (noopClient) Statement(context.Context, bank.StatementRequest) (bank.Statement, error) {
 	return bank.Statement{}, nil
 }
 func (noopClient) Deposit(context.Context, bank.DepositRequest) (bank.DepositReceipt, error) {

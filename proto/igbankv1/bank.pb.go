@@ -117,13 +117,21 @@ func (x *BalanceResponse) GetBalanceCents() int64 {
 	return 0
 }
 
-// StatementRequest names an account and a month.
+// StatementRequest names an account, a month and a page of it.
 type StatementRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Nine decimal digits.
 	Account string `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"`
 	// "YYYY-MM".
-	Month         string `protobuf:"bytes,2,opt,name=month,proto3" json:"month,omitempty"`
+	Month string `protobuf:"bytes,2,opt,name=month,proto3" json:"month,omitempty"`
+	// The most transactions to return: 0 means 100; more than 1000 is
+	// served as 1000; a negative value is INVALID_ARGUMENT.
+	PageSize int32 `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// Empty for the first page, otherwise the next_page_token of the
+	// previous page, unchanged, with the same account and month. A token
+	// that is malformed or belongs to another account or month is
+	// INVALID_ARGUMENT.
+	PageToken     string `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -172,16 +180,35 @@ func (x *StatementRequest) GetMonth() string {
 	return ""
 }
 
-// StatementResponse is an account's activity over one month.
+func (x *StatementRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *StatementRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// StatementResponse is one page of an account's activity over one month.
 type StatementResponse struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	Account string                 `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"`
 	Month   string                 `protobuf:"bytes,2,opt,name=month,proto3" json:"month,omitempty"`
-	// The balance before the month's first transaction, in cents.
+	// The balance before the month's first transaction, in cents (the
+	// month's, on every page).
 	OpeningCents int64 `protobuf:"varint,3,opt,name=opening_cents,json=openingCents,proto3" json:"opening_cents,omitempty"`
-	// The balance after the month's last transaction, in cents.
-	ClosingCents  int64          `protobuf:"varint,4,opt,name=closing_cents,json=closingCents,proto3" json:"closing_cents,omitempty"`
-	Transactions  []*Transaction `protobuf:"bytes,5,rep,name=transactions,proto3" json:"transactions,omitempty"`
+	// The balance after the month's last transaction, in cents (the
+	// month's, on every page).
+	ClosingCents int64 `protobuf:"varint,4,opt,name=closing_cents,json=closingCents,proto3" json:"closing_cents,omitempty"`
+	// This page's transactions, in time order.
+	Transactions []*Transaction `protobuf:"bytes,5,rep,name=transactions,proto3" json:"transactions,omitempty"`
+	// The page_token of the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,6,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -249,6 +276,13 @@ func (x *StatementResponse) GetTransactions() []*Transaction {
 		return x.Transactions
 	}
 	return nil
+}
+
+func (x *StatementResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
 }
 
 // Transaction is one entry of an account's ledger.
@@ -466,16 +500,20 @@ const file_igbank_v1_bank_proto_rawDesc = "" +
 	"\x0eBalanceRequest\x12\x18\n" +
 	"\aaccount\x18\x01 \x01(\tR\aaccount\"6\n" +
 	"\x0fBalanceResponse\x12#\n" +
-	"\rbalance_cents\x18\x01 \x01(\x03R\fbalanceCents\"B\n" +
+	"\rbalance_cents\x18\x01 \x01(\x03R\fbalanceCents\"~\n" +
 	"\x10StatementRequest\x12\x18\n" +
 	"\aaccount\x18\x01 \x01(\tR\aaccount\x12\x14\n" +
-	"\x05month\x18\x02 \x01(\tR\x05month\"\xc9\x01\n" +
+	"\x05month\x18\x02 \x01(\tR\x05month\x12\x1b\n" +
+	"\tpage_size\x18\x03 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x04 \x01(\tR\tpageToken\"\xf1\x01\n" +
 	"\x11StatementResponse\x12\x18\n" +
 	"\aaccount\x18\x01 \x01(\tR\aaccount\x12\x14\n" +
 	"\x05month\x18\x02 \x01(\tR\x05month\x12#\n" +
 	"\ropening_cents\x18\x03 \x01(\x03R\fopeningCents\x12#\n" +
 	"\rclosing_cents\x18\x04 \x01(\x03R\fclosingCents\x12:\n" +
-	"\ftransactions\x18\x05 \x03(\v2\x16.igbank.v1.TransactionR\ftransactions\"\xc9\x01\n" +
+	"\ftransactions\x18\x05 \x03(\v2\x16.igbank.v1.TransactionR\ftransactions\x12&\n" +
+	"\x0fnext_page_token\x18\x06 \x01(\tR\rnextPageToken\"\xc9\x01\n" +
 	"\vTransaction\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12.\n" +
 	"\x04time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12!\n" +

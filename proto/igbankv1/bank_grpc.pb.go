@@ -38,7 +38,8 @@ const (
 type BankServiceClient interface {
 	// Balance returns the current balance of an account.
 	Balance(ctx context.Context, in *BalanceRequest, opts ...grpc.CallOption) (*BalanceResponse, error)
-	// Statement lists an account's transactions in one month.
+	// Statement lists one page of an account's transactions in one month
+	// (AIP-158 pagination: page_size, page_token, next_page_token).
 	Statement(ctx context.Context, in *StatementRequest, opts ...grpc.CallOption) (*StatementResponse, error)
 	// Deposit adds an amount to an account exactly once per idempotency key.
 	Deposit(ctx context.Context, in *DepositRequest, opts ...grpc.CallOption) (*DepositResponse, error)
@@ -93,7 +94,8 @@ func (c *bankServiceClient) Deposit(ctx context.Context, in *DepositRequest, opt
 type BankServiceServer interface {
 	// Balance returns the current balance of an account.
 	Balance(context.Context, *BalanceRequest) (*BalanceResponse, error)
-	// Statement lists an account's transactions in one month.
+	// Statement lists one page of an account's transactions in one month
+	// (AIP-158 pagination: page_size, page_token, next_page_token).
 	Statement(context.Context, *StatementRequest) (*StatementResponse, error)
 	// Deposit adds an amount to an account exactly once per idempotency key.
 	Deposit(context.Context, *DepositRequest) (*DepositResponse, error)

@@ -23,7 +23,8 @@ const (
 	// so it stays small (the HTTP/2 budget in the READMEs).
 	MaxRequestBytes = 4 << 10
 	// MaxResponseBytes is the largest response message a server sends
-	// (a month's statement of a busy account) and a client accepts.
+	// and a client accepts. The largest is a statement page: at most
+	// bank.MaxPageSize transactions, under 0.5 MB.
 	MaxResponseBytes = 16 << 20
 	// MaxConcurrentStreams bounds the calls in progress on one
 	// connection: the minimum RFC 9113 recommends, above the 64 callers
@@ -48,11 +49,32 @@ func StatementToProto(st bank.Statement) *igbankv1.StatementResponse {
 		txs[i] = m
 	}
 	return &igbankv1.StatementResponse{
-		Account:      string(st.Account),
-		Month:        string(st.Month),
-		OpeningCents: int64(st.Opening),
-		ClosingCents: int64(st.Closing),
-		Transactions: txs,
+		Account:       string(st.Account),
+		Month:         string(st.Month),
+		OpeningCents:  int64(st.Opening),
+		ClosingCents:  int64(st.Closing),
+		Transactions:  txs,
+		NextPageToken: st.NextPageToken,
+	}
+}
+
+// StatementRequestToProto converts a statement request for the wire.
+func StatementRequestToProto(req bank.StatementRequest) *igbankv1.StatementRequest {
+	return &igbankv1.StatementRequest{
+		Account:   string(req.Account),
+		Month:     string(req.Month),
+		PageSize:  bank.PageSize32(req.PageSize),
+		PageToken: req.PageToken,
+	}
+}
+
+// StatementRequestFromProto converts a statement request from the wire.
+func StatementRequestFromProto(r *igbankv1.StatementRequest) bank.StatementRequest {
+	return bank.StatementRequest{
+		Account:   bank.AccountNo(r.GetAccount()),
+		Month:     bank.Month(r.GetMonth()),
+		PageSize:  int(r.GetPageSize()),
+		PageToken: r.GetPageToken(),
 	}
 }
 
@@ -63,6 +85,8 @@ func StatementFromProto(r *igbankv1.StatementResponse) bank.Statement {
 		Month:   bank.Month(r.GetMonth()),
 		Opening: bank.Money(r.GetOpeningCents()),
 		Closing: bank.Money(r.GetClosingCents()),
+
+		NextPageToken: r.GetNextPageToken(),
 	}
 	if n := len(r.GetTransactions()); n > 0 {
 		st.Transactions = make([]bank.Transaction, n)

@@ -28,7 +28,7 @@ func (s *Service) Balance(ctx context.Context, r *igbankv1.BalanceRequest) (*igb
 
 // Statement serves igbank.v1.BankService/Statement.
 func (s *Service) Statement(ctx context.Context, r *igbankv1.StatementRequest) (*igbankv1.StatementResponse, error) {
-	st, err := s.Bank.Statement(ctx, bank.AccountNo(r.GetAccount()), bank.Month(r.GetMonth()))
+	st, err := s.Bank.Statement(ctx, StatementRequestFromProto(r))
 	if err != nil {
 		return nil, s.WireError(err)
 	}

@@ -25,10 +25,7 @@ func TestSuiteOverNetRPCFixture(t *testing.T) {
 type Svc struct{ b bank.Bank }
 
 type BalanceReply struct{ M bank.Money }
-type StatementArgs struct {
-	Acc   bank.AccountNo
-	Month bank.Month
-}
+type StatementArgs = bank.StatementRequest
 
 func encodeErr(err error) error {
 	if err == nil {
@@ -43,7 +40,7 @@ func (s *Svc) Balance(acc bank.AccountNo, r *BalanceReply) (err error) {
 }
 
 func (s *Svc) Statement(a StatementArgs, r *bank.Statement) (err error) {
-	*r, err = s.b.Statement(context.Background(), a.Acc, a.Month)
+	*r, err = s.b.Statement(context.Background(), a)
 	return encodeErr(err)
 }
 
@@ -172,9 +169,9 @@ func (f *fixtureClient) Balance(ctx context.Context, acc bank.AccountNo) (bank.M
 	return r.M, err
 }
 
-func (f *fixtureClient) Statement(ctx context.Context, acc bank.AccountNo, m bank.Month) (bank.Statement, error) {
+func (f *fixtureClient) Statement(ctx context.Context, req bank.StatementRequest) (bank.Statement, error) {
 	var r bank.Statement
-	err := f.call(ctx, "Statement", StatementArgs{acc, m}, &r)
+	err := f.call(ctx, "Statement", req, &r)
 	return r, err
 }
 

@@ -177,7 +177,7 @@ func Check(t testing.TB, truth bank.Bank, acc bank.AccountNo, n int, sum bank.Mo
 }
 
 func statement(b bank.Bank, acc bank.AccountNo) (bank.Statement, error) {
-	return b.Statement(context.Background(), acc, bank.MonthOf(time.Now()))
+	return bank.ReadStatement(context.Background(), b, bank.StatementRequest{Account: acc, Month: bank.MonthOf(time.Now()), PageSize: bank.MaxPageSize})
 }
 
 // Applied returns how many deposits the ledger applied to acc this month
@@ -208,7 +208,7 @@ func readsAgree(t *testing.T, b bank.Bank, truth bank.Bank, acc bank.AccountNo, 
 			t.Fatalf("Balance through the layers = %d, %v; want %d", got, err, want)
 		}
 	}
-	st, err := b.Statement(callCtx(t), acc, bank.MonthOf(time.Now()))
+	st, err := b.Statement(callCtx(t), bank.StatementRequest{Account: acc, Month: bank.MonthOf(time.Now())})
 	if err != nil || st.Closing != want {
 		t.Fatalf("Statement through the layers: closing %d, %v; want %d", st.Closing, err, want)
 	}

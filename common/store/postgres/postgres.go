@@ -36,6 +36,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	mrand "math/rand/v2"
 	"runtime"
 	"strings"
@@ -295,31 +296,48 @@ func (s *Store) Balance(ctx context.Context, acc bank.AccountNo) (bank.Money, er
 }
 
 // Statement implements bank.Ledger: two queries in one round trip.
-func (s *Store) Statement(ctx context.Context, acc bank.AccountNo, month bank.Month) (bank.Statement, error) {
-	start, end, err := month.Range()
+func (s *Store) Statement(ctx context.Context, q bank.StatementQuery) (bank.Statement, error) {
+	acc := q.Account
+	start, end, err := q.Month.Range()
 	if err != nil {
 		return bank.Statement{}, err
 	}
+	// Without a cursor (or with one before the month), the page starts
+	// just before the month: (start, MinInt64) sorts before every
+	// transaction of the month.
+	afterAt, afterID := start, int64(math.MinInt64)
+	if q.After != nil && !q.After.Time.Before(start) {
+		afterAt, afterID = q.After.Time, q.After.ID
+	}
 	var st bank.Statement
 	err = s.retry(ctx, func() error {
-		st = bank.Statement{Account: acc, Month: month}
+		st = bank.Statement{Account: acc, Month: q.Month}
 		b := &pgx.Batch{}
-		b.Queue(`SELECT a.opening, (SELECT t.balance_after FROM transactions t
-				WHERE t.account = a.no AND t.at < $2 ORDER BY t.at DESC, t.id DESC LIMIT 1)
-			FROM accounts a WHERE a.no = $1`, string(acc), start)
+		b.Queue(`SELECT a.opening,
+			(SELECT t.balance_after FROM transactions t
+				WHERE t.account = a.no AND t.at < $2 ORDER BY t.at DESC, t.id DESC LIMIT 1),
+			(SELECT t.balance_after FROM transactions t
+				WHERE t.account = a.no AND t.at < $3 ORDER BY t.at DESC, t.id DESC LIMIT 1)
+			FROM accounts a WHERE a.no = $1`, string(acc), start, end)
+		// A keyset page on the index (account, at, id): as cheap on the
+		// last page as on the first.
 		b.Queue(`SELECT id, at, amount, balance_after, idem_key FROM transactions
-			WHERE account = $1 AND at >= $2 AND at < $3 ORDER BY id`, string(acc), start, end)
+			WHERE account = $1 AND (at, id) > ($2, $3) AND at < $4
+			ORDER BY at, id LIMIT $5`, string(acc), afterAt, afterID, end, q.Limit+1)
 		br := s.pool.SendBatch(ctx, b)
 		defer br.Close()
 		var opening int64
-		var before *int64
-		if err := br.QueryRow().Scan(&opening, &before); err != nil {
+		var before, closing *int64
+		if err := br.QueryRow().Scan(&opening, &before, &closing); err != nil {
 			return err
 		}
 		if before != nil {
 			opening = *before
 		}
 		st.Opening, st.Closing = bank.Money(opening), bank.Money(opening)
+		if closing != nil {
+			st.Closing = bank.Money(*closing)
+		}
 		rows, err := br.Query()
 		if err != nil {
 			return err
@@ -332,7 +350,6 @@ func (s *Store) Statement(ctx context.Context, acc bank.AccountNo, month bank.Mo
 			}
 			t.Time = t.Time.UTC()
 			st.Transactions = append(st.Transactions, t)
-			st.Closing = t.BalanceAfter
 		}
 		return rows.Err()
 	})

@@ -148,7 +148,7 @@ func TestReplicasApplyEachKeyOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 		got += b - ledger.SeedBalance(i)
-		st, err := stores[0].Statement(ctx, ledger.SeedAccount(i), bank.MonthOf(time.Now()))
+		st, err := bank.ReadStatement(ctx, bank.NewService(stores[0]), bank.StatementRequest{Account: ledger.SeedAccount(i), Month: bank.MonthOf(time.Now())})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -233,4 +233,10 @@ func TestSeedIsIdempotentAndFast(t *testing.T) {
 	if b, err := s2.Balance(ctx, ledger.SeedAccount(10_005)); err != nil || b != ledger.SeedBalance(10_005) {
 		t.Fatalf("added account = %d, %v", b, err)
 	}
+}
+
+func TestPaging(t *testing.T) {
+	storetest.Paging(t, func(t *testing.T, now func() time.Time) storetest.Sweeping {
+		return open(t, pgtest.Schema(t), 10, postgres.WithClock(now), postgres.WithSweepInterval(0))
+	})
 }

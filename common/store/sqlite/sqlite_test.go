@@ -66,3 +66,9 @@ func TestOverflowRejected(t *testing.T) {
 		t.Fatalf("deposit to the maximum = %+v, %v", r, err)
 	}
 }
+
+func TestPaging(t *testing.T) {
+	storetest.Paging(t, func(t *testing.T, now func() time.Time) storetest.Sweeping {
+		return open(t, filepath.Join(t.TempDir(), "bank.db"), 10, sqlite.WithClock(now), sqlite.WithSweepInterval(0))
+	})
+}

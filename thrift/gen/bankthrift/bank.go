@@ -312,12 +312,14 @@ func (p *Transaction) String() string {
 //   - Opening
 //   - Closing
 //   - Transactions
+//   - NextPageToken
 type Statement struct {
-	Account      string         `thrift:"account,1" db:"account" json:"account"`
-	Month        string         `thrift:"month,2" db:"month" json:"month"`
-	Opening      int64          `thrift:"opening,3" db:"opening" json:"opening"`
-	Closing      int64          `thrift:"closing,4" db:"closing" json:"closing"`
-	Transactions []*Transaction `thrift:"transactions,5" db:"transactions" json:"transactions"`
+	Account       string         `thrift:"account,1" db:"account" json:"account"`
+	Month         string         `thrift:"month,2" db:"month" json:"month"`
+	Opening       int64          `thrift:"opening,3" db:"opening" json:"opening"`
+	Closing       int64          `thrift:"closing,4" db:"closing" json:"closing"`
+	Transactions  []*Transaction `thrift:"transactions,5" db:"transactions" json:"transactions"`
+	NextPageToken string         `thrift:"next_page_token,6" db:"next_page_token" json:"next_page_token"`
 }
 
 func NewStatement() *Statement {
@@ -342,6 +344,10 @@ func (p *Statement) GetClosing() int64 {
 
 func (p *Statement) GetTransactions() []*Transaction {
 	return p.Transactions
+}
+
+func (p *Statement) GetNextPageToken() string {
+	return p.NextPageToken
 }
 func (p *Statement) Read(ctx context.Context, iprot thrift.TProtocol) error {
 	if _, err := iprot.ReadStructBegin(ctx); err != nil {
@@ -400,6 +406,16 @@ func (p *Statement) Read(ctx context.Context, iprot thrift.TProtocol) error {
 		case 5:
 			if fieldTypeId == thrift.LIST {
 				if err := p.ReadField5(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		case 6:
+			if fieldTypeId == thrift.STRING {
+				if err := p.ReadField6(ctx, iprot); err != nil {
 					return err
 				}
 			} else {
@@ -478,6 +494,15 @@ func (p *Statement) ReadField5(ctx context.Context, iprot thrift.TProtocol) erro
 	return nil
 }
 
+func (p *Statement) ReadField6(ctx context.Context, iprot thrift.TProtocol) error {
+	if v, err := iprot.ReadString(ctx); err != nil {
+		return thrift.PrependError("error reading field 6: ", err)
+	} else {
+		p.NextPageToken = v
+	}
+	return nil
+}
+
 func (p *Statement) Write(ctx context.Context, oprot thrift.TProtocol) error {
 	if err := oprot.WriteStructBegin(ctx, "Statement"); err != nil {
 		return thrift.PrependError(fmt.Sprintf("%T write struct begin error: ", p), err)
@@ -496,6 +521,9 @@ func (p *Statement) Write(ctx context.Context, oprot thrift.TProtocol) error {
 			return err
 		}
 		if err := p.writeField5(ctx, oprot); err != nil {
+			return err
+		}
+		if err := p.writeField6(ctx, oprot); err != nil {
 			return err
 		}
 	}
@@ -581,6 +609,19 @@ func (p *Statement) writeField5(ctx context.Context, oprot thrift.TProtocol) (er
 	return err
 }
 
+func (p *Statement) writeField6(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if err := oprot.WriteFieldBegin(ctx, "next_page_token", thrift.STRING, 6); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write field begin error 6:next_page_token: ", p), err)
+	}
+	if err := oprot.WriteString(ctx, string(p.NextPageToken)); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T.next_page_token (6) field write error: ", p), err)
+	}
+	if err := oprot.WriteFieldEnd(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write field end error 6:next_page_token: ", p), err)
+	}
+	return err
+}
+
 func (p *Statement) Equals(other *Statement) bool {
 	if p == other {
 		return true
@@ -607,6 +648,9 @@ func (p *Statement) Equals(other *Statement) bool {
 		if !_tgt.Equals(_src1) {
 			return false
 		}
+	}
+	if p.NextPageToken != other.NextPageToken {
+		return false
 	}
 	return true
 }
@@ -2233,7 +2277,9 @@ type Bank interface {
 	// Parameters:
 	//  - Account
 	//  - Month
-	Statement(ctx context.Context, account string, month string) (_r *Statement, _err error)
+	//  - PageSize
+	//  - PageToken
+	Statement(ctx context.Context, account string, month string, page_size int32, page_token string) (_r *Statement, _err error)
 	// Parameters:
 	//  - Request
 	Deposit(ctx context.Context, request *DepositRequest) (_r *DepositReceipt, _err error)
@@ -2315,10 +2361,14 @@ func (p *BankClient) Balance(ctx context.Context, account string) (_r int64, _er
 // Parameters:
 //   - Account
 //   - Month
-func (p *BankClient) Statement(ctx context.Context, account string, month string) (_r *Statement, _err error) {
+//   - PageSize
+//   - PageToken
+func (p *BankClient) Statement(ctx context.Context, account string, month string, page_size int32, page_token string) (_r *Statement, _err error) {
 	var _args5 BankStatementArgs
 	_args5.Account = account
 	_args5.Month = month
+	_args5.PageSize = page_size
+	_args5.PageToken = page_token
 	var _result7 BankStatementResult
 	var _meta6 thrift.ResponseMeta
 	_meta6, _err = p.Client_().Call(ctx, "statement", &_args5, &_result7)
@@ -2600,7 +2650,7 @@ func (p *bankProcessorStatement) Process(ctx context.Context, seqId int32, iprot
 	}
 
 	result := BankStatementResult{}
-	if retval, err2 := p.handler.Statement(ctx, args.Account, args.Month); err2 != nil {
+	if retval, err2 := p.handler.Statement(ctx, args.Account, args.Month, args.PageSize, args.PageToken); err2 != nil {
 		tickerCancel()
 		err = thrift.WrapTException(err2)
 		switch v := err2.(type) {
@@ -3505,9 +3555,13 @@ func (p *BankBalanceResult) String() string {
 // Attributes:
 //   - Account
 //   - Month
+//   - PageSize
+//   - PageToken
 type BankStatementArgs struct {
-	Account string `thrift:"account,1" db:"account" json:"account"`
-	Month   string `thrift:"month,2" db:"month" json:"month"`
+	Account   string `thrift:"account,1" db:"account" json:"account"`
+	Month     string `thrift:"month,2" db:"month" json:"month"`
+	PageSize  int32  `thrift:"page_size,3" db:"page_size" json:"page_size"`
+	PageToken string `thrift:"page_token,4" db:"page_token" json:"page_token"`
 }
 
 func NewBankStatementArgs() *BankStatementArgs {
@@ -3520,6 +3574,14 @@ func (p *BankStatementArgs) GetAccount() string {
 
 func (p *BankStatementArgs) GetMonth() string {
 	return p.Month
+}
+
+func (p *BankStatementArgs) GetPageSize() int32 {
+	return p.PageSize
+}
+
+func (p *BankStatementArgs) GetPageToken() string {
+	return p.PageToken
 }
 func (p *BankStatementArgs) Read(ctx context.Context, iprot thrift.TProtocol) error {
 	if _, err := iprot.ReadStructBegin(ctx); err != nil {
@@ -3548,6 +3610,26 @@ func (p *BankStatementArgs) Read(ctx context.Context, iprot thrift.TProtocol) er
 		case 2:
 			if fieldTypeId == thrift.STRING {
 				if err := p.ReadField2(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		case 3:
+			if fieldTypeId == thrift.I32 {
+				if err := p.ReadField3(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		case 4:
+			if fieldTypeId == thrift.STRING {
+				if err := p.ReadField4(ctx, iprot); err != nil {
 					return err
 				}
 			} else {
@@ -3588,6 +3670,24 @@ func (p *BankStatementArgs) ReadField2(ctx context.Context, iprot thrift.TProtoc
 	return nil
 }
 
+func (p *BankStatementArgs) ReadField3(ctx context.Context, iprot thrift.TProtocol) error {
+	if v, err := iprot.ReadI32(ctx); err != nil {
+		return thrift.PrependError("error reading field 3: ", err)
+	} else {
+		p.PageSize = v
+	}
+	return nil
+}
+
+func (p *BankStatementArgs) ReadField4(ctx context.Context, iprot thrift.TProtocol) error {
+	if v, err := iprot.ReadString(ctx); err != nil {
+		return thrift.PrependError("error reading field 4: ", err)
+	} else {
+		p.PageToken = v
+	}
+	return nil
+}
+
 func (p *BankStatementArgs) Write(ctx context.Context, oprot thrift.TProtocol) error {
 	if err := oprot.WriteStructBegin(ctx, "statement_args"); err != nil {
 		return thrift.PrependError(fmt.Sprintf("%T write struct begin error: ", p), err)
@@ -3597,6 +3697,12 @@ func (p *BankStatementArgs) Write(ctx context.Context, oprot thrift.TProtocol) e
 			return err
 		}
 		if err := p.writeField2(ctx, oprot); err != nil {
+			return err
+		}
+		if err := p.writeField3(ctx, oprot); err != nil {
+			return err
+		}
+		if err := p.writeField4(ctx, oprot); err != nil {
 			return err
 		}
 	}
@@ -3631,6 +3737,32 @@ func (p *BankStatementArgs) writeField2(ctx context.Context, oprot thrift.TProto
 	}
 	if err := oprot.WriteFieldEnd(ctx); err != nil {
 		return thrift.PrependError(fmt.Sprintf("%T write field end error 2:month: ", p), err)
+	}
+	return err
+}
+
+func (p *BankStatementArgs) writeField3(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if err := oprot.WriteFieldBegin(ctx, "page_size", thrift.I32, 3); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write field begin error 3:page_size: ", p), err)
+	}
+	if err := oprot.WriteI32(ctx, int32(p.PageSize)); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T.page_size (3) field write error: ", p), err)
+	}
+	if err := oprot.WriteFieldEnd(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write field end error 3:page_size: ", p), err)
+	}
+	return err
+}
+
+func (p *BankStatementArgs) writeField4(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if err := oprot.WriteFieldBegin(ctx, "page_token", thrift.STRING, 4); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write field begin error 4:page_token: ", p), err)
+	}
+	if err := oprot.WriteString(ctx, string(p.PageToken)); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T.page_token (4) field write error: ", p), err)
+	}
+	if err := oprot.WriteFieldEnd(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write field end error 4:page_token: ", p), err)
 	}
 	return err
 }
