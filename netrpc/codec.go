@@ -9,6 +9,7 @@ import (
 	"net/rpc"
 	"runtime"
 	"sync"
+	"time"
 
 	"github.com/igbank/igbank/common/bank"
 )
@@ -47,7 +48,12 @@ func newServerCodec(c *serverConn) *serverCodec {
 	cfg := &c.s.cfg
 	limit := &countingReader{r: c.nc}
 	rd := bufio.NewReader(limit)
-	wbuf := bufio.NewWriter(c.nc)
+	// Every write to the socket gets the write timeout, including the
+	// writes that bypass wbuf: bufio.Writer hands a reply larger than its
+	// free space (4 KiB) straight to the socket, which once went out with
+	// no deadline, so a client that did not read held the call's
+	// goroutine, its reply and the connection for ever.
+	wbuf := bufio.NewWriter(deadlineWriter{c.nc, cfg.Timeouts.Write})
 	return &serverCodec{
 		conn:     c,
 		cfg:      cfg,
@@ -182,14 +188,24 @@ func (sc *serverCodec) WriteResponse(r *rpc.Response, body any) (err error) {
 	return err
 }
 
-// flushLocked writes what the buffer holds, bounded by the write timeout.
-// The caller holds wmu.
+// flushLocked writes what the buffer holds, bounded by the write timeout
+// (deadlineWriter). The caller holds wmu.
 func (sc *serverCodec) flushLocked() error {
 	if sc.wbuf.Buffered() == 0 {
 		return nil
 	}
-	sc.conn.nc.SetWriteDeadline(deadline(sc.cfg.Timeouts.Write))
 	return sc.wbuf.Flush()
+}
+
+// deadlineWriter gives every write to the connection the write timeout.
+type deadlineWriter struct {
+	nc      net.Conn
+	timeout time.Duration
+}
+
+func (w deadlineWriter) Write(p []byte) (int, error) {
+	w.nc.SetWriteDeadline(deadline(w.timeout))
+	return w.nc.Write(p)
 }
 
 // flusher writes the replies WriteResponse left in the buffer. It yields

@@ -624,3 +624,10 @@ func TestSlowBodyIsDeadlineWithoutAddresses(t *testing.T) {
 		t.Fatalf("reply %q names the connection", resp.Error)
 	}
 }
+
+// A client that never reads a reply larger than the codec's 4 KiB write
+// buffer loses its connection at the server's write timeout: such a reply
+// bypasses the buffer, and once went out with no deadline at all.
+func TestSlowReader(t *testing.T) {
+	banktest.RunSlowReader(t, netrpcbank.Transport.Variants[0], 2000)
+}
