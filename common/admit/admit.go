@@ -348,8 +348,12 @@ func (c *Conn) CloseWrite() error {
 
 // Begin says that a request has arrived whole and its call is starting:
 // the connection is not idle until the matching End, and its first
-// request is in.
+// request is in. Begin and End do nothing on a nil *Conn (a connection
+// that came from no Admission).
 func (c *Conn) Begin() {
+	if c == nil {
+		return
+	}
 	if !c.begun.Load() {
 		c.begun.Store(true)
 		c.stopTimer()
@@ -361,6 +365,9 @@ func (c *Conn) Begin() {
 // End says that a call Begin announced has ended (its reply is written,
 // or abandoned).
 func (c *Conn) End() {
+	if c == nil {
+		return
+	}
 	c.lastActive.Store(c.a.now())
 	c.calls.Add(-1)
 }
