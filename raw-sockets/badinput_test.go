@@ -108,6 +108,18 @@ func stillServes(t *testing.T, c *Client) {
 	}
 }
 
+// servedAfterReclaim checks that c, whose connection the server
+// reclaimed, is served on a new one. Its first call may have been sent on
+// the closed connection before the client saw it close: that call fails
+// as unavailable, which a caller may retry (the retry layer does).
+func servedAfterReclaim(t *testing.T, c *Client) {
+	t.Helper()
+	if _, err := c.Balance(context.Background(), ledger.SeedAccount(5)); err != nil && !errors.Is(err, bank.ErrUnavailable) {
+		t.Fatalf("call on a reclaimed connection: %v, want success or unavailable", err)
+	}
+	stillServes(t, c)
+}
+
 func TestBadFramesCloseTheConnection(t *testing.T) {
 	addr := startServer(t, nil)
 	other := dialClient(t, addr, WithConns(1))

@@ -275,7 +275,7 @@ func TestConnectionLimit(t *testing.T) {
 	stillServes(t, second)
 	// The client finds its connection closed and dials anew, reclaiming
 	// second's.
-	stillServes(t, first)
+	servedAfterReclaim(t, first)
 }
 
 // fakeServer answers every request frame with reply(h).

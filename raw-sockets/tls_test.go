@@ -252,5 +252,5 @@ func TestConnectionLimitTLS(t *testing.T) {
 	defer first.Close()
 	stillServes(t, first)
 	stillServes(t, dialClient(t, addr, teller, WithConns(1)))
-	stillServes(t, first) // dials anew
+	servedAfterReclaim(t, first) // dials anew
 }

@@ -11,8 +11,8 @@
 //     the listen backlog. An idle connection is reclaimed for it instead:
 //     first one that has never sent a byte, the oldest; else one with no
 //     call in progress, idle the longest. If every connection has a call
-//     in progress, the new one is accepted and refused at once
-//     (Config.Refuse: a Goodbye frame, an HTTP 503, or a plain close),
+//     in progress (for 10 ms: a call about to end makes room), the new
+//     one is accepted and refused at once (Config.Refuse: a Goodbye frame, an HTTP 503, or a plain close),
 //     which its client reports as bank.ErrUnavailable.
 //
 // Whether a call is in progress is the transport's to say, through the
@@ -63,6 +63,8 @@ type Admission struct {
 	epoch time.Time
 
 	refusing chan struct{} // one token per Refuse in progress
+	waiting  atomic.Int32  // accepts in awaitLocked
+	wake     chan struct{} // cap 1: a call ended or a slot came free
 
 	mu     sync.Mutex
 	conns  []*Conn // admitted and not yet closed; Conn.idx is the index
@@ -77,7 +79,7 @@ type addrPair struct{ local, remote netip.AddrPort }
 
 // New returns an admission configured by cfg.
 func New(cfg Config) *Admission {
-	return &Admission{cfg: cfg, epoch: time.Now(), refusing: make(chan struct{}, maxRefusing),
+	return &Admission{cfg: cfg, epoch: time.Now(), refusing: make(chan struct{}, maxRefusing), wake: make(chan struct{}, 1),
 		byAddr: make(map[addrPair]*Conn)}
 }
 
@@ -134,11 +136,16 @@ func (a *Admission) admit(nc net.Conn) *Conn {
 	if a.cfg.MaxConns > 0 && len(a.conns) >= a.cfg.MaxConns {
 		victim = a.pickLocked()
 		if victim == nil {
+			victim = a.awaitLocked()
+		}
+		if victim == nil && len(a.conns) >= a.cfg.MaxConns {
 			a.mu.Unlock()
 			a.refuse(nc)
 			return nil
 		}
-		a.removeLocked(victim)
+		if victim != nil {
+			a.removeLocked(victim)
+		}
 	}
 	if d := a.cfg.FirstRequest; d > 0 {
 		c.timerMu.Lock()
@@ -185,6 +192,53 @@ func (a *Admission) pickLocked() *Conn {
 	return idle
 }
 
+// refuseGrace is how long a new connection at a server full of busy
+// connections waits for one of them to end its call before it is
+// refused. A call's End comes a moment after its reply was written, so a
+// client that opens a new connection as soon as it has its reply would
+// otherwise be refused for the server's delay in noting the End.
+const refuseGrace = 10 * time.Millisecond
+
+// awaitLocked waits, with a.mu held on entry and on return, up to
+// refuseGrace for a connection to end a call or close, and returns the
+// connection to reclaim then, if any (nil, too, when a slot came free).
+func (a *Admission) awaitLocked() *Conn {
+	deadline := time.Now().Add(refuseGrace)
+	a.waiting.Add(1)
+	defer a.waiting.Add(-1)
+	for {
+		left := time.Until(deadline)
+		if left <= 0 {
+			return nil
+		}
+		a.mu.Unlock()
+		t := time.NewTimer(left)
+		select {
+		case <-a.wake:
+		case <-t.C:
+		}
+		t.Stop()
+		a.mu.Lock()
+		if len(a.conns) < a.cfg.MaxConns {
+			return nil
+		}
+		if c := a.pickLocked(); c != nil {
+			return c
+		}
+	}
+}
+
+// woken tells an accept waiting in awaitLocked that a call ended or a
+// slot came free.
+func (a *Admission) woken() {
+	if a.waiting.Load() > 0 {
+		select {
+		case a.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
 // removeLocked frees c's slot; it reports false if c held none.
 func (a *Admission) removeLocked(c *Conn) bool {
 	i := c.idx
@@ -207,6 +261,7 @@ func (a *Admission) release(c *Conn) {
 	a.mu.Lock()
 	a.removeLocked(c)
 	a.mu.Unlock()
+	a.woken()
 }
 
 // refuse tells nc that the server is full, if the transport says how and
@@ -370,6 +425,7 @@ func (c *Conn) End() {
 	}
 	c.lastActive.Store(c.a.now())
 	c.calls.Add(-1)
+	c.a.woken()
 }
 
 func (c *Conn) stopTimer() {
