@@ -82,6 +82,10 @@ func (sc *serverCodec) ReadRequestHeader(r *rpc.Request) error {
 		<-sc.calls
 		return sc.readFailed(err)
 	}
+	// A call is in progress until WriteResponse, which net/rpc calls once
+	// for every header read (package admit reclaims only idle
+	// connections).
+	sc.conn.adm.Begin()
 	return nil
 }
 
@@ -166,7 +170,10 @@ var (
 func (sc *serverCodec) WriteResponse(r *rpc.Response, body any) (err error) {
 	sc.wmu.Lock()
 	defer sc.wmu.Unlock()
-	defer func() { <-sc.calls }()
+	defer func() {
+		<-sc.calls
+		sc.conn.adm.End()
+	}()
 	if err = sc.enc.Encode(r); err == nil {
 		err = sc.enc.Encode(body)
 	}
