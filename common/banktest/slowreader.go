@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -110,17 +111,46 @@ func (l smallSendBuffers) Accept() (net.Conn, error) {
 	return nc, err
 }
 
-// unread is a connection whose reads never return until it is closed;
-// closing it leaves the socket under it open, for the test to inspect.
+// unread is a connection whose reads return nothing until it is closed
+// or their deadline passes; closing it leaves the socket under it open,
+// for the test to inspect.
 type unread struct {
 	net.Conn
 	once   sync.Once
 	closed chan struct{}
+
+	mu           sync.Mutex
+	readDeadline time.Time
 }
 
 func (u *unread) Read([]byte) (int, error) {
-	<-u.closed
-	return 0, net.ErrClosed
+	u.mu.Lock()
+	d := u.readDeadline
+	u.mu.Unlock()
+	var timeout <-chan time.Time
+	if !d.IsZero() {
+		t := time.NewTimer(time.Until(d))
+		defer t.Stop()
+		timeout = t.C
+	}
+	select {
+	case <-u.closed:
+		return 0, net.ErrClosed
+	case <-timeout:
+		return 0, os.ErrDeadlineExceeded
+	}
+}
+
+func (u *unread) SetReadDeadline(t time.Time) error {
+	u.mu.Lock()
+	u.readDeadline = t
+	u.mu.Unlock()
+	return nil
+}
+
+func (u *unread) SetDeadline(t time.Time) error {
+	u.SetReadDeadline(t)
+	return u.Conn.SetWriteDeadline(t)
 }
 
 func (u *unread) Close() error {
