@@ -204,3 +204,9 @@ func TestShutdownDeadline(t *testing.T) {
 		t.Fatalf("Serve after Shutdown: %v, want nil", err)
 	}
 }
+
+// TestAdmission runs the admission section (a flood of idle connections,
+// the first-request deadline, a server full of busy connections).
+func TestAdmission(t *testing.T) {
+	banktest.RunAdmission(t, grpcbank.Transport.Variants[0])
+}

@@ -19,7 +19,8 @@ type serverConfig struct {
 
 func defaultServerConfig() serverConfig {
 	return serverConfig{ServerConfig: transport.ServerConfig{
-		Timeouts: transport.Timeouts{Idle: 15 * time.Minute},
+		MaxConns: 1024,
+		Timeouts: transport.Timeouts{Idle: 15 * time.Minute, FirstRequest: 5 * time.Second},
 		Logger:   slog.Default(),
 	}}
 }
@@ -27,12 +28,19 @@ func defaultServerConfig() serverConfig {
 // The shared options (package transport has the table). Zero keeps the
 // default, a negative value turns the limit or timeout off.
 var (
-	// WithMaxConns limits the connections served at once (default: no
-	// limit); further clients wait in the listen backlog until one closes.
+	// WithMaxConns limits the connections served at once (default 1024;
+	// package admit). A connection beyond the limit never waits in the
+	// listen backlog: the oldest connection that has sent nothing, else
+	// the one idle the longest (no call in progress, as the server's
+	// interceptors see it), is closed to make room; if every connection
+	// has a call in progress, the new one is closed at once and its client
+	// reports unavailable. Connections in their TLS handshake count too.
 	WithMaxConns = transport.WithMaxConns[ServerOption]
 	// WithTimeouts sets the connection timeouts that apply to gRPC: Idle
 	// closes a connection with no call in progress (keepalive's
-	// MaxConnectionIdle, default 15 min). Read and Write have no gRPC
+	// MaxConnectionIdle, default 15 min); FirstRequest closes a new
+	// connection that has not started its first call within this of its
+	// accept, TLS handshake included (5 s). Read and Write have no gRPC
 	// counterpart and are ignored; a silent peer is dropped by keepalive
 	// pings instead.
 	WithTimeouts = transport.WithTimeouts[ServerOption]

@@ -66,8 +66,10 @@ type Admission struct {
 	waiting  atomic.Int32  // accepts in awaitLocked
 	wake     chan struct{} // cap 1: a call ended or a slot came free
 
-	mu     sync.Mutex
-	conns  []*Conn // admitted and not yet closed; Conn.idx is the index
+	mu    sync.Mutex
+	conns []*Conn // admitted and not yet closed; Conn.idx is the index
+
+	addrMu sync.RWMutex // Lookup reads it on every call: apart from mu
 	byAddr map[addrPair]*Conn
 
 	reclaimed atomic.Int64
@@ -130,7 +132,7 @@ func (l *listener) Accept() (net.Conn, error) {
 func (a *Admission) admit(nc net.Conn) *Conn {
 	c := &Conn{Conn: nc, a: a}
 	c.lastActive.Store(a.now())
-	key, keyed := pairOf(nc.LocalAddr(), nc.RemoteAddr())
+	c.key, c.keyed = pairOf(nc.LocalAddr(), nc.RemoteAddr())
 	var victim *Conn
 	a.mu.Lock()
 	if a.cfg.MaxConns > 0 && len(a.conns) >= a.cfg.MaxConns {
@@ -154,14 +156,16 @@ func (a *Admission) admit(nc net.Conn) *Conn {
 	}
 	c.idx = len(a.conns)
 	a.conns = append(a.conns, c)
-	if keyed {
-		c.key, c.keyed = key, true
-		a.byAddr[key] = c
-	}
 	a.mu.Unlock()
+	if c.keyed {
+		a.addrMu.Lock()
+		a.byAddr[c.key] = c
+		a.addrMu.Unlock()
+	}
 	if victim != nil {
 		a.reclaimed.Add(1)
 		victim.stopTimer()
+		a.unkey(victim)
 		victim.Conn.Close()
 	}
 	return c
@@ -251,9 +255,6 @@ func (a *Admission) removeLocked(c *Conn) bool {
 	a.conns[last] = nil
 	a.conns = a.conns[:last]
 	c.idx = -1
-	if c.keyed && a.byAddr[c.key] == c {
-		delete(a.byAddr, c.key)
-	}
 	return true
 }
 
@@ -261,7 +262,20 @@ func (a *Admission) release(c *Conn) {
 	a.mu.Lock()
 	a.removeLocked(c)
 	a.mu.Unlock()
+	a.unkey(c)
 	a.woken()
+}
+
+// unkey forgets c's addresses.
+func (a *Admission) unkey(c *Conn) {
+	if !c.keyed {
+		return
+	}
+	a.addrMu.Lock()
+	if a.byAddr[c.key] == c {
+		delete(a.byAddr, c.key)
+	}
+	a.addrMu.Unlock()
 }
 
 // refuse tells nc that the server is full, if the transport says how and
@@ -298,9 +312,9 @@ func (a *Admission) Lookup(local, remote net.Addr) *Conn {
 	if !ok {
 		return nil
 	}
-	a.mu.Lock()
+	a.addrMu.RLock()
 	c := a.byAddr[key]
-	a.mu.Unlock()
+	a.addrMu.RUnlock()
 	return c
 }
 
