@@ -641,3 +641,22 @@ func TestSlowBodyIsDeadlineWithoutAddresses(t *testing.T) {
 func TestSlowReader(t *testing.T) {
 	banktest.RunSlowReader(t, netrpcbank.Transport.Variants[0], 2000)
 }
+
+// A request that announces a message larger than WithMaxRequestBytes is
+// refused from its length at once: gob would otherwise allocate up to
+// 10 MiB for it and wait for the bytes until the read timeout.
+func TestAnnouncedLargeMessageRefusedAtOnce(t *testing.T) {
+	addr := serve(t, newBank(), netrpcbank.WithTimeouts(transport.Timeouts{Read: time.Minute, FirstRequest: time.Minute}))
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	nc.Write([]byte{0xfc, 0x00, 0x9f, 0xff, 0xff}) // a message of 10 MiB - 1, then nothing
+	nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, err = io.Copy(io.Discard, nc)
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		t.Fatal("the server waited for the body of an oversized message instead of refusing it from its length")
+	}
+}
