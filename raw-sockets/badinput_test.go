@@ -333,3 +333,19 @@ func TestBurstLeavesFewWorkers(t *testing.T) {
 		t.Fatalf("%d goroutines after the burst, %d before: workers were left behind", n, before)
 	}
 }
+
+// A frame larger than the read buffer is read into a buffer that grows
+// as its bytes arrive: a peer that announces 64 KiB and sends 20 KiB pins
+// about that, not what it announced.
+func TestLargeFrameBufferGrowsAsBytesArrive(t *testing.T) {
+	const announced, sent = MaxRequestFrame, 20 << 10
+	in := binary.BigEndian.AppendUint32(nil, announced-4)
+	in = append(in, make([]byte, sent)...)
+	fr := newFrameReader(bytes.NewReader(in), 16<<10, MaxRequestFrame)
+	if _, _, err := fr.next(); err == nil {
+		t.Fatal("an unfinished frame was read")
+	}
+	if c := cap(fr.scratch); c > 2*sent+4096 {
+		t.Fatalf("buffer of %d bytes for %d bytes sent of a %d-byte frame", c, sent, announced)
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
-	"slices"
 
 	"github.com/apache/thrift/lib/go/thrift"
 
@@ -67,7 +66,9 @@ func (f *serverFrames) readFrame() error {
 	for len(f.rbuf) < size {
 		if len(f.rbuf) == cap(f.rbuf) {
 			// Grow with what has arrived: double, never past the frame.
-			f.rbuf = slices.Grow(f.rbuf, min(max(len(f.rbuf), 512), size-len(f.rbuf)))
+			nb := make([]byte, len(f.rbuf), min(max(2*len(f.rbuf), 512), size))
+			copy(nb, f.rbuf)
+			f.rbuf = nb
 		}
 		m, err := f.r.Read(f.rbuf[len(f.rbuf):min(cap(f.rbuf), size)])
 		f.rbuf = f.rbuf[:len(f.rbuf)+m]
