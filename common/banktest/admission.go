@@ -53,7 +53,7 @@ func RunAdmission(t *testing.T, v transport.Variant) {
 
 	t.Run("FirstRequest", func(t *testing.T) {
 		addr := Serve(t, v.NewServer(bank.NewService(ledger.NewMemory(10)),
-			transport.ServerConfig{MaxConns: AdmissionLimit, Timeouts: transport.Timeouts{FirstRequest: 200 * time.Millisecond}}))
+			transport.ServerConfig{MaxConns: AdmissionLimit, Timeouts: transport.Timeouts{FirstRequest: time.Second}}))
 		silent := rawDial(t, addr)
 		partial := rawDial(t, addr)
 		if _, err := partial.Write([]byte{0}); err != nil {
