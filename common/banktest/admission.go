@@ -23,7 +23,8 @@ const AdmissionLimit = 16
 //   - IdleFlood: with AdmissionLimit connections open that send nothing,
 //     a new well-behaved client is answered (an idle one makes room);
 //   - FirstRequest: a connection that sends nothing, or one byte and no
-//     more, is closed after Timeouts.FirstRequest;
+//     more, is closed after Timeouts.FirstRequest; a client that dialed
+//     and calls only after that is served at its first try;
 //   - FullOfBusy: with every connection running a call, a new client is
 //     refused at once and sees bank.ErrUnavailable; the calls in progress
 //     are not disturbed.
@@ -54,6 +55,7 @@ func RunAdmission(t *testing.T, v transport.Variant) {
 	t.Run("FirstRequest", func(t *testing.T) {
 		addr := Serve(t, v.NewServer(bank.NewService(ledger.NewMemory(10)),
 			transport.ServerConfig{MaxConns: AdmissionLimit, Timeouts: transport.Timeouts{FirstRequest: time.Second}}))
+		late := dialVariant(t, v, addr) // a client that may connect now and call later
 		silent := rawDial(t, addr)
 		partial := rawDial(t, addr)
 		if _, err := partial.Write([]byte{0}); err != nil {
@@ -68,6 +70,10 @@ func RunAdmission(t *testing.T, v transport.Variant) {
 			t.Error("a connection that sent one byte of a request was not closed after FirstRequest")
 		}
 		wantAnswered(t, c) // the deadline is a new connection's only
+		time.Sleep(time.Second)
+		// Whatever late's Dial connected was closed unused: its first
+		// call dials anew and is served.
+		wantAnswered(t, late)
 	})
 
 	t.Run("FullOfBusy", func(t *testing.T) {
