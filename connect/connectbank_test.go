@@ -215,3 +215,12 @@ func TestSideEffectFreeCallsUseGET(t *testing.T) {
 		mu.Unlock()
 	}
 }
+
+// TestAdmission runs the admission section (a flood of idle connections,
+// the first-request deadline, a server full of busy connections) over
+// every protocol.
+func TestAdmission(t *testing.T) {
+	for _, v := range connectbank.Transport.Variants {
+		t.Run(v.Name, func(t *testing.T) { banktest.RunAdmission(t, v) })
+	}
+}

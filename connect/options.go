@@ -21,7 +21,8 @@ type serverConfig struct {
 
 func defaultServerConfig() serverConfig {
 	return serverConfig{ServerConfig: transport.ServerConfig{
-		Timeouts: transport.Timeouts{Read: 10 * time.Second, Write: 10 * time.Second, Idle: 2 * time.Minute},
+		MaxConns: 1024,
+		Timeouts: transport.Timeouts{Read: 10 * time.Second, Write: 10 * time.Second, Idle: 2 * time.Minute, FirstRequest: 5 * time.Second},
 		Logger:   slog.Default(),
 	}}
 }
@@ -29,12 +30,19 @@ func defaultServerConfig() serverConfig {
 // The shared options (package transport has the table). Zero keeps the
 // default, a negative value turns the limit or timeout off.
 var (
-	// WithMaxConns limits the connections served at once (default: no
-	// limit); further clients wait in the listen backlog until one closes.
+	// WithMaxConns limits the connections served at once (default 1024;
+	// package admit). A connection beyond the limit never waits in the
+	// listen backlog: the oldest connection that has sent nothing, else
+	// the one idle the longest (no request or stream in progress), is
+	// closed to make room; if every connection has one in progress, the
+	// new one is closed at once and its client reports unavailable.
+	// Connections in their TLS handshake count too.
 	WithMaxConns = transport.WithMaxConns[ServerOption]
 	// WithTimeouts sets the http.Server's ReadTimeout (a whole request,
 	// headers and body, default 10 s), WriteTimeout (10 s) and
-	// IdleTimeout (2 min). The header must arrive within 5 s. On h2c
+	// IdleTimeout (2 min). The header must arrive within 5 s, and a new
+	// connection's first request (over HTTP/2, its first stream) within
+	// FirstRequest of its accept, TLS handshake included (5 s). On h2c
 	// connections the HTTP/2 guard (common/h2guard) ends, after the same
 	// Read and Write, a connection holding a request unfinished or a
 	// reply stalled by a closed window.

@@ -17,6 +17,7 @@ import (
 
 	"connectrpc.com/connect"
 	"connectrpc.com/grpcreflect"
+	"github.com/igbank/igbank/common/admit"
 	"github.com/igbank/igbank/common/auth"
 	"github.com/igbank/igbank/common/bank"
 	"github.com/igbank/igbank/common/h2guard"
@@ -24,7 +25,6 @@ import (
 	"github.com/igbank/igbank/common/transport"
 	"github.com/igbank/igbank/connect/igbankv1connect"
 	"github.com/igbank/igbank/proto/pbbank"
-	"golang.org/x/net/netutil"
 )
 
 // Limits of the server: the contract's (package pbbank), the same as the
@@ -42,8 +42,8 @@ const (
 // It implements transport.Server.
 type Server struct {
 	http       *http.Server
-	maxConns   int
-	tls        *tls.Config // nil: plaintext
+	admit      *admit.Admission // the connection limit and first-request deadline
+	tls        *tls.Config      // nil: plaintext
 	handshakes tlsconf.Limits
 	guard      h2guard.Limits // of plaintext connections (h2c)
 
@@ -104,11 +104,16 @@ func NewServer(b bank.Bank, opts ...ServerOption) *Server {
 		MaxHeaderBytes: 16 << 10,
 		HTTP2:          serverHTTP2Config(),
 		ErrorLog:       log.New(discard{}, "", 0),
+		// A request in progress (over HTTP/2, an open stream) makes its
+		// connection busy, so the admission reclaims only idle ones.
+		ConnState: admit.ConnState,
 	}
 	for _, f := range cfg.configure {
 		f(hs)
 	}
-	return &Server{http: hs, maxConns: cfg.MaxConns, tls: tlsConfig, handshakes: cfg.Handshakes,
+	// A connection refused at a full server is closed: its client
+	// reports unavailable.
+	return &Server{http: hs, admit: cfg.Admission(nil), tls: tlsConfig, handshakes: cfg.Handshakes,
 		guard: pbbank.GuardLimits(transport.Limit(cfg.Timeouts.Read), transport.Limit(cfg.Timeouts.Write), cfg.Logger)}
 }
 
@@ -190,18 +195,17 @@ type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
 
-// Serve serves l until Shutdown, and then returns nil. With TLS, the
-// handshakes run in a tlsconf.Listener over l, and WithMaxConns counts
-// the connections past their handshake. In plaintext, common/h2guard
-// watches the h2c connections (README.md, "Limits and budget"); over TLS
-// net/http must see the *tls.Conn itself to serve HTTP/2, so its own
-// defences stand alone.
+// Serve serves l until Shutdown, and then returns nil. The connections
+// are admitted (WithMaxConns, Timeouts.FirstRequest: package admit) as
+// they are accepted; with TLS, the handshakes run in a tlsconf.Listener
+// above the admission and count toward the limit. In plaintext,
+// common/h2guard watches the h2c connections (README.md, "Limits and
+// budget"); over TLS net/http must see the *tls.Conn itself to serve
+// HTTP/2, so its own defences stand alone.
 func (s *Server) Serve(l net.Listener) error {
+	l = s.admit.Listener(l)
 	if s.tls != nil {
 		l = tlsconf.Listener(l, s.tls, s.handshakes)
-	}
-	if s.maxConns > 0 {
-		l = netutil.LimitListener(l, s.maxConns)
 	}
 	if s.tls == nil {
 		l = h2guard.Listener(l, s.guard)

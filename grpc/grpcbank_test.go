@@ -204,3 +204,29 @@ func TestShutdownDeadline(t *testing.T) {
 		t.Fatalf("Serve after Shutdown: %v, want nil", err)
 	}
 }
+
+// TestAdmission runs the admission section (a flood of idle connections,
+// the first-request deadline, a server full of busy connections).
+func TestAdmission(t *testing.T) {
+	banktest.RunAdmission(t, grpcbank.Transport.Variants[0])
+}
+
+// Dial connects at once; a client that calls only after the server closed
+// that connection for want of a first call (Timeouts.FirstRequest)
+// reconnects for its call, which is served.
+func TestFirstCallAfterFirstRequestDeadline(t *testing.T) {
+	const first = 300 * time.Millisecond
+	addr := banktest.Serve(t, grpcbank.NewServer(bank.NewService(ledger.NewMemory(10)),
+		grpcbank.WithTimeouts(transport.Timeouts{FirstRequest: first})))
+	c, err := grpcbank.Dial(context.Background(), addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	time.Sleep(3 * first)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if m, err := c.Balance(ctx, ledger.SeedAccount(1)); err != nil || m != ledger.SeedBalance(1) {
+		t.Fatalf("first call after the connection was closed unused: %v, %v", m, err)
+	}
+}

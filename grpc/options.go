@@ -19,7 +19,8 @@ type serverConfig struct {
 
 func defaultServerConfig() serverConfig {
 	return serverConfig{ServerConfig: transport.ServerConfig{
-		Timeouts: transport.Timeouts{Read: 10 * time.Second, Write: 10 * time.Second, Idle: 15 * time.Minute},
+		MaxConns: 1024,
+		Timeouts: transport.Timeouts{Read: 10 * time.Second, Write: 10 * time.Second, Idle: 15 * time.Minute, FirstRequest: 5 * time.Second},
 		Logger:   slog.Default(),
 	}}
 }
@@ -27,17 +28,24 @@ func defaultServerConfig() serverConfig {
 // The shared options (package transport has the table). Zero keeps the
 // default, a negative value turns the limit or timeout off.
 var (
-	// WithMaxConns limits the connections served at once (default: no
-	// limit); further clients wait in the listen backlog until one closes.
+	// WithMaxConns limits the connections served at once (default 1024;
+	// package admit). A connection beyond the limit never waits in the
+	// listen backlog: the oldest connection that has sent nothing, else
+	// the one idle the longest (no call in progress, as the server's
+	// interceptors see it), is closed to make room; if every connection
+	// has a call in progress, the new one is closed at once and its client
+	// reports unavailable. Connections in their TLS handshake count too.
 	WithMaxConns = transport.WithMaxConns[ServerOption]
 	// WithTimeouts sets the connection timeouts, which grpc-go has not
-	// got itself and the server's HTTP/2 guard (common/h2guard) enforces:
-	// Read (default 10 s) ends a connection holding a request whose
-	// message has not arrived whole that long after its headers; Write
-	// (default 10 s) ends a connection whose peer keeps a response waiting
-	// that long with its flow-control window closed. Idle closes a
-	// connection with no call in progress (keepalive's MaxConnectionIdle,
-	// default 15 min).
+	// got itself and the server's HTTP/2 guard (common/h2guard) enforces,
+	// but for Idle: Read (default 10 s) ends a connection holding a
+	// request whose message has not arrived whole that long after its
+	// headers; Write (default 10 s) ends a connection whose peer keeps a
+	// response waiting that long with its flow-control window closed; Idle
+	// closes a connection with no call in progress (keepalive's
+	// MaxConnectionIdle, default 15 min); FirstRequest closes a new
+	// connection that has not started its first call within this of its
+	// accept, TLS handshake included (5 s).
 	WithTimeouts = transport.WithTimeouts[ServerOption]
 	// WithLogger sets where the server logs recovered panics (default
 	// slog.Default()).

@@ -12,13 +12,13 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/igbank/igbank/common/admit"
 	"github.com/igbank/igbank/common/auth"
 	"github.com/igbank/igbank/common/bank"
 	"github.com/igbank/igbank/common/h2guard"
 	"github.com/igbank/igbank/common/transport"
 	"github.com/igbank/igbank/proto/igbankv1"
 	"github.com/igbank/igbank/proto/pbbank"
-	"golang.org/x/net/netutil"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/health"
@@ -44,10 +44,10 @@ const (
 
 // Server serves a bank.Bank over gRPC. It implements transport.Server.
 type Server struct {
-	grpc     *grpc.Server
-	health   *health.Server
-	maxConns int
-	guard    *h2guard.Limits // for plaintext connections (TLS ones: guardedCreds)
+	grpc   *grpc.Server
+	health *health.Server
+	admit  *admit.Admission // the connection limit and first-request deadline
+	guard  *h2guard.Limits  // for plaintext connections (TLS ones: guardedCreds)
 
 	shut atomic.Bool // Shutdown has begun
 }
@@ -144,10 +144,14 @@ func NewServer(b bank.Bank, opts ...ServerOption) *Server {
 	for _, o := range opts {
 		o(&cfg)
 	}
+	// A connection refused at a full server is closed: its client
+	// reports unavailable.
+	adm := cfg.Admission(nil)
+	gopts := append(serverOptions(cfg), admissionOptions(adm)...)
 	s := &Server{
-		grpc:     grpc.NewServer(append(serverOptions(cfg), cfg.grpcOpts...)...),
-		health:   health.NewServer(),
-		maxConns: cfg.MaxConns,
+		grpc:   grpc.NewServer(append(gopts, cfg.grpcOpts...)...),
+		health: health.NewServer(),
+		admit:  adm,
 	}
 	if cfg.TLS == nil {
 		lim := guardLimits(cfg)
@@ -164,11 +168,11 @@ func NewServer(b bank.Bank, opts ...ServerOption) *Server {
 // on the same port before Serve.
 func (s *Server) GRPCServer() *grpc.Server { return s.grpc }
 
-// Serve serves gRPC on l until Shutdown, and then returns nil.
+// Serve serves gRPC on l until Shutdown, and then returns nil. The
+// connections are admitted (WithMaxConns, Timeouts.FirstRequest: package
+// admit) as they are accepted, before their TLS handshakes.
 func (s *Server) Serve(l net.Listener) error {
-	if s.maxConns > 0 {
-		l = netutil.LimitListener(l, s.maxConns)
-	}
+	l = s.admit.Listener(l)
 	if s.guard != nil {
 		l = h2guard.Listener(l, *s.guard)
 	}

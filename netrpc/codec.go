@@ -9,6 +9,7 @@ import (
 	"net/rpc"
 	"runtime"
 	"sync"
+	"time"
 
 	"github.com/igbank/igbank/common/bank"
 )
@@ -47,13 +48,18 @@ func newServerCodec(c *serverConn) *serverCodec {
 	cfg := &c.s.cfg
 	limit := &countingReader{r: c.nc}
 	rd := bufio.NewReader(limit)
-	wbuf := bufio.NewWriter(c.nc)
+	// Every write to the socket gets the write timeout, including the
+	// writes that bypass wbuf: bufio.Writer hands a reply larger than its
+	// free space (4 KiB) straight to the socket, which once went out with
+	// no deadline, so a client that did not read held the call's
+	// goroutine, its reply and the connection for ever.
+	wbuf := bufio.NewWriter(deadlineWriter{c.nc, cfg.Timeouts.Write})
 	return &serverCodec{
 		conn:     c,
 		cfg:      cfg,
 		limit:    limit,
 		rd:       rd,
-		dec:      gob.NewDecoder(rd),
+		dec:      gob.NewDecoder(&gobMessages{r: rd, max: cfg.maxRequestBytes}),
 		wbuf:     wbuf,
 		enc:      gob.NewEncoder(wbuf),
 		calls:    make(chan struct{}, cfg.maxCallsPerConn),
@@ -76,6 +82,10 @@ func (sc *serverCodec) ReadRequestHeader(r *rpc.Request) error {
 		<-sc.calls
 		return sc.readFailed(err)
 	}
+	// A call is in progress until WriteResponse, which net/rpc calls once
+	// for every header read (package admit reclaims only idle
+	// connections).
+	sc.conn.adm.Begin()
 	return nil
 }
 
@@ -160,7 +170,10 @@ var (
 func (sc *serverCodec) WriteResponse(r *rpc.Response, body any) (err error) {
 	sc.wmu.Lock()
 	defer sc.wmu.Unlock()
-	defer func() { <-sc.calls }()
+	defer func() {
+		<-sc.calls
+		sc.conn.adm.End()
+	}()
 	if err = sc.enc.Encode(r); err == nil {
 		err = sc.enc.Encode(body)
 	}
@@ -182,14 +195,24 @@ func (sc *serverCodec) WriteResponse(r *rpc.Response, body any) (err error) {
 	return err
 }
 
-// flushLocked writes what the buffer holds, bounded by the write timeout.
-// The caller holds wmu.
+// flushLocked writes what the buffer holds, bounded by the write timeout
+// (deadlineWriter). The caller holds wmu.
 func (sc *serverCodec) flushLocked() error {
 	if sc.wbuf.Buffered() == 0 {
 		return nil
 	}
-	sc.conn.nc.SetWriteDeadline(deadline(sc.cfg.Timeouts.Write))
 	return sc.wbuf.Flush()
+}
+
+// deadlineWriter gives every write to the connection the write timeout.
+type deadlineWriter struct {
+	nc      net.Conn
+	timeout time.Duration
+}
+
+func (w deadlineWriter) Write(p []byte) (int, error) {
+	w.nc.SetWriteDeadline(deadline(w.timeout))
+	return w.nc.Write(p)
 }
 
 // flusher writes the replies WriteResponse left in the buffer. It yields
@@ -240,4 +263,82 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.remaining -= int64(n)
 	return n, err
+}
+
+// gobMessages hands gob its stream one message at a time, and refuses a
+// message whose length is over max from that length, before gob reads
+// it. gob allocates a message's buffer from its length field (up to
+// 10 MiB at once), so without this a client could make the server hold
+// 10 MiB per connection by announcing a message and sending nothing more
+// until the read timeout; countingReader only stops the bytes that do
+// arrive.
+type gobMessages struct {
+	r    *bufio.Reader
+	max  int64
+	left int64 // bytes of the current message (its length included) not yet read
+}
+
+var errBadLength = errors.New("gob: malformed message length")
+
+func (g *gobMessages) Read(p []byte) (int, error) {
+	if g.left == 0 {
+		if err := g.next(); err != nil {
+			return 0, err
+		}
+	}
+	if int64(len(p)) > g.left {
+		p = p[:g.left]
+	}
+	n, err := g.r.Read(p)
+	g.left -= int64(n)
+	return n, err
+}
+
+// ReadByte implements io.ByteReader, so that gob reads g itself rather
+// than through a bufio.Reader of its own.
+func (g *gobMessages) ReadByte() (byte, error) {
+	if g.left == 0 {
+		if err := g.next(); err != nil {
+			return 0, err
+		}
+	}
+	b, err := g.r.ReadByte()
+	if err == nil {
+		g.left--
+	}
+	return b, err
+}
+
+// next reads the length of the next message (gob's unsigned integer: one
+// byte below 0x80, else the negated count of big-endian bytes that
+// follow) without consuming it, and checks it against max.
+func (g *gobMessages) next() error {
+	b, err := g.r.Peek(1)
+	if err != nil {
+		return err
+	}
+	size, n := uint64(b[0]), 1
+	if b[0] >= 0x80 {
+		k := int(^b[0]) + 1
+		if k > 8 {
+			return errBadLength
+		}
+		h, err := g.r.Peek(1 + k)
+		if err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return err
+		}
+		size = 0
+		for _, c := range h[1:] {
+			size = size<<8 | uint64(c)
+		}
+		n = 1 + k
+	}
+	if size > uint64(g.max) {
+		return errRequestTooLarge
+	}
+	g.left = int64(n) + int64(size)
+	return nil
 }

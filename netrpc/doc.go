@@ -25,8 +25,8 @@
 //     call (WithToken, WithTokens): net/rpc has no metadata to carry a
 //     credential with each call.
 //
-// Server adds to net/rpc's server a connection limit
-// (netutil.LimitListener), idle, read and write timeouts, a request size
+// Server adds to net/rpc's server a connection limit with admission
+// (common/admit), first-request, idle, read and write timeouts, a request size
 // limit, a limit on calls in flight per connection, recovery from panics,
 // and a graceful Shutdown. See README.md for the wire details.
 package netrpcbank

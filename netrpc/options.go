@@ -20,7 +20,7 @@ func defaultServerConfig() serverConfig {
 	return serverConfig{
 		ServerConfig: transport.ServerConfig{
 			MaxConns:       1024,
-			Timeouts:       transport.Timeouts{Read: 10 * time.Second, Write: 10 * time.Second, Idle: 2 * time.Minute},
+			Timeouts:       transport.Timeouts{Read: 10 * time.Second, Write: 10 * time.Second, Idle: 2 * time.Minute, FirstRequest: 5 * time.Second},
 			MaxCallTimeout: 30 * time.Second,
 			Logger:         slog.Default(),
 		},
@@ -33,8 +33,11 @@ func defaultServerConfig() serverConfig {
 // default, a negative value turns the limit or timeout off.
 var (
 	// WithMaxConns limits how many connections the server holds at once
-	// (golang.org/x/net/netutil.LimitListener; default 1024); further
-	// connections wait in the listener's backlog until one closes. With
+	// (default 1024; package admit). A connection beyond the limit never
+	// waits in the listen backlog: the oldest connection that has sent
+	// nothing, else the one idle the longest (no call running), is closed
+	// to make room; if every connection has a call running, the new one
+	// is closed at once and its client reports bank.ErrUnavailable. With
 	// TLS, connections still in their handshake count too.
 	WithMaxConns = transport.WithMaxConns[ServerOption]
 	// WithTimeouts sets the connection timeouts: Read bounds the time to
@@ -42,7 +45,9 @@ var (
 	// that stalls mid-request is closed (default 10 s); Write bounds the
 	// time to write one reply, and a client that does not read its
 	// replies has its connection closed (10 s); Idle closes a connection
-	// that has no call running and sends no request (2 min).
+	// that has no call running and sends no request (2 min); FirstRequest
+	// closes a new connection whose first request header has not arrived
+	// within this of its accept, TLS handshake included (5 s).
 	WithTimeouts = transport.WithTimeouts[ServerOption]
 	// WithMaxCallTimeout bounds the context of every call the server
 	// runs: a call gets the Timeout its arguments carry, but never more

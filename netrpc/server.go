@@ -11,8 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/net/netutil"
-
+	"github.com/igbank/igbank/common/admit"
 	"github.com/igbank/igbank/common/auth"
 	"github.com/igbank/igbank/common/bank"
 	"github.com/igbank/igbank/common/connserver"
@@ -45,6 +44,7 @@ type Server struct {
 	cancelBase context.CancelFunc
 
 	conns *connserver.Server // listeners, connections, accept loop, Shutdown
+	admit *admit.Admission   // the connection limit and first-request deadline
 }
 
 // NewServer returns a server of b.
@@ -55,29 +55,25 @@ func NewServer(b bank.Bank, opts ...ServerOption) *Server {
 	}
 	base, cancel := context.WithCancel(context.Background())
 	s := &Server{bank: b, cfg: cfg, tls: tlsconf.ForServer(cfg.TLS, ALPN), base: base, cancelBase: cancel}
-	maxConns := cfg.MaxConns
-	if s.tls != nil {
-		maxConns = 0 // Serve limits the connections below the handshakes
-	}
+	// A connection refused at a full server is closed: net/rpc has no
+	// message for it, and its client reports bank.ErrUnavailable.
+	s.admit = cfg.Admission(nil)
 	s.conns = connserver.New(connserver.Config{
-		NewConn:  func(nc net.Conn) connserver.Conn { return newServerConn(s, nc) },
-		MaxConns: maxConns,
-		Logger:   cfg.Logger.With("transport", "netrpc"),
-		Abort:    cancel,
+		NewConn: func(nc net.Conn) connserver.Conn { return newServerConn(s, nc) },
+		Logger:  cfg.Logger.With("transport", "netrpc"),
+		Abort:   cancel,
 	})
 	return s
 }
 
 // Serve accepts connections on l and serves each in its own goroutine
-// until Shutdown, and then returns nil. l is wrapped in a LimitListener
-// (WithMaxConns). Any other return is an error of the listener. With TLS,
-// the limit applies before the handshakes (tlsconf.Listener), which count
-// toward it, so that the connections served are the *tls.Conn themselves.
+// until Shutdown, and then returns nil. Any other return is an error of
+// the listener. The connections are admitted (WithMaxConns,
+// Timeouts.FirstRequest: package admit) before their TLS handshakes
+// (tlsconf.Listener), which count toward the limit.
 func (s *Server) Serve(l net.Listener) error {
+	l = s.admit.Listener(l)
 	if s.tls != nil {
-		if s.cfg.MaxConns > 0 {
-			l = netutil.LimitListener(l, s.cfg.MaxConns)
-		}
 		l = tlsconf.Listener(l, s.tls, s.cfg.Handshakes)
 	}
 	return s.conns.Serve(l)
@@ -101,8 +97,9 @@ func (s *Server) closing() bool { return s.conns.ShuttingDown() }
 // carries the connection's context, and the codec that enforces limits.
 type serverConn struct {
 	s      *Server
-	nc     net.Conn // a *tls.Conn with TLS
-	raw    net.Conn // the socket under nc, closed when the connection ends
+	nc     net.Conn    // a *tls.Conn with TLS
+	raw    net.Conn    // the socket under nc, closed when the connection ends
+	adm    *admit.Conn // its slot: told when a call begins and ends
 	codec  *serverCodec
 	ctx    context.Context // canceled when the connection ends
 	cancel context.CancelFunc
@@ -119,7 +116,7 @@ type serverConn struct {
 
 func newServerConn(s *Server, nc net.Conn) *serverConn {
 	ctx, cancel := context.WithCancel(s.base)
-	c := &serverConn{s: s, nc: nc, raw: nc, ctx: ctx, cancel: cancel}
+	c := &serverConn{s: s, nc: nc, raw: nc, adm: admit.Of(nc), ctx: ctx, cancel: cancel}
 	caller := ctx
 	if tc, ok := nc.(*tls.Conn); ok {
 		// The handshake is done (tlsconf.Listener).

@@ -108,6 +108,18 @@ func stillServes(t *testing.T, c *Client) {
 	}
 }
 
+// servedAfterReclaim checks that c, whose connection the server
+// reclaimed, is served on a new one. Its first call may have been sent on
+// the closed connection before the client saw it close: that call fails
+// as unavailable, which a caller may retry (the retry layer does).
+func servedAfterReclaim(t *testing.T, c *Client) {
+	t.Helper()
+	if _, err := c.Balance(context.Background(), ledger.SeedAccount(5)); err != nil && !errors.Is(err, bank.ErrUnavailable) {
+		t.Fatalf("call on a reclaimed connection: %v, want success or unavailable", err)
+	}
+	stillServes(t, c)
+}
+
 func TestBadFramesCloseTheConnection(t *testing.T) {
 	addr := startServer(t, nil)
 	other := dialClient(t, addr, WithConns(1))
@@ -319,5 +331,21 @@ func TestBurstLeavesFewWorkers(t *testing.T) {
 	}
 	if n := runtime.NumGoroutine(); n > before+maxIdleWorkers {
 		t.Fatalf("%d goroutines after the burst, %d before: workers were left behind", n, before)
+	}
+}
+
+// A frame larger than the read buffer is read into a buffer that grows
+// as its bytes arrive: a peer that announces 64 KiB and sends 20 KiB pins
+// about that, not what it announced.
+func TestLargeFrameBufferGrowsAsBytesArrive(t *testing.T) {
+	const announced, sent = MaxRequestFrame, 20 << 10
+	in := binary.BigEndian.AppendUint32(nil, announced-4)
+	in = append(in, make([]byte, sent)...)
+	fr := newFrameReader(bytes.NewReader(in), 16<<10, MaxRequestFrame)
+	if _, _, err := fr.next(); err == nil {
+		t.Fatal("an unfinished frame was read")
+	}
+	if c := cap(fr.scratch); c > 2*sent+4096 {
+		t.Fatalf("buffer of %d bytes for %d bytes sent of a %d-byte frame", c, sent, announced)
 	}
 }

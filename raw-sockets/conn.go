@@ -13,8 +13,9 @@ import (
 
 // frameReader reads frames from a connection. A frame that fits in the
 // read buffer is returned in place; a larger one is read into scratch,
-// which grows up to max and no further, so a peer can never make it buffer
-// more than max bytes for one frame.
+// which grows as its bytes arrive, up to max and no further, so a peer can
+// never make it buffer more than max bytes for one frame, nor more than
+// twice what it has sent.
 type frameReader struct {
 	r       *bufio.Reader
 	max     int
@@ -78,16 +79,31 @@ func (fr *frameReader) next() (Header, []byte, error) {
 		}
 		fr.pending = n
 	} else {
-		if cap(fr.scratch) < n {
-			fr.scratch = make([]byte, n)
+		// Grow scratch as the frame's bytes arrive, never from its
+		// length field: a peer that announces a large frame and stalls
+		// pins what it sent (at most twice that), not what it announced.
+		fr.scratch = fr.scratch[:0]
+		for len(fr.scratch) < n {
+			if len(fr.scratch) == cap(fr.scratch) {
+				fr.scratch = grow(fr.scratch, min(max(2*len(fr.scratch), 4096), n))
+			}
+			m, err := fr.r.Read(fr.scratch[len(fr.scratch):min(cap(fr.scratch), n)])
+			fr.scratch = fr.scratch[:len(fr.scratch)+m]
+			if err != nil && len(fr.scratch) < n {
+				return Header{}, nil, noEOF(err)
+			}
 		}
-		b = fr.scratch[:n]
-		if _, err := io.ReadFull(fr.r, b); err != nil {
-			return Header{}, nil, noEOF(err)
-		}
+		b = fr.scratch
 	}
 	h, p, _, err := DecodeFrame(b, fr.max)
 	return h, p, err
+}
+
+// grow returns b with capacity c, its bytes copied.
+func grow(b []byte, c int) []byte {
+	nb := make([]byte, len(b), c)
+	copy(nb, b)
+	return nb
 }
 
 // noEOF reports a frame cut short as such, not as a clean end of stream.

@@ -2,10 +2,7 @@ module github.com/igbank/igbank/raw-sockets
 
 go 1.26.0
 
-require (
-	github.com/igbank/igbank/common v0.0.0-00010101000000-000000000000
-	golang.org/x/net v0.62.0
-)
+require github.com/igbank/igbank/common v0.0.0-00010101000000-000000000000
 
 require (
 	github.com/HdrHistogram/hdrhistogram-go v1.4.0 // indirect
@@ -20,6 +17,7 @@ require (
 	github.com/ncruces/go-strftime v1.1.0 // indirect
 	github.com/remyoudompheng/bigfft v0.0.0-20230129092748-24d4a6f8daec // indirect
 	github.com/sony/gobreaker/v2 v2.4.0 // indirect
+	golang.org/x/net v0.62.0 // indirect
 	golang.org/x/sync v0.24.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
 	golang.org/x/text v0.43.0 // indirect

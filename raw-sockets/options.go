@@ -19,7 +19,7 @@ func defaultServerConfig() serverConfig {
 	return serverConfig{
 		ServerConfig: transport.ServerConfig{
 			MaxConns: 1024,
-			Timeouts: transport.Timeouts{Read: 10 * time.Second, Write: 10 * time.Second, Idle: 5 * time.Minute},
+			Timeouts: transport.Timeouts{Read: 10 * time.Second, Write: 10 * time.Second, Idle: 5 * time.Minute, FirstRequest: 5 * time.Second},
 			Logger:   slog.Default(),
 		},
 		maxCallsPerConn: 512,
@@ -29,15 +29,22 @@ func defaultServerConfig() serverConfig {
 // The shared options (package transport has the table). Zero keeps the
 // default, a negative value turns the limit or timeout off.
 var (
-	// WithMaxConns limits the connections served at once (default 1024);
-	// a connection beyond the limit waits in the listen queue until
-	// another closes. With TLS, connections still in their handshake
-	// count too.
+	// WithMaxConns limits the connections served at once (default 1024;
+	// package admit). A connection beyond the limit never waits in the
+	// listen queue: the oldest connection that has sent nothing, else the
+	// one idle the longest (no call in flight), is closed to make room;
+	// if every connection has a call in flight, the new one gets a
+	// Goodbye unavailable at once (with TLS, it is closed: its client
+	// reports unavailable too). Connections still in their TLS handshake
+	// count toward the limit.
 	WithMaxConns = transport.WithMaxConns[ServerOption]
 	// WithTimeouts sets the connection timeouts: Read bounds the time from
 	// a frame's first byte to its last (default 10 s), Write each write of
-	// a batch of replies (10 s), Idle closes a connection with no call in
-	// flight that has not begun a frame (5 min).
+	// a batch of replies, past which the connection is closed (10 s),
+	// Idle closes a connection with no call in flight that has not begun
+	// a frame (5 min), FirstRequest closes a new connection whose first
+	// frame is not in within this of its accept, TLS handshake included
+	// (5 s).
 	WithTimeouts = transport.WithTimeouts[ServerOption]
 	// WithLogger sets where the server reports recovered panics and
 	// accept errors (default slog.Default()).

@@ -29,3 +29,18 @@ func TestSecurity(t *testing.T) {
 		})
 	}
 }
+
+// TestAdmission runs the admission section (a flood of idle connections,
+// the first-request deadline, a server full of busy connections) over
+// every variant.
+func TestAdmission(t *testing.T) {
+	for _, v := range rawbank.Transport.Variants {
+		t.Run(v.Name, func(t *testing.T) { banktest.RunAdmission(t, v) })
+	}
+}
+
+// TestSlowReader: a client that never reads a large reply loses its
+// connection at the server's write timeout.
+func TestSlowReader(t *testing.T) {
+	banktest.RunSlowReader(t, rawbank.Transport.Variants[0], 2000)
+}

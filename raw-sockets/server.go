@@ -13,8 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/net/netutil"
-
+	"github.com/igbank/igbank/common/admit"
 	"github.com/igbank/igbank/common/auth"
 	"github.com/igbank/igbank/common/bank"
 	"github.com/igbank/igbank/common/connserver"
@@ -38,6 +37,7 @@ type Server struct {
 	tls  *tls.Config // cfg.TLS with ALPN set; nil serves plaintext
 
 	conns *connserver.Server // listeners, connections, accept loop, Shutdown
+	admit *admit.Admission   // the connection limit and first-request deadline
 }
 
 // NewServer returns a server of b.
@@ -47,30 +47,42 @@ func NewServer(b bank.Bank, opts ...ServerOption) *Server {
 		o(&s.cfg)
 	}
 	s.tls = tlsconf.ForServer(s.cfg.TLS, ALPN)
-	maxConns := s.cfg.MaxConns
+	refuse := refuseFull
 	if s.tls != nil {
-		maxConns = 0 // Serve limits the connections below the handshakes
+		refuse = nil // a frame in the clear means nothing to a TLS client: close
 	}
+	s.admit = s.cfg.Admission(refuse)
 	s.conns = connserver.New(connserver.Config{
-		NewConn:  func(nc net.Conn) connserver.Conn { return s.newConn(nc) },
-		MaxConns: maxConns,
-		Logger:   s.cfg.Logger.With("transport", "raw"),
+		NewConn: func(nc net.Conn) connserver.Conn { return s.newConn(nc) },
+		Logger:  s.cfg.Logger.With("transport", "raw"),
 	})
 	return s
 }
 
 // Serve accepts connections on l until Shutdown, then returns nil. Any
-// other return is an error of the listener. With TLS, l's connections are
-// limited (WithMaxConns) before their handshakes, which count toward the
-// limit, so that the connections served are the *tls.Conn themselves.
+// other return is an error of the listener. The connections are admitted
+// (WithMaxConns, Timeouts.FirstRequest: package admit) before their TLS
+// handshakes, which count toward the limit.
 func (s *Server) Serve(l net.Listener) error {
+	l = s.admit.Listener(l)
 	if s.tls != nil {
-		if s.cfg.MaxConns > 0 {
-			l = netutil.LimitListener(l, s.cfg.MaxConns)
-		}
 		l = tlsconf.Listener(l, s.tls, s.cfg.Handshakes)
 	}
 	return s.conns.Serve(l)
+}
+
+// refuseFull answers a connection that the server has no room for, every
+// connection having a call in progress: a Goodbye unavailable, then a
+// half-close and a short drain, as goodbye does, so that its client reads
+// the Goodbye rather than a reset.
+func refuseFull(nc net.Conn) {
+	b := appendErrorMessage(beginFrame(nil, OpGoodbye, bank.Unavailable), "server full: every connection has a call in progress")
+	if _, err := nc.Write(finishFrame(b, 0, 0)); err != nil {
+		return
+	}
+	if cw, ok := nc.(interface{ CloseWrite() error }); ok && cw.CloseWrite() == nil {
+		io.Copy(io.Discard, io.LimitReader(nc, 64<<10)) // until the deadline admit set
+	}
 }
 
 // Shutdown stops accepting, stops reading new calls, lets the calls in
@@ -87,8 +99,9 @@ var aLongTimeAgo = time.Unix(1, 0)
 // serverConn is one client connection.
 type serverConn struct {
 	s   *Server
-	nc  net.Conn // a *tls.Conn with TLS
-	raw net.Conn // the socket under nc, closed when the connection is cut off
+	nc  net.Conn    // a *tls.Conn with TLS
+	raw net.Conn    // the socket under nc, closed when the connection is cut off
+	adm *admit.Conn // its slot: told when a call begins and ends
 	fr  *frameReader
 	fw  *frameWriter
 	// ctx is the parent of the connection's calls: canceled when the
@@ -108,7 +121,7 @@ type serverConn struct {
 
 // newConn makes the connection that serves nc; the caller registers it.
 func (s *Server) newConn(nc net.Conn) *serverConn {
-	c := &serverConn{s: s, nc: nc, raw: nc, sem: make(chan struct{}, s.cfg.maxCallsPerConn), work: make(chan request)}
+	c := &serverConn{s: s, nc: nc, raw: nc, adm: admit.Of(nc), sem: make(chan struct{}, s.cfg.maxCallsPerConn), work: make(chan request)}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	if tc, ok := nc.(*tls.Conn); ok {
 		// The handshake is done (tlsconf.Listener): the peer's
@@ -173,6 +186,9 @@ func (c *serverConn) Serve() {
 		}
 		first := !c.started
 		c.started = true
+		// A request is in: the connection is busy until its reply is
+		// queued (package admit reclaims only idle connections).
+		c.adm.Begin()
 		req := request{h: h}
 		var perr error
 		switch h.Op {
@@ -188,13 +204,16 @@ func (c *serverConn) Serve() {
 			req.dep, perr = decodeDepositRequest(p)
 		case OpAuth:
 			c.authenticate(h, p, first)
+			c.adm.End()
 			continue
 		default:
 			c.statusReply(h, bank.InvalidArgument, fmt.Sprintf("unknown op %d: this server speaks version %s (ops 1 to %d)", h.Op, Revision, MaxOp))
+			c.adm.End()
 			continue
 		}
 		if perr != nil {
 			c.statusReply(h, bank.InvalidArgument, fmt.Sprintf("malformed payload of op %d", h.Op))
+			c.adm.End()
 			continue
 		}
 		c.sem <- struct{}{}
@@ -319,6 +338,7 @@ func (c *serverConn) handle(req request) {
 	defer func() {
 		c.inflight.Add(-1)
 		<-c.sem
+		c.adm.End()
 		c.calls.Done()
 	}()
 	ctx := c.ctx

@@ -25,7 +25,8 @@ const DefaultMaxBodyBytes = 1 << 10
 func defaultServerConfig() serverConfig {
 	return serverConfig{
 		ServerConfig: transport.ServerConfig{
-			Timeouts:       transport.Timeouts{Read: 10 * time.Second, Write: 30 * time.Second, Idle: 2 * time.Minute},
+			MaxConns:       1024,
+			Timeouts:       transport.Timeouts{Read: 10 * time.Second, Write: 30 * time.Second, Idle: 2 * time.Minute, FirstRequest: 5 * time.Second},
 			MaxCallTimeout: MaxRequestTimeout,
 			Logger:         slog.Default(),
 		},
@@ -37,15 +38,22 @@ func defaultServerConfig() serverConfig {
 // The shared options (package transport has the table). Zero keeps the
 // default, a negative value turns the limit or timeout off.
 var (
-	// WithMaxConns limits the connections served at once (default: no
-	// limit); further clients wait in the listen backlog until one
-	// closes. HTTP/1.1 carries one call at a time per connection, so this
-	// is also the most calls in progress at once.
+	// WithMaxConns limits the connections served at once (default 1024;
+	// package admit). HTTP/1.1 carries one call at a time per connection,
+	// so this is also the most calls in progress at once. A connection
+	// beyond the limit never waits in the listen backlog: the oldest
+	// connection that has sent nothing, else the keep-alive connection
+	// idle the longest, is closed to make room; if every connection has
+	// a request in progress, the new one is answered 503 problem+json
+	// unavailable at once (with TLS, closed: its client reports
+	// unavailable too). Connections in their TLS handshake count too.
 	WithMaxConns = transport.WithMaxConns[ServerOption]
 	// WithTimeouts sets the http.Server's ReadTimeout (the whole request,
-	// default 10 s), WriteTimeout (30 s) and IdleTimeout (2 min). The
-	// header must arrive within 5 s of the connection or of the previous
-	// request.
+	// default 10 s), WriteTimeout (30 s; a response not written by then
+	// closes the connection) and IdleTimeout (2 min). The header must
+	// arrive within 5 s of the connection or of the previous request, and
+	// a new connection's first request header within FirstRequest of its
+	// accept, TLS handshake included (5 s).
 	WithTimeouts = transport.WithTimeouts[ServerOption]
 	// WithMaxCallTimeout caps the deadline a client may ask for with the
 	// Request-Timeout header (default MaxRequestTimeout; the write timeout

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -139,37 +140,90 @@ func TestBearerToken(t *testing.T) {
 	}
 }
 
-// WithMaxConns holds a client beyond the limit until a connection closes.
+// Beyond WithMaxConns, an idle keep-alive connection is reclaimed for a
+// new one, which is served at once; with every connection busy, a new
+// one is answered 503 problem+json unavailable at once. (Before the
+// admission, a client beyond the limit waited in the listen backlog until
+// a connection closed.)
 func TestMaxConns(t *testing.T) {
-	addr := banktest.Serve(t, restbank.NewServer(bank.NewService(ledger.NewMemory(10)), restbank.WithMaxConns(1)))
-	first, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
+	hold := &blocking{Bank: bank.NewService(ledger.NewMemory(10)), entered: make(chan struct{}, 1), release: make(chan struct{})}
+	addr := banktest.Serve(t, restbank.NewServer(hold, restbank.WithMaxConns(1)))
+	request := func(nc net.Conn, acc ...string) (*http.Response, error) {
+		path := "/v1/accounts/000000001/balance"
+		if len(acc) > 0 {
+			path = "/v1/accounts/" + acc[0] + "/balance"
+		}
+		if _, err := io.WriteString(nc, "GET "+path+" HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+			return nil, err
+		}
+		nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+		return http.ReadResponse(bufio.NewReader(nc), nil)
 	}
-	defer first.Close()
-	get := "GET /v1/accounts/000000001/balance HTTP/1.1\r\nHost: x\r\n\r\n"
-	br := bufio.NewReader(first)
-	if _, err := io.WriteString(first, get); err != nil {
-		t.Fatal(err)
+	dial := func() net.Conn {
+		nc, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { nc.Close() })
+		return nc
 	}
-	if resp, err := http.ReadResponse(br, nil); err != nil || resp.StatusCode != 200 {
+	first := dial()
+	if resp, err := request(first); err != nil || resp.StatusCode != 200 {
 		t.Fatalf("first connection: %v %v", resp, err)
 	}
-	second, err := net.Dial("tcp", addr) // accepted by the kernel, not served
-	if err != nil {
-		t.Fatal(err)
+	second := dial()
+	if resp, err := request(second); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("second connection, the first idle: %v %v", resp, err)
 	}
-	defer second.Close()
-	if _, err := io.WriteString(second, get); err != nil {
-		t.Fatal(err)
+	first.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := first.Read(make([]byte, 1)); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("idle connection not reclaimed: %v", err)
 	}
-	second.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
-	if n, err := second.Read(make([]byte, 1)); n != 0 || !errors.Is(err, os.ErrDeadlineExceeded) {
-		t.Fatalf("second connection was served while the first was open: %d, %v", n, err)
+
+	busy := dial()
+	go request(busy, string(ledger.SeedAccount(2))) // held until release
+	<-hold.entered
+	resp, err := request(dial())
+	close(hold.release)
+	if err != nil || resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Content-Type") != "application/problem+json" {
+		t.Fatalf("connection to a server full of busy ones: %v %v; want 503 problem+json", resp, err)
 	}
-	first.Close()
-	second.SetReadDeadline(time.Now().Add(10 * time.Second))
-	if resp, err := http.ReadResponse(bufio.NewReader(second), nil); err != nil || resp.StatusCode != 200 {
-		t.Fatalf("second connection after the first closed: %v %v", resp, err)
+	body, _ := io.ReadAll(resp.Body)
+	if !strings.Contains(string(body), "unavailable") {
+		t.Fatalf("503 body %s, want the code unavailable", body)
 	}
+}
+
+// blocking is a bank whose Balance calls of account 2 wait for release.
+type blocking struct {
+	bank.Bank
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (b *blocking) Balance(ctx context.Context, acc bank.AccountNo) (bank.Money, error) {
+	if acc != ledger.SeedAccount(2) {
+		return b.Bank.Balance(ctx, acc)
+	}
+	select {
+	case b.entered <- struct{}{}:
+	default:
+	}
+	select {
+	case <-b.release:
+	case <-ctx.Done():
+	}
+	return b.Bank.Balance(ctx, acc)
+}
+
+// TestAdmission runs the admission section (a flood of idle connections,
+// the first-request deadline, a server full of busy connections: 503).
+func TestAdmission(t *testing.T) {
+	banktest.RunAdmission(t, restbank.Transport.Variants[0])
+}
+
+// TestSlowReader: a client that never reads a large reply loses its
+// connection at the server's write timeout (http.Server.WriteTimeout).
+func TestSlowReader(t *testing.T) {
+	banktest.RunSlowReader(t, restbank.Transport.Variants[0], 2000)
 }

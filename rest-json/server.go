@@ -1,10 +1,13 @@
 package restbank
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -13,8 +16,7 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/net/netutil"
-
+	"github.com/igbank/igbank/common/admit"
 	"github.com/igbank/igbank/common/auth"
 	"github.com/igbank/igbank/common/bank"
 	"github.com/igbank/igbank/common/tlsconf"
@@ -44,6 +46,8 @@ type Server struct {
 	// authenticate says whether API requests carry credentials to read
 	// (TLS or tokens on).
 	authenticate bool
+	// admit is the connection limit and first-request deadline.
+	admit *admit.Admission
 }
 
 // NewServer returns a server of b.
@@ -61,6 +65,9 @@ func NewServer(b bank.Bank, opts ...ServerOption) *Server {
 		IdleTimeout:       transport.Limit(cfg.Timeouts.Idle),
 		MaxHeaderBytes:    cfg.maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelError),
+		// A request in progress makes its connection busy, so the
+		// admission reclaims only idle ones.
+		ConnState: admit.ConnState,
 	}
 	if cfg.TLS != nil {
 		// HTTP/2 and HTTP/1.1 by ALPN, as Go's https servers offer them.
@@ -73,6 +80,11 @@ func NewServer(b bank.Bank, opts ...ServerOption) *Server {
 		s.http.Protocols.SetHTTP1(true)
 		s.http.Protocols.SetHTTP2(true)
 	}
+	refuse := refuseFull
+	if cfg.TLS != nil {
+		refuse = nil // the refusal is below TLS: a plain close
+	}
+	s.admit = cfg.Admission(refuse)
 	s.maxTimeout = transport.Limit(cfg.MaxCallTimeout)
 	if w := s.http.WriteTimeout; w > 0 && (s.maxTimeout == 0 || w < s.maxTimeout) {
 		s.maxTimeout = w
@@ -112,20 +124,45 @@ func (s *Server) routes() {
 func (s *Server) Handler() http.Handler { return s.mux }
 
 // Serve accepts connections on l until Shutdown; then it returns nil.
-// With TLS, the handshakes run in a tlsconf.Listener over l, and
-// WithMaxConns counts the connections past their handshake.
+// The connections are admitted (WithMaxConns, Timeouts.FirstRequest:
+// package admit) as they are accepted; with TLS, the handshakes run in a
+// tlsconf.Listener above the admission and count toward the limit.
 func (s *Server) Serve(l net.Listener) error {
+	l = s.admit.Listener(l)
 	if s.tls != nil {
 		l = tlsconf.Listener(l, s.tls, s.cfg.Handshakes)
-	}
-	if s.cfg.MaxConns > 0 {
-		l = netutil.LimitListener(l, s.cfg.MaxConns)
 	}
 	err := s.http.Serve(l)
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
 	}
 	return err
+}
+
+// refuseFull answers a connection that the server has no room for, every
+// connection having a request in progress: it reads the request's header
+// and answers 503 with a problem+json unavailable, then closes (package
+// admit bounds it to a second).
+func refuseFull(nc net.Conn) {
+	req, err := http.ReadRequest(bufio.NewReader(io.LimitReader(nc, 16<<10)))
+	if err != nil {
+		return
+	}
+	body := appendProblemStatus(nil, http.StatusServiceUnavailable, bank.Unavailable, "server full: every connection has a request in progress")
+	resp := &http.Response{
+		StatusCode: http.StatusServiceUnavailable, ProtoMajor: 1, ProtoMinor: 1, Request: req,
+		Header: http.Header{"Content-Type": hdrProblem, "Retry-After": hdrRetry, "Cache-Control": hdrNoCache,
+			"X-Content-Type-Options": hdrNoSniff},
+		ContentLength: int64(len(body)), Body: io.NopCloser(bytes.NewReader(body)), Close: true,
+	}
+	if resp.Write(nc) != nil {
+		return
+	}
+	// Half-close and drain, so that the client reads the answer rather
+	// than a reset for the body it may still be sending.
+	if cw, ok := nc.(interface{ CloseWrite() error }); ok && cw.CloseWrite() == nil {
+		io.Copy(io.Discard, io.LimitReader(nc, 64<<10))
+	}
 }
 
 // Shutdown stops accepting, waits for calls in progress until ctx ends,

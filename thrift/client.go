@@ -41,7 +41,18 @@ type Client struct {
 type clientConn struct {
 	nc     net.Conn
 	client *bankthrift.BankClient
+	// fresh until the connection's first call: a server closes a
+	// connection that sends no request for a few seconds
+	// (transport.Timeouts.FirstRequest).
+	fresh   bool
+	dialled time.Time
 }
+
+// freshFor is how long after its dial a connection that has carried no
+// call is still lent: well within any server's first-request deadline
+// (5 s by default), so that a Client dialled long before its first call
+// does not send that call on a connection the server has closed.
+const freshFor = time.Second
 
 var _ transport.Client = (*Client)(nil)
 
@@ -75,6 +86,7 @@ func Dial(ctx context.Context, addr string, opts ...ClientOption) (*Client, erro
 	if err != nil {
 		return nil, err
 	}
+	cc.fresh = true // it has carried no call: lent within freshFor only
 	c.pool.Put(cc)
 	return c, nil
 }
@@ -115,7 +127,8 @@ func (c *Client) dial(ctx context.Context) (*clientConn, error) {
 	// two writes (length, then body) into one.
 	trans := thrift.NewTFramedTransportConf(thrift.NewStreamTransport(nc, nc), tconf)
 	proto := c.cfg.wire.protocolFactory().GetProtocol(trans)
-	return &clientConn{nc: nc, client: bankthrift.NewBankClient(thrift.NewTStandardClient(proto, proto))}, nil
+	return &clientConn{nc: nc, client: bankthrift.NewBankClient(thrift.NewTStandardClient(proto, proto)),
+		fresh: true, dialled: time.Now()}, nil
 }
 
 // get lends a connection (connpool.Exclusive): an idle one, a new one
@@ -129,14 +142,21 @@ func (c *Client) get(ctx context.Context) (*clientConn, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, bank.FromContext(ctx, err)
 	}
-	cc, err := c.pool.Get(ctx)
-	if err != nil {
-		if err == connpool.ErrClosed {
-			return nil, errClosed
+	for {
+		cc, err := c.pool.Get(ctx)
+		if err != nil {
+			if err == connpool.ErrClosed {
+				return nil, errClosed
+			}
+			return nil, bank.FromContext(ctx, err)
 		}
-		return nil, bank.FromContext(ctx, err)
+		if cc.fresh && time.Since(cc.dialled) > freshFor {
+			c.pool.Discard(cc) // Dial's connection, unused too long
+			continue
+		}
+		cc.fresh = false
+		return cc, nil
 	}
-	return cc, nil
 }
 
 // noDeadline is the context handed to the generated client. The call's

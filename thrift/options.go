@@ -104,7 +104,7 @@ func defaultServerConfig() serverConfig {
 	return serverConfig{
 		ServerConfig: transport.ServerConfig{
 			MaxConns:       1024,
-			Timeouts:       transport.Timeouts{Read: 10 * time.Second, Write: 10 * time.Second, Idle: 2 * time.Minute},
+			Timeouts:       transport.Timeouts{Read: 10 * time.Second, Write: 10 * time.Second, Idle: 2 * time.Minute, FirstRequest: 5 * time.Second},
 			MaxCallTimeout: 30 * time.Second,
 			Logger:         slog.Default(),
 		},
@@ -116,15 +116,20 @@ func defaultServerConfig() serverConfig {
 // default, a negative value turns the limit or timeout off.
 var (
 	// WithMaxConns limits how many connections the server holds open at
-	// once (1024 by default). A connection beyond the limit is accepted
-	// and closed at once, so its client fails fast with Unavailable
-	// instead of hanging (with TLS, once its handshake is done).
+	// once (1024 by default; package admit). A connection beyond the
+	// limit never waits: the oldest connection that has sent nothing,
+	// else the one idle the longest (no call in progress), is closed to
+	// make room; if every connection has a call in progress, the new one
+	// is accepted and closed at once, so its client fails fast with
+	// Unavailable. Connections in their TLS handshake count too.
 	WithMaxConns = transport.WithMaxConns[ServerOption]
 	// WithTimeouts sets the server's socket timeouts: Read is how long
 	// the rest of a request may take to arrive once its first byte has
-	// (10 s by default), Write how long one response write may take
-	// (10 s), Idle how long a connection may wait for its next request
-	// (2 min).
+	// (10 s by default), Write how long one response write may take,
+	// past which the connection is closed (10 s), Idle how long a
+	// connection may wait for its next request (2 min), FirstRequest how
+	// long a new connection has, from its accept and TLS handshake
+	// included, to send its first whole request frame (5 s).
 	WithTimeouts = transport.WithTimeouts[ServerOption]
 	// WithMaxCallTimeout bounds how long a handler may run: its context
 	// ends after it (30 s by default). Framed Thrift does not carry the
@@ -152,9 +157,9 @@ func WithProtocol(p Protocol) ServerOption {
 }
 
 // WithMaxFrameSize sets the largest frame (4-byte length prefix excluded)
-// that the server reads: a longer one is refused before any of it is
-// buffered, and the connection is closed. Values < 1 keep the default,
-// DefaultMaxFrameSize.
+// that the server writes, and reads up to MaxRequestFrame: a longer
+// request is refused before any of it is buffered, and the connection is
+// closed. Values < 1 keep the default, DefaultMaxFrameSize.
 func WithMaxFrameSize(n int32) ServerOption {
 	return func(c *serverConfig) { c.wire.setFrameSize(n) }
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/apache/thrift/lib/go/thrift"
 
+	"github.com/igbank/igbank/common/admit"
 	"github.com/igbank/igbank/common/auth"
 	"github.com/igbank/igbank/common/bank"
 	"github.com/igbank/igbank/common/connserver"
@@ -60,6 +61,7 @@ type Server struct {
 	cancelCalls context.CancelFunc
 
 	conns *connserver.Server // listeners, connections, accept loop, Shutdown
+	admit *admit.Admission   // the connection limit and first-request deadline
 }
 
 const (
@@ -116,18 +118,21 @@ func NewServer(b bank.Bank, opts ...ServerOption) *Server {
 			c.state.Store(stateActive)
 			return c
 		},
-		MaxConns:        cfg.MaxConns,
-		RejectOverLimit: true, // WithMaxConns: fail fast, not wait in the backlog
-		Logger:          cfg.Logger.With("transport", "thrift"),
-		Abort:           cancel,
+		Logger: cfg.Logger.With("transport", "thrift"),
+		Abort:  cancel,
 	})
+	// A connection refused at a full server is closed: framed Thrift has
+	// no message for it, and its client reports bank.ErrUnavailable.
+	s.admit = cfg.Admission(nil)
 	return s
 }
 
 // Serve accepts connections on l until Shutdown, then returns nil. It
-// closes l. With TLS, l's connections are handed to the server once their
-// handshake is done (tlsconf.Listener).
+// closes l. The connections are admitted (WithMaxConns,
+// Timeouts.FirstRequest: package admit) before their TLS handshakes
+// (tlsconf.Listener), which count toward the limit.
 func (s *Server) Serve(l net.Listener) error {
+	l = s.admit.Listener(l)
 	if s.tls != nil {
 		l = tlsconf.Listener(l, s.tls, s.cfg.Handshakes)
 	}
@@ -167,9 +172,10 @@ func (s *Server) serveConn(c *serverConn) {
 	}()
 	// br lets the loop wait for the first byte of the next request under
 	// the idle timeout before the framed transport reads the request
-	// under the read timeout. NewStreamTransport reuses br as its reader.
+	// under the read timeout.
 	br := bufio.NewReader(c.nc)
-	proto := s.newProtocol(br, deadlineWriter{c.nc, s.cfg.Timeouts.Write})
+	frames := s.newFrames(br, deadlineWriter{c.nc, s.cfg.Timeouts.Write}, admit.Of(c.nc))
+	proto := s.protocols.GetProtocol(frames)
 	// The caller of every call on the connection: the client
 	// certificate's subject with mutual TLS (the handshake is done), read
 	// once; none otherwise.
@@ -193,6 +199,7 @@ func (s *Server) serveConn(c *serverConn) {
 		c.nc.SetReadDeadline(deadline(s.cfg.Timeouts.Read))
 		ctx := calls.start()
 		ok, err := s.process(ctx, proto)
+		frames.endCall()
 		calls.end()
 		if !inStep(ok, err) {
 			return
@@ -203,7 +210,14 @@ func (s *Server) serveConn(c *serverConn) {
 // newProtocol stacks the framed transport and the protocol on the reader
 // and writer of one connection.
 func (s *Server) newProtocol(r io.Reader, w io.Writer) thrift.TProtocol {
-	return s.protocols.GetProtocol(thrift.NewTFramedTransportConf(thrift.NewStreamTransport(r, w), s.tconf))
+	return s.protocols.GetProtocol(s.newFrames(r, w, nil))
+}
+
+// newFrames is the server's framed transport on the reader and writer of
+// one connection, telling adm (if not nil) when a call begins and ends.
+func (s *Server) newFrames(r io.Reader, w io.Writer, adm *admit.Conn) *serverFrames {
+	frameMax := int(s.cfg.wire.maxFrameSize)
+	return newServerFrames(r, w, min(MaxRequestFrame, frameMax), frameMax, adm)
 }
 
 // inStep reports whether the connection can carry another request after

@@ -1,7 +1,10 @@
 // Package connserver runs the connection-oriented half of a TCP server that
 // the transports without an HTTP stack share: the set of listeners, the set
-// of connections, the accept loop with its connection limit and its backoff
-// on accept errors, and the graceful shutdown protocol. What a connection
+// of connections, the accept loop with its backoff on accept errors, and
+// the graceful shutdown protocol. The transports limit their connections
+// with package admit, on the listener they give to Serve; Config's own
+// MaxConns (a wait in the backlog, or a plain refusal) is the older, simpler
+// limit. What a connection
 // does, and how it winds down, is the transport's: it hands each accepted
 // net.Conn to Config.NewConn and gets back a Conn.
 package connserver

@@ -7,6 +7,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/igbank/igbank/common/admit"
 	"github.com/igbank/igbank/common/auth"
 	"github.com/igbank/igbank/common/tlsconf"
 )
@@ -16,7 +17,9 @@ import (
 // server config embeds it; a zero field keeps the transport's default and
 // a negative one turns the limit off.
 type ServerConfig struct {
-	// MaxConns bounds the connections served at once (WithMaxConns).
+	// MaxConns bounds the connections served at once (WithMaxConns);
+	// when they are all taken, an idle one is reclaimed for a new one or
+	// the new one is refused at once (package admit).
 	MaxConns int
 	// Timeouts bound a connection's reads, writes and idleness
 	// (WithTimeouts).
@@ -50,6 +53,10 @@ type Timeouts struct {
 	// Idle closes a connection with no call in progress that has sent
 	// nothing for this long.
 	Idle time.Duration
+	// FirstRequest closes a new connection that has not sent its first
+	// complete request this long after it was accepted (its TLS
+	// handshake included): the admission of package admit.
+	FirstRequest time.Duration
 }
 
 // ClientConfig holds the settings that every transport's client has under
@@ -102,6 +109,7 @@ func (t *Timeouts) Apply(o Timeouts) {
 	setDuration(&t.Read, o.Read)
 	setDuration(&t.Write, o.Write)
 	setDuration(&t.Idle, o.Idle)
+	setDuration(&t.FirstRequest, o.FirstRequest)
 }
 
 // Apply sets in c the fields that are not zero in o.
@@ -152,4 +160,16 @@ func (c ClientConfig) DialContext() func(ctx context.Context, network, addr stri
 		defer cancel()
 		return dial(ctx, network, addr)
 	}
+}
+
+// Admission returns the connection admission of a server with c's
+// settings (MaxConns, Timeouts.FirstRequest; off where negative), for
+// the transport to put on the listeners it serves. refuse, if not nil,
+// tells a connection refused at a full server why (admit.Config.Refuse).
+func (c ServerConfig) Admission(refuse func(net.Conn)) *admit.Admission {
+	return admit.New(admit.Config{
+		MaxConns:     Limit(c.MaxConns),
+		FirstRequest: Limit(c.Timeouts.FirstRequest),
+		Refuse:       refuse,
+	})
 }

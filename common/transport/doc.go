@@ -27,8 +27,8 @@
 // or timeout off.
 //
 //	setting                    option                               field                        transports
-//	connection limit (server)  WithMaxConns(n int)                  ServerConfig.MaxConns        all six
-//	timeouts (server)          WithTimeouts(transport.Timeouts)     ServerConfig.Timeouts        all six (Read, Write, Idle where the stack has them)
+//	connection limit (server)  WithMaxConns(n int)                  ServerConfig.MaxConns        all six (1,024 by default; package admit)
+//	timeouts (server)          WithTimeouts(transport.Timeouts)     ServerConfig.Timeouts        all six (Read, Write, Idle where the stack has them; FirstRequest in all six, 5 s)
 //	per-call bound (server)    WithMaxCallTimeout(time.Duration)    ServerConfig.MaxCallTimeout  netrpc, thrift, rest-json
 //	logger (server)            WithLogger(*slog.Logger)             ServerConfig.Logger          all six
 //	client pool                WithConns(n int)                     ClientConfig.Conns           all but grpc (one multiplexed connection)
@@ -40,6 +40,11 @@
 //	bearer tokens (server)     WithTokens(*auth.Verifier)           ServerConfig.Tokens          all but thrift (Descriptor.Tokens)
 //	TLS (client)               WithClientTLS(*tls.Config)           ClientConfig.TLS             all six
 //	bearer token (client)      WithToken(token string)              ClientConfig.Token           all but thrift
+//
+// The connection limit and Timeouts.FirstRequest are enforced the same way
+// on every server, by package admit (ServerConfig.Admission): past the
+// limit an idle connection is reclaimed for a new one, or the new one is
+// refused at once, never left waiting in the listen backlog.
 //
 // Transports keep the options only they have (raw-sockets'
 // WithMaxCallsPerConn, gRPC's WithGRPCServerOptions, Connect's WithHTTP1,
