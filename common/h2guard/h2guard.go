@@ -148,6 +148,11 @@ type conn struct {
 	timer         *time.Timer // armed while something is being timed
 }
 
+// NetConn returns the connection beneath the guard, as tls.Conn's does,
+// for the layers below it that know their connections by identity
+// (common/admit).
+func (c *conn) NetConn() net.Conn { return c.Conn }
+
 func (c *conn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
 	if n > 0 {
