@@ -13,8 +13,8 @@ import (
 
 	"golang.org/x/net/http2"
 
-	"github.com/igbank/igbank/common/hostile"
 	"github.com/igbank/igbank/common/h2guard"
+	"github.com/igbank/igbank/common/hostile"
 )
 
 // server serves h2c (and HTTP/1.1) on loopback through the guard and
