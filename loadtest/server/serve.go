@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -35,7 +36,8 @@ type Config struct {
 	CPUs  []int  `json:"cpus,omitempty"` // pin the process to these CPUs (Serve only)
 	// Control makes Serve talk to the load generator: it prints its
 	// address as a JSON line, answers "stats" (and "settled-stats", after
-	// debug.FreeOSMemory) lines on its standard input
+	// two collections, the second debug.FreeOSMemory) lines on its
+	// standard input
 	// with its accounting as JSON lines, and stops when standard input
 	// closes. StartChild sets it.
 	Control bool `json:"control,omitempty"`
@@ -189,6 +191,8 @@ func Serve(c Config, stdin io.Reader, stdout, stderr io.Writer) int {
 			case "stats":
 				enc.Encode(s.stats(true))
 			case "settled-stats":
+				// Two collections empty sync.Pool's victim cache too.
+				runtime.GC()
 				debug.FreeOSMemory()
 				enc.Encode(s.stats(true))
 			case "quit":
