@@ -99,7 +99,7 @@ type grpcRequests struct {
 }
 
 func newGRPCRequests(acc bank.AccountNo, month bank.Month) grpcRequests {
-	msg, _ := proto.Marshal(&igbankv1.StatementRequest{Account: string(acc), Month: string(month)})
+	msg, _ := proto.Marshal(&igbankv1.StatementRequest{Account: string(acc), Month: string(month), PageSize: bank.MaxPageSize})
 	declared := make([]byte, 4<<10)
 	return grpcRequests{
 		path:      "/" + igbankv1.BankService_ServiceDesc.ServiceName + "/Statement",

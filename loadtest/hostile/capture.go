@@ -26,8 +26,8 @@ type Captured struct {
 }
 
 // Capture records what v's client writes to the server at addr for a
-// balance of acc and a statement of acc for month, each called twice on
-// one connection.
+// balance of acc and a statement page of acc for month (of the most
+// transactions, bank.MaxPageSize), each called twice on one connection.
 func Capture(ctx context.Context, v transport.Variant, addr string, acc bank.AccountNo, month bank.Month) (Captured, error) {
 	var c Captured
 	var err error
@@ -38,7 +38,7 @@ func Capture(ctx context.Context, v transport.Variant, addr string, acc bank.Acc
 		return c, fmt.Errorf("capture a balance: %w", err)
 	}
 	if c.Statement, err = capture(ctx, v, addr, func(ctx context.Context, b bank.Bank) error {
-		_, err := b.Statement(ctx, acc, month)
+		_, err := b.Statement(ctx, bank.StatementRequest{Account: acc, Month: month, PageSize: bank.MaxPageSize})
 		return err
 	}); err != nil {
 		return c, fmt.Errorf("capture a statement: %w", err)
