@@ -11,7 +11,9 @@ import (
 
 // Memory is a server's memory at one moment.
 type Memory struct {
-	HeapBytes  uint64 `json:"heap_bytes"`
+	// LiveHeap is the heap the last garbage collection found live: what
+	// the server holds, without the garbage of the attack's churn.
+	LiveHeap   uint64 `json:"live_heap_bytes"`
 	RSSBytes   uint64 `json:"rss_bytes"` // 0 where it cannot be read
 	Goroutines uint64 `json:"goroutines"`
 }
@@ -32,6 +34,10 @@ type Target struct {
 	// Memory reads the server's memory; settled asks for it after a
 	// garbage collection.
 	Memory func(settled bool) (Memory, error)
+	// Requests are the transport's bytes (Capture); nil captures them
+	// before the attack. Capture them before a series of attacks: one
+	// attack can leave a server unable to serve the capture.
+	Requests *Captured
 }
 
 // Options size an attack.
@@ -113,7 +119,9 @@ func Run(ctx context.Context, t Target, class Class, o Options) Result {
 	r := Result{Transport: t.Variant.Name, Class: class, Conns: o.Conns, Recovered: -1}
 	a := &attacker{addr: t.Addr, class: class, conns: o.Conns, grpc: newGRPCRequests(t.Account, t.Month)}
 	var err error
-	if a.reqs, err = Capture(ctx, t.Variant, t.Addr, t.Account, t.Month); err != nil {
+	if t.Requests != nil {
+		a.reqs = *t.Requests
+	} else if a.reqs, err = Capture(ctx, t.Variant, t.Addr, t.Account, t.Month); err != nil {
 		r.Err = err.Error()
 		return r
 	}
@@ -136,7 +144,7 @@ func Run(ctx context.Context, t Target, class Class, o Options) Result {
 		defer close(sampled)
 		for sleep(actx, 50*time.Millisecond) {
 			if m, err := t.Memory(false); err == nil {
-				r.Peak.HeapBytes = max(r.Peak.HeapBytes, m.HeapBytes)
+				r.Peak.LiveHeap = max(r.Peak.LiveHeap, m.LiveHeap)
 				r.Peak.RSSBytes = max(r.Peak.RSSBytes, m.RSSBytes)
 				r.Peak.Goroutines = max(r.Peak.Goroutines, m.Goroutines)
 			}
@@ -165,7 +173,7 @@ func Run(ctx context.Context, t Target, class Class, o Options) Result {
 		m, err := t.Memory(true)
 		if err == nil {
 			r.After = m
-			if m.HeapBytes <= r.Before.HeapBytes+o.Slack {
+			if m.LiveHeap <= r.Before.LiveHeap+o.Slack {
 				r.Recovered = time.Since(end)
 				break
 			}

@@ -98,7 +98,7 @@ func runChild(ctx context.Context, v transport.Variant, h2 bool, class Class, c 
 				stats = child.SettledStats
 			}
 			p, err := stats()
-			return Memory{HeapBytes: p.HeapBytes, RSSBytes: p.RSSBytes, Goroutines: p.Goroutines}, err
+			return Memory{LiveHeap: p.LiveHeapBytes, RSSBytes: p.RSSBytes, Goroutines: p.Goroutines}, err
 		}}
 	return Run(ctx, t, class, c.Options), nil
 }
@@ -121,7 +121,7 @@ func seed(ctx context.Context, v transport.Variant, addr string, acc bank.Accoun
 // WriteText writes results as a table.
 func WriteText(w io.Writer, results []Result) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "transport\tclass\tconns\tanswered\tfirst answer\tworst\tafter\tRSS MiB before→peak→after\theap MiB before→peak→after\trecovered\topened\tcut\tGOAWAY\t")
+	fmt.Fprintln(tw, "transport\tclass\tconns\tanswered\tfirst answer\tworst\tafter\tRSS MiB before→peak→after\tlive heap MiB before→peak→after\trecovered\topened\tcut\tGOAWAY\t")
 	for _, r := range results {
 		if r.Err != "" {
 			fmt.Fprintf(tw, "%s\t%s\t%d\terror: %s\t\t\t\t\t\t\t\t\t\t\n", r.Transport, r.Class, r.Conns, r.Err)
@@ -129,7 +129,7 @@ func WriteText(w io.Writer, results []Result) error {
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d/%d\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t\n",
 			r.Transport, r.Class, r.Conns, r.Answered, r.Probes, dur(r.FirstAnswer), dur(r.Worst), yes(r.AnsweredAfter),
-			mib3(r.Before.RSSBytes, r.Peak.RSSBytes, r.After.RSSBytes), mib3(r.Before.HeapBytes, r.Peak.HeapBytes, r.After.HeapBytes),
+			mib3(r.Before.RSSBytes, r.Peak.RSSBytes, r.After.RSSBytes), mib3(r.Before.LiveHeap, r.Peak.LiveHeap, r.After.LiveHeap),
 			dur(r.Recovered), r.Opened, r.Cut, r.GoAway)
 	}
 	return tw.Flush()

@@ -27,7 +27,7 @@ account a month of 1,000 deposits, and attacks the server from this process
 while a well-behaved client makes a call from a new connection every 250 ms.
 Each row says how many of those calls were answered during the attack (and the
 first after how long), whether the client was answered afterwards, the server's
-RSS and heap before, at the peak and after (settled by debug.FreeOSMemory),
+RSS and live heap before, at the peak and after (settled by debug.FreeOSMemory),
 how long the heap took to come back within 8 MiB of where it was, and what the
 attacker saw: connections opened, connections the server cut, GOAWAYs.
 
