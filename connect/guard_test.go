@@ -6,6 +6,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/igbank/igbank/common/banktest"
+	"github.com/igbank/igbank/common/hostile"
 	"github.com/igbank/igbank/common/ledger"
 	connectbank "github.com/igbank/igbank/connect"
 	"github.com/igbank/igbank/proto/igbankv1"
@@ -21,5 +22,5 @@ func TestHTTP2Abuse(t *testing.T) {
 		t.Fatal(err)
 	}
 	path := "/" + igbankv1.BankService_ServiceDesc.ServiceName + "/Balance"
-	banktest.RunHTTP2Abuse(t, connectbank.Transport.Variants[0], path, banktest.GRPCMessage(msg), false)
+	banktest.RunHTTP2Abuse(t, connectbank.Transport.Variants[0], path, hostile.GRPCMessage(msg), false)
 }

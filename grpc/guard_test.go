@@ -6,6 +6,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/igbank/igbank/common/banktest"
+	"github.com/igbank/igbank/common/hostile"
 	"github.com/igbank/igbank/common/ledger"
 	grpcbank "github.com/igbank/igbank/grpc"
 	"github.com/igbank/igbank/proto/igbankv1"
@@ -20,5 +21,5 @@ func TestHTTP2Abuse(t *testing.T) {
 		t.Fatal(err)
 	}
 	path := "/" + igbankv1.BankService_ServiceDesc.ServiceName + "/Balance"
-	banktest.RunHTTP2Abuse(t, grpcbank.Transport.Variants[0], path, banktest.GRPCMessage(msg), true)
+	banktest.RunHTTP2Abuse(t, grpcbank.Transport.Variants[0], path, hostile.GRPCMessage(msg), true)
 }

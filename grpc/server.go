@@ -102,6 +102,8 @@ func serverOptions(cfg serverConfig) []grpc.ServerOption {
 		// can pin stays within the budget in README.md.
 		grpc.InitialWindowSize(pbbank.StreamWindow),
 		grpc.InitialConnWindowSize(pbbank.ConnWindow),
+		// Replies marshalled into buffers of their own size (codec.go).
+		grpc.ForceServerCodecV2(exactCodec{}),
 	}
 	if cfg.TLS != nil {
 		// The guard watches the plaintext side of each TLS connection.

@@ -13,8 +13,8 @@ import (
 
 	"golang.org/x/net/http2"
 
-	"github.com/igbank/igbank/common/banktest"
 	"github.com/igbank/igbank/common/h2guard"
+	"github.com/igbank/igbank/common/hostile"
 )
 
 // server serves h2c (and HTTP/1.1) on loopback through the guard and
@@ -112,7 +112,7 @@ func TestWellBehavedClientsPass(t *testing.T) {
 
 func TestRapidResetIsSentGoAway(t *testing.T) {
 	s := serve(t, limits)
-	r := banktest.DialH2(t, s.addr, nil)
+	r := dial(t, s.addr)
 	go func() {
 		for id := uint32(1); id < 1<<20; id += 2 {
 			if r.Reset(id, "/small") != nil {
@@ -120,7 +120,7 @@ func TestRapidResetIsSentGoAway(t *testing.T) {
 			}
 		}
 	}()
-	code, ok := r.Ended(t, 5*time.Second)
+	code, ok := ended(t, r)
 	if !ok || code != http2.ErrCodeEnhanceYourCalm {
 		t.Errorf("GOAWAY = %v (sent: %v), want ENHANCE_YOUR_CALM", code, ok)
 	}
@@ -129,14 +129,14 @@ func TestRapidResetIsSentGoAway(t *testing.T) {
 
 func TestUnfinishedRequestEndsTheConnection(t *testing.T) {
 	s := serve(t, limits)
-	r := banktest.DialH2(t, s.addr, nil)
+	r := dial(t, s.addr)
 	for id := uint32(1); id <= 21; id += 2 {
 		if err := r.Call(id, "/small", make([]byte, 60000), false); err != nil {
 			t.Fatal(err)
 		}
 	}
 	start := time.Now()
-	r.Ended(t, 5*time.Second)
+	ended(t, r)
 	if d := time.Since(start); d < limits.RequestTimeout/2 {
 		t.Errorf("closed after %v, before the request timeout %v", d, limits.RequestTimeout)
 	}
@@ -149,7 +149,7 @@ func TestStalledResponseEndsTheConnection(t *testing.T) {
 	for _, drip := range []bool{false, true} {
 		t.Run(map[bool]string{false: "closed", true: "drip"}[drip], func(t *testing.T) {
 			s := serve(t, limits)
-			r := banktest.DialH2(t, s.addr, nil, http2.Setting{ID: http2.SettingInitialWindowSize, Val: 0})
+			r := dial(t, s.addr, http2.Setting{ID: http2.SettingInitialWindowSize, Val: 0})
 			for id := uint32(1); id <= 9; id += 2 {
 				if err := r.Call(id, "/big", nil, true); err != nil {
 					t.Fatal(err)
@@ -168,7 +168,7 @@ func TestStalledResponseEndsTheConnection(t *testing.T) {
 					}
 				}()
 			}
-			r.Ended(t, 5*time.Second)
+			ended(t, r)
 			waitViolation(t, s, h2guard.StalledResponse)
 		})
 	}
@@ -193,7 +193,7 @@ func TestPendingRequestBytesAreBounded(t *testing.T) {
 	lim.RequestTimeout = time.Minute
 	lim.RequestBytes = 256 << 10
 	s := serve(t, lim)
-	r := banktest.DialH2(t, s.addr, nil)
+	r := dial(t, s.addr)
 	go func() {
 		for id := uint32(1); id <= 41; id += 2 {
 			if r.Call(id, "/small", make([]byte, 16000), false) != nil {
@@ -201,6 +201,27 @@ func TestPendingRequestBytesAreBounded(t *testing.T) {
 			}
 		}
 	}()
-	r.Ended(t, 5*time.Second)
+	ended(t, r)
 	waitViolation(t, s, h2guard.RequestBytes)
+}
+
+func dial(t *testing.T, addr string, settings ...http2.Setting) *hostile.H2Peer {
+	t.Helper()
+	p, err := hostile.DialH2(addr, nil, settings...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return p
+}
+
+// ended waits for the server to end p's connection and returns the code
+// of the GOAWAY it sent, if any.
+func ended(t *testing.T, p *hostile.H2Peer) (http2.ErrCode, bool) {
+	t.Helper()
+	code, sent, err := p.Released(5*time.Second, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return code, sent
 }

@@ -94,11 +94,19 @@ func (h *Child) OwnProcess() bool { return true }
 func (h *Child) Proc() *process.Proc { return h.proc }
 
 // Stats asks the server process for its accounting.
-func (h *Child) Stats() (ProcStats, error) {
+func (h *Child) Stats() (ProcStats, error) { return h.ask("stats") }
+
+// SettledStats asks the server process for its accounting after two
+// garbage collections (the second returning the freed memory to the
+// system, debug.FreeOSMemory), so that RSS and heap say what the server
+// still holds: one collection leaves sync.Pool's victim cache in place.
+func (h *Child) SettledStats() (ProcStats, error) { return h.ask("settled-stats") }
+
+func (h *Child) ask(what string) (ProcStats, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	var p ProcStats
-	if _, err := io.WriteString(h.stdin, "stats\n"); err != nil {
+	if _, err := io.WriteString(h.stdin, what+"\n"); err != nil {
 		return p, err
 	}
 	err := h.readJSON(&p, 10*time.Second)

@@ -16,6 +16,11 @@ type ProcStats struct {
 	BytesIn      uint64 `json:"bytes_in"`  // read by the server from its connections
 	BytesOut     uint64 `json:"bytes_out"` // written by the server to its connections
 	GCCycles     uint64 `json:"gc_cycles"`
+	// LiveHeapBytes is the heap the last garbage collection found live:
+	// what the process holds, without the garbage of a high allocation
+	// rate. Goroutines counts the process's goroutines.
+	LiveHeapBytes uint64 `json:"live_heap_bytes"`
+	Goroutines    uint64 `json:"goroutines"`
 }
 
 // CPUNs is user plus system CPU time.
@@ -25,12 +30,15 @@ var procSamples = []metrics.Sample{
 	{Name: "/gc/heap/allocs:objects"},
 	{Name: "/gc/heap/allocs:bytes"},
 	{Name: "/gc/cycles/total:gc-cycles"},
+	{Name: "/gc/heap/live:bytes"},
+	{Name: "/sched/goroutines:goroutines"},
 }
 
 var procMu sync.Mutex
 
 // ReadProcStats reads this process's CPU time (getrusage; on Windows
-// GetProcessTimes), heap allocations (runtime/metrics) and resident memory
+// GetProcessTimes), heap allocations, live heap and goroutines
+// (runtime/metrics) and resident memory
 // (/proc/self/statm; 0 where there is no /proc: see readRSS).
 func ReadProcStats() ProcStats {
 	var p ProcStats
@@ -41,6 +49,8 @@ func ReadProcStats() ProcStats {
 		p.AllocObjects = procSamples[0].Value.Uint64()
 		p.AllocBytes = procSamples[1].Value.Uint64()
 		p.GCCycles = procSamples[2].Value.Uint64()
+		p.LiveHeapBytes = procSamples[3].Value.Uint64()
+		p.Goroutines = procSamples[4].Value.Uint64()
 	}
 	procMu.Unlock()
 	p.RSSBytes = readRSS()

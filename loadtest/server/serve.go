@@ -9,6 +9,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -33,7 +35,9 @@ type Config struct {
 	Store string `json:"store"`
 	CPUs  []int  `json:"cpus,omitempty"` // pin the process to these CPUs (Serve only)
 	// Control makes Serve talk to the load generator: it prints its
-	// address as a JSON line, answers "stats" lines on its standard input
+	// address as a JSON line, answers "stats" (and "settled-stats", after
+	// two collections, the second debug.FreeOSMemory) lines on its
+	// standard input
 	// with its accounting as JSON lines, and stops when standard input
 	// closes. StartChild sets it.
 	Control bool `json:"control,omitempty"`
@@ -185,6 +189,11 @@ func Serve(c Config, stdin io.Reader, stdout, stderr io.Writer) int {
 		for sc.Scan() {
 			switch strings.TrimSpace(sc.Text()) {
 			case "stats":
+				enc.Encode(s.stats(true))
+			case "settled-stats":
+				// Two collections empty sync.Pool's victim cache too.
+				runtime.GC()
+				debug.FreeOSMemory()
 				enc.Encode(s.stats(true))
 			case "quit":
 				return stop()

@@ -37,6 +37,7 @@ Commands:
            or compare two saved runs
   herd     many clients retrying through an outage, without and with jitter
   faults   partial failures on purpose (Toxiproxy embedded), with an exactly-once audit
+  hostile  attack every server as a hostile peer would, while a well-behaved client calls it
   list     list the registered transports
 
 "loadtest COMMAND -h" describes a command's flags.
@@ -57,6 +58,8 @@ func command(args []string, stdout, stderr io.Writer) int {
 		return serveMain(args[1:], os.Stdin, stdout, stderr)
 	case "report":
 		return reportMain(args[1:], stdout, stderr)
+	case "hostile":
+		return hostileMain(args[1:], stdout, stderr)
 	case "herd":
 		return herdMain(args[1:], stdout, stderr)
 	case "faults":
