@@ -34,7 +34,8 @@ const (
 	Drip Class = "drip"
 	// Garbage sends 4 KiB of random bytes and waits to be cut off.
 	Garbage Class = "garbage"
-	// SlowReader asks for 32 statement pages and never reads a reply.
+	// SlowReader asks for statement pages until its writes stall, and
+	// never reads a reply.
 	SlowReader Class = "slow-reader"
 	// RapidReset opens HTTP/2 streams and resets them without pause.
 	RapidReset Class = "rapid-reset"
@@ -72,6 +73,10 @@ func DefaultConns(c Class) int {
 		return 100
 	}
 }
+
+// reopen is how long an attack that holds connections waits before it
+// reopens one that the server cut.
+const reopen = 100 * time.Millisecond
 
 // tally counts what the attacker saw.
 type tally struct {
@@ -116,9 +121,15 @@ func (a *attacker) run(ctx context.Context) {
 		wg.Go(func() {
 			rng := rand.New(rand.NewPCG(uint64(i), 1))
 			for ctx.Err() == nil {
-				if !a.once(ctx, rng) {
+				switch {
+				case !a.once(ctx, rng):
 					// The server refused the connection: do not spin.
 					sleep(ctx, 10*time.Millisecond)
+				case a.class != Churn && a.class != Garbage:
+					// A connection the server cut is reopened after a
+					// pause: these attacks hold connections; opening
+					// them as fast as possible is Churn's.
+					sleep(ctx, reopen)
 				}
 			}
 		})
@@ -193,17 +204,27 @@ func (a *attacker) hold(ctx context.Context, c net.Conn, send func()) {
 	}
 }
 
-// slowReader sends 32 statement requests and never reads; when the
-// attack ends it drains the connection for a second to learn whether the
-// server had ended it (an end or a reset) or still held it (a timeout).
+// slowReader asks for statement pages and never reads the replies. It
+// goes on asking until its own writes stall (the server has stopped
+// reading requests because it is stuck writing replies nobody reads, and
+// the kernel's buffers are full both ways), with a small receive buffer
+// so that this comes soon. When the attack ends it drains the connection
+// for a second to learn whether the server had ended it (an end or a
+// reset) or still held it (a timeout).
 func (a *attacker) slowReader(ctx context.Context, c net.Conn) {
-	_ = c.SetWriteDeadline(time.Now().Add(2 * time.Second))
-	if _, err := c.Write(a.reqs.Statement.First); err == nil {
-		for range 31 {
-			if _, err := c.Write(a.reqs.Statement.Next); err != nil {
-				break
-			}
+	if tc, ok := c.(*net.TCPConn); ok {
+		_ = tc.SetReadBuffer(4 << 10)
+	}
+	req := a.reqs.Statement.First
+	for range 10000 {
+		if ctx.Err() != nil {
+			break
 		}
+		_ = c.SetWriteDeadline(time.Now().Add(500 * time.Millisecond))
+		if _, err := c.Write(req); err != nil {
+			break
+		}
+		req = a.reqs.Statement.Next
 	}
 	<-ctx.Done()
 	_ = c.SetReadDeadline(time.Now().Add(time.Second))
