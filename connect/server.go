@@ -104,12 +104,17 @@ func NewServer(b bank.Bank, opts ...ServerOption) *Server {
 		MaxHeaderBytes: 16 << 10,
 		HTTP2:          serverHTTP2Config(),
 		ErrorLog:       log.New(discard{}, "", 0),
-		// A request in progress (over HTTP/2, an open stream) makes its
-		// connection busy, so the admission reclaims only idle ones.
-		ConnState: admit.ConnState,
 	}
 	for _, f := range cfg.configure {
 		f(hs)
+	}
+	// A request in progress (over HTTP/2, an open stream) makes its
+	// connection busy, so the admission reclaims only idle ones; a
+	// ConnState of WithHTTPServer's still runs, after.
+	if user := hs.ConnState; user != nil {
+		hs.ConnState = func(nc net.Conn, st http.ConnState) { admit.ConnState(nc, st); user(nc, st) }
+	} else {
+		hs.ConnState = admit.ConnState
 	}
 	// A connection refused at a full server is closed: its client
 	// reports unavailable.
