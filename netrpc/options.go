@@ -24,7 +24,7 @@ func defaultServerConfig() serverConfig {
 			MaxCallTimeout: 30 * time.Second,
 			Logger:         slog.Default(),
 		},
-		maxCallsPerConn: 256,
+		maxCallsPerConn: 64,
 		maxRequestBytes: 64 << 10,
 	}
 }
@@ -70,7 +70,7 @@ var (
 )
 
 // WithMaxCallsPerConn limits how many calls of one connection run at once
-// (default 256). net/rpc starts a goroutine per request; past the limit
+// (default 64). net/rpc starts a goroutine per request; past the limit
 // the server stops reading that connection until a call finishes, which
 // pushes back on the client through TCP.
 func WithMaxCallsPerConn(n int) ServerOption {

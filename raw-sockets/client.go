@@ -105,7 +105,7 @@ func (c *Client) dial(ctx context.Context) (*clientConn, error) {
 		pending: make(map[uint64]*call),
 		done:    make(chan struct{}),
 	}
-	cc.fw = newFrameWriter(nc, clientWriteTimeout, maxQueued, cc.fail)
+	cc.fw = newFrameWriter(nc, clientWriteTimeout, clientMaxQueued, false, cc.fail)
 	go cc.readLoop(newFrameReader(nc, 64<<10, MaxReplyFrame))
 	if c.cfg.Token != "" {
 		if err := cc.authenticate(ctx, c.cfg.Token); err != nil {

@@ -126,12 +126,14 @@ func isTimeout(err error) bool { return errors.Is(err, os.ErrDeadlineExceeded) }
 type frameWriter struct {
 	nc        net.Conn
 	timeout   time.Duration // per write to nc; 0 = none
-	maxQueued int           // bytes queued beyond which the peer counts as stuck
+	maxQueued int           // bytes queued beyond which writers wait, or (wait false) the peer counts as stuck
+	wait      bool          // a full queue makes writers wait (the server's calls) rather than fail (the client's callers, who have deadlines of their own)
 	onError   func(error)   // called once when the connection fails
 
-	mu    sync.Mutex
-	queue []byte // frames not yet handed to the socket
-	err   error  // sticky: the connection is broken
+	mu      sync.Mutex
+	queue   []byte        // frames not yet handed to the socket
+	err     error         // sticky: the connection is broken
+	drained chan struct{} // made by a writer waiting for room; closed when the queue is taken or fails
 
 	ioMu  sync.Mutex // held while writing to nc
 	spare []byte     // the idle buffer; only the ioMu holder touches it
@@ -145,8 +147,8 @@ type frameWriter struct {
 // errStuck is the failure of a peer that has not read what it was sent.
 var errStuck = errors.New("rawbank: peer is not reading; write queue full")
 
-func newFrameWriter(nc net.Conn, timeout time.Duration, maxQueued int, onError func(error)) *frameWriter {
-	w := &frameWriter{nc: nc, timeout: timeout, maxQueued: maxQueued, onError: onError,
+func newFrameWriter(nc net.Conn, timeout time.Duration, maxQueued int, wait bool, onError func(error)) *frameWriter {
+	w := &frameWriter{nc: nc, timeout: timeout, maxQueued: maxQueued, wait: wait, onError: onError,
 		queue: make([]byte, 0, 4096), spare: make([]byte, 0, 4096),
 		kick: make(chan struct{}, 1), stop: make(chan struct{})}
 	go w.flusher()
@@ -154,14 +156,46 @@ func newFrameWriter(nc net.Conn, timeout time.Duration, maxQueued int, onError f
 }
 
 // write queues a copy of frame. A frame is always accepted into an empty
-// queue, so one large reply goes through whatever maxQueued is.
+// queue, so one large reply goes through whatever maxQueued is. When the
+// queue is full, a writer that may wait (w.wait) waits for the flusher to
+// take it, for at most the write timeout, and one that may not fails: the calls of a connection whose peer does not read stop
+// there, holding their replies, until the connection fails (errStuck).
+// With at most maxCallsPerConn calls, that bounds what a peer that does
+// not read can make the connection hold.
 func (w *frameWriter) write(frame []byte, alone bool) error {
 	w.mu.Lock()
-	if w.err == nil && len(w.queue) > 0 && len(w.queue)+len(frame) > w.maxQueued {
-		w.err = errStuck
+	var expired <-chan time.Time
+	for w.err == nil && len(w.queue) > 0 && len(w.queue)+len(frame) > w.maxQueued {
+		if !w.wait {
+			w.err = errStuck
+			w.wakeLocked()
+			w.mu.Unlock()
+			w.fail(errStuck)
+			return errStuck
+		}
+		if w.drained == nil {
+			w.drained = make(chan struct{})
+		}
+		drained := w.drained
 		w.mu.Unlock()
-		w.fail(errStuck)
-		return errStuck
+		if expired == nil && w.timeout > 0 {
+			t := time.NewTimer(w.timeout)
+			defer t.Stop()
+			expired = t.C
+		}
+		select {
+		case <-drained:
+			w.mu.Lock()
+		case <-expired:
+			w.mu.Lock()
+			if w.err == nil {
+				w.err = errStuck
+				w.wakeLocked()
+			}
+			w.mu.Unlock()
+			w.fail(errStuck)
+			return errStuck
+		}
 	}
 	err := w.err
 	if err == nil {
@@ -210,6 +244,7 @@ func (w *frameWriter) send() error {
 	b, err := w.queue, w.err
 	if err == nil && len(b) > 0 {
 		w.queue, w.spare = w.spare[:0], nil
+		w.wakeLocked()
 	}
 	w.mu.Unlock()
 	if err != nil || len(b) == 0 {
@@ -221,6 +256,7 @@ func (w *frameWriter) send() error {
 	if _, err = w.nc.Write(b); err != nil {
 		w.mu.Lock()
 		w.err = err
+		w.wakeLocked()
 		w.mu.Unlock()
 		w.fail(err)
 		return err
@@ -233,6 +269,14 @@ func (w *frameWriter) send() error {
 	return nil
 }
 
+// wakeLocked wakes the writers waiting for room; the caller holds mu.
+func (w *frameWriter) wakeLocked() {
+	if w.drained != nil {
+		close(w.drained)
+		w.drained = nil
+	}
+}
+
 func (w *frameWriter) fail(err error) {
 	if w.onError != nil {
 		w.errOnce.Do(func() { w.onError(err) })
@@ -242,8 +286,14 @@ func (w *frameWriter) fail(err error) {
 // close stops the flusher; frames not yet sent are dropped.
 func (w *frameWriter) close() { w.once.Do(func() { close(w.stop) }) }
 
-// maxQueued is the most a connection queues for a peer that does not read.
-const maxQueued = 4 << 20
+// maxQueued is the most a server connection queues for a peer that does
+// not read; past it, the calls wait for the queue to be taken.
+// clientMaxQueued is a client connection's: past it, the server counts as
+// stuck and the connection fails.
+const (
+	maxQueued       = 1 << 20
+	clientMaxQueued = 4 << 20
+)
 
 // bufPool holds frame buffers for encoding requests and replies.
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}

@@ -22,7 +22,7 @@ func defaultServerConfig() serverConfig {
 			Timeouts: transport.Timeouts{Read: 10 * time.Second, Write: 10 * time.Second, Idle: 5 * time.Minute, FirstRequest: 5 * time.Second},
 			Logger:   slog.Default(),
 		},
-		maxCallsPerConn: 512,
+		maxCallsPerConn: 64,
 	}
 }
 
@@ -63,7 +63,7 @@ var (
 )
 
 // WithMaxCallsPerConn limits the calls in flight on one connection (default
-// 512); past it, the server stops reading that connection until a call ends.
+// 64); past it, the server stops reading that connection until a call ends.
 func WithMaxCallsPerConn(n int) ServerOption {
 	return func(c *serverConfig) { c.maxCallsPerConn = max(n, 1) }
 }

@@ -139,7 +139,7 @@ func (s *Server) newConn(nc net.Conn) *serverConn {
 		}
 		return err
 	}
-	c.fw = newFrameWriter(nc, s.cfg.Timeouts.Write, maxQueued, func(error) { c.raw.Close() })
+	c.fw = newFrameWriter(nc, s.cfg.Timeouts.Write, maxQueued, true, func(error) { c.raw.Close() })
 	return c
 }
 

@@ -46,7 +46,18 @@ func Capture(ctx context.Context, v transport.Variant, addr string, acc bank.Acc
 	return c, nil
 }
 
-func capture(ctx context.Context, v transport.Variant, addr string, call func(context.Context, bank.Bank) error) (Requests, error) {
+// capture tries three times: a client may open a second connection of
+// its own accord (gRPC reconnects when a connection ends early).
+func capture(ctx context.Context, v transport.Variant, addr string, call func(context.Context, bank.Bank) error) (r Requests, err error) {
+	for range 3 {
+		if r, err = captureOnce(ctx, v, addr, call); err == nil {
+			return r, nil
+		}
+	}
+	return r, err
+}
+
+func captureOnce(ctx context.Context, v transport.Variant, addr string, call func(context.Context, bank.Bank) error) (Requests, error) {
 	var rec recorder
 	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
 		c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
