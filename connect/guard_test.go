@@ -13,9 +13,10 @@ import (
 )
 
 // A peer that keeps its window closed on replies has them released
-// within the write timeout (in plaintext and over TLS), and on h2c one
-// resetting streams without pause is sent GOAWAY by the server's HTTP/2
-// guard. Everyone else is served meanwhile.
+// within the write timeout (net/http resets their streams), in plaintext
+// and over TLS, and everyone else is served meanwhile. Resets are
+// net/http's to police (README.md); loadtest/hostile holds the server to
+// its budget under a reset flood.
 func TestHTTP2Abuse(t *testing.T) {
 	msg, err := proto.Marshal(&igbankv1.BalanceRequest{Account: string(ledger.SeedAccount(1))})
 	if err != nil {

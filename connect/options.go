@@ -42,10 +42,10 @@ var (
 	// headers and body, default 10 s), WriteTimeout (10 s) and
 	// IdleTimeout (2 min). The header must arrive within 5 s, and a new
 	// connection's first request (over HTTP/2, its first stream) within
-	// FirstRequest of its accept, TLS handshake included (5 s). On h2c
-	// connections the HTTP/2 guard (common/h2guard) ends, after the same
-	// Read and Write, a connection holding a request unfinished or a
-	// reply stalled by a closed window.
+	// FirstRequest of its accept, TLS handshake included (5 s). On
+	// HTTP/2 the read and write timeouts apply to each stream: net/http
+	// resets a stream whose request has not arrived, or whose reply has
+	// not been let through by the peer's window, in time.
 	WithTimeouts = transport.WithTimeouts[ServerOption]
 	// WithLogger sets where the server logs recovered panics (default
 	// slog.Default()). The http.Server's own log of misbehaving peers is

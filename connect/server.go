@@ -20,7 +20,6 @@ import (
 	"github.com/igbank/igbank/common/admit"
 	"github.com/igbank/igbank/common/auth"
 	"github.com/igbank/igbank/common/bank"
-	"github.com/igbank/igbank/common/h2guard"
 	"github.com/igbank/igbank/common/tlsconf"
 	"github.com/igbank/igbank/common/transport"
 	"github.com/igbank/igbank/connect/igbankv1connect"
@@ -45,7 +44,6 @@ type Server struct {
 	admit      *admit.Admission // the connection limit and first-request deadline
 	tls        *tls.Config      // nil: plaintext
 	handshakes tlsconf.Limits
-	guard      h2guard.Limits // of plaintext connections (h2c)
 
 	shut atomic.Bool // Shutdown has begun
 }
@@ -118,8 +116,7 @@ func NewServer(b bank.Bank, opts ...ServerOption) *Server {
 	}
 	// A connection refused at a full server is closed: its client
 	// reports unavailable.
-	return &Server{http: hs, admit: cfg.Admission(nil), tls: tlsConfig, handshakes: cfg.Handshakes,
-		guard: pbbank.GuardLimits(transport.Limit(cfg.Timeouts.Read), transport.Limit(cfg.Timeouts.Write), cfg.Logger)}
+	return &Server{http: hs, admit: cfg.Admission(nil), tls: tlsConfig, handshakes: cfg.Handshakes}
 }
 
 // plainBodyErrors makes a request body that fails to arrive an error that
@@ -203,17 +200,13 @@ func (discard) Write(p []byte) (int, error) { return len(p), nil }
 // Serve serves l until Shutdown, and then returns nil. The connections
 // are admitted (WithMaxConns, Timeouts.FirstRequest: package admit) as
 // they are accepted; with TLS, the handshakes run in a tlsconf.Listener
-// above the admission and count toward the limit. In plaintext,
-// common/h2guard watches the h2c connections (README.md, "Limits and
-// budget"); over TLS net/http must see the *tls.Conn itself to serve
-// HTTP/2, so its own defences stand alone.
+// above the admission and count toward the limit. HTTP/2 abuse is
+// net/http's to answer (README.md, "Limits and budget"): unlike gRPC's
+// server, this one runs without common/h2guard beneath it.
 func (s *Server) Serve(l net.Listener) error {
 	l = s.admit.Listener(l)
 	if s.tls != nil {
 		l = tlsconf.Listener(l, s.tls, s.handshakes)
-	}
-	if s.tls == nil {
-		l = h2guard.Listener(l, s.guard)
 	}
 	err := s.http.Serve(l)
 	if errors.Is(err, http.ErrServerClosed) {

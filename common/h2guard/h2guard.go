@@ -22,6 +22,10 @@
 //
 // The guard sits between the listener and the HTTP/2 server, on a
 // plaintext byte stream (h2c, or the plaintext side of a TLS connection).
+// The gRPC server runs beneath it. The Connect server does not: cutting
+// connections off beneath net/http's HTTP/2 server left its stream state
+// live after a reset flood (connect/README.md), and net/http has defences
+// of its own.
 // A connection that does not begin with the HTTP/2 client preface (an
 // HTTP/1.1 connection on a server that speaks both) passes through
 // untouched. It parses only frame headers and the few small payloads that

@@ -26,24 +26,15 @@ var testServer = transport.ServerConfig{
 
 // budget is how far the test process's live heap may rise during an
 // attack at test scale. The largest holders are HTTP/2's: 4 connections ×
-// 100 statement pages of 60 KB held by a closed window is 24 MiB. Connect
-// has twice the room on HTTP/2: net/http builds a stream, a request and a
-// 4 KiB response writer for every HEADERS frame it reads before the guard
-// cuts the connection off. Its peaks were 24 to 38 MiB with the attack's
-// pause before reopening a connection, and 46 to 98 MiB, for up to 2 s,
-// when 4 connections were reopened as fast as they were cut
-// (connect/README.md). The attacker and the well-behaved client share the
-// process.
+// 100 statement pages of 60 KB held by a closed window is 24 MiB. The
+// attacker and the well-behaved client share the process.
 //
 // Raw sockets have twice the room against readers that never read: a
-// connection runs up to 512 calls at once and queues up to 4 MiB of
-// replies (with a second buffer in the socket's write) before it counts
-// its peer as stuck and closes it; 8 such connections held 108 MiB under
-// the race detector (raw-sockets/README.md, "Limits and budget").
+// connection runs up to 64 calls at once, each waiting with its reply
+// once 1 MiB is queued (raw-sockets/README.md, "Limits and budget"); 8
+// such connections held 50 MiB.
 func budget(transport string, c hostile.Class) uint64 {
-	switch {
-	case transport == "connect" && (c == hostile.RapidReset || c == hostile.StalledWindow || c == hostile.UnfinishedStreams),
-		transport == "raw" && c == hostile.SlowReader:
+	if transport == "raw" && c == hostile.SlowReader {
 		return 128 << 20
 	}
 	return 64 << 20
