@@ -6,11 +6,13 @@ require (
 	github.com/HdrHistogram/hdrhistogram-go v1.4.0
 	github.com/Shopify/toxiproxy/v2 v2.12.0
 	github.com/igbank/igbank/common v0.0.0-00010101000000-000000000000
+	github.com/igbank/igbank/proto v0.0.0-00010101000000-000000000000
 	github.com/igbank/igbank/transports v0.0.0-00010101000000-000000000000
 	github.com/rs/zerolog v1.33.0
 	github.com/sony/gobreaker/v2 v2.4.0
 	golang.org/x/net v0.62.0
 	golang.org/x/sys v0.49.0
+	google.golang.org/protobuf v1.36.12
 )
 
 require (
@@ -27,7 +29,6 @@ require (
 	github.com/igbank/igbank/connect v0.0.0-00010101000000-000000000000 // indirect
 	github.com/igbank/igbank/grpc v0.0.0-00010101000000-000000000000 // indirect
 	github.com/igbank/igbank/netrpc v0.0.0-00010101000000-000000000000 // indirect
-	github.com/igbank/igbank/proto v0.0.0-00010101000000-000000000000 // indirect
 	github.com/igbank/igbank/raw-sockets v0.0.0-00010101000000-000000000000 // indirect
 	github.com/igbank/igbank/rest-json v0.0.0-00010101000000-000000000000 // indirect
 	github.com/igbank/igbank/thrift v0.0.0-00010101000000-000000000000 // indirect
@@ -50,7 +51,6 @@ require (
 	golang.org/x/text v0.43.0 // indirect
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20261019180522-ce908d29299b // indirect
 	google.golang.org/grpc v1.85.0 // indirect
-	google.golang.org/protobuf v1.36.12 // indirect
 	gopkg.in/tomb.v1 v1.0.0-20141024135613-dd632973f1e7 // indirect
 	modernc.org/libc v1.79.0 // indirect
 	modernc.org/mathutil v1.7.1 // indirect
