@@ -17,10 +17,10 @@ import (
 	"github.com/igbank/igbank/transports"
 )
 
-// The servers of the suite, at test scale: 16 connections, timeouts of
+// The servers of the suite, at test scale: 64 connections, timeouts of
 // half a second, idle connections closed after 2 s.
 var testServer = transport.ServerConfig{
-	MaxConns: 16,
+	MaxConns: 64,
 	Timeouts: transport.Timeouts{Read: 500 * time.Millisecond, Write: 500 * time.Millisecond, Idle: 2 * time.Second, FirstRequest: time.Second},
 }
 
@@ -93,14 +93,15 @@ func testConns(c hostile.Class) int {
 	case hostile.Idle:
 		return 3 * testServer.MaxConns
 	case hostile.Churn:
-		return 8
+		return 2
 	case hostile.RapidReset, hostile.StalledWindow, hostile.UnfinishedStreams:
 		return 4
 	case hostile.SlowReader:
 		// A connection stuck writing a reply has a call in progress: it
 		// cannot be reclaimed, and holds its slot until the write timeout
-		// cuts it. Half the slots leave room for the client.
-		return testServer.MaxConns / 2
+		// cuts it; 8 leave room for the client, and keep the replies they
+		// hold within the budget.
+		return 8
 	default:
 		return testServer.MaxConns
 	}
