@@ -112,13 +112,41 @@ func serverOptions(cfg serverConfig) []grpc.ServerOption {
 	return opts
 }
 
+// The limits of the HTTP/2 guard beneath the server (common/h2guard),
+// besides the read and write timeouts.
+const (
+	// PendingRequestBytes bounds the bytes of requests begun and not
+	// ended on one connection. A client's requests are a few hundred
+	// bytes each and end in the frame that carries them.
+	PendingRequestBytes = 256 << 10
+	// ResetRate and ResetBurst bound the streams a peer may reset
+	// (RST_STREAM) per second, and at once, before it is sent GOAWAY: a
+	// client cancelling every call it has open, twice over, and a
+	// thousand a second.
+	ResetRate  = 1000
+	ResetBurst = 2 * MaxConcurrentStreams
+)
+
 // guardLimits are the h2guard limits of a server with cfg: a request not
 // complete Timeouts.Read after its headers, or a response the peer does
 // not let through for Timeouts.Write, ends the connection; so does a peer
-// that resets streams faster than pbbank.ResetRate (GOAWAY
-// ENHANCE_YOUR_CALM).
+// that resets streams faster than ResetRate (GOAWAY ENHANCE_YOUR_CALM).
+// Violations are logged at warning level.
 func guardLimits(cfg serverConfig) h2guard.Limits {
-	return pbbank.GuardLimits(transport.Limit(cfg.Timeouts.Read), transport.Limit(cfg.Timeouts.Write), cfg.Logger)
+	logger := cfg.Logger
+	return h2guard.Limits{
+		ResetRate:      ResetRate,
+		ResetBurst:     ResetBurst,
+		RequestTimeout: transport.Limit(cfg.Timeouts.Read),
+		StallTimeout:   transport.Limit(cfg.Timeouts.Write),
+		RequestBytes:   PendingRequestBytes,
+		MaxStreams:     4 * MaxConcurrentStreams,
+		OnViolation: func(c net.Conn, v h2guard.Violation) {
+			if logger != nil {
+				logger.Warn("HTTP/2 connection ended", "reason", string(v), "peer", c.RemoteAddr().String())
+			}
+		},
+	}
 }
 
 // guardedCreds are TLS credentials whose connections, once the handshake
