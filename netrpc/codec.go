@@ -9,9 +9,9 @@ import (
 	"net/rpc"
 	"runtime"
 	"sync"
-	"time"
 
 	"github.com/igbank/igbank/common/bank"
+	"github.com/igbank/igbank/common/connserver"
 )
 
 // serverCodec is net/rpc's gob server codec (the same bytes on the wire as
@@ -53,7 +53,7 @@ func newServerCodec(c *serverConn) *serverCodec {
 	// free space (4 KiB) straight to the socket, which once went out with
 	// no deadline, so a client that did not read held the call's
 	// goroutine, its reply and the connection for ever.
-	wbuf := bufio.NewWriter(deadlineWriter{c.nc, cfg.Timeouts.Write})
+	wbuf := bufio.NewWriter(connserver.DeadlineWriter{Conn: c.nc, Timeout: cfg.Timeouts.Write})
 	return &serverCodec{
 		conn:     c,
 		cfg:      cfg,
@@ -77,7 +77,7 @@ func (sc *serverCodec) ReadRequestHeader(r *rpc.Request) error {
 	// A request has begun. Take a call slot first: at the limit this
 	// blocks, and the connection is not read until a call finishes.
 	sc.calls <- struct{}{}
-	sc.conn.nc.SetReadDeadline(deadline(sc.cfg.Timeouts.Read))
+	sc.conn.nc.SetReadDeadline(connserver.Deadline(sc.cfg.Timeouts.Read))
 	if err := sc.dec.Decode(r); err != nil {
 		<-sc.calls
 		return sc.readFailed(err)
@@ -100,7 +100,7 @@ func (sc *serverCodec) waitForRequest() error {
 		if sc.rd.Buffered() > 0 {
 			return nil
 		}
-		sc.conn.nc.SetReadDeadline(deadline(sc.cfg.Timeouts.Idle))
+		sc.conn.nc.SetReadDeadline(connserver.Deadline(sc.cfg.Timeouts.Idle))
 		// Checked again after setting the deadline: Shutdown sets the
 		// flag and then a deadline in the past, so either this sees the
 		// flag or Shutdown's deadline wins over ours.
@@ -196,23 +196,12 @@ func (sc *serverCodec) WriteResponse(r *rpc.Response, body any) (err error) {
 }
 
 // flushLocked writes what the buffer holds, bounded by the write timeout
-// (deadlineWriter). The caller holds wmu.
+// (connserver.DeadlineWriter). The caller holds wmu.
 func (sc *serverCodec) flushLocked() error {
 	if sc.wbuf.Buffered() == 0 {
 		return nil
 	}
 	return sc.wbuf.Flush()
-}
-
-// deadlineWriter gives every write to the connection the write timeout.
-type deadlineWriter struct {
-	nc      net.Conn
-	timeout time.Duration
-}
-
-func (w deadlineWriter) Write(p []byte) (int, error) {
-	w.nc.SetWriteDeadline(deadline(w.timeout))
-	return w.nc.Write(p)
 }
 
 // flusher writes the replies WriteResponse left in the buffer. It yields

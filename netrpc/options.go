@@ -151,12 +151,3 @@ var Transport = transport.Descriptor{
 		{Name: "netrpc", Pooled: true, NewServer: transport.ServerFor(NewServer), Dial: transport.DialerFor(Dial)},
 	},
 }
-
-// deadline is the deadline d from now, or none when d is not positive (a
-// timeout turned off).
-func deadline(d time.Duration) time.Time {
-	if d <= 0 {
-		return time.Time{}
-	}
-	return time.Now().Add(d)
-}

@@ -174,7 +174,7 @@ func (s *Server) serveConn(c *serverConn) {
 	// the idle timeout before the framed transport reads the request
 	// under the read timeout.
 	br := bufio.NewReader(c.nc)
-	frames := s.newFrames(br, deadlineWriter{c.nc, s.cfg.Timeouts.Write}, admit.Of(c.nc))
+	frames := s.newFrames(br, connserver.DeadlineWriter{Conn: c.nc, Timeout: s.cfg.Timeouts.Write}, admit.Of(c.nc))
 	proto := s.protocols.GetProtocol(frames)
 	// The caller of every call on the connection: the client
 	// certificate's subject with mutual TLS (the handshake is done), read
@@ -189,14 +189,14 @@ func (s *Server) serveConn(c *serverConn) {
 		if !s.setState(c, stateIdle) {
 			return
 		}
-		c.nc.SetReadDeadline(deadline(s.cfg.Timeouts.Idle))
+		c.nc.SetReadDeadline(connserver.Deadline(s.cfg.Timeouts.Idle))
 		if _, err := br.Peek(1); err != nil {
 			return
 		}
 		if !s.setState(c, stateActive) {
 			return // shutting down: this request was never run
 		}
-		c.nc.SetReadDeadline(deadline(s.cfg.Timeouts.Read))
+		c.nc.SetReadDeadline(connserver.Deadline(s.cfg.Timeouts.Read))
 		ctx := calls.start()
 		ok, err := s.process(ctx, proto)
 		frames.endCall()
@@ -300,25 +300,6 @@ func (cc *callContext) stop() {
 		cc.timer.Stop()
 	}
 	cc.cancel(nil)
-}
-
-// deadline returns the time d from now, or no deadline for d <= 0.
-func deadline(d time.Duration) time.Time {
-	if d <= 0 {
-		return time.Time{}
-	}
-	return time.Now().Add(d)
-}
-
-// deadlineWriter gives every write to the connection the write timeout.
-type deadlineWriter struct {
-	nc      net.Conn
-	timeout time.Duration
-}
-
-func (w deadlineWriter) Write(p []byte) (int, error) {
-	w.nc.SetWriteDeadline(deadline(w.timeout))
-	return w.nc.Write(p)
 }
 
 // handler adapts a bank.Bank to the generated service interface: it maps
