@@ -49,6 +49,18 @@ type Config struct {
 	// call, close), as a dimension: false (the default) keeps the
 	// connections; true shows what a connection, and its handshake, costs.
 	Churn []bool `json:"churn,omitempty"`
+	// Networks lists the network profiles to run under, as netem.Parse
+	// reads them ("loopback", "lan", "wan", "longhaul", "custom:..."), a
+	// dimension like Concurrency; none: loopback. The profile is applied
+	// beneath every server's listener, the reference's included.
+	Networks []string `json:"networks,omitempty"`
+	// StatementRows lists how many transactions to seed in the statement
+	// month of the statement accounts, a dimension; nil: none seeded. With
+	// it, statements read pages of up to bank.MaxPageSize transactions.
+	StatementRows []int `json:"statement_rows,omitempty"`
+	// MaxConns is every server's connection limit (0: each transport's
+	// default, 1,024).
+	MaxConns int `json:"max_conns,omitempty"`
 }
 
 // DefaultConfig is "loadtest run" with no flags: every transport and the

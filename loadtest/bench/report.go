@@ -60,14 +60,21 @@ func (e Environment) ShortCommit() string {
 // Result is one transport at one load point (a concurrency or a rate),
 // over all rounds.
 type Result struct {
-	Transport   string    `json:"transport"`
-	Concurrency int       `json:"concurrency"`
-	Rate        float64   `json:"rate,omitempty"` // open loop: calls per second
-	Connections int       `json:"connections"`
-	Security    string    `json:"security,omitempty"` // "" or SecurityPlain: plaintext
-	Churn       bool      `json:"churn,omitempty"`    // a new connection per call
-	Samples     []*Sample `json:"samples"`            // one per round
-	Summary     Summary   `json:"summary"`
+	Transport   string  `json:"transport"`
+	Concurrency int     `json:"concurrency"`
+	Rate        float64 `json:"rate,omitempty"` // open loop: calls per second
+	Connections int     `json:"connections"`
+	Security    string  `json:"security,omitempty"` // "" or SecurityPlain: plaintext
+	Churn       bool    `json:"churn,omitempty"`    // a new connection per call
+	// Network is the network profile the point ran under (netem.Profile's
+	// String: "loopback", "lan", "wan", "longhaul" or "custom:...").
+	Network string `json:"network"`
+	// StatementRows is the transactions seeded in the statement month of
+	// the statement accounts (Config.StatementRows; meaningful only when
+	// that is set).
+	StatementRows int       `json:"statement_rows"`
+	Samples       []*Sample `json:"samples"` // one per round
+	Summary       Summary   `json:"summary"`
 }
 
 // Sample is one transport measured once (one round at one load point).
@@ -83,16 +90,36 @@ type Sample struct {
 	Retries     int64   `json:"retries,omitempty"`
 	BreakerChgs int64   `json:"breaker_changes,omitempty"`
 
-	ClientCPUNs    int64                `json:"client_cpu_ns"`
-	ServerCPUNs    int64                `json:"server_cpu_ns"` // 0 when the server ran in this process
-	ClientAllocs   uint64               `json:"client_allocs"`
-	ServerAllocs   uint64               `json:"server_allocs"`
-	BytesIn        uint64               `json:"bytes_in"`  // client to server
-	BytesOut       uint64               `json:"bytes_out"` // server to client
-	ServerRSSBytes uint64               `json:"server_rss_bytes"`
-	ServerOwnProc  bool                 `json:"server_own_process"`
+	ClientCPUNs    int64  `json:"client_cpu_ns"`
+	ServerCPUNs    int64  `json:"server_cpu_ns"` // 0 when the server ran in this process
+	ClientAllocs   uint64 `json:"client_allocs"`
+	ServerAllocs   uint64 `json:"server_allocs"`
+	BytesIn        uint64 `json:"bytes_in"`  // client to server
+	BytesOut       uint64 `json:"bytes_out"` // server to client
+	ServerRSSBytes uint64 `json:"server_rss_bytes"`
+	ServerOwnProc  bool   `json:"server_own_process"`
+	// Per-connection memory, where the run opened its own connections
+	// (Config.Connections > 0) and the server is its own process: the
+	// server's settled accounting (two collections, memory returned to the
+	// OS) before the clients dialed, and after the measured window with
+	// every connection still open. OpenConns is how many the clients held
+	// then.
+	Idle      *ConnStats `json:"idle,omitempty"`
+	Connected *ConnStats `json:"connected,omitempty"`
+	OpenConns int        `json:"open_conns,omitempty"`
+	// Stuck counts callers whose call was cut off by the run's own
+	// deadline (Errors includes them, with their code): a dial that never
+	// completed, a server at its limit that neither answered nor refused.
+	Stuck          uint64               `json:"stuck,omitempty"`
 	Ops            map[string]*OpResult `json:"ops"`                       // balance, statement, deposit and "all"
 	ServiceLatency *OpResult            `json:"service_latency,omitempty"` // open loop: from the actual send
+}
+
+// ConnStats is a server's settled memory and goroutines at one instant.
+type ConnStats struct {
+	RSSBytes      uint64 `json:"rss_bytes"`
+	LiveHeapBytes uint64 `json:"live_heap_bytes"`
+	Goroutines    uint64 `json:"goroutines"`
 }
 
 // OpResult is the latency and errors of one operation in one sample.
@@ -121,7 +148,20 @@ type Stat struct {
 
 // Summary holds the figures the table shows, each over the rounds.
 type Summary struct {
-	Throughput          Stat              `json:"throughput"`
+	Throughput Stat `json:"throughput"`
+	// Successful is successful calls per second (Throughput less errors):
+	// what the ranking orders by.
+	Successful Stat `json:"successful"`
+	// ErrorRate is errors over calls, over all rounds (0 to 1).
+	ErrorRate float64 `json:"error_rate"`
+	// Failed marks a point where no call succeeded in any round: a failure
+	// of the run, never a row of zeros.
+	Failed bool `json:"failed,omitempty"`
+	// Per connection (Sample.Idle and Connected), over the rounds: RSS and
+	// live heap in KiB, goroutines.
+	RSSPerConnKiB       Stat              `json:"rss_per_conn_kib"`
+	HeapPerConnKiB      Stat              `json:"heap_per_conn_kib"`
+	GoroutinesPerConn   Stat              `json:"goroutines_per_conn"`
 	RefRatio            Stat              `json:"ref_ratio"`
 	P50                 Stat              `json:"p50_us"`
 	P90                 Stat              `json:"p90_us"`
@@ -181,6 +221,12 @@ func (r *Result) Summarize() {
 		return &OpResult{}
 	}
 	s.Throughput = col(func(x *Sample) float64 { return x.Throughput })
+	s.Successful = col(func(x *Sample) float64 {
+		if x.ElapsedNs <= 0 || x.Errors >= x.Calls {
+			return 0
+		}
+		return float64(x.Calls-x.Errors) / (float64(x.ElapsedNs) / 1e9)
+	})
 	s.RefRatio = col(func(x *Sample) float64 { return x.RefRatio })
 	s.P50 = col(func(x *Sample) float64 { return op(x).P50 })
 	s.P90 = col(func(x *Sample) float64 { return op(x).P90 })
@@ -207,6 +253,29 @@ func (r *Result) Summarize() {
 			}
 			s.ErrorsByCode[c] += n
 		}
+	}
+	if s.Calls > 0 {
+		s.ErrorRate = float64(s.Errors) / float64(s.Calls)
+	}
+	s.Failed = len(r.Samples) > 0 && s.Errors >= s.Calls
+	var withConns []*Sample
+	for _, smp := range r.Samples {
+		if smp.Idle != nil && smp.Connected != nil && smp.OpenConns > 0 {
+			withConns = append(withConns, smp)
+		}
+	}
+	if len(withConns) > 0 {
+		per := func(f func(*ConnStats) uint64, scale float64) Stat {
+			xs := make([]float64, 0, len(withConns))
+			for _, smp := range withConns {
+				d := float64(f(smp.Connected)) - float64(f(smp.Idle))
+				xs = append(xs, d/float64(smp.OpenConns)/scale)
+			}
+			return statOf(xs)
+		}
+		s.RSSPerConnKiB = per(func(c *ConnStats) uint64 { return c.RSSBytes }, 1024)
+		s.HeapPerConnKiB = per(func(c *ConnStats) uint64 { return c.LiveHeapBytes }, 1024)
+		s.GoroutinesPerConn = per(func(c *ConnStats) uint64 { return c.Goroutines }, 1)
 	}
 	r.Summary = s
 }
