@@ -35,6 +35,9 @@ type ServerFlags struct {
 	// Protocol selects the variant of a transport whose server speaks one
 	// protocol (Descriptor.ServerProtocol); "" is the default variant.
 	Protocol string
+	// MaxConns is the connection limit (transport.WithMaxConns; 0: the
+	// transport's default, 1,024).
+	MaxConns int
 	// Security: TLS, client certificates, bearer tokens.
 	Security ServerSecurity
 }
@@ -46,6 +49,7 @@ func (f *ServerFlags) Register(fs *flag.FlagSet, d transport.Descriptor) {
 	fs.StringVar(&f.Addr, "addr", d.DefaultAddr, "address to listen on")
 	fs.IntVar(&f.Accounts, "accounts", ledger.DefaultAccounts, "number of seeded accounts, numbered from 000000001")
 	fs.StringVar(&f.Store, "store", store.Default, store.Usage)
+	fs.IntVar(&f.MaxConns, "max-conns", 0, "connections served at once (0: the default, 1024); a new connection beyond it reclaims an idle one or is refused")
 	if ps := d.Protocols(); d.ServerProtocol && ps != nil {
 		fs.StringVar(&f.Protocol, "protocol", ps[0], "protocol: "+strings.Join(ps, " or ")+" (clients must use the same)")
 	}
@@ -76,6 +80,20 @@ func (f *ServerFlags) Open(ctx context.Context) (bank.Bank, io.Closer, error) {
 	return bank.NewService(l), c, nil
 }
 
+// ServerConfig returns the shared server settings the flags give: TLS,
+// client certificates, token key and the connection limit.
+func (f *ServerFlags) ServerConfig() (transport.ServerConfig, error) {
+	cfg, err := f.Security.Config(f.Addr)
+	if err != nil {
+		return cfg, err
+	}
+	if f.MaxConns < 0 {
+		return cfg, fmt.Errorf("-max-conns %d: want 0 (the default) or more", f.MaxConns)
+	}
+	cfg.MaxConns = f.MaxConns
+	return cfg, nil
+}
+
 // RunServer listens on the flags' address, serves transport d's server,
 // logs one line when ready, and shuts down gracefully on SIGINT or
 // SIGTERM, giving calls in progress up to 10 seconds.
@@ -85,7 +103,7 @@ func RunServer(d transport.Descriptor, f *ServerFlags) (err error) {
 		return fmt.Errorf("unknown -protocol %q (want %s)", f.Protocol, strings.Join(d.Protocols(), " or "))
 	}
 	name := d.Name
-	cfg, err := f.Security.Config(f.Addr)
+	cfg, err := f.ServerConfig()
 	if err != nil {
 		return err
 	}

@@ -48,3 +48,22 @@ func TestServerFlagsStore(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestServerFlagsMaxConns(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want int
+		ok   bool
+	}{{nil, 0, true}, {[]string{"-max-conns", "10000"}, 10000, true}, {[]string{"-max-conns", "-1"}, 0, false}} {
+		var f cli.ServerFlags
+		fs := flag.NewFlagSet("server", flag.ContinueOnError)
+		f.Register(fs, transport.Descriptor{DefaultAddr: "127.0.0.1:0"})
+		if err := fs.Parse(tc.args); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := f.ServerConfig()
+		if (err == nil) != tc.ok || cfg.MaxConns != tc.want {
+			t.Errorf("%v: MaxConns %d, error %v; want %d, ok %v", tc.args, cfg.MaxConns, err, tc.want, tc.ok)
+		}
+	}
+}

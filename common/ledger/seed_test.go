@@ -1,8 +1,10 @@
 package ledger
 
 import (
+	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/igbank/igbank/common/bank"
 )
@@ -63,5 +65,46 @@ func TestNewMemorySeeds(t *testing.T) {
 	}
 	if _, err := m.Balance(bg, SeedAccount(DefaultAccounts+1)); !errors.Is(err, bank.ErrNotFound) {
 		t.Fatalf("account past the seed: %v", err)
+	}
+}
+
+func TestSeedMonth(t *testing.T) {
+	now := time.Date(2026, 11, 15, 12, 0, 0, 0, time.UTC)
+	m := NewMemory(5, WithClock(func() time.Time { return now }))
+	if err := m.SeedMonth("2026-11", 3, 250); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for i := 1; i <= 5; i++ {
+		want := 250
+		if i > 3 {
+			want = 0
+		}
+		st, err := bank.NewService(m).Statement(ctx, bank.StatementRequest{Account: SeedAccount(i), Month: "2026-11", PageSize: bank.MaxPageSize})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(st.Transactions) != want {
+			t.Fatalf("account %d: %d transactions, want %d", i, len(st.Transactions), want)
+		}
+		bal, _ := m.Balance(ctx, SeedAccount(i))
+		if st.Opening != SeedBalance(i) || st.Closing != bal {
+			t.Fatalf("account %d: opening %d closing %d, want %d and the balance %d", i, st.Opening, st.Closing, SeedBalance(i), bal)
+		}
+		for k, tx := range st.Transactions {
+			if tx.Time.Before(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)) || tx.Time.After(now) {
+				t.Fatalf("account %d: transaction %d dated %v, outside the month so far", i, k, tx.Time)
+			}
+		}
+	}
+	// A deposit after seeding lands after the seeded rows.
+	if _, err := m.Deposit(ctx, bank.DepositRequest{Account: SeedAccount(1), Amount: 5, IdempotencyKey: "k"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.SeedMonth("2026-11", 1, 1); err == nil {
+		t.Fatal("seeding a month that has transactions: no error")
+	}
+	if err := m.SeedMonth("2026-12", 1, 1); err == nil {
+		t.Fatal("seeding a month that has not begun: no error")
 	}
 }

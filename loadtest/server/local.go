@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/igbank/igbank/common/bank"
+	"github.com/igbank/igbank/common/ledger"
 	"github.com/igbank/igbank/common/store"
 	"github.com/igbank/igbank/common/transport"
 )
@@ -42,6 +43,17 @@ func startStore(t transport.Variant, c Config) (*Local, error) {
 	if err != nil {
 		return nil, err
 	}
+	if st := c.Statements; st != nil {
+		m, ok := lg.(*ledger.Memory)
+		if !ok {
+			closer.Close()
+			return nil, errors.New("statements are seeded in the in-memory ledger only")
+		}
+		if err := m.SeedMonth(st.Month, st.Accounts, st.Rows); err != nil {
+			closer.Close()
+			return nil, err
+		}
+	}
 	addr := c.Addr
 	if addr == "" {
 		addr = "127.0.0.1:0"
@@ -51,6 +63,7 @@ func startStore(t transport.Variant, c Config) (*Local, error) {
 		closer.Close()
 		return nil, err
 	}
+	cfg.MaxConns = c.MaxConns
 	s, err := Start(t, addr, c.wrap(bank.NewService(lg)), cfg)
 	if err != nil {
 		closer.Close()

@@ -52,9 +52,36 @@ type Config struct {
 	// flags of every cmd/server say them (common/cli). A client CA or a
 	// token key serves the bank behind auth.Authorize.
 	Security cli.ServerSecurity `json:"security"`
+	// MaxConns is the server's connection limit
+	// (transport.WithMaxConns; 0: the transport's default, 1,024).
+	MaxConns int `json:"max_conns,omitempty"`
+	// Statements, if set, seeds statement months in the in-memory ledger
+	// (the load generator's payload sizes).
+	Statements *Statements `json:"statements,omitempty"`
 	// Die is what dying is for a server in this process (nil: SIGKILL the
 	// process). It cannot be passed to a server process.
 	Die func() `json:"-"`
+}
+
+// Statements says what to seed: Rows transactions in Month for each of
+// the accounts 1 to Accounts (ledger.Memory.SeedMonth).
+type Statements struct {
+	Month    bank.Month `json:"month"`
+	Accounts int        `json:"accounts"`
+	Rows     int        `json:"rows"`
+}
+
+// seededRows bounds the transactions a server seeds for statements, so
+// that a sweep to 10,000 rows a statement holds about 100 MB, not a
+// transaction per row for every account.
+const seededRows = 1_000_000
+
+// StatementAccounts is how many accounts, from the first, have their
+// statement month seeded with rows transactions: all of accounts, or as
+// many as a million rows allow (100 accounts of 10,000 rows). Statements
+// go to these accounts.
+func StatementAccounts(accounts, rows int) int {
+	return min(accounts, max(1, seededRows/max(rows, 1)))
 }
 
 // DefaultConfig is "loadtest serve" with no flags but -transport.
@@ -65,6 +92,10 @@ func DefaultConfig() Config {
 // maxAccounts is the most accounts a server seeds: account numbers have
 // nine digits.
 const maxAccounts = 999_999_999
+
+// maxConns is the largest connection limit a server takes: the file
+// limit of a machine like the ones the project runs on is 20,000.
+const maxConns = 100_000
 
 // ErrAccounts is the error of a Config whose Accounts is out of range.
 var ErrAccounts = errors.New("out of range: want 1 to 999999999")
@@ -77,6 +108,20 @@ func (c Config) Validate() (transport.Variant, error) {
 	}
 	if c.Accounts < 1 || c.Accounts > maxAccounts {
 		return t, fmt.Errorf("accounts %d is %w", c.Accounts, ErrAccounts)
+	}
+	if c.MaxConns < 0 || c.MaxConns > maxConns {
+		return t, fmt.Errorf("connection limit %d: want 0 (the transport's default) to %d", c.MaxConns, maxConns)
+	}
+	if st := c.Statements; st != nil {
+		if err := bank.ValidateMonth(st.Month); err != nil {
+			return t, fmt.Errorf("statements: %w", err)
+		}
+		if st.Rows < 0 || st.Rows > seededRows || st.Accounts < 1 || st.Accounts > c.Accounts || st.Accounts*st.Rows > seededRows {
+			return t, fmt.Errorf("statements: %d accounts of %d rows: want at most %d rows in all, on seeded accounts", st.Accounts, st.Rows, seededRows)
+		}
+		if c.Store != "" && c.Store != "memory" {
+			return t, fmt.Errorf("statements are seeded in the in-memory ledger only, not %s", c.Store)
+		}
 	}
 	return t, nil
 }
@@ -105,6 +150,12 @@ func (c Config) Args() []string {
 	}
 	if c.IgnoreKeys {
 		a = append(a, "-idempotency", "off")
+	}
+	if c.MaxConns > 0 {
+		a = append(a, "-max-conns", strconv.Itoa(c.MaxConns))
+	}
+	if st := c.Statements; st != nil {
+		a = append(a, "-statement-month", string(st.Month), "-statement-accounts", strconv.Itoa(st.Accounts), "-statement-rows", strconv.Itoa(st.Rows))
 	}
 	if c.Fault.Kind != fault.None {
 		a = append(a, "-fault", c.Fault.String())

@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"errors"
+	"net"
 	"os"
 	"testing"
 	"time"
@@ -98,4 +100,55 @@ func TestInProcessIgnoreKeys(t *testing.T) {
 		t.Fatalf("deposit on which the server dies: %v, want unavailable", err)
 	}
 	<-died
+}
+
+// TestChildLimitAndStatements starts a server process with a connection
+// limit of 2 and seeded statements: its statements carry the seeded
+// rows, and a third connection reclaims the oldest one that never sent a
+// request.
+func TestChildLimitAndStatements(t *testing.T) {
+	month := bank.MonthOf(time.Now())
+	h, err := StartChild(Config{Transport: "raw", Accounts: 10, MaxConns: 2, Statements: &Statements{Month: month, Accounts: 3, Rows: 120}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var d net.Dialer
+	silent, err := d.DialContext(ctx, "tcp", h.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	time.Sleep(50 * time.Millisecond) // the server has accepted it
+	tr, _ := registry.Lookup("raw")
+	c, err := tr.Dial(ctx, h.Addr(), transport.ClientConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for i, want := range []int{120, 120, 120, 0} {
+		st, err := c.Statement(ctx, bank.StatementRequest{Account: ledger.SeedAccount(i + 1), Month: month, PageSize: bank.MaxPageSize})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(st.Transactions) != want {
+			t.Errorf("account %d: %d transactions, want %d", i+1, len(st.Transactions), want)
+		}
+	}
+	// A second client: the server holds two connections already, so it
+	// reclaims the silent one.
+	c2, err := tr.Dial(ctx, h.Addr(), transport.ClientConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	if _, err := c2.Balance(ctx, ledger.SeedAccount(1)); err != nil {
+		t.Fatal(err)
+	}
+	silent.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := silent.Read(make([]byte, 1)); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("the silent connection beyond the limit of 2: read %v, want it closed", err)
+	}
 }

@@ -7,14 +7,17 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/igbank/igbank/common/bank"
 	"github.com/igbank/igbank/common/fault"
 	"github.com/igbank/igbank/loadtest/registry"
 	"github.com/igbank/igbank/loadtest/server"
 )
 
 const serveUsage = `usage: loadtest serve -transport NAME [-addr HOST:PORT] [-accounts N] [-store SPEC] [-cpus LIST]
-                     [-idempotency on|off] [-fault PLAN]
+                     [-idempotency on|off] [-fault PLAN] [-max-conns N]
+                     [-statement-rows N [-statement-accounts N] [-statement-month YYYY-MM]]
                      [-tls-cert FILE -tls-key FILE [-client-ca FILE]] [-token-key FILE]
 
 Serves one registered transport over the ledger -store names until SIGINT or
@@ -63,6 +66,10 @@ func parseServeFlags(args []string, stderr io.Writer) (server.Config, error) {
 	fs.BoolVar(&c.Control, "control", false, "talk to the load generator on standard input and output")
 	idem := fs.String("idempotency", "on", "on, or off to ignore idempotency keys (the partial-failure lab's bug)")
 	faultSpec := fs.String("fault", "none", "kill this process on a deposit: crash-before-apply[:N], crash-after-apply[:N] or KIND:p=P,seed=S")
+	fs.IntVar(&c.MaxConns, "max-conns", 0, "connection limit (0: the transport's default, 1024)")
+	stRows := fs.Int("statement-rows", -1, "seed `N` transactions in the statement month of the first accounts (in-memory ledger; -1: none)")
+	stAccounts := fs.Int("statement-accounts", 0, "with -statement-rows, how many accounts from the first (0: as many as a million rows allow)")
+	stMonth := fs.String("statement-month", string(bank.MonthOf(time.Now())), "with -statement-rows, the month seeded, YYYY-MM")
 	fs.StringVar(&c.Security.TLSCert, "tls-cert", "", "serve TLS with the certificate in `FILE` (with -tls-key)")
 	fs.StringVar(&c.Security.TLSKey, "tls-key", "", "the private key of -tls-cert")
 	fs.StringVar(&c.Security.ClientCA, "client-ca", "", "require client certificates of the CAs in `FILE` (and authorize calls)")
@@ -72,6 +79,13 @@ func parseServeFlags(args []string, stderr io.Writer) (server.Config, error) {
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if *stRows >= 0 {
+		n := *stAccounts
+		if n == 0 {
+			n = server.StatementAccounts(c.Accounts, *stRows)
+		}
+		c.Statements = &server.Statements{Month: bank.Month(*stMonth), Accounts: n, Rows: *stRows}
 	}
 	if _, err := c.Validate(); err != nil {
 		if errors.Is(err, server.ErrAccounts) {
