@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/igbank/igbank/common/bank"
+	"github.com/igbank/igbank/common/netem"
 	"github.com/igbank/igbank/common/transport"
 	"github.com/igbank/igbank/loadtest/registry"
 )
@@ -94,7 +95,21 @@ func (c *Config) Describe() string {
 	} else {
 		b.WriteString(", each transport's default connections")
 	}
+	if c.MaxConns > 0 {
+		fmt.Fprintf(&b, ", servers' connection limit %d", c.MaxConns)
+	}
 	fmt.Fprintf(&b, "; %s\n", c.Workload.describe())
+	if c.StatementRows != nil {
+		fmt.Fprintf(&b, "statements of %s seeded transactions in %s (pages of up to %d)\n", joinInts(c.StatementRows), c.Workload.Month, bank.MaxPageSize)
+	}
+	if len(c.Networks) > 0 {
+		var ns []string
+		for _, n := range c.Networks {
+			p, _ := netem.Parse(n)
+			ns = append(ns, describeProfile(p))
+		}
+		fmt.Fprintf(&b, "network: %s (emulated beneath every server's listener)\n", strings.Join(ns, "; "))
+	}
 	where := "servers in their own processes"
 	switch {
 	case c.Addr != "":
@@ -131,6 +146,10 @@ func joinFloats(xs []float64) string {
 	}
 	return strings.Join(s, ",")
 }
+
+// maxStatementRows is the most transactions a seeded statement month
+// holds: ten pages of the largest size.
+const maxStatementRows = 10 * bank.MaxPageSize
 
 // The errors of Validate and Run that concern more than one setting.
 var (
@@ -198,6 +217,34 @@ func (c *Config) Validate() ([]transport.Variant, error) {
 	if c.OpenLoop() && len(c.Concurrency) != 1 {
 		return nil, ErrOpenLoopConcurrency
 	}
+	for _, n := range c.Networks {
+		p, err := netem.Parse(n)
+		if err != nil {
+			return nil, fmt.Errorf("network: %w", err)
+		}
+		if p.Emulated() && c.Addr != "" {
+			return nil, fmt.Errorf("network %q: a server already running cannot be put behind this run's network", n)
+		}
+	}
+	for _, r := range c.StatementRows {
+		if r < 0 || r > maxStatementRows {
+			return nil, fmt.Errorf("statement rows %d: want 0 to %d", r, maxStatementRows)
+		}
+	}
+	if c.StatementRows != nil {
+		switch {
+		case c.Addr != "":
+			return nil, errors.New("statement rows: a server already running cannot be seeded by this run")
+		case c.Store != "" && c.Store != "memory":
+			return nil, fmt.Errorf("statement rows are seeded in the in-memory ledger only, not %s", c.Store)
+		}
+	}
+	if c.MaxConns < 0 || c.MaxConns > 100_000 {
+		return nil, fmt.Errorf("max conns %d: want 0 (each transport's default) to 100000", c.MaxConns)
+	}
+	if err := checkFileLimit(c); err != nil {
+		return nil, err
+	}
 	for _, r := range c.Rates {
 		if !(r > 0 && r <= 10_000_000) {
 			return nil, fmt.Errorf("rate %g: want more than 0 and at most 10000000 calls/s", r)
@@ -212,4 +259,22 @@ func (c *Config) Validate() ([]transport.Variant, error) {
 		}
 	}
 	return ts, nil
+}
+
+// describeProfile says what a network profile emulates, for headers.
+func describeProfile(p netem.Profile) string {
+	if !p.Emulated() {
+		return p.String() + " (no emulation)"
+	}
+	d := fmt.Sprintf("%s: %v one-way (%v round trip)", p.String(), p.Latency, p.RTT())
+	if p.Jitter > 0 {
+		d += fmt.Sprintf(" ±%v", p.Jitter)
+	}
+	bw := func(b netem.Bandwidth) string {
+		if b == 0 {
+			return "unlimited"
+		}
+		return strconv.FormatFloat(float64(b)/1e6, 'f', -1, 64) + " Mbit/s"
+	}
+	return d + fmt.Sprintf(", %s up, %s down", bw(p.Up), bw(p.Down))
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/igbank/igbank/common/bank"
+	"github.com/igbank/igbank/common/netem"
 	"github.com/igbank/igbank/common/resilience"
 	"github.com/igbank/igbank/common/transport"
 	"github.com/igbank/igbank/loadtest/registry"
@@ -65,6 +66,28 @@ func Run(ctx context.Context, c Config, progress Progress) (*Report, error) {
 	if len(churns) == 0 {
 		churns = []bool{false}
 	}
+	networks := c.Networks
+	if len(networks) == 0 {
+		networks = []string{netem.Loopback.String()}
+	}
+	rowsList := c.StatementRows
+	if rowsList == nil {
+		rowsList = []int{-1} // nothing seeded
+	}
+	// Every server setting that varies: the servers are started once for
+	// each combination, and every load point runs against them.
+	type serverKey struct {
+		mode, network string
+		rows          int
+	}
+	var keysOrder []serverKey
+	for _, m := range modes {
+		for _, n := range networks {
+			for _, r := range rowsList {
+				keysOrder = append(keysOrder, serverKey{m, n, r})
+			}
+		}
+	}
 	var keys *pki
 	for _, m := range modes {
 		if m != SecurityPlain && keys == nil {
@@ -91,13 +114,20 @@ func Run(ctx context.Context, c Config, progress Progress) (*Report, error) {
 		}
 	}
 	runID := uint64(time.Now().UnixNano())
-	total := len(modes) * len(churns) * len(points) * c.Rounds * len(ts)
+	total := len(keysOrder) * len(churns) * len(points) * c.Rounds * len(ts)
 	done := 0
 	var errs []error
 modes:
-	for _, mode := range modes {
-		// The servers of a mode, one per transport, for all its points.
-		servers, err := startServers(ts, &c, keys, mode, serverCPUs, progress)
+	for _, key := range keysOrder {
+		mode := key.mode
+		// The servers of a mode, network and statement size, one per
+		// transport, for all their points.
+		profile, _ := netem.Parse(key.network) // Validate parsed it
+		var stmts *server.Statements
+		if key.rows >= 0 {
+			stmts = &server.Statements{Month: c.Workload.Month, Accounts: server.StatementAccounts(c.Workload.Accounts, key.rows), Rows: key.rows}
+		}
+		servers, err := startServers(ts, &c, keys, mode, profile, stmts, serverCPUs, progress)
 		if err != nil {
 			return nil, err
 		}
@@ -114,7 +144,7 @@ modes:
 			for _, p := range points {
 				results := make([]*Result, len(ts))
 				for i, t := range ts {
-					results[i] = &Result{Transport: t.Name, Concurrency: p.conc, Rate: p.rate, Connections: c.Connections, Churn: churn}
+					results[i] = &Result{Transport: t.Name, Concurrency: p.conc, Rate: p.rate, Connections: c.Connections, Churn: churn, Network: profile.String(), StatementRows: max(key.rows, 0)}
 					if mode != SecurityPlain {
 						results[i].Security = mode
 					}
@@ -128,6 +158,12 @@ modes:
 						}
 						runID++
 						l := load{Workload: c.Workload, Concurrency: p.conc, Rate: p.rate, Warmup: c.Warmup, Duration: c.Duration, Timeout: c.Timeout, RunID: runID}
+						if stmts != nil {
+							// Statements go to the seeded accounts, in the
+							// largest pages: a call carries up to
+							// bank.MaxPageSize of the month's rows.
+							l.StatementAccounts, l.PageSize = stmts.Accounts, bank.MaxPageSize
+						}
 						label := fmt.Sprintf("[%d/%d] round %d/%d %s", done+1, total, round, c.Rounds, t.Name)
 						s, err := measure(ctx, t, servers[i], &c, clients[i], churn, l, accounts, label, progress)
 						done++
@@ -163,14 +199,15 @@ modes:
 }
 
 // startServers starts the server of each transport of the run for
-// security mode m.
-func startServers(ts []transport.Variant, c *Config, keys *pki, m string, cpus []int, progress Progress) ([]server.Handle, error) {
+// security mode m, under network profile profile, with the statements stmts
+// seeded (nil: none).
+func startServers(ts []transport.Variant, c *Config, keys *pki, m string, profile netem.Profile, stmts *server.Statements, cpus []int, progress Progress) ([]server.Handle, error) {
 	servers := make([]server.Handle, len(ts))
 	for i, t := range ts {
 		if progress != nil {
 			progress(fmt.Sprintf("starting %s server", t.Name))
 		}
-		sc := server.Config{Transport: t.Name, Accounts: c.Workload.Accounts, Store: c.Store, CPUs: cpus, IgnoreKeys: c.IgnoreKeys}
+		sc := server.Config{Transport: t.Name, Accounts: c.Workload.Accounts, Store: c.Store, CPUs: cpus, IgnoreKeys: c.IgnoreKeys, MaxConns: c.MaxConns, Network: profile, Statements: stmts}
 		if keys != nil && t.Name != registry.ReferenceName {
 			sc.Security = keys.serverSecurity(m, t.Name)
 		}
@@ -253,36 +290,62 @@ func measure(ctx context.Context, t transport.Variant, srv server.Handle, c *Con
 		}
 	}
 	dial := t.DialFunc(cc)
-	clients := make([]bank.Bank, 0, nclients)
+	// The server's settled memory before any connection of this
+	// measurement: the idle server that per-connection figures start from.
+	settled, _ := srv.(interface {
+		SettledStats() (server.ProcStats, error)
+	})
+	perConn := c.Connections > 0 && !churned && settled != nil
+	var idle *ConnStats
+	if perConn {
+		ps, err := settled.SettledStats()
+		if err != nil {
+			return nil, fmt.Errorf("server stats: %w", err)
+		}
+		idle = connStats(ps)
+	}
+	var rstats resilience.Stats
+	var breakerChanges atomic.Int64
+	var clients []bank.Bank
 	var closers []func() error
 	defer func() {
 		for _, f := range closers {
 			f()
 		}
 	}()
-	var rstats resilience.Stats
-	var breakerChanges atomic.Int64
-	for range nclients {
-		if churned {
-			// A new connection for every call: nothing to dial now.
+	openConns := c.Connections
+	if churned {
+		// A new connection for every call: nothing to dial now.
+		for range nclients {
 			clients = append(clients, churn{dial: dial, addr: srv.Addr()})
-			continue
 		}
-		cl, err := dial(dctx, srv.Addr())
-		if err != nil {
-			if ctx.Err() != nil {
-				return &Sample{}, nil
+	} else {
+		cls, failed := dialAll(dctx, dial, srv.Addr(), nclients)
+		if ctx.Err() != nil {
+			for _, cl := range cls {
+				if cl != nil {
+					cl.Close()
+				}
 			}
-			return nil, fmt.Errorf("dial %s: %w", srv.Addr(), err)
+			return &Sample{}, nil
 		}
-		closers = append(closers, cl.Close)
-		var b bank.Bank = cl
-		if c.Resilience {
-			b = resilience.Wrap(cl, resilience.WithStats(&rstats), resilience.WithHooks(resilience.Hooks{
-				StateChange: func(_, _ resilience.BreakerState) { breakerChanges.Add(1) },
-			}))
+		if failed == nclients && c.Connections == 0 {
+			// One client, and it cannot connect: nothing to measure.
+			return nil, fmt.Errorf("dial %s: %w", srv.Addr(), cls[0].(unconnected).err)
 		}
-		clients = append(clients, b)
+		if !t.Pooled {
+			openConns -= failed
+		}
+		for _, cl := range cls {
+			closers = append(closers, cl.Close)
+			var b bank.Bank = cl
+			if c.Resilience {
+				b = resilience.Wrap(cl, resilience.WithStats(&rstats), resilience.WithHooks(resilience.Hooks{
+					StateChange: func(_, _ resilience.BreakerState) { breakerChanges.Add(1) },
+				}))
+			}
+			clients = append(clients, b)
+		}
 	}
 
 	var mu sync.Mutex
@@ -317,12 +380,22 @@ func measure(ctx context.Context, t transport.Variant, srv server.Handle, c *Con
 	if statErr != nil {
 		return nil, fmt.Errorf("server stats: %w", statErr)
 	}
+	var connected *ConnStats
+	if perConn && openConns > 0 {
+		// Every connection is still open, and quiet now.
+		ps, err := settled.SettledStats()
+		if err != nil {
+			return nil, fmt.Errorf("server stats: %w", err)
+		}
+		connected = connStats(ps)
+	}
 	s := &Sample{
 		ElapsedNs:     int64(st.elapsed),
 		Calls:         st.calls(),
 		Errors:        st.errors(),
 		Late:          st.late,
 		Unsent:        st.unsent,
+		Stuck:         st.stuck,
 		ClientCPUNs:   cs1.CPUNs() - cs0.CPUNs(),
 		ClientAllocs:  cs1.AllocObjects - cs0.AllocObjects,
 		BytesIn:       ss1.BytesIn - ss0.BytesIn,
@@ -331,6 +404,9 @@ func measure(ctx context.Context, t transport.Variant, srv server.Handle, c *Con
 		Ops:           map[string]*OpResult{},
 		Retries:       rstats.Retries.Load() - r0,
 		BreakerChgs:   breakerChanges.Load(),
+	}
+	if connected != nil {
+		s.Idle, s.Connected, s.OpenConns = idle, connected, openConns
 	}
 	if srv.OwnProcess() {
 		s.ServerCPUNs = ss1.CPUNs() - ss0.CPUNs()
@@ -356,6 +432,63 @@ func measure(ctx context.Context, t transport.Variant, srv server.Handle, c *Con
 	}
 	return s, nil
 }
+
+func connStats(p server.ProcStats) *ConnStats {
+	return &ConnStats{RSSBytes: p.RSSBytes, LiveHeapBytes: p.LiveHeapBytes, Goroutines: p.Goroutines}
+}
+
+// dialParallel is how many dials dialAll has in progress at once.
+const dialParallel = 32
+
+// dialAll dials n clients of addr, dialParallel at a time, and returns
+// them with the number that failed. A client that could not connect is
+// an unconnected client: its callers cannot start a call, and each counts
+// as an error once the run's own deadline passes.
+func dialAll(ctx context.Context, dial transport.DialFunc, addr string, n int) ([]transport.Client, int) {
+	cls := make([]transport.Client, n)
+	var failed atomic.Int64
+	sem := make(chan struct{}, dialParallel)
+	var wg sync.WaitGroup
+	for i := range cls {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			cl, err := dial(ctx, addr)
+			if err != nil {
+				failed.Add(1)
+				cl = unconnected{err: err}
+			}
+			cls[i] = cl
+		}()
+	}
+	wg.Wait()
+	return cls, int(failed.Load())
+}
+
+// unconnected is a client whose dial failed: every call waits for the
+// caller's deadline (the run's own), then fails with the dial's error as
+// unavailable.
+type unconnected struct{ err error }
+
+func (u unconnected) fail(ctx context.Context) error {
+	<-ctx.Done()
+	return bank.Errorf(bank.Unavailable, "could not connect: %v", u.err)
+}
+
+func (u unconnected) Balance(ctx context.Context, _ bank.AccountNo) (bank.Money, error) {
+	return 0, u.fail(ctx)
+}
+
+func (u unconnected) Statement(ctx context.Context, _ bank.StatementRequest) (bank.Statement, error) {
+	return bank.Statement{}, u.fail(ctx)
+}
+
+func (u unconnected) Deposit(ctx context.Context, _ bank.DepositRequest) (bank.DepositReceipt, error) {
+	return bank.DepositReceipt{}, u.fail(ctx)
+}
+
+func (u unconnected) Close() error { return nil }
 
 func codeName(c int) string { return bank.Code(c).String() }
 

@@ -22,6 +22,11 @@ const (
 	numCodes  = 16
 )
 
+// CutOffGrace is how long after the measured window a call in flight is
+// waited for: then the run's own deadline ends it, and a call that fails
+// then counts as an error (Sample.Stuck). Tests shorten it.
+var CutOffGrace = 5 * time.Second
+
 // load is how one measured run drives its clients.
 type load struct {
 	Workload    Workload
@@ -31,6 +36,11 @@ type load struct {
 	Duration    time.Duration // measured
 	Timeout     time.Duration // per-call deadline; 0: the run's own
 	RunID       uint64        // makes idempotency keys unique across runs
+	// StatementAccounts, if above 0, sends every statement to one of the
+	// first that many accounts (the seeded ones); PageSize is the page
+	// size of every statement (0: the server's default).
+	StatementAccounts int
+	PageSize          int
 }
 
 // opStats is what the callers measured of one operation.
@@ -47,6 +57,7 @@ type runStats struct {
 	service *hdrhistogram.Histogram // open loop: latency from the actual send
 	late    uint64                  // open loop: calls sent lateAfter or more behind schedule
 	unsent  uint64                  // open loop: calls due in the window but never sent
+	stuck   uint64                  // calls cut off by the run's own deadline (counted as errors)
 }
 
 func (s *runStats) calls() uint64 {
@@ -90,6 +101,8 @@ type worker struct {
 	service *hdrhistogram.Histogram
 	late    uint64
 	unsent  uint64
+	stuck   uint64
+	cut     *atomic.Bool  // see runLoad
 	done    atomic.Uint64 // completed calls, for the progress line
 	_       [56]byte
 }
@@ -106,18 +119,22 @@ func runLoad(ctx context.Context, clients []bank.Bank, l load, accounts []bank.A
 	mEnd := mStart + int64(l.Duration)
 
 	// Calls left hanging when the window ends are cut off a little later.
-	runCtx, cancel := context.WithDeadline(ctx, base.Add(time.Duration(mEnd)+5*time.Second))
+	runCtx, cancel := context.WithDeadline(ctx, base.Add(time.Duration(mEnd)+CutOffGrace))
 	defer cancel()
-	var stop atomic.Bool
+	// stop ends the callers; cut says it was the run's own deadline, not
+	// the caller's ctx (an interrupt): a call that fails then was stuck,
+	// and counts as an error.
+	var stop, cut atomic.Bool
 	go func() {
 		<-runCtx.Done()
+		cut.Store(ctx.Err() == nil)
 		stop.Store(true)
 	}()
 
 	workers := make([]*worker, l.Concurrency)
 	var wg sync.WaitGroup
 	for i := range workers {
-		w := &worker{}
+		w := &worker{cut: &cut}
 		for op := range w.ops {
 			w.ops[op].hist = getHist()
 		}
@@ -126,6 +143,7 @@ func runLoad(ctx context.Context, clients []bank.Bank, l load, accounts []bank.A
 		}
 		workers[i] = w
 		g := newGenerator(&l.Workload, accounts, i, l.RunID)
+		g.stmtAccounts, g.pageSize = l.StatementAccounts, l.PageSize
 		c := clients[i%len(clients)]
 		wg.Add(1)
 		if l.Rate > 0 {
@@ -191,6 +209,7 @@ func runLoad(ctx context.Context, clients []bank.Bank, l load, accounts []bank.A
 		}
 		st.late += w.late
 		st.unsent += w.unsent
+		st.stuck += w.stuck
 	}
 	return st
 }
@@ -277,10 +296,25 @@ func (w *worker) step(ctx context.Context, c bank.Bank, g *generator, l *load, n
 	op, err := w.call(ctx, c, g, l)
 	end := now()
 	w.done.Add(1)
-	if start >= mStart && end <= mEnd && !(err != nil && stop.Load()) {
+	switch {
+	case err != nil && stop.Load():
+		w.cutOff(op, err, end-start)
+	case start >= mStart && end <= mEnd:
 		w.count(op, err, end-start, w.ops[op].hist)
 	}
 	return true
+}
+
+// cutOff counts a call that failed once the run was over. If the run's
+// own deadline ended it, the call was stuck (a dial that never completed,
+// a server at its limit that neither answered nor refused): an error with
+// its code and its whole latency, so that a caller that could not make a
+// call is never a row of zeros. An interrupted run counts nothing.
+func (w *worker) cutOff(op bank.Op, err error, latency int64) {
+	if w.cut.Load() {
+		w.stuck++
+		w.count(op, err, latency, w.ops[op].hist)
+	}
 }
 
 func (w *worker) openLoop(ctx context.Context, c bank.Bank, g *generator, l *load, now func() int64, mStart, mEnd int64, interval, offset float64, stop *atomic.Bool) {
@@ -306,7 +340,9 @@ func (w *worker) openLoop(ctx context.Context, c bank.Bank, g *generator, l *loa
 		op, err := w.call(ctx, c, g, l)
 		end := now()
 		w.done.Add(1)
-		if intended >= mStart && !(err != nil && stop.Load()) {
+		if err != nil && stop.Load() {
+			w.cutOff(op, err, end-intended)
+		} else if intended >= mStart {
 			if t-intended >= int64(lateAfter) {
 				w.late++
 			}

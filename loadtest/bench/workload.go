@@ -97,6 +97,11 @@ type generator struct {
 	// call. An account is absent once its last page has been read (or a
 	// call failed): its next statement starts at the first page.
 	pages map[bank.AccountNo]string
+	// stmtAccounts, if above 0, confines statements to the first that
+	// many accounts: those whose month was seeded (load.StatementAccounts).
+	// pageSize is every statement's page size (0: the server's default).
+	stmtAccounts int
+	pageSize     int
 }
 
 func newGenerator(w *Workload, accounts []bank.AccountNo, worker int, runID uint64) *generator {
@@ -127,12 +132,15 @@ func (g *generator) next() (bank.Op, bank.AccountNo) {
 	} else {
 		i = g.rng.Uint64N(uint64(len(g.accounts)))
 	}
+	if op == bank.OpStatement && g.stmtAccounts > 0 {
+		i %= uint64(g.stmtAccounts)
+	}
 	return op, g.accounts[i]
 }
 
 // statementRequest returns the request of the next statement call for acc.
 func (g *generator) statementRequest(acc bank.AccountNo, month bank.Month) bank.StatementRequest {
-	return bank.StatementRequest{Account: acc, Month: month, PageToken: g.pages[acc]}
+	return bank.StatementRequest{Account: acc, Month: month, PageSize: g.pageSize, PageToken: g.pages[acc]}
 }
 
 // statementDone records the outcome of a statement call for acc: the

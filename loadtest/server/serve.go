@@ -20,6 +20,7 @@ import (
 	"github.com/igbank/igbank/common/cli"
 	"github.com/igbank/igbank/common/fault"
 	"github.com/igbank/igbank/common/ledger"
+	"github.com/igbank/igbank/common/netem"
 	"github.com/igbank/igbank/common/transport"
 	"github.com/igbank/igbank/loadtest/registry"
 )
@@ -55,6 +56,10 @@ type Config struct {
 	// MaxConns is the server's connection limit
 	// (transport.WithMaxConns; 0: the transport's default, 1,024).
 	MaxConns int `json:"max_conns,omitempty"`
+	// Network is the emulated network beneath the server's listener
+	// (common/netem): every round trip to it takes the profile's latency,
+	// every byte its bandwidth. The zero profile is loopback.
+	Network netem.Profile `json:"network"`
 	// Statements, if set, seeds statement months in the in-memory ledger
 	// (the load generator's payload sizes).
 	Statements *Statements `json:"statements,omitempty"`
@@ -153,6 +158,9 @@ func (c Config) Args() []string {
 	}
 	if c.MaxConns > 0 {
 		a = append(a, "-max-conns", strconv.Itoa(c.MaxConns))
+	}
+	if c.Network.Emulated() {
+		a = append(a, "-network", c.Network.String())
 	}
 	if st := c.Statements; st != nil {
 		a = append(a, "-statement-month", string(st.Month), "-statement-accounts", strconv.Itoa(st.Accounts), "-statement-rows", strconv.Itoa(st.Rows))
