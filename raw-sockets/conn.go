@@ -149,7 +149,8 @@ var errStuck = errors.New("rawbank: peer is not reading; write queue full")
 
 func newFrameWriter(nc net.Conn, timeout time.Duration, maxQueued int, wait bool, onError func(error)) *frameWriter {
 	w := &frameWriter{nc: nc, timeout: timeout, maxQueued: maxQueued, wait: wait, onError: onError,
-		queue: make([]byte, 0, 4096), spare: make([]byte, 0, 4096),
+		// No buffer until there is something to send: the two grow by
+		// append as replies are queued, so a quiet connection holds none.
 		kick: make(chan struct{}, 1), stop: make(chan struct{})}
 	go w.flusher()
 	return w
@@ -264,7 +265,7 @@ func (w *frameWriter) send() error {
 	if cap(b) <= maxPooledBuf {
 		w.spare = b[:0]
 	} else {
-		w.spare = make([]byte, 0, 4096) // let a burst's big buffer go
+		w.spare = nil // let a burst's big buffer go
 	}
 	return nil
 }

@@ -130,7 +130,10 @@ func (s *Server) newConn(nc net.Conn) *serverConn {
 		c.certs = tc.ConnectionState().PeerCertificates
 		c.ctx = auth.Authenticate(c.ctx, nil, "", c.certs)
 	}
-	c.fr = newFrameReader(nc, 16<<10, MaxRequestFrame)
+	// Requests are small: 4 KiB holds dozens of pipelined ones, and a
+	// larger frame goes through scratch. Every connection holds this
+	// buffer, so its size is most of what a quiet connection costs.
+	c.fr = newFrameReader(nc, 4<<10, MaxRequestFrame)
 	c.fr.idle, c.fr.read = s.cfg.Timeouts.Idle, s.cfg.Timeouts.Read
 	c.fr.setDeadline = func(t time.Time) error {
 		err := nc.SetReadDeadline(t)
@@ -316,22 +319,38 @@ func (c *serverConn) statusReply(h Header, status bank.Code, msg string) {
 // At most maxIdleWorkers wait per connection; the rest of a burst's
 // workers exit, so a burst does not leave its goroutines behind.
 func (c *serverConn) worker(req request) {
+	var quiet *time.Timer
 	for {
 		c.handle(req)
 		if c.idleWorkers.Add(1) > maxIdleWorkers {
 			c.idleWorkers.Add(-1)
 			return
 		}
+		if quiet == nil {
+			quiet = time.NewTimer(workerIdleTimeout)
+		} else {
+			quiet.Reset(workerIdleTimeout)
+		}
 		select {
 		case req = <-c.work:
 			c.idleWorkers.Add(-1)
+		case <-quiet.C:
+			// A quiet connection keeps no worker: its stack is most of
+			// what an idle connection would cost beyond its reader.
+			c.idleWorkers.Add(-1)
+			return
 		case <-c.ctx.Done():
 			return
 		}
 	}
 }
 
-const maxIdleWorkers = 16
+// maxIdleWorkers is how many workers a connection keeps waiting for
+// calls; a worker waits workerIdleTimeout at most.
+const (
+	maxIdleWorkers    = 16
+	workerIdleTimeout = time.Second
+)
 
 // handle runs one call and writes its reply.
 func (c *serverConn) handle(req request) {
