@@ -382,7 +382,12 @@ func measure(ctx context.Context, t transport.Variant, srv server.Handle, c *Con
 	}
 	var connected *ConnStats
 	if perConn && openConns > 0 {
-		// Every connection is still open, and quiet now.
+		// Every connection is still open, and quiet: what a server keeps
+		// for a connection once its calls are over, after the time a
+		// server may take to give back what a burst needed.
+		if !SleepUntil(ctx, time.Now().Add(QuietBeforeSettle)) {
+			return &Sample{}, nil
+		}
 		ps, err := settled.SettledStats()
 		if err != nil {
 			return nil, fmt.Errorf("server stats: %w", err)
@@ -436,6 +441,11 @@ func measure(ctx context.Context, t transport.Variant, srv server.Handle, c *Con
 func connStats(p server.ProcStats) *ConnStats {
 	return &ConnStats{RSSBytes: p.RSSBytes, LiveHeapBytes: p.LiveHeapBytes, Goroutines: p.Goroutines}
 }
+
+// QuietBeforeSettle is how long connections are left quiet before the
+// server's memory per connection is read: raw sockets, for one, let a
+// connection's idle workers go after a second.
+var QuietBeforeSettle = 1500 * time.Millisecond
 
 // dialParallel is how many dials dialAll has in progress at once.
 const dialParallel = 32
