@@ -10,7 +10,6 @@ import (
 	"github.com/igbank/igbank/loadtest/bench"
 	"github.com/igbank/igbank/loadtest/chart"
 	"github.com/igbank/igbank/loadtest/page"
-	"github.com/igbank/igbank/loadtest/registry"
 )
 
 // percentiles plotted on the latency curves, as in HdrHistogram's plots:
@@ -47,33 +46,9 @@ func WriteHTML(w io.Writer, r *bench.Report) error {
 	p.WriteString(`<section id="table"><h2>Results</h2>`)
 	for _, g := range gs {
 		p.Printf("<h3>%s</h3>", html.EscapeString(g.label()))
-		p.Wide(func() {
-			p.WriteString("<table><tr><th>#</th><th class=\"l\">transport</th><th>calls/s</th><th>min–max</th><th>×ref</th><th>p50</th><th>p90</th><th>p99</th><th>p99.9</th><th>max</th><th>srv µs/call</th><th>cli µs/call</th><th>B/call in</th><th>B/call out</th><th>srv allocs/call</th><th>cli allocs/call</th><th>srv RSS MiB</th><th>errors</th></tr>\n")
-			rank := 0
-			for _, res := range g.results {
-				s := res.Summary
-				pos := "-"
-				if res.Transport != registry.ReferenceName && !strings.HasPrefix(res.Transport, registry.ReferenceName+" ") {
-					rank++
-					pos = fmt.Sprint(rank)
-				}
-				srvCPU, srvAllocs, rss := "-", "-", "-"
-				if len(res.Samples) > 0 && res.Samples[0].ServerOwnProc {
-					srvCPU, srvAllocs, rss = fmtNum(s.ServerCPUPer1k.Median, 1), fmtNum(s.ServerAllocsPerCall.Median, 1), fmtNum(s.ServerRSSMiB.Median, 0)
-					if s.ServerRSSMiB.Max == 0 {
-						rss = "n/a" // not read on this OS
-					}
-				}
-				p.Printf("<tr><td>%s</td><td class=\"l\">%s</td><td>%s</td><td>%s–%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>\n",
-					pos, html.EscapeString(res.Transport), chart.FormatRate(s.Throughput.Median), chart.FormatRate(s.Throughput.Min), chart.FormatRate(s.Throughput.Max),
-					fmtNum(s.RefRatio.Median, 2), chart.FormatMicros(s.P50.Median), chart.FormatMicros(s.P90.Median), chart.FormatMicros(s.P99.Median), chart.FormatMicros(s.P999.Median), chart.FormatMicros(s.Max.Max),
-					srvCPU, fmtNum(s.ClientCPUPer1k.Median, 1), fmtNum(s.BytesInPerCall.Median, 0), fmtNum(s.BytesOutPerCall.Median, 0),
-					srvAllocs, fmtNum(s.ClientAllocsPerCall.Median, 1), rss, html.EscapeString(errorsText(s)))
-			}
-			p.WriteString("</table>")
-		})
-		p.WriteString("\n")
+		writeGroupTable(p, r, g)
 	}
+	p.WriteString(`<p class="note">calls/s: successful calls per second; err %: failed calls over all calls. ×ref: successful calls/s over the bare TCP ping-pong's in the same round (–: no reference).</p>`)
 	p.WriteString("</section>\n")
 
 	// Throughput against load.
@@ -188,4 +163,52 @@ func uniqueSorted(xs []float64) []float64 {
 	}
 	sort.Float64s(out)
 	return out
+}
+
+// writeGroupTable writes the table of one load point: a row per result,
+// ranked, and for a result that failed, one cell saying so across its
+// figures.
+func writeGroupTable(p *page.Page, r *bench.Report, g group) {
+	cols := columns(r, g, true)
+	p.Wide(func() {
+		p.WriteString("<table><tr><th>#</th>")
+		for i, col := range cols {
+			if i == 0 {
+				p.Printf("<th class=\"l\">%s</th>", html.EscapeString(col.head))
+				continue
+			}
+			p.Printf("<th>%s</th>", html.EscapeString(col.head))
+		}
+		p.WriteString("</tr>\n")
+		for i, res := range g.results {
+			p.Printf("<tr><td>%s</td>", g.ranks()[i])
+			said := false
+			for j := 0; j < len(cols); j++ {
+				col := cols[j]
+				switch {
+				case j == 0:
+					p.Printf("<td class=\"l\">%s</td>", html.EscapeString(col.cell(res)))
+				case !col.figure || !res.Summary.Failed:
+					p.Printf("<td>%s</td>", html.EscapeString(col.cell(res)))
+				default:
+					n := 1
+					for j+n < len(cols) && cols[j+n].figure {
+						n++
+					}
+					text := "–"
+					if !said {
+						text, said = failedText, true
+					}
+					p.Printf("<td class=\"fail\" colspan=\"%d\">%s</td>", n, text)
+					j += n - 1
+				}
+			}
+			p.WriteString("</tr>\n")
+		}
+		p.WriteString("</table>")
+	})
+	if n := g.connNote(); n != "" {
+		p.Printf("<p class=\"note\">%s</p>", html.EscapeString(n))
+	}
+	p.WriteString("\n")
 }
