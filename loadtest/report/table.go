@@ -72,16 +72,32 @@ func (g group) loadLabel() string {
 // settingLabel names what the load ran in, where the run varied it or it
 // is not the default: "wan, 1,000 statement rows, TLS"; "" when nothing
 // is to be said.
-func (g group) settingLabel() string {
+func (g group) settingLabel() string { return g.settingLabelWithout("") }
+
+// settingLabelWithout is settingLabel without the dimension dim
+// ("network", "rows", "security" or "churn"): the label of the points a
+// chart compares across dim.
+func (g group) settingLabelWithout(dim string) string {
 	var parts []string
-	if g.showNetwork {
+	if g.showNetwork && dim != "network" {
 		parts = append(parts, g.network)
 	}
-	if g.showRows {
+	if g.showRows && dim != "rows" {
 		parts = append(parts, fmtCount(uint64(max(g.rows, 0)))+" statement rows")
 	}
-	if g.security != bench.SecurityPlain || g.churn {
-		parts = append(parts, bench.DescribeSecurity(g.security, g.churn))
+	sec, churn := g.security, g.churn
+	switch dim {
+	case "security":
+		sec = bench.SecurityPlain
+		if churn {
+			parts = append(parts, "a new connection per call")
+		}
+		churn = false
+	case "churn":
+		churn = false
+	}
+	if sec != bench.SecurityPlain || churn {
+		parts = append(parts, bench.DescribeSecurity(sec, churn))
 	}
 	return strings.Join(parts, ", ")
 }
