@@ -270,16 +270,19 @@ func writeLoadSection(p *page.Page, r *bench.Report, sets []setting, colors map[
 		sortPoints(lat)
 		sortPoints(got)
 		xa, ticks := xAxis(xs)
-		where := st.label()
-		latency := chart.Lines{Title: "p50 (dashed) and p99 against load, " + where, XLabel: xl, YLabel: "latency", Series: lat,
+		where := ""
+		if len(sets) > 1 {
+			where = ", " + st.label()
+		}
+		latency := chart.Lines{Title: "p50 (dashed) and p99 against load" + where, XLabel: xl, YLabel: "latency", Series: lat,
 			X: xa, Y: chart.NiceAxis(lys, true), XTicks: ticks, XTickLabel: chart.FormatRate, YFormat: chart.FormatMicros}
-		achieved := chart.Lines{Title: "Successful calls/s against load, " + where, XLabel: xl, YLabel: "successful calls/s", Series: got,
+		achieved := chart.Lines{Title: "Successful calls/s against load" + where, XLabel: xl, YLabel: "successful calls/s", Series: got,
 			X: xa, Y: chart.NiceAxis(gys, false), XTicks: ticks, XTickLabel: chart.FormatRate, YFormat: chart.FormatRate}
 		if open {
 			// Offered and achieved on one scale, so that the diagonal is
 			// where every offered call succeeded.
 			both := chart.NiceAxis(append(append([]float64(nil), xs...), gys...), xa.Log)
-			achieved.Title = "Successful against offered calls/s, " + where
+			achieved.Title = "Successful against offered calls/s" + where
 			achieved.X, achieved.Y = both, both
 			achieved.Marks = []chart.Mark{chart.Diagonal{Color: "#888", Label: "all offered served"}}
 		}
