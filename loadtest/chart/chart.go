@@ -33,6 +33,10 @@ type Series struct {
 	Color  string
 	Points []Point
 	Dots   bool // points only, not joined by a line (a scatter plot)
+	// Dash, an SVG dash array ("5 4"), draws the line dashed, and its key
+	// in the legend as a dashed line: two figures of one thing (p50 and
+	// p99 of a transport) in its one colour.
+	Dash string
 }
 
 // The size of every chart, and the margins of a line chart's plot area
@@ -131,8 +135,13 @@ func svgOpen(b *strings.Builder, title string, h, titleX int) {
 func legend(b *strings.Builder, ss []Series) {
 	for i, s := range ss {
 		y := padT + 10 + i*18
-		fmt.Fprintf(b, `<rect x="%d" y="%d" width="12" height="12" fill="%s"/><text x="%d" y="%d" font-size="12">%s</text>`,
-			width-padR+15, y-10, s.Color, width-padR+32, y, html.EscapeString(s.Name))
+		if s.Dash != "" {
+			fmt.Fprintf(b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="%s" stroke-width="2" stroke-dasharray="%s"/>`,
+				width-padR+12, y-4, width-padR+28, y-4, s.Color, s.Dash)
+		} else {
+			fmt.Fprintf(b, `<rect x="%d" y="%d" width="12" height="12" fill="%s"/>`, width-padR+15, y-10, s.Color)
+		}
+		fmt.Fprintf(b, `<text x="%d" y="%d" font-size="12">%s</text>`, width-padR+32, y, html.EscapeString(s.Name))
 	}
 }
 

@@ -108,3 +108,33 @@ func ExampleFormatMicros() {
 	// 850µs 1.25ms 12.5ms 1.20s
 	// 950 123.5k 2.50M
 }
+
+// TestLinesDashAndDiagonal checks a dashed series (line and legend key)
+// and the y = x diagonal, drawn before the series from the corner where
+// both axes start to the one where both end.
+func TestLinesDashAndDiagonal(t *testing.T) {
+	svg := chart.Lines{
+		Title: "achieved", XLabel: "offered", YLabel: "achieved",
+		Series: []chart.Series{
+			{Name: "raw p50", Color: chart.Color(0), Dash: "5 4", Points: []chart.Point{{10, 10}, {100, 90}}},
+			{Name: "raw p99", Color: chart.Color(0), Points: []chart.Point{{10, 10}, {100, 60}}},
+		},
+		X: chart.Axis{Min: 1, Max: 1000, Log: true}, Y: chart.Axis{Min: 1, Max: 1000, Log: true},
+		Marks: []chart.Mark{chart.Diagonal{Color: "#999", Label: "achieved = offered"}},
+	}.SVG()
+	elements(t, svg)
+	if n := strings.Count(svg, `stroke-dasharray="5 4"`); n != 2 {
+		t.Errorf("%d dashed elements, want the line and its legend key", n)
+	}
+	if n := strings.Count(svg, "<polyline"); n != 2 {
+		t.Errorf("%d lines, want 2", n)
+	}
+	// The plot runs from (70, 330) to (570, 30): y = x on equal log axes
+	// is its diagonal.
+	if !strings.Contains(svg, `<line x1="70.0" y1="330.0" x2="570.0" y2="30.0" stroke="#999" stroke-width="1" stroke-dasharray="4 3"><title>achieved = offered</title></line>`) {
+		t.Errorf("no diagonal:\n%s", svg)
+	}
+	if strings.Index(svg, "achieved = offered") > strings.Index(svg, "<polyline") {
+		t.Errorf("diagonal drawn after the series")
+	}
+}

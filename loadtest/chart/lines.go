@@ -55,14 +55,7 @@ func (c *Canvas) Band(x0, x1 float64, fill string, opacity float64, title string
 // the default stroke, dash an SVG dash array ("4 3") or "" for a solid
 // line, title a tooltip.
 func (c *Canvas) VLine(x float64, stroke string, width float64, dash, title string) {
-	attrs := fmt.Sprintf(`x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="%s"`, x, c.Bottom, x, c.Top, stroke)
-	if width > 0 {
-		attrs += fmt.Sprintf(` stroke-width="%g"`, width)
-	}
-	if dash != "" {
-		attrs += fmt.Sprintf(` stroke-dasharray="%s"`, dash)
-	}
-	c.elem("line", attrs, title)
+	c.Line(x, c.Bottom, x, c.Top, stroke, width, dash, title)
 }
 
 // Text writes s at pixel (x, y) in a font of size px, anchored "start",
@@ -122,6 +115,41 @@ func (r Rule) Draw(c *Canvas) {
 	}
 }
 
+// Line draws a straight line between two pixels: width 0 is the default
+// stroke, dash an SVG dash array or "" for a solid line, title a
+// tooltip.
+func (c *Canvas) Line(x0, y0, x1, y1 float64, stroke string, width float64, dash, title string) {
+	attrs := fmt.Sprintf(`x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="%s"`, x0, y0, x1, y1, stroke)
+	if width > 0 {
+		attrs += fmt.Sprintf(` stroke-width="%g"`, width)
+	}
+	if dash != "" {
+		attrs += fmt.Sprintf(` stroke-dasharray="%s"`, dash)
+	}
+	c.elem("line", attrs, title)
+}
+
+// Diagonal is the dashed line y = x over the range both axes show, with
+// a label at its end: where what was achieved equals what was asked (the
+// calls per second served against those offered), so that a transport
+// that falls behind is seen to leave it.
+type Diagonal struct {
+	Color string
+	Label string
+}
+
+// Draw draws the diagonal.
+func (d Diagonal) Draw(c *Canvas) {
+	lo, hi := math.Max(c.x.Min, c.y.Min), math.Min(c.x.Max, c.y.Max)
+	if hi <= lo {
+		return
+	}
+	c.Line(c.X(lo), c.Y(lo), c.X(hi), c.Y(hi), d.Color, 1, "4 3", d.Label)
+	if d.Label != "" {
+		c.Text(c.X(hi)-3, c.Y(hi)+12, 11, "end", false, d.Label)
+	}
+}
+
 // SVG draws the chart.
 func (l Lines) SVG() string {
 	yFmt, xLbl := l.YFormat, l.XTickLabel
@@ -160,7 +188,11 @@ func (l Lines) SVG() string {
 			pts = append(pts, fmt.Sprintf("%.1f,%.1f", l.X.pos(p.X, x0, x1), l.Y.pos(p.Y, y0, y1)))
 		}
 		if len(pts) > 1 && !s.Dots {
-			fmt.Fprintf(&b, `<polyline fill="none" stroke="%s" stroke-width="2" points="%s"/>`, s.Color, strings.Join(pts, " "))
+			dash := ""
+			if s.Dash != "" {
+				dash = fmt.Sprintf(` stroke-dasharray="%s"`, s.Dash)
+			}
+			fmt.Fprintf(&b, `<polyline fill="none" stroke="%s" stroke-width="2"%s points="%s"/>`, s.Color, dash, strings.Join(pts, " "))
 		}
 		for _, p := range s.Points {
 			fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.1f" r="3" fill="%s"><title>%s: %s</title></circle>`, l.X.pos(p.X, x0, x1), l.Y.pos(p.Y, y0, y1), s.Color, html.EscapeString(s.Name), yFmt(p.Y))

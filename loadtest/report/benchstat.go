@@ -4,13 +4,15 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 
 	"github.com/igbank/igbank/loadtest/bench"
 )
 
 // WriteBench writes every sample in Go's benchmark format, one line per
 // round, so that benchstat (golang.org/x/perf/cmd/benchstat) can compare
-// two runs: benchstat old.txt new.txt.
+// two runs: benchstat old.txt new.txt. The network and the statement rows
+// are in the names when the run made them dimensions.
 func WriteBench(w io.Writer, r *bench.Report) error {
 	fmt.Fprintf(w, "goos: %s\ngoarch: %s\npkg: github.com/igbank/igbank/loadtest\ncpu: %s\n", r.Env.OS, r.Env.Arch, r.Env.CPUModel)
 	procs := r.Env.GOMAXPROCS
@@ -24,6 +26,13 @@ func WriteBench(w io.Writer, r *bench.Report) error {
 		}
 		if res.Churn {
 			name += "/churn"
+		}
+		if len(r.Config.Networks) > 0 {
+			// A custom profile's spaces and slashes would split the name.
+			name += "/network=" + strings.NewReplacer(" ", "_", "/", "_").Replace(networkName(res.Network))
+		}
+		if r.Config.StatementRows != nil {
+			name += "/rows=" + strconv.Itoa(res.StatementRows)
 		}
 		for _, s := range res.Samples {
 			if s.Calls == 0 {

@@ -11,8 +11,9 @@ import (
 )
 
 // WriteComparison writes two runs side by side: for every transport and
-// load point in both, the median throughput, p99 and server CPU per call
-// of each, and the change from a to b.
+// load point in both, the median successful calls per second and the
+// error rate, p99 and server CPU per call of each, and the change from a
+// to b.
 func WriteComparison(w io.Writer, a, b *bench.Report, nameA, nameB string) error {
 	fmt.Fprintf(w, "A: %s (%s, %s)\nB: %s (%s, %s)\n", nameA, a.Started.Format(time.RFC3339), a.Env.ShortCommit(), nameB, b.Started.Format(time.RFC3339), b.Env.ShortCommit())
 	type key struct {
@@ -21,10 +22,10 @@ func WriteComparison(w io.Writer, a, b *bench.Report, nameA, nameB string) error
 	}
 	bm := map[key]*bench.Result{}
 	for _, r := range b.Results {
-		bm[key{r.Transport, groupKey{r.Concurrency, r.Rate, r.Security, r.Churn}}] = r
+		bm[key{r.Transport, keyOf(r)}] = r
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "transport\tload\tcalls/s A\tcalls/s B\tΔ\t×ref A\t×ref B\tp99 A\tp99 B\tΔ\tsrv µs/call A\tsrv µs/call B\tΔ")
+	fmt.Fprintln(tw, "transport\tload\tcalls/s A\tcalls/s B\tΔ\terr % A\terr % B\t×ref A\t×ref B\tp99 A\tp99 B\tΔ\tsrv µs/call A\tsrv µs/call B\tΔ")
 	delta := func(x, y float64) string {
 		if x == 0 {
 			return "-"
@@ -33,14 +34,15 @@ func WriteComparison(w io.Writer, a, b *bench.Report, nameA, nameB string) error
 	}
 	for _, g := range groups(a) {
 		for _, ra := range g.results {
-			rb := bm[key{ra.Transport, groupKey{ra.Concurrency, ra.Rate, ra.Security, ra.Churn}}]
+			rb := bm[key{ra.Transport, keyOf(ra)}]
 			if rb == nil {
 				continue
 			}
 			sa, sb := ra.Summary, rb.Summary
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", ra.Transport, g.label(),
-				chart.FormatRate(sa.Throughput.Median), chart.FormatRate(sb.Throughput.Median), delta(sa.Throughput.Median, sb.Throughput.Median),
-				fmtNum(sa.RefRatio.Median, 2), fmtNum(sb.RefRatio.Median, 2),
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", ra.Transport, g.label(),
+				chart.FormatRate(sa.Successful.Median), chart.FormatRate(sb.Successful.Median), delta(sa.Successful.Median, sb.Successful.Median),
+				fmtErrRate(sa.ErrorRate), fmtErrRate(sb.ErrorRate),
+				fmtRef(refRatio(ra)), fmtRef(refRatio(rb)),
 				chart.FormatMicros(sa.P99.Median), chart.FormatMicros(sb.P99.Median), delta(sa.P99.Median, sb.P99.Median),
 				fmtNum(sa.ServerCPUPer1k.Median, 1), fmtNum(sb.ServerCPUPer1k.Median, 1), delta(sa.ServerCPUPer1k.Median, sb.ServerCPUPer1k.Median))
 		}
@@ -48,7 +50,8 @@ func WriteComparison(w io.Writer, a, b *bench.Report, nameA, nameB string) error
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintln(w, "\nOn a shared machine a single run swings by up to 2×; compare ×ref (each run's own reference) before raw calls/s.")
+	fmt.Fprintln(w, "\ncalls/s: successful calls per second.")
+	fmt.Fprintln(w, "On a shared machine a single run swings by up to 2×; compare ×ref (each run's own reference) before raw calls/s.")
 	return nil
 }
 

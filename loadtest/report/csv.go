@@ -14,10 +14,17 @@ var csvHeader = []string{"transport", "concurrency", "rate", "connections", "rou
 	"p50_us", "p90_us", "p99_us", "p99_min_us", "p99_max_us", "p999_us", "max_us",
 	"server_cpu_us_per_call", "client_cpu_us_per_call", "bytes_in_per_call", "bytes_out_per_call",
 	"server_allocs_per_call", "client_allocs_per_call", "server_rss_mib",
-	"calls", "errors", "late", "unsent", "retries_per_call", "breaker_changes", "security", "churn"}
+	"calls", "errors", "late", "unsent", "retries_per_call", "breaker_changes", "security", "churn",
+	// Added since: at the end, so that the columns above keep their
+	// places in the scripts that read them.
+	"network", "statement_rows", "successful_per_s", "error_rate",
+	"rss_per_conn_kib", "heap_per_conn_kib", "goroutines_per_conn", "stuck", "failed"}
 
 // WriteCSV writes one row per transport and load point, with medians over
-// the rounds.
+// the rounds. Throughput counts every call; successful_per_s, the figure
+// the table shows and ranks by, only those that succeeded. The
+// per-connection figures are empty where the run did not measure them,
+// so that they do not read as connections that cost nothing.
 func WriteCSV(w io.Writer, r *bench.Report) error {
 	cw := csv.NewWriter(w)
 	cw.Write(csvHeader)
@@ -27,6 +34,12 @@ func WriteCSV(w io.Writer, r *bench.Report) error {
 			continue
 		}
 		s := res.Summary
+		perConn := func(x bench.Stat) string {
+			if !hasConnMemory(res) {
+				return ""
+			}
+			return f(x.Median)
+		}
 		security := res.Security
 		if security == "" {
 			security = bench.SecurityPlain
@@ -37,7 +50,10 @@ func WriteCSV(w io.Writer, r *bench.Report) error {
 			f(s.ServerCPUPer1k.Median), f(s.ClientCPUPer1k.Median), f(s.BytesInPerCall.Median), f(s.BytesOutPerCall.Median),
 			f(s.ServerAllocsPerCall.Median), f(s.ClientAllocsPerCall.Median), f(s.ServerRSSMiB.Median),
 			strconv.FormatUint(s.Calls, 10), strconv.FormatUint(s.Errors, 10), strconv.FormatUint(s.Late, 10), strconv.FormatUint(s.Unsent, 10),
-			f(s.RetriesPerCall.Median), strconv.FormatInt(s.BreakerChanges, 10), security, strconv.FormatBool(res.Churn)})
+			f(s.RetriesPerCall.Median), strconv.FormatInt(s.BreakerChanges, 10), security, strconv.FormatBool(res.Churn),
+			networkName(res.Network), strconv.Itoa(res.StatementRows), f(s.Successful.Median), f(s.ErrorRate),
+			perConn(s.RSSPerConnKiB), perConn(s.HeapPerConnKiB), perConn(s.GoroutinesPerConn),
+			strconv.FormatUint(stuck(res), 10), strconv.FormatBool(s.Failed)})
 	}
 	cw.Flush()
 	return cw.Error()

@@ -6,7 +6,14 @@
 // self-contained HTML page with the table and charts (WriteHTML, on the
 // shell of package page with the charts of package chart). Two saved runs
 // are compared side by side (WriteComparison), or merged with their
-// transports tagged, so that one page draws both (Merge).
+// transports tagged, so that one page draws both (Merge). Failures lists
+// the points where calls failed, for the command to print and to fail
+// the run on.
+//
+// The figures are of successful calls: the ranking and calls/s count
+// only calls that succeeded, the error rate stands beside them, a
+// transport with errors ranks below every one without, and a point where
+// no call succeeded shows as a failure, never as a row of zeros.
 //
 // Rendering never measures: a report renders the same from a Report
 // fresh from bench.Run as from one read back from JSON.
