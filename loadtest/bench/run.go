@@ -381,7 +381,9 @@ func measure(ctx context.Context, t transport.Variant, srv server.Handle, c *Con
 		return nil, fmt.Errorf("server stats: %w", statErr)
 	}
 	var connected *ConnStats
-	if perConn && openConns > 0 {
+	// Only a point where every call succeeded is known to have had all
+	// its connections served: a refused one would count but cost nothing.
+	if perConn && openConns > 0 && st.errors() == 0 {
 		// Every connection is still open, and quiet: what a server keeps
 		// for a connection once its calls are over, after the time a
 		// server may take to give back what a burst needed.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/igbank/igbank/common/bank"
 	"github.com/igbank/igbank/common/ledger"
+	"github.com/igbank/igbank/common/netem"
 	"github.com/igbank/igbank/common/store"
 	"github.com/igbank/igbank/common/transport"
 )
@@ -25,10 +26,17 @@ type Local struct {
 // Start serves b over t on addr, in this process, with the shared
 // settings cfg.
 func Start(t transport.Variant, addr string, b bank.Bank, cfg transport.ServerConfig) (*Local, error) {
-	l, err := net.Listen("tcp", addr)
+	return start(t, addr, netem.Loopback, b, cfg)
+}
+
+// start is Start beneath the emulated network: the byte counts are of
+// what the server read and wrote, above it.
+func start(t transport.Variant, addr string, network netem.Profile, b bank.Bank, cfg transport.ServerConfig) (*Local, error) {
+	tl, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
 	}
+	l := network.Listener(tl)
 	s := &Local{srv: t.NewServer(b, cfg), ln: &countingListener{Listener: l}, addr: l.Addr().String(), done: make(chan error, 1)}
 	go func() { s.done <- s.srv.Serve(s.ln) }()
 	return s, nil
@@ -64,7 +72,7 @@ func startStore(t transport.Variant, c Config) (*Local, error) {
 		return nil, err
 	}
 	cfg.MaxConns = c.MaxConns
-	s, err := Start(t, addr, c.wrap(bank.NewService(lg)), cfg)
+	s, err := start(t, addr, c.Network, c.wrap(bank.NewService(lg)), cfg)
 	if err != nil {
 		closer.Close()
 		return nil, err

@@ -24,6 +24,7 @@ import (
 type outputs struct {
 	json, csv, html, bench string
 	quiet                  bool
+	allowErrors            bool // loadtest run -allow-errors
 }
 
 func (o *outputs) register(fs *flag.FlagSet, withJSON bool) {
@@ -95,6 +96,10 @@ func parseRunFlags(args []string, stderr io.Writer) (bench.Config, *outputs, err
 	tls := fs.Bool("tls", false, "run every transport over TLS (a development PKI of the run's own; the TCP ping-pong stays plaintext)")
 	authMode := fs.String("auth", "", "with TLS, authenticate and authorize every call as the teller: mtls (client certificates) or token (bearer tokens; Thrift: certificates)")
 	security := fs.String("security", "", "security modes to measure, a comma-separated `list` for one table of their costs: plain, tls, mtls, token (overrides -tls and -auth)")
+	network := fs.String("network", "", "network `profiles` beneath every server, comma-separated for a sweep: loopback (the default), lan (2 ms one-way, 100 Mbit/s), wan (30 ms, 20 Mbit/s), longhaul (200 ms, 1 Gbit/s), or custom:latency=D[:jitter=D][:up=RATE][:down=RATE] (RATE such as 10mbit)")
+	rows := fs.String("statement-rows", "", "seed `N` transactions in the statement month of the accounts statements go to, comma-separated for a sweep (such as 0,10,100,1000,10000); statements then read pages of up to 1000")
+	fs.IntVar(&c.MaxConns, "max-conns", 0, "every server's connection limit (0: each transport's default, 1024); raise it with -connections above that")
+	allowErrors := fs.Bool("allow-errors", false, "exit 0 even when calls failed (by default a run with errors exits 1)")
 	churn := fs.String("churn", "", "a new connection per call (dial, call, close) to show the cost of handshakes: on, off, or \"off,on\" for both")
 	o.register(fs, true)
 	if err := fs.Parse(args); err != nil {
@@ -103,9 +108,16 @@ func parseRunFlags(args []string, stderr io.Writer) (bench.Config, *outputs, err
 	if fs.NArg() > 0 {
 		return c, nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	c.Reference = !*noRef
-	c.Transports = splitList(*transports)
 	var err error
+	c.Reference = !*noRef
+	o.allowErrors = *allowErrors
+	c.Networks = splitList(*network)
+	if *rows != "" {
+		if c.StatementRows, err = parseInts(*rows); err != nil {
+			return c, nil, fmt.Errorf("-statement-rows: %w", err)
+		}
+	}
+	c.Transports = splitList(*transports)
 	if c.Concurrency, err = parseInts(*conc); err != nil {
 		return c, nil, fmt.Errorf("-concurrency: %w", err)
 	}
@@ -250,6 +262,15 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 	if rep.Interrupted {
 		fmt.Fprintln(stderr, "loadtest run: interrupted; what was measured is above and in the output files")
 		return 130
+	}
+	if fs := report.Failures(rep); len(fs) > 0 {
+		for _, f := range fs {
+			fmt.Fprintf(stderr, "loadtest run: %s\n", f)
+		}
+		if !o.allowErrors {
+			fmt.Fprintln(stderr, "loadtest run: calls failed (see above); -allow-errors exits 0 all the same")
+			return 1
+		}
 	}
 	return 0
 }

@@ -11,12 +11,13 @@ import (
 
 	"github.com/igbank/igbank/common/bank"
 	"github.com/igbank/igbank/common/fault"
+	"github.com/igbank/igbank/common/netem"
 	"github.com/igbank/igbank/loadtest/registry"
 	"github.com/igbank/igbank/loadtest/server"
 )
 
 const serveUsage = `usage: loadtest serve -transport NAME [-addr HOST:PORT] [-accounts N] [-store SPEC] [-cpus LIST]
-                     [-idempotency on|off] [-fault PLAN] [-max-conns N]
+                     [-idempotency on|off] [-fault PLAN] [-max-conns N] [-network PROFILE]
                      [-statement-rows N [-statement-accounts N] [-statement-month YYYY-MM]]
                      [-tls-cert FILE -tls-key FILE [-client-ca FILE]] [-token-key FILE]
 
@@ -66,6 +67,7 @@ func parseServeFlags(args []string, stderr io.Writer) (server.Config, error) {
 	fs.BoolVar(&c.Control, "control", false, "talk to the load generator on standard input and output")
 	idem := fs.String("idempotency", "on", "on, or off to ignore idempotency keys (the partial-failure lab's bug)")
 	faultSpec := fs.String("fault", "none", "kill this process on a deposit: crash-before-apply[:N], crash-after-apply[:N] or KIND:p=P,seed=S")
+	network := fs.String("network", "loopback", "emulated network beneath the listener: loopback, lan, wan, longhaul or custom:latency=D[:jitter=D][:up=RATE][:down=RATE]")
 	fs.IntVar(&c.MaxConns, "max-conns", 0, "connection limit (0: the transport's default, 1024)")
 	stRows := fs.Int("statement-rows", -1, "seed `N` transactions in the statement month of the first accounts (in-memory ledger; -1: none)")
 	stAccounts := fs.Int("statement-accounts", 0, "with -statement-rows, how many accounts from the first (0: as many as a million rows allow)")
@@ -80,6 +82,10 @@ func parseServeFlags(args []string, stderr io.Writer) (server.Config, error) {
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
+	var err error
+	if c.Network, err = netem.Parse(*network); err != nil {
+		return c, err
+	}
 	if *stRows >= 0 {
 		n := *stAccounts
 		if n == 0 {
@@ -93,7 +99,6 @@ func parseServeFlags(args []string, stderr io.Writer) (server.Config, error) {
 		}
 		return c, err
 	}
-	var err error
 	if c.IgnoreKeys, err = parseIdempotency(*idem); err != nil {
 		return c, err
 	}
