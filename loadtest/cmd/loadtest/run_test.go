@@ -2,8 +2,10 @@ package main
 
 import (
 	"bytes"
+	"net"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/igbank/igbank/loadtest/bench"
 	"github.com/igbank/igbank/loadtest/registry"
@@ -35,6 +37,12 @@ func TestRunFlagErrors(t *testing.T) {
 		{[]string{"-duration", "soon"}, "invalid value"},
 		{[]string{"extra"}, `unexpected argument "extra"`},
 		{[]string{"-addr", "127.0.0.1:1"}, "-addr needs exactly one transport"},
+		{[]string{"-network", "moon"}, "network"},
+		{[]string{"-network", "custom:latency=-1ms"}, "network"},
+		{[]string{"-statement-rows", "10,x"}, `"x" is not a whole number`},
+		{[]string{"-statement-rows", "20000"}, "statement rows 20000"},
+		{[]string{"-statement-rows", "10", "-store", "sqlite:x.db"}, "in-memory ledger only"},
+		{[]string{"-max-conns", "-1"}, "max conns -1"},
 	} {
 		var out, errb bytes.Buffer
 		code := command(append([]string{"run"}, tc.args...), &out, &errb)
@@ -64,6 +72,39 @@ func TestParseRunFlagsDefaults(t *testing.T) {
 	}
 	if len(c.Concurrency) != 3 || c.Concurrency[2] != 32 || c.Workload.Mix != (bench.Mix{80, 10, 10}) || c.Workload.Zipf != 1.2 || c.Connections != 4 || c.Reference {
 		t.Errorf("parsed: %+v", c)
+	}
+	c, o, err := parseRunFlags([]string{"-network", "lan,wan", "-statement-rows", "0,1000", "-max-conns", "10100", "-allow-errors"}, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(c.Networks, ",") != "lan,wan" || len(c.StatementRows) != 2 || c.StatementRows[1] != 1000 || c.MaxConns != 10100 || !o.allowErrors {
+		t.Errorf("parsed: %+v, allow errors %v", c, o.allowErrors)
+	}
+}
+
+// TestRunExitStatus drives a server that never answers: the point fails,
+// the command says which calls failed and exits 1, or 0 with
+// -allow-errors.
+func TestRunExitStatus(t *testing.T) {
+	defer func(g time.Duration) { bench.CutOffGrace = g }(bench.CutOffGrace)
+	bench.CutOffGrace = 200 * time.Millisecond
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	args := []string{"run", "-addr", l.Addr().String(), "-transports", "netrpc", "-no-reference", "-rounds", "1", "-warmup", "50ms", "-duration", "100ms", "-concurrency", "2"}
+	for _, tc := range []struct {
+		extra []string
+		code  int
+	}{{nil, 1}, {[]string{"-allow-errors"}, 0}} {
+		var out, errb bytes.Buffer
+		if code := command(append(args, tc.extra...), &out, &errb); code != tc.code {
+			t.Errorf("%v: exit %d, want %d (stderr %q)", tc.extra, code, tc.code, errb.String())
+		}
+		if !strings.Contains(errb.String(), "2 of 2 calls failed (deadline_exceeded:2; 2 stuck)") || !strings.Contains(out.String(), "FAILED") {
+			t.Errorf("%v: stderr %q, table:\n%s", tc.extra, errb.String(), out.String())
+		}
 	}
 }
 
