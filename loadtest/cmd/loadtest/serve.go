@@ -86,6 +86,9 @@ func parseServeFlags(args []string, stderr io.Writer) (server.Config, error) {
 	if c.Network, err = netem.Parse(*network); err != nil {
 		return c, err
 	}
+	if !c.Network.Emulated() {
+		c.Network = netem.Profile{} // the zero profile is loopback
+	}
 	if *stRows >= 0 {
 		n := *stAccounts
 		if n == 0 {

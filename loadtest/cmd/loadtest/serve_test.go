@@ -8,6 +8,7 @@ import (
 
 	"github.com/igbank/igbank/common/cli"
 	"github.com/igbank/igbank/common/fault"
+	"github.com/igbank/igbank/common/netem"
 	"github.com/igbank/igbank/loadtest/server"
 )
 
@@ -33,6 +34,14 @@ func TestServeArgs(t *testing.T) {
 		Security: cli.ServerSecurity{TLSCert: "s.pem", TLSKey: "s-key.pem", ClientCA: "ca.pem", TokenKey: "token.pub"}}
 	got, err := parseServeFlags(want.Args(), io.Discard)
 	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("serve %q parses to\n%+v, want\n%+v", want.Args(), got, want)
+	}
+	want = server.Config{Transport: "raw", Addr: "127.0.0.1:0", Accounts: 500, Store: "memory", MaxConns: 10100, Network: netem.WAN,
+		Statements: &server.Statements{Month: "2026-01", Accounts: 100, Rows: 1000}}
+	if got, err = parseServeFlags(want.Args(), io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	if !reflect.DeepEqual(got, want) {
