@@ -98,6 +98,11 @@ type Sample struct {
 	BytesOut       uint64 `json:"bytes_out"` // server to client
 	ServerRSSBytes uint64 `json:"server_rss_bytes"`
 	ServerOwnProc  bool   `json:"server_own_process"`
+	// ServerLate marks a sample whose server answered for its accounting
+	// too late to bracket the measured window (a process overwhelmed by
+	// thousands of connections can take seconds to): its CPU, allocations
+	// and bytes are unknown, and left at 0.
+	ServerLate bool `json:"server_stats_late,omitempty"`
 	// Per-connection memory, where the run opened its own connections
 	// (Config.Connections > 0) and the server is its own process: the
 	// server's settled accounting (two collections, memory returned to the

@@ -353,13 +353,22 @@ func measure(ctx context.Context, t transport.Variant, srv server.Handle, c *Con
 	var haveStart, haveEnd bool
 	var statErr error
 	var r0 int64
+	// The server's accounting must come within a tenth of the window of
+	// the generator's own, or it does not bracket the same calls.
+	lateAfter := max(l.Duration/10, 20*time.Millisecond)
+	var late bool
 	hook := func(start bool) {
 		cs := server.ReadProcStats()
+		t0 := time.Now()
 		ss, err := srv.Stats()
+		took := time.Since(t0)
 		mu.Lock()
 		defer mu.Unlock()
 		if err != nil {
 			statErr = err
+		}
+		if took > lateAfter {
+			late = true
 		}
 		if start {
 			cs0, ss0, haveStart = cs, ss, true
@@ -416,9 +425,13 @@ func measure(ctx context.Context, t transport.Variant, srv server.Handle, c *Con
 		s.Idle, s.Connected, s.OpenConns = idle, connected, openConns
 	}
 	if srv.OwnProcess() {
+		s.ServerRSSBytes = ss1.RSSBytes
+	}
+	if late {
+		s.BytesIn, s.BytesOut, s.ServerLate = 0, 0, true
+	} else if srv.OwnProcess() {
 		s.ServerCPUNs = ss1.CPUNs() - ss0.CPUNs()
 		s.ServerAllocs = ss1.AllocObjects - ss0.AllocObjects
-		s.ServerRSSBytes = ss1.RSSBytes
 	}
 	if st.elapsed > 0 {
 		s.Throughput = float64(s.Calls) / st.elapsed.Seconds()

@@ -113,23 +113,20 @@ type worker struct {
 // measureHook, if not nil, is called as the measured window starts (true)
 // and ends (false); runLoad returns only after it has returned.
 func runLoad(ctx context.Context, clients []bank.Bank, l load, accounts []bank.AccountNo, measureHook func(start bool)) *runStats {
-	base := time.Now()
+	// The callers are made first and wait at gate: with thousands of
+	// them, the goroutine making them would otherwise compete with those
+	// already calling and take seconds of the warm-up. The clock starts
+	// when they are all ready.
+	gate := make(chan struct{})
+	var base time.Time
+	var runCtx context.Context
 	now := func() int64 { return int64(time.Since(base)) }
 	mStart := int64(l.Warmup)
 	mEnd := mStart + int64(l.Duration)
-
-	// Calls left hanging when the window ends are cut off a little later.
-	runCtx, cancel := context.WithDeadline(ctx, base.Add(time.Duration(mEnd)+CutOffGrace))
-	defer cancel()
 	// stop ends the callers; cut says it was the run's own deadline, not
 	// the caller's ctx (an interrupt): a call that fails then was stuck,
 	// and counts as an error.
 	var stop, cut atomic.Bool
-	go func() {
-		<-runCtx.Done()
-		cut.Store(ctx.Err() == nil)
-		stop.Store(true)
-	}()
 
 	workers := make([]*worker, l.Concurrency)
 	var wg sync.WaitGroup
@@ -151,15 +148,27 @@ func runLoad(ctx context.Context, clients []bank.Bank, l load, accounts []bank.A
 			offset := float64(i) / l.Rate * 1e9
 			go func() {
 				defer wg.Done()
+				<-gate
 				w.openLoop(runCtx, c, g, &l, now, mStart, mEnd, interval, offset, &stop)
 			}()
 		} else {
 			go func() {
 				defer wg.Done()
+				<-gate
 				w.closedLoop(runCtx, c, g, &l, now, mStart, mEnd, &stop)
 			}()
 		}
 	}
+
+	base = time.Now()
+	// Calls left hanging when the window ends are cut off a little later.
+	runCtx, cancel := context.WithDeadline(ctx, base.Add(time.Duration(mEnd)+CutOffGrace))
+	defer cancel()
+	go func() {
+		<-runCtx.Done()
+		cut.Store(ctx.Err() == nil)
+		stop.Store(true)
+	}()
 	var hookDone sync.WaitGroup
 	if measureHook != nil {
 		hookDone.Add(1)
@@ -175,6 +184,7 @@ func runLoad(ctx context.Context, clients []bank.Bank, l load, accounts []bank.A
 			}
 		}()
 	}
+	close(gate)
 	progressWorkers.Store(&workers)
 	wg.Wait()
 	cancel() // ends the hook's wait if the run was cut short

@@ -46,7 +46,7 @@ func WriteBench(w io.Writer, r *bench.Report) error {
 				name, procs, s.Calls, float64(s.ElapsedNs)/float64(s.Calls), s.Throughput,
 				all.P50*1e3, all.P99*1e3, all.P999*1e3,
 				float64(s.ClientCPUNs)/float64(s.Calls), float64(s.ClientAllocs)/float64(s.Calls))
-			if s.ServerOwnProc {
+			if s.ServerOwnProc && !s.ServerLate {
 				fmt.Fprintf(w, "\t%.1f srv-cpu-ns/op\t%.1f srv-allocs/op", float64(s.ServerCPUNs)/float64(s.Calls), float64(s.ServerAllocs)/float64(s.Calls))
 			}
 			fmt.Fprintf(w, "\t%.1f in-B/op\t%.1f out-B/op\n", float64(s.BytesIn)/float64(s.Calls), float64(s.BytesOut)/float64(s.Calls))

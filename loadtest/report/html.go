@@ -330,7 +330,9 @@ func writeRowsSection(p *page.Page, r *bench.Report, gs []group, colors map[stri
 		format      func(float64) string
 		log         bool
 	}
-	srvOwn := func(res *bench.Result) bool { return len(res.Samples) > 0 && res.Samples[0].ServerOwnProc }
+	srvOwn := func(res *bench.Result) bool {
+		return len(res.Samples) > 0 && res.Samples[0].ServerOwnProc && !res.Samples[0].ServerLate
+	}
 	figures := []figure{
 		{"Bytes per call, server → client", "bytes per call", func(res *bench.Result) (float64, bool) {
 			return res.Summary.BytesOutPerCall.Median, true

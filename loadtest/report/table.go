@@ -324,7 +324,16 @@ func columns(r *bench.Report, g group, page bool) []column {
 	add := func(head string, figure bool, cell func(*bench.Result) string) {
 		cols = append(cols, column{head, figure, cell})
 	}
-	srv := func(res *bench.Result) bool { return len(res.Samples) > 0 && res.Samples[0].ServerOwnProc }
+	srv := func(res *bench.Result) bool {
+		return len(res.Samples) > 0 && res.Samples[0].ServerOwnProc && !res.Samples[0].ServerLate
+	}
+	// bytes are counted by the server, and unknown when it answered late.
+	bytes := func(res *bench.Result, f func(bench.Summary) string) string {
+		if len(res.Samples) > 0 && res.Samples[0].ServerLate {
+			return "n/a"
+		}
+		return f(res.Summary)
+	}
 	add("transport", false, func(res *bench.Result) string { return res.Transport })
 	if page {
 		add("calls/s", true, func(res *bench.Result) string { return chart.FormatRate(res.Summary.Successful.Median) })
@@ -382,14 +391,20 @@ func columns(r *bench.Report, g group, page bool) []column {
 		return fmtNum(res.Summary.ServerRSSMiB.Median, 0)
 	}
 	if page {
-		add("B/call in", true, func(res *bench.Result) string { return fmtNum(res.Summary.BytesInPerCall.Median, 0) })
-		add("B/call out", true, func(res *bench.Result) string { return fmtNum(res.Summary.BytesOutPerCall.Median, 0) })
+		add("B/call in", true, func(res *bench.Result) string {
+			return bytes(res, func(s bench.Summary) string { return fmtNum(s.BytesInPerCall.Median, 0) })
+		})
+		add("B/call out", true, func(res *bench.Result) string {
+			return bytes(res, func(s bench.Summary) string { return fmtNum(s.BytesOutPerCall.Median, 0) })
+		})
 		add("srv allocs/call", true, srvAllocs)
 		add("cli allocs/call", true, func(res *bench.Result) string { return fmtNum(res.Summary.ClientAllocsPerCall.Median, 1) })
 		add("srv RSS MiB", true, rss)
 	} else {
 		add("B/call in/out", true, func(res *bench.Result) string {
-			return fmtNum(res.Summary.BytesInPerCall.Median, 0) + "/" + fmtNum(res.Summary.BytesOutPerCall.Median, 0)
+			return bytes(res, func(s bench.Summary) string {
+				return fmtNum(s.BytesInPerCall.Median, 0) + "/" + fmtNum(s.BytesOutPerCall.Median, 0)
+			})
 		})
 		add("allocs/call srv/cli", true, func(res *bench.Result) string {
 			return srvAllocs(res) + "/" + fmtNum(res.Summary.ClientAllocsPerCall.Median, 1)
@@ -506,6 +521,12 @@ func WriteTable(w io.Writer, r *bench.Report) error {
 	fmt.Fprintln(w, "\ncalls/s: successful calls per second; err %: failed calls over all calls. ×ref: successful calls/s over the bare TCP ping-pong's in the same round (–: no reference). CPU µs/call = ms per 1000 calls, from each process's own accounting.")
 	if c.InProcess {
 		fmt.Fprintln(w, "Servers ran in the generator's process: server CPU, allocations and memory cannot be told apart from the client's (shown under cli).")
+	}
+	for _, res := range r.Results {
+		if len(res.Samples) > 0 && res.Samples[0].ServerLate {
+			fmt.Fprintln(w, "n/a and -: a server answered for its accounting too late to bracket the measured window (a process busy with thousands of connections can take seconds), so its CPU, allocations and bytes are not known.")
+			break
+		}
 	}
 	return nil
 }
