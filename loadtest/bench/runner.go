@@ -102,7 +102,6 @@ type worker struct {
 	late    uint64
 	unsent  uint64
 	stuck   uint64
-	cut     *atomic.Bool  // see runLoad
 	done    atomic.Uint64 // completed calls, for the progress line
 	_       [56]byte
 }
@@ -123,15 +122,13 @@ func runLoad(ctx context.Context, clients []bank.Bank, l load, accounts []bank.A
 	now := func() int64 { return int64(time.Since(base)) }
 	mStart := int64(l.Warmup)
 	mEnd := mStart + int64(l.Duration)
-	// stop ends the callers; cut says it was the run's own deadline, not
-	// the caller's ctx (an interrupt): a call that fails then was stuck,
-	// and counts as an error.
-	var stop, cut atomic.Bool
+	// stop ends the callers.
+	var stop atomic.Bool
 
 	workers := make([]*worker, l.Concurrency)
 	var wg sync.WaitGroup
 	for i := range workers {
-		w := &worker{cut: &cut}
+		w := &worker{}
 		for op := range w.ops {
 			w.ops[op].hist = getHist()
 		}
@@ -166,7 +163,6 @@ func runLoad(ctx context.Context, clients []bank.Bank, l load, accounts []bank.A
 	defer cancel()
 	go func() {
 		<-runCtx.Done()
-		cut.Store(ctx.Err() == nil)
 		stop.Store(true)
 	}()
 	var hookDone sync.WaitGroup
@@ -307,8 +303,8 @@ func (w *worker) step(ctx context.Context, c bank.Bank, g *generator, l *load, n
 	end := now()
 	w.done.Add(1)
 	switch {
-	case err != nil && stop.Load():
-		w.cutOff(op, err, end-start)
+	case err != nil && ctx.Err() != nil:
+		w.cutOff(ctx, op, err, end-start)
 	case start >= mStart && end <= mEnd:
 		w.count(op, err, end-start, w.ops[op].hist)
 	}
@@ -320,8 +316,8 @@ func (w *worker) step(ctx context.Context, c bank.Bank, g *generator, l *load, n
 // a server at its limit that neither answered nor refused): an error with
 // its code and its whole latency, so that a caller that could not make a
 // call is never a row of zeros. An interrupted run counts nothing.
-func (w *worker) cutOff(op bank.Op, err error, latency int64) {
-	if w.cut.Load() {
+func (w *worker) cutOff(runCtx context.Context, op bank.Op, err error, latency int64) {
+	if runCtx.Err() == context.DeadlineExceeded {
 		w.stuck++
 		w.count(op, err, latency, w.ops[op].hist)
 	}
@@ -350,8 +346,8 @@ func (w *worker) openLoop(ctx context.Context, c bank.Bank, g *generator, l *loa
 		op, err := w.call(ctx, c, g, l)
 		end := now()
 		w.done.Add(1)
-		if err != nil && stop.Load() {
-			w.cutOff(op, err, end-intended)
+		if err != nil && ctx.Err() != nil {
+			w.cutOff(ctx, op, err, end-intended)
 		} else if intended >= mStart {
 			if t-intended >= int64(lateAfter) {
 				w.late++
