@@ -18,8 +18,9 @@ const (
 	// arrives as a stream, as it would over a link, not all at its end.
 	maxChunk = 16 << 10
 	// keepQueue is the most queue memory an idle connection keeps for its
-	// next writes; a larger buffer is dropped when the queue empties.
-	keepQueue = 64 << 10
+	// next writes, enough for most replies; a larger buffer is dropped when
+	// the queue empties, so that idle connections stay small.
+	keepQueue = 16 << 10
 	// closeLinger is the longest Close lets the queue drain.
 	closeLinger = 10 * time.Second
 	// minReadSleep is the least upstream pacing sleeps: a smaller debt is
