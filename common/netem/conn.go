@@ -18,8 +18,9 @@ const (
 	// arrives as a stream, as it would over a link, not all at its end.
 	maxChunk = 16 << 10
 	// keepQueue is the most queue memory an idle connection keeps for its
-	// next writes; a larger buffer is dropped when the queue empties.
-	keepQueue = 64 << 10
+	// next writes, enough for most replies; a larger buffer is dropped when
+	// the queue empties, so that idle connections stay small.
+	keepQueue = 16 << 10
 	// closeLinger is the longest Close lets the queue drain.
 	closeLinger = 10 * time.Second
 	// minReadSleep is the least upstream pacing sleeps: a smaller debt is
@@ -88,9 +89,11 @@ type conn struct {
 	wmu sync.Mutex // one Write at a time, whole, as on a socket
 
 	mu       sync.Mutex
-	buf      []byte        // buf[head:] is queued, from the first byte of chunks[0]
-	head     int           // advanced by the flusher alone, after its write
-	chunks   []chunk       // the queue, including what the flusher is writing
+	buf      []byte  // buf[head:] is queued, from the first byte of chunks[first]
+	head     int     // advanced by the flusher alone, after its write
+	chunks   []chunk // chunks[first:] is the queue, with what the flusher is writing
+	first    int
+	writing  bool          // the flusher is writing from buf, which must stay put
 	free     time.Time     // when the downstream link is free
 	lastDue  time.Time     // the last chunk's due time, the least of the next
 	deadline time.Time     // the write deadline
@@ -175,15 +178,22 @@ func (c *conn) changed() {
 // enqueue stamps b's chunks with their due times and appends them.
 func (c *conn) enqueue(b []byte) {
 	if len(c.buf)+len(b) > cap(c.buf) {
-		// Grow into a new array: the flusher may be writing from the old.
 		live := c.buf[c.head:]
-		nb := make([]byte, len(live), max(len(live)+len(b), 2*len(live), 512))
-		copy(nb, live)
-		c.buf, c.head = nb, 0
+		if !c.writing && len(live)+len(b) <= cap(c.buf) {
+			c.buf = c.buf[:copy(c.buf, live)]
+		} else {
+			// Into a new array: the flusher may be writing from the old.
+			nb := make([]byte, len(live), max(len(live)+len(b), 2*len(live), 512))
+			c.buf = nb[:copy(nb, live)]
+		}
+		c.head = 0
 	}
 	c.buf = append(c.buf, b...)
-	if len(c.chunks) == 0 {
+	if c.first == len(c.chunks) {
 		c.startFlusher()
+	}
+	if len(c.chunks) == cap(c.chunks) && c.first > 0 {
+		c.chunks, c.first = c.chunks[:copy(c.chunks, c.chunks[c.first:])], 0
 	}
 	now := time.Now()
 	for len(b) > 0 {
@@ -262,7 +272,7 @@ func (c *conn) flush() {
 	t.Stop()
 	for {
 		c.mu.Lock()
-		for len(c.chunks) == 0 {
+		for c.first == len(c.chunks) {
 			if c.closed || c.halfDone || c.err != nil {
 				c.running = false
 				closed, half := c.closed, c.halfDone
@@ -278,7 +288,7 @@ func (c *conn) flush() {
 			<-c.wake
 			c.mu.Lock()
 		}
-		due := c.chunks[0].due
+		due := c.chunks[c.first].due
 		if c.closed && due.After(c.closeBy) {
 			c.drop() // undeliverable before Close's end
 			c.mu.Unlock()
@@ -298,26 +308,31 @@ func (c *conn) flush() {
 
 		c.mu.Lock()
 		now := time.Now()
-		k, n := 0, 0
-		for k < len(c.chunks) && !c.chunks[k].due.After(now) {
-			n += c.chunks[k].n
-			k++
+		k, n := 0, 0 // chunks and bytes due
+		for _, ch := range c.chunks[c.first:] {
+			if ch.due.After(now) {
+				break
+			}
+			k, n = k+1, n+ch.n
 		}
 		b := c.buf[c.head : c.head+n]
+		c.writing = true
 		c.mu.Unlock()
 
 		_, err := c.Conn.Write(b)
 
 		c.mu.Lock()
-		if err != nil {
+		c.writing = false
+		switch {
+		case err != nil:
 			c.err = err
 			c.drop()
-		} else {
-			c.chunks = c.chunks[k:]
+		case c.first+k == len(c.chunks):
+			c.drop()
+		default:
+			// Relative to first and head: Write may have moved both.
+			c.first += k
 			c.head += n
-			if len(c.chunks) == 0 {
-				c.drop()
-			}
 		}
 		c.changed()
 		c.mu.Unlock()
@@ -326,7 +341,7 @@ func (c *conn) flush() {
 
 // drop empties the queue, keeping a small buffer for the next writes.
 func (c *conn) drop() {
-	c.chunks = c.chunks[:0]
+	c.chunks, c.first = c.chunks[:0], 0
 	c.buf, c.head = c.buf[:0], 0
 	if cap(c.buf) > keepQueue {
 		c.buf = nil

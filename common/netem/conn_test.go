@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"math/rand/v2"
 	"net"
 	"os"
 	"runtime"
@@ -180,6 +181,48 @@ func TestJitterKeepsOrder(t *testing.T) {
 	if !bytes.Equal(got, data) {
 		t.Errorf("got %d bytes, not the %d written in order", len(got), len(data))
 	}
+}
+
+// A stream of writes of every size, faster than the socket takes them,
+// arrives byte-exact while the queue's buffer and chunks move beneath the
+// flusher.
+func TestStreamIsByteExact(t *testing.T) {
+	server, client := pair(t, mustParse(t, "custom:latency=100us:jitter=100us:down=1gbit"))
+	rng := rand.New(rand.NewPCG(1, 2))
+	data := make([]byte, 8<<20)
+	for i := range data {
+		data[i] = byte(rng.Uint32())
+	}
+	go func() {
+		for b := data; len(b) > 0; {
+			n := min(1+rng.IntN(3000), len(b))
+			if _, err := server.Write(b[:n]); err != nil {
+				t.Error(err)
+				return
+			}
+			b = b[n:]
+		}
+		server.Close()
+	}()
+	got, err := io.ReadAll(client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if i := mismatch(got, data); i >= 0 {
+		t.Errorf("got %d bytes, want %d; the first difference at %d", len(got), len(data), i)
+	}
+}
+
+func mismatch(a, b []byte) int {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	if len(a) != len(b) {
+		return min(len(a), len(b))
+	}
+	return -1
 }
 
 // A Write that finds the queue full waits for room until the write

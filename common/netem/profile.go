@@ -13,8 +13,9 @@ import (
 type Profile struct {
 	Name    string        `json:"name"`               // "loopback", "lan", "wan", "longhaul", or "custom"
 	Latency time.Duration `json:"one_way_latency_ns"` // one-way
-	// Jitter varies the latency of each chunk the server writes by up to
-	// this much either way, uniformly; it never reorders bytes.
+	// Jitter varies each one-way latency by up to this much either way,
+	// uniformly, so the round trip of each chunk the server writes by the
+	// sum of two such draws; it never reorders bytes.
 	Jitter time.Duration `json:"jitter_ns,omitempty"`
 	Up     Bandwidth     `json:"up_bps,omitempty"`   // client to server; 0: unlimited
 	Down   Bandwidth     `json:"down_bps,omitempty"` // server to client; 0: unlimited
