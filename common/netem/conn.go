@@ -2,6 +2,7 @@ package netem
 
 import (
 	"errors"
+	"github.com/igbank/igbank/common/pace"
 	"math/rand/v2"
 	"net"
 	"os"
@@ -296,7 +297,10 @@ func (c *conn) flush() {
 		}
 		c.mu.Unlock()
 
-		if d := time.Until(due); d > 0 {
+		// A timer for all but the last stretch, which pace sleeps
+		// punctually: Go's timers can wake a millisecond late, a quarter
+		// of a LAN's round trip.
+		if d := time.Until(pace.Coarse(due)); d > 0 {
 			t.Reset(d)
 			select {
 			case <-t.C:
@@ -305,6 +309,7 @@ func (c *conn) flush() {
 				continue
 			}
 		}
+		pace.Until(due)
 
 		c.mu.Lock()
 		now := time.Now()

@@ -15,6 +15,7 @@ import (
 
 	"github.com/igbank/igbank/common/bank"
 	"github.com/igbank/igbank/common/netem"
+	"github.com/igbank/igbank/common/pace"
 	"github.com/igbank/igbank/common/resilience"
 	"github.com/igbank/igbank/common/transport"
 	"github.com/igbank/igbank/loadtest/registry"
@@ -557,7 +558,7 @@ func platformLimits() []string {
 	if !server.PinAvailable {
 		l = append(l, "CPU pinning: unavailable on "+runtime.GOOS)
 	}
-	if !precisePacing {
+	if !pace.Precise {
 		l = append(l, "pacing: time.Sleep (coarse) on "+runtime.GOOS+", not nanosleep with 1 ns timer slack")
 	}
 	if !server.RSSAvailable {

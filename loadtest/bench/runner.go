@@ -8,6 +8,7 @@ import (
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/igbank/igbank/common/bank"
+	"github.com/igbank/igbank/common/pace"
 )
 
 // Latencies are recorded in nanoseconds from 1 µs to 60 s with three
@@ -340,7 +341,7 @@ func (w *worker) openLoop(ctx context.Context, c bank.Bank, g *generator, l *loa
 			return
 		}
 		if intended > t {
-			sleepPrecise(time.Duration(intended-t), now, intended)
+			pace.Until(time.Now().Add(time.Duration(intended - t)))
 			t = now()
 		}
 		op, err := w.call(ctx, c, g, l)
