@@ -36,18 +36,23 @@ const (
 // aLongTimeAgo is a read deadline that makes blocked reads return now.
 var aLongTimeAgo = time.Unix(1, 0)
 
-// Listener returns l with every connection it accepts wrapped by Conn,
-// or l itself when p emulates nothing.
+// Listener returns l with every connection it accepts wrapped as Conn
+// wraps one, or l itself when p emulates nothing. The connections share
+// one link each way, as the connections between two machines share
+// their network: p's bandwidth is the link's, not each connection's, so a
+// transport that opens many connections gets no more of it than one that
+// multiplexes one.
 func (p Profile) Listener(l net.Listener) net.Listener {
 	if !p.Emulated() {
 		return l
 	}
-	return &listener{Listener: l, p: p}
+	return &listener{Listener: l, p: p, up: new(link), down: new(link)}
 }
 
 type listener struct {
 	net.Listener
-	p Profile
+	p        Profile
+	up, down *link
 }
 
 func (l *listener) Accept() (net.Conn, error) {
@@ -55,19 +60,45 @@ func (l *listener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return l.p.Conn(c), nil
+	return l.p.conn(c, l.up, l.down), nil
+}
+
+// link is one direction of the emulated network: when it is next free.
+// The connections of a listener share theirs.
+type link struct {
+	mu   sync.Mutex
+	free time.Time
+}
+
+// send reserves the link for n bytes at bw from now or from when it falls
+// free, whichever is later, and returns when their transmission ends.
+// If idle reports whether the link counts as idle since it fell free
+// (a read that comes a little late still follows the bytes ahead of it).
+func (l *link) send(now time.Time, n int, bw Bandwidth, idle func(freeFor time.Duration) bool) time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	start := l.free
+	if now.After(start) && (idle == nil || idle(now.Sub(start))) {
+		start = now
+	}
+	l.free = start.Add(transmission(n, bw))
+	return l.free
 }
 
 // Conn returns the server's side of c under p (see the package doc), or
-// c itself when p emulates nothing. The returned Conn has a CloseWrite,
-// which half-closes c once the queue has drained, and returns
-// errors.ErrUnsupported where c has none.
+// c itself when p emulates nothing; c has a link of its own each way. The
+// returned Conn has a CloseWrite, which half-closes c once the queue has
+// drained, and returns errors.ErrUnsupported where c has none.
 func (p Profile) Conn(c net.Conn) net.Conn {
 	if !p.Emulated() {
 		return c
 	}
+	return p.conn(c, new(link), new(link))
+}
+
+func (p Profile) conn(c net.Conn, up, down *link) net.Conn {
 	bdp := float64(p.Down) / 8 * p.RTT().Seconds()
-	return &conn{Conn: c, p: p, limit: int(min(max(bdp, minQueue), maxQueue))}
+	return &conn{Conn: c, p: p, up: up, down: down, limit: int(min(max(bdp, minQueue), maxQueue))}
 }
 
 // chunk is one paced piece of the queue.
@@ -84,8 +115,7 @@ type conn struct {
 	p     Profile
 	limit int // the queue's bound in bytes
 
-	rmu   sync.Mutex
-	rfree time.Time // when the upstream link is free
+	up, down *link // the links each way, shared by a listener's connections
 
 	wmu sync.Mutex // one Write at a time, whole, as on a socket
 
@@ -95,7 +125,6 @@ type conn struct {
 	chunks   []chunk // chunks[first:] is the queue, with what the flusher is writing
 	first    int
 	writing  bool          // the flusher is writing from buf, which must stay put
-	free     time.Time     // when the downstream link is free
 	lastDue  time.Time     // the last chunk's due time, the least of the next
 	deadline time.Time     // the write deadline
 	waiting  chan struct{} // closed when a blocked Write should look again
@@ -202,8 +231,7 @@ func (c *conn) enqueue(b []byte) {
 		end := now
 		if c.p.Down > 0 {
 			n = min(n, chunkSize(c.p.Down))
-			end = later(now, c.free).Add(transmission(n, c.p.Down))
-			c.free = end
+			end = c.down.send(now, n, c.p.Down, nil)
 		}
 		due := end.Add(c.delay())
 		if due.Before(c.lastDue) {
@@ -213,13 +241,6 @@ func (c *conn) enqueue(b []byte) {
 		c.chunks = append(c.chunks, chunk{due, n})
 		b = b[n:]
 	}
-}
-
-func later(a, b time.Time) time.Time {
-	if b.After(a) {
-		return b
-	}
-	return a
 }
 
 // delay is the round trip a chunk takes: the latency and a jitter each
@@ -375,16 +396,9 @@ func (c *conn) Read(b []byte) (int, error) {
 // pace sleeps until n bytes that arrived now have crossed the upstream
 // link, after those ahead of them.
 func (c *conn) pace(n int) {
-	c.rmu.Lock()
 	now := time.Now()
-	start := c.rfree
-	if now.Sub(start) > readSlack {
-		start = now // the link was idle
-	}
-	c.rfree = start.Add(transmission(n, c.p.Up))
-	d := c.rfree.Sub(now)
-	c.rmu.Unlock()
-	if d >= minReadSleep {
+	free := c.up.send(now, n, c.p.Up, func(freeFor time.Duration) bool { return freeFor > readSlack })
+	if d := free.Sub(now); d >= minReadSleep {
 		time.Sleep(d)
 	}
 }

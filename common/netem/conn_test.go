@@ -355,3 +355,53 @@ func waitNoFlushers(t *testing.T) {
 		}
 	}
 }
+
+// TestLinkIsShared sends 512 KiB down each of two connections of one
+// listener at once over an 8 Mbit/s link: the two share it, so the
+// whole mebibyte takes as long as it would over one connection.
+func TestLinkIsShared(t *testing.T) {
+	const size = 1 << 20
+	want := time.Duration(size * 8 * float64(time.Second) / 8e6)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	el := mustParse(t, "custom:latency=0s:down=8mbit").Listener(l)
+	data := bytes.Repeat([]byte("0123456789abcdef"), size/2/16)
+	go func() {
+		for range 2 {
+			c, err := el.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				c.Write(data)
+			}()
+		}
+	}()
+	start := time.Now()
+	done := make(chan error, 2)
+	for range 2 {
+		c, err := net.Dial("tcp", l.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		go func() {
+			_, err := io.ReadFull(c, make([]byte, len(data)))
+			done <- err
+		}()
+	}
+	for range 2 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := time.Since(start)
+	t.Logf("2 × %d bytes in %v, want %v", len(data), got, want)
+	if got < want*85/100 || got > want*115/100 {
+		t.Errorf("two connections of one link took %v, want %v ± 15%% (as one connection would)", got, want)
+	}
+}

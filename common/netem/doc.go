@@ -3,7 +3,8 @@
 // netem) is not available on the machines the benchmarks run on, and every
 // transport here (raw TCP, net/rpc, gRPC, REST, Thrift, Connect) serves on
 // a net.Listener, so wrapping the server's listener puts all six under the
-// same network without touching a client.
+// same network without touching a client. The delays are slept with
+// package pace, so they end within tens of µs of their time on Linux.
 //
 // A Profile is a one-way latency, a jitter and a bandwidth each way. The
 // presets (LAN, WAN, LongHaul) are those of grpc-go's benchmark/latency;
@@ -26,7 +27,10 @@
 // its reads, which return bytes no faster than the link would carry them.
 // Both are serialization, not added latency: each direction keeps the
 // virtual time its link becomes free, and a chunk's transmission starts
-// then or now, whichever is later. A client's own writes are not slowed;
+// then or now, whichever is later. The connections of one Listener share
+// one link each way, as the connections between two machines share their
+// network: a client that opens many connections gets no more bandwidth
+// than one that multiplexes calls on one. A client's own writes are not slowed;
 // they complete into its socket buffer as fast as the kernel takes them,
 // and only the server sees them arrive at the upstream rate.
 //
