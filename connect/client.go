@@ -11,7 +11,9 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"connectrpc.com/grpchealth"
 	"github.com/igbank/igbank/common/bank"
+	"github.com/igbank/igbank/common/transport"
 	"github.com/igbank/igbank/connect/igbankv1connect"
 	"github.com/igbank/igbank/proto/igbankv1"
 	"github.com/igbank/igbank/proto/pbbank"
@@ -62,6 +64,7 @@ func ParseProtocol(s string) (Protocol, bool) {
 // concurrent use and implements transport.Client.
 type Client struct {
 	rpc        igbankv1connect.BankServiceClient
+	health     *grpchealth.Client
 	transports []*http.Transport
 }
 
@@ -126,7 +129,24 @@ func Dial(_ context.Context, addr string, opts ...ClientOption) (*Client, error)
 		scheme = "https://"
 	}
 	c.rpc = igbankv1connect.NewBankServiceClient(hc, scheme+addr, append(copts, cfg.opts...)...)
+	c.health = grpchealth.NewClient(hc, scheme+addr, append(copts, cfg.opts...)...)
 	return c, nil
+}
+
+// Health implements transport.HealthChecker with grpc.health.v1's Check of
+// the bank service, in the client's protocol.
+func (c *Client) Health(ctx context.Context) (transport.HealthStatus, error) {
+	r, err := c.health.Check(ctx, &grpchealth.CheckRequest{Service: igbankv1connect.BankServiceName})
+	if err != nil {
+		return transport.HealthUnknown, fromError(ctx, err)
+	}
+	switch r.Status {
+	case grpchealth.StatusServing:
+		return transport.Serving, nil
+	case grpchealth.StatusNotServing:
+		return transport.NotServing, nil
+	}
+	return transport.HealthUnknown, nil
 }
 
 // bearer is the client interceptor that sends token in the Authorization

@@ -4,6 +4,7 @@ go 1.26.0
 
 require (
 	connectrpc.com/connect v1.21.1
+	connectrpc.com/grpchealth v1.5.0
 	connectrpc.com/grpcreflect v1.3.1
 	github.com/igbank/igbank/common v0.0.0-00010101000000-000000000000
 	github.com/igbank/igbank/proto v0.0.0-00010101000000-000000000000

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"connectrpc.com/grpchealth"
 	"connectrpc.com/grpcreflect"
 	"github.com/igbank/igbank/common/admit"
 	"github.com/igbank/igbank/common/auth"
@@ -44,6 +45,7 @@ type Server struct {
 	admit      *admit.Admission // the connection limit and first-request deadline
 	tls        *tls.Config      // nil: plaintext
 	handshakes tlsconf.Limits
+	health     *grpchealth.StaticChecker
 
 	shut atomic.Bool // Shutdown has begun
 }
@@ -65,9 +67,16 @@ func NewServer(b bank.Bank, opts ...ServerOption) *Server {
 	}, cfg.handlerOpts...)
 	mux := http.NewServeMux()
 	mux.Handle(igbankv1connect.NewBankServiceHandler(&pbbank.Service{Bank: b, WireError: connectError}, handlerOpts...))
+	// grpc.health.v1 (connect's own grpchealth), as on the gRPC server:
+	// the bank service and the server as a whole ("") are SERVING until
+	// Shutdown begins. It answers the Connect, gRPC and gRPC-Web
+	// protocols, so grpcurl, grpc_health_probe and a Kubernetes gRPC probe
+	// work against this port.
+	health := grpchealth.NewStaticChecker(igbankv1connect.BankServiceName)
+	mux.Handle(grpchealth.NewHandler(health, connect.WithCompressMinBytes(CompressMinBytes)))
 	// Reflection, so grpcurl works against this server as against the
 	// gRPC one.
-	reflector := grpcreflect.NewStaticReflector(igbankv1connect.BankServiceName)
+	reflector := grpcreflect.NewStaticReflector(igbankv1connect.BankServiceName, grpchealth.HealthV1ServiceName)
 	mux.Handle(grpcreflect.NewHandlerV1(reflector))
 	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
 
@@ -116,7 +125,7 @@ func NewServer(b bank.Bank, opts ...ServerOption) *Server {
 	}
 	// A connection refused at a full server is closed: its client
 	// reports unavailable.
-	return &Server{http: hs, admit: cfg.Admission(nil), tls: tlsConfig, handshakes: cfg.Handshakes}
+	return &Server{http: hs, admit: cfg.Admission(nil), tls: tlsConfig, handshakes: cfg.Handshakes, health: health}
 }
 
 // plainBodyErrors makes a request body that fails to arrive an error that
@@ -217,10 +226,13 @@ func (s *Server) Serve(l net.Listener) error {
 	return err
 }
 
-// Shutdown stops accepting connections and lets calls in progress finish
-// until ctx ends; then it closes every connection and returns ctx.Err().
+// Shutdown marks the server NOT_SERVING on the health service, stops
+// accepting connections and lets calls in progress finish until ctx ends;
+// then it closes every connection and returns ctx.Err().
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.shut.Store(true)
+	s.health.SetStatus("", grpchealth.StatusNotServing)
+	s.health.SetStatus(igbankv1connect.BankServiceName, grpchealth.StatusNotServing)
 	err := s.http.Shutdown(ctx)
 	if err != nil {
 		s.http.Close() // cut the calls still running

@@ -6,12 +6,14 @@ import (
 	"time"
 
 	"github.com/igbank/igbank/common/bank"
+	"github.com/igbank/igbank/common/transport"
 	"github.com/igbank/igbank/proto/igbankv1"
 	"github.com/igbank/igbank/proto/pbbank"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
 )
 
@@ -193,4 +195,14 @@ func (c *Client) Deposit(ctx context.Context, req bank.DepositRequest) (bank.Dep
 		return bank.DepositReceipt{}, pbbank.FromStatus(ctx, err)
 	}
 	return pbbank.ReceiptFromProto(r), nil
+}
+
+// Health implements transport.HealthChecker with grpc.health.v1's Check of
+// the bank service (the server marks it NOT_SERVING when Shutdown begins).
+func (c *Client) Health(ctx context.Context) (transport.HealthStatus, error) {
+	r, err := healthpb.NewHealthClient(c.conn).Check(ctx, &healthpb.HealthCheckRequest{Service: igbankv1.BankService_ServiceDesc.ServiceName})
+	if err != nil {
+		return transport.HealthUnknown, pbbank.FromStatus(ctx, err)
+	}
+	return pbbank.HealthFromProto(r.GetStatus()), nil
 }

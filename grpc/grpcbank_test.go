@@ -230,3 +230,6 @@ func TestFirstCallAfterFirstRequestDeadline(t *testing.T) {
 		t.Fatalf("first call after the connection was closed unused: %v, %v", m, err)
 	}
 }
+
+// The health check SERVING, then not serving once Shutdown has begun.
+func TestHealth(t *testing.T) { banktest.RunHealth(t, grpcbank.Transport.Variants[0]) }

@@ -13,6 +13,7 @@ import (
 	"github.com/igbank/igbank/common/bank"
 	"github.com/igbank/igbank/common/connpool"
 	"github.com/igbank/igbank/common/tlsconf"
+	"github.com/igbank/igbank/common/transport"
 )
 
 // Client is a bank.Bank reached over the raw-sockets protocol. It is safe
@@ -440,3 +441,23 @@ func (c *Client) Deposit(ctx context.Context, req bank.DepositRequest) (bank.Dep
 // clientWriteTimeout bounds each write to a server: a server that stops
 // reading for this long has its connection broken and replaced.
 const clientWriteTimeout = 10 * time.Second
+
+// Health implements transport.HealthChecker with op Health (revision
+// 1.3). A server of an older revision answers invalid_argument ("unknown
+// op 6"), which Health returns.
+func (c *Client) Health(ctx context.Context) (transport.HealthStatus, error) {
+	cl := newCall(OpHealth)
+	if err := c.roundTrip(ctx, cl); err != nil {
+		cl.free()
+		return transport.HealthUnknown, err
+	}
+	defer cl.free()
+	if err := cl.reply(); err != nil {
+		return transport.HealthUnknown, err
+	}
+	st, err := decodeHealthReply(cl.payload)
+	if err != nil {
+		return transport.HealthUnknown, malformed(OpHealth, err)
+	}
+	return st, nil
+}

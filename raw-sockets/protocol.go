@@ -7,8 +7,10 @@ import (
 	"hash/crc32"
 	"math"
 	"time"
+	"unicode/utf8"
 
 	"github.com/igbank/igbank/common/bank"
+	"github.com/igbank/igbank/common/transport"
 )
 
 // Wire constants of protocol version 1; PROTOCOL.md is the specification.
@@ -50,15 +52,19 @@ const (
 	// the next page. OpStatement answers a month of more than
 	// bank.MaxPageSize transactions with invalid_argument.
 	OpStatementPage byte = 5
-	ReplyBit        byte = 0x80
-	OpGoodbye       byte = ReplyBit
+	// OpHealth (revision 1.3) asks whether the server is serving: an
+	// empty request, a reply of one byte, 1 SERVING or 2 NOT_SERVING
+	// (transport.HealthStatus). It needs no principal.
+	OpHealth  byte = 6
+	ReplyBit  byte = 0x80
+	OpGoodbye byte = ReplyBit
 )
 
 // Revision is the revision of version 1 this package speaks, and the ops
 // it knows are 1 to MaxOp.
 const (
-	Revision = "1.2"
-	MaxOp    = OpStatementPage
+	Revision = "1.3"
+	MaxOp    = OpHealth
 )
 
 // minTxSize is the smallest encoded transaction: four i64 and an empty str.
@@ -272,12 +278,27 @@ func appendDepositReply(b []byte, r bank.DepositReceipt) []byte {
 	return append(b, 0)
 }
 
-// appendErrorMessage appends msg clipped to MaxErrorMessage bytes.
+// appendErrorMessage appends msg clipped to MaxErrorMessage bytes, on a
+// rune boundary: a message longer than the limit is cut before the first
+// UTF-8 sequence that does not fit whole, so what is sent stays valid
+// UTF-8 when msg was.
 func appendErrorMessage(b []byte, msg string) []byte {
 	if len(msg) > MaxErrorMessage {
-		msg = msg[:MaxErrorMessage]
+		i := MaxErrorMessage
+		for i > 0 && !utf8.RuneStart(msg[i]) {
+			i--
+		}
+		msg = msg[:i]
 	}
 	return append(b, msg...)
+}
+
+// decodeHealthReply reads the payload of an OK reply to OpHealth.
+func decodeHealthReply(p []byte) (transport.HealthStatus, error) {
+	if len(p) != 1 || (p[0] != byte(transport.Serving) && p[0] != byte(transport.NotServing)) {
+		return transport.HealthUnknown, errPayload
+	}
+	return transport.HealthStatus(p[0]), nil
 }
 
 // decoder reads a payload front to back. The first failure sticks, so a

@@ -18,6 +18,7 @@ import (
 	"github.com/igbank/igbank/common/bank"
 	"github.com/igbank/igbank/common/connserver"
 	"github.com/igbank/igbank/common/tlsconf"
+	"github.com/igbank/igbank/common/transport"
 )
 
 // Server serves a bank.Bank over the raw-sockets protocol. Each connection
@@ -117,6 +118,8 @@ type serverConn struct {
 	sem         chan struct{} // one token per call in flight
 	idleWorkers atomic.Int32
 	work        chan request // unbuffered: a send succeeds only to an idle worker
+	idsMu       sync.Mutex
+	ids         map[uint64]struct{} // the request ids of the calls in flight
 }
 
 // newConn makes the connection that serves nc; the caller registers it.
@@ -209,6 +212,10 @@ func (c *serverConn) Serve() {
 			c.authenticate(h, p, first)
 			c.adm.End()
 			continue
+		case OpHealth:
+			c.health(h, p)
+			c.adm.End()
+			continue
 		default:
 			c.statusReply(h, bank.InvalidArgument, fmt.Sprintf("unknown op %d: this server speaks version %s (ops 1 to %d)", h.Op, Revision, MaxOp))
 			c.adm.End()
@@ -218,6 +225,15 @@ func (c *serverConn) Serve() {
 			c.statusReply(h, bank.InvalidArgument, fmt.Sprintf("malformed payload of op %d", h.Op))
 			c.adm.End()
 			continue
+		}
+		if !c.track(h.ID) {
+			// Two calls in flight under one id could not be told apart
+			// by their replies: the client is broken, and its
+			// connection ends (PROTOCOL.md, "Request ids").
+			c.adm.End()
+			c.calls.Wait()
+			c.readFailed(&FrameError{ID: h.ID, Reason: fmt.Sprintf("request id %d is already in flight on this connection", h.ID)})
+			return
 		}
 		c.sem <- struct{}{}
 		c.calls.Add(1)
@@ -301,6 +317,43 @@ func (c *serverConn) authenticate(h Header, p []byte, first bool) {
 	c.statusReply(h, bank.Unauthenticated, bank.Detail(why))
 }
 
+// health answers OpHealth: SERVING, or NOT_SERVING once Shutdown has
+// begun. Its request has no payload.
+func (c *serverConn) health(h Header, p []byte) {
+	if len(p) != 0 {
+		c.statusReply(h, bank.InvalidArgument, fmt.Sprintf("malformed payload of op %d", h.Op))
+		return
+	}
+	st := transport.Serving
+	if c.s.shutting() {
+		st = transport.NotServing
+	}
+	b := append(beginFrame(nil, h.Op|ReplyBit, bank.OK), byte(st))
+	c.fw.write(finishFrame(b, h.ID, 0), c.inflight.Load() == 0)
+}
+
+// track records id as in flight, or reports false if it already is.
+func (c *serverConn) track(id uint64) bool {
+	c.idsMu.Lock()
+	defer c.idsMu.Unlock()
+	if _, dup := c.ids[id]; dup {
+		return false
+	}
+	if c.ids == nil {
+		c.ids = make(map[uint64]struct{})
+	}
+	c.ids[id] = struct{}{}
+	return true
+}
+
+// untrack forgets id, before its reply is written: the client may use it
+// again once it has the reply.
+func (c *serverConn) untrack(id uint64) {
+	c.idsMu.Lock()
+	delete(c.ids, id)
+	c.idsMu.Unlock()
+}
+
 // statusReply answers one request with a status and a message, without a
 // result: an error reply, or an OK reply with an empty payload (Auth). The
 // connection stays open.
@@ -369,6 +422,7 @@ func (c *serverConn) handle(req request) {
 	bp := getBuf()
 	defer putBuf(bp)
 	*bp = c.s.reply((*bp)[:0], ctx, req)
+	c.untrack(req.h.ID)
 	c.fw.write(*bp, c.inflight.Load() == 1)
 }
 

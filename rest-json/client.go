@@ -14,6 +14,7 @@ import (
 	json "github.com/go-json-experiment/json"
 
 	"github.com/igbank/igbank/common/bank"
+	"github.com/igbank/igbank/common/transport"
 )
 
 // Client limits. maxResponseBytes bounds a success response (the
@@ -96,6 +97,38 @@ func Dial(ctx context.Context, addr string, opts ...ClientOption) (*Client, erro
 		c.header["Authorization"] = []string{"Bearer " + cfg.Token}
 	}
 	return c, nil
+}
+
+// Health implements transport.HealthChecker with GET /healthz: 200 is
+// SERVING, 503 with {"status":"NOT_SERVING"} is NOT_SERVING; any other
+// answer is an error.
+func (c *Client) Health(ctx context.Context) (transport.HealthStatus, error) {
+	u := url.URL{Scheme: c.scheme, Host: c.host, Path: HealthPath}
+	req := (&http.Request{Method: http.MethodGet, URL: &u, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1, Host: c.host, Header: c.header}).WithContext(ctx)
+	resp, err := c.rt.RoundTrip(req)
+	if err != nil {
+		return transport.HealthUnknown, bank.FromContext(ctx, err)
+	}
+	defer resp.Body.Close()
+	body, err := readAll(resp.Body, resp.ContentLength, maxProblemBytes, nil)
+	if err != nil {
+		return transport.HealthUnknown, bank.FromContext(ctx, err)
+	}
+	var h struct {
+		Status string `json:"status"`
+	}
+	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusServiceUnavailable ||
+		json.Unmarshal(body, &h) != nil || h.Status == "" {
+		// A problem+json: a server that is full (503), or not IGBank's.
+		return transport.HealthUnknown, decodeProblem(resp.StatusCode, resp.Header.Get("Content-Type"), body)
+	}
+	switch {
+	case resp.StatusCode == http.StatusOK && h.Status == "SERVING":
+		return transport.Serving, nil
+	case resp.StatusCode == http.StatusServiceUnavailable && h.Status == "NOT_SERVING":
+		return transport.NotServing, nil
+	}
+	return transport.HealthUnknown, bank.Errorf(bank.Internal, "health: status %d with %q", resp.StatusCode, h.Status)
 }
 
 // Close releases the client's idle connections.

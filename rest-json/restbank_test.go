@@ -227,3 +227,6 @@ func TestAdmission(t *testing.T) {
 func TestSlowReader(t *testing.T) {
 	banktest.RunSlowReader(t, restbank.Transport.Variants[0], 2000)
 }
+
+// The health check SERVING, then not serving once Shutdown has begun.
+func TestHealth(t *testing.T) { banktest.RunHealth(t, restbank.Transport.Variants[0]) }

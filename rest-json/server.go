@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/igbank/igbank/common/admit"
@@ -48,6 +49,8 @@ type Server struct {
 	authenticate bool
 	// admit is the connection limit and first-request deadline.
 	admit *admit.Admission
+	// shut is set when Shutdown begins: /healthz answers 503 NOT_SERVING.
+	shut atomic.Bool
 }
 
 // NewServer returns a server of b.
@@ -109,6 +112,11 @@ func (s *Server) routes() {
 	api("GET", "/v1/accounts/{acc}/balance", "GET, HEAD", s.balance)
 	api("GET", "/v1/accounts/{acc}/statements/{month}", "GET, HEAD", s.statement)
 	api("POST", "/v1/accounts/{acc}/deposits", "POST", s.deposit)
+	s.mux.HandleFunc("GET "+HealthPath, s.health)
+	s.mux.HandleFunc(HealthPath, func(w http.ResponseWriter, r *http.Request) {
+		w.Header()["Allow"] = hdrGetHead
+		writeProblemStatus(w, http.StatusMethodNotAllowed, bank.InvalidArgument, "method "+r.Method+" is not allowed; allowed: GET, HEAD")
+	})
 	s.mux.HandleFunc("GET /openapi.json", serveOpenAPI)
 	s.mux.HandleFunc("/openapi.json", func(w http.ResponseWriter, r *http.Request) {
 		w.Header()["Allow"] = hdrGetHead
@@ -165,9 +173,53 @@ func refuseFull(nc net.Conn) {
 	}
 }
 
-// Shutdown stops accepting, waits for calls in progress until ctx ends,
-// then closes every connection. It returns ctx.Err() if calls were cut off.
+// parseTimeout reads a Request-Timeout: one positive decimal integer of at
+// most 18 digits, with no sign and no leading zero (openapi.json's
+// pattern ^[1-9][0-9]{0,17}$), so that it never overflows.
+func parseTimeout(v []string) (int64, bool) {
+	if len(v) != 1 || len(v[0]) == 0 || len(v[0]) > 18 || v[0][0] == '0' {
+		return 0, false
+	}
+	var ms int64
+	for i := 0; i < len(v[0]); i++ {
+		c := v[0][i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		ms = ms*10 + int64(c-'0')
+	}
+	return ms, true
+}
+
+// HealthPath is the health resource: GET or HEAD answers 200
+// {"status":"SERVING"}, or 503 {"status":"NOT_SERVING"} once Shutdown
+// has begun. It needs no credentials, as gRPC's health service.
+const HealthPath = "/healthz"
+
+var (
+	healthServing    = []byte(`{"status":"SERVING"}` + "\n")
+	healthNotServing = []byte(`{"status":"NOT_SERVING"}` + "\n")
+)
+
+func (s *Server) health(w http.ResponseWriter, _ *http.Request) {
+	h := w.Header()
+	h["Content-Type"] = hdrJSON
+	h["Cache-Control"] = hdrNoCache
+	h["X-Content-Type-Options"] = hdrNoSniff
+	body, status := healthServing, http.StatusOK
+	if s.shut.Load() {
+		body, status = healthNotServing, http.StatusServiceUnavailable
+	}
+	h["Content-Length"] = []string{strconv.Itoa(len(body))}
+	w.WriteHeader(status)
+	w.Write(body) // HEAD: net/http writes no body
+}
+
+// Shutdown marks the server NOT_SERVING on /healthz, stops accepting,
+// waits for calls in progress until ctx ends, then closes every
+// connection. It returns ctx.Err() if calls were cut off.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.shut.Store(true)
 	err := s.http.Shutdown(ctx)
 	if err != nil {
 		s.http.Close()
@@ -205,8 +257,8 @@ func (s *Server) apiHandler(h func(http.ResponseWriter, *http.Request) error) ht
 			ctx = auth.Authenticate(ctx, s.cfg.Tokens, bearer, certs)
 		}
 		if v := r.Header[headerTimeout]; len(v) > 0 {
-			ms, err := strconv.ParseInt(v[0], 10, 64)
-			if err != nil || ms <= 0 || len(v) > 1 {
+			ms, ok := parseTimeout(v)
+			if !ok {
 				writeProblem(w, bank.InvalidArgument, headerTimeout+" must be one positive integer number of milliseconds")
 				return
 			}
@@ -347,7 +399,9 @@ func (s *Server) deposit(w http.ResponseWriter, r *http.Request) error {
 	}
 	req := bank.DepositRequest{Account: bank.AccountNo(r.PathValue("acc")), Amount: amount}
 	if len(keys) == 1 {
-		req.IdempotencyKey = keys[0]
+		if req.IdempotencyKey, err = parseKey(keys[0]); err != nil {
+			return err
+		}
 	}
 	if req.IdempotencyKey == "" {
 		// Checked here too, so that a Bank that forgets cannot apply a

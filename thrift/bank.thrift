@@ -12,6 +12,7 @@ struct Transaction {
   2: i64 time_unix_nano
   3: i64 amount
   4: i64 balance_after
+  // 1 to 255 characters from 0x21 to 0x7E (printable ASCII without the space).
   5: string idempotency_key
 }
 
@@ -30,6 +31,7 @@ struct Statement {
 struct DepositRequest {
   1: string account
   2: i64 amount
+  // 1 to 255 characters from 0x21 to 0x7E (printable ASCII without the space).
   3: string idempotency_key
 }
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/igbank/igbank/common/bank"
+	"github.com/igbank/igbank/common/ledger"
 )
 
 func TestMoneyString(t *testing.T) {
@@ -378,5 +379,20 @@ func TestAddBalance(t *testing.T) {
 		if err != nil && !errors.Is(err, bank.ErrInvalidArgument) {
 			t.Errorf("AddBalance overflow error = %v, want invalid argument", err)
 		}
+	}
+}
+
+// A deposit whose deadline has already passed is not applied and is
+// deadline_exceeded.
+func TestDepositAfterDeadlineIsNotApplied(t *testing.T) {
+	s := bank.NewService(ledger.NewMemory(1))
+	ctx, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+	defer cancel()
+	_, err := s.Deposit(ctx, bank.DepositRequest{Account: ledger.SeedAccount(1), Amount: 100, IdempotencyKey: "late-1"})
+	if !errors.Is(err, bank.ErrDeadlineExceeded) {
+		t.Fatalf("deposit after its deadline: %v, want deadline_exceeded", err)
+	}
+	if m, _ := s.Balance(context.Background(), ledger.SeedAccount(1)); m != ledger.SeedBalance(1) {
+		t.Fatalf("balance %v after a late deposit, want %v", m, ledger.SeedBalance(1))
 	}
 }

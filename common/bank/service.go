@@ -1,6 +1,9 @@
 package bank
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Ledger stores accounts and applies deposits. Its methods have the shape
 // of Bank's, but a Ledger may assume validated input: NewService checks
@@ -54,6 +57,15 @@ func (s *Service) Statement(ctx context.Context, req StatementRequest) (Statemen
 func (s *Service) Deposit(ctx context.Context, req DepositRequest) (DepositReceipt, error) {
 	if err := ValidateDeposit(req); err != nil {
 		return DepositReceipt{}, err
+	}
+	// A caller whose deadline has passed has given up: the deposit is not
+	// applied, and the answer is deadline_exceeded, on every transport
+	// (the deadline is read itself, since ctx.Err() may not say so yet).
+	if err := ctx.Err(); err != nil {
+		return DepositReceipt{}, FromContext(ctx, err)
+	}
+	if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
+		return DepositReceipt{}, &Error{Code: DeadlineExceeded, Message: "the deadline passed before the deposit was applied", Err: context.DeadlineExceeded}
 	}
 	return s.ledger.Deposit(ctx, req)
 }

@@ -39,8 +39,8 @@ func ValidateMonth(m Month) error {
 	return err
 }
 
-// ValidateKey checks an idempotency key: 1 to 255 printable ASCII
-// characters (0x21-0x7e; no spaces, so a key survives any header or URL).
+// ValidateKey checks an idempotency key: 1 to 255 characters from 0x21 to
+// 0x7E (printable ASCII without the space), so a key survives any header or URL.
 func ValidateKey(key string) error {
 	if key == "" {
 		return Errorf(InvalidArgument, "idempotency key is required")

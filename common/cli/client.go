@@ -23,6 +23,7 @@ const clientUsage = `usage:
   client [-addr HOST:PORT] [-timeout D] [-retry=false] balance ACCOUNT
   client [-addr HOST:PORT] [-timeout D] [-retry=false] statement ACCOUNT YYYY-MM [-page-size N]
   client [-addr HOST:PORT] [-timeout D] [-retry=false] deposit ACCOUNT CENTS [-key KEY]
+  client [-addr HOST:PORT] [-timeout D] health
 
 The call goes through the shared client layers (common/resilience): a
 transient failure is retried with backoff and jitter, within the -timeout,
@@ -32,6 +33,11 @@ attempt. -retry=false makes one attempt.
 statement prints the whole month: it reads it page by page (-page-size
 transactions a page, the server's maximum by default), all within the
 -timeout.
+
+health asks the server whether it is serving, in one attempt (no retry),
+and prints SERVING or NOT_SERVING: exit status 0 when SERVING, 5
+(unavailable) when NOT_SERVING (its graceful shutdown has begun), else the
+error's code, so that a probe can run it.
 `
 
 // ClientOption adapts ClientMain and RunClient to a transport.
@@ -148,6 +154,8 @@ func RunClient(args []string, stdout, stderr io.Writer, defaultAddr string, dial
 		return 0
 	}
 	switch cmd, a := pos[0], pos[1:]; {
+	case cmd == "health" && len(a) == 0:
+		return probe(ctx, dial, *addr, stdout, stderr)
 	case cmd == "balance" && len(a) == 1:
 		return run(func(b bank.Bank) error {
 			m, err := b.Balance(ctx, bank.AccountNo(a[0]))
@@ -183,6 +191,28 @@ func RunClient(args []string, stdout, stderr io.Writer, defaultAddr string, dial
 		})
 	}
 	return usage(fmt.Sprintf("bad command %q", pos))
+}
+
+// probe runs the health command: one dial, one health check.
+func probe(ctx context.Context, dial transport.DialFunc, addr string, stdout, stderr io.Writer) int {
+	c, err := dial(ctx, addr)
+	var st transport.HealthStatus
+	if err == nil {
+		defer c.Close()
+		var ok bool
+		if st, ok, err = transport.Health(ctx, c); !ok {
+			err = bank.Errorf(bank.Internal, "this transport's client has no health check")
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "error: %v\n", err)
+		return int(bank.CodeOf(err))
+	}
+	fmt.Fprintln(stdout, st)
+	if st != transport.Serving {
+		return int(bank.Unavailable)
+	}
+	return 0
 }
 
 // withLayers returns the client of the server at addr inside the shared

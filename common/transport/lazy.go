@@ -68,6 +68,20 @@ func (l *lazy) Deposit(ctx context.Context, req bank.DepositRequest) (bank.Depos
 	return c.Deposit(ctx, req)
 }
 
+// Health implements HealthChecker when the client dialed does; otherwise
+// it reports HealthUnknown with an error of code internal.
+func (l *lazy) Health(ctx context.Context) (HealthStatus, error) {
+	c, err := l.get(ctx)
+	if err != nil {
+		return HealthUnknown, err
+	}
+	h, ok := c.(HealthChecker)
+	if !ok {
+		return HealthUnknown, bank.Errorf(bank.Internal, "the client has no health check")
+	}
+	return h.Health(ctx)
+}
+
 func (l *lazy) Close() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
