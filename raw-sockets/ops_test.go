@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/igbank/igbank/common/bank"
@@ -53,9 +54,13 @@ func TestDuplicateRequestIDRefused(t *testing.T) {
 	held := &heldBank{Bank: bank.NewService(ledger.NewMemory(10)), entered: make(chan struct{}, 1), release: make(chan struct{})}
 	addr := startServer(t, func(bank.Bank) bank.Bank { return held })
 	nc := rawDial(t, addr)
-	nc.Write(frame(Version, OpBalance, 42, balancePayload(1)))
+	// Both in one write: the server reads the second from its buffer
+	// right after handing the first to a worker, which holds it. Released
+	// at once, the first call could end before the second was read, and
+	// the id would be free again.
+	nc.Write(append(frame(Version, OpBalance, 42, balancePayload(1)), frame(Version, OpBalance, 42, balancePayload(2))...))
 	<-held.entered
-	nc.Write(frame(Version, OpBalance, 42, balancePayload(2)))
+	time.Sleep(100 * time.Millisecond)
 	close(held.release)
 	fr := newFrameReader(nc, 4096, MaxReplyFrame)
 	first, second := readOne(t, fr), readOne(t, fr)
