@@ -123,6 +123,9 @@ func isTimeout(err error) bool { return errors.Is(err, os.ErrDeadlineExceeded) }
 // frames too, then sends the whole queue in one system call while writers
 // fill the other of two buffers. Under load many frames share a write; a
 // writer that knows it is alone sends its frame itself, saving the hop.
+// The flusher runs only while the connection is busy: it starts with the
+// first frame it has to send and ends after flusherIdle without one, so
+// a quiet connection holds no goroutine for it.
 type frameWriter struct {
 	nc        net.Conn
 	timeout   time.Duration // per write to nc; 0 = none
@@ -130,10 +133,11 @@ type frameWriter struct {
 	wait      bool          // a full queue makes writers wait (the server's calls) rather than fail (the client's callers, who have deadlines of their own)
 	onError   func(error)   // called once when the connection fails
 
-	mu      sync.Mutex
-	queue   []byte        // frames not yet handed to the socket
-	err     error         // sticky: the connection is broken
-	drained chan struct{} // made by a writer waiting for room; closed when the queue is taken or fails
+	mu       sync.Mutex
+	flushing bool          // the flusher runs
+	queue    []byte        // frames not yet handed to the socket
+	err      error         // sticky: the connection is broken
+	drained  chan struct{} // made by a writer waiting for room; closed when the queue is taken or fails
 
 	ioMu  sync.Mutex // held while writing to nc
 	spare []byte     // the idle buffer; only the ioMu holder touches it
@@ -152,7 +156,6 @@ func newFrameWriter(nc net.Conn, timeout time.Duration, maxQueued int, wait bool
 		// No buffer until there is something to send: the two grow by
 		// append as replies are queued, so a quiet connection holds none.
 		kick: make(chan struct{}, 1), stop: make(chan struct{})}
-	go w.flusher()
 	return w
 }
 
@@ -211,6 +214,14 @@ func (w *frameWriter) write(frame []byte, alone bool) error {
 		w.ioMu.Unlock()
 		return err
 	}
+	w.mu.Lock()
+	start := !w.flushing
+	w.flushing = true
+	w.mu.Unlock()
+	if start {
+		go w.flusher()
+		return nil
+	}
 	select {
 	case w.kick <- struct{}{}:
 	default: // a send is already due
@@ -225,19 +236,38 @@ func (w *frameWriter) sync() error {
 	return w.send()
 }
 
+// flusher sends what is queued, then what is kicked, until flusherIdle
+// passes with nothing to send, the connection fails or it is closed.
 func (w *frameWriter) flusher() {
+	idle := time.NewTimer(flusherIdle)
+	defer idle.Stop()
 	for {
-		select {
-		case <-w.kick:
-		case <-w.stop:
-			return
-		}
 		runtime.Gosched() // let the writers that are ready add their frames
 		if w.sync() != nil {
 			return
 		}
+		idle.Reset(flusherIdle)
+		select {
+		case <-w.kick:
+			continue
+		case <-w.stop:
+			return
+		case <-idle.C:
+		}
+		// Quiet: end, unless a frame came in since the last send (its
+		// writer saw the flusher running and only kicked).
+		w.mu.Lock()
+		if len(w.queue) == 0 {
+			w.flushing = false
+			w.mu.Unlock()
+			return
+		}
+		w.mu.Unlock()
 	}
 }
+
+// flusherIdle is how long the flusher waits for frames before it ends.
+const flusherIdle = time.Second
 
 // send writes the queue to nc; the caller holds ioMu.
 func (w *frameWriter) send() error {
