@@ -12,6 +12,7 @@ import (
 	"github.com/igbank/igbank/common/bank"
 	"github.com/igbank/igbank/common/connpool"
 	"github.com/igbank/igbank/common/tlsconf"
+	"github.com/igbank/igbank/common/transport"
 )
 
 // Client is a bank.Bank reached over net/rpc; it is a transport.Client and
@@ -263,4 +264,19 @@ func (c *Client) Deposit(ctx context.Context, req bank.DepositRequest) (bank.Dep
 		return bank.DepositReceipt{}, err
 	}
 	return reply.Receipt, nil
+}
+
+// Health implements transport.HealthChecker with IGBank.Health. A status
+// other than SERVING and NOT_SERVING, from a newer server, is
+// transport.HealthUnknown, which a probe takes as not serving.
+func (c *Client) Health(ctx context.Context) (transport.HealthStatus, error) {
+	var reply HealthReply
+	if err := c.call(ctx, MethodHealth, &HealthArgs{Timeout: timeout(ctx)}, &reply); err != nil {
+		return transport.HealthUnknown, err
+	}
+	switch st := transport.HealthStatus(reply.Status); st {
+	case transport.Serving, transport.NotServing:
+		return st, nil
+	}
+	return transport.HealthUnknown, nil
 }

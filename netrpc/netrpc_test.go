@@ -466,6 +466,10 @@ func wantBalanceReclaimed(t *testing.T, c bank.Bank) {
 
 // TestAdmission runs the admission section (a flood of idle connections,
 // the first-request deadline, a server full of busy connections).
+// TestHealth: SERVING, then NOT_SERVING or unavailable once Shutdown has
+// begun (banktest.RunHealth).
+func TestHealth(t *testing.T) { banktest.RunHealth(t, netrpcbank.Transport.Variants[0]) }
+
 func TestAdmission(t *testing.T) {
 	banktest.RunAdmission(t, netrpcbank.Transport.Variants[0])
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/igbank/igbank/common/bank"
 	"github.com/igbank/igbank/common/connserver"
 	"github.com/igbank/igbank/common/tlsconf"
+	"github.com/igbank/igbank/common/transport"
 )
 
 const serverClosingErrorMessage = "server shutting down"
@@ -257,6 +258,20 @@ func (sv *Service) Authenticate(args *AuthenticateArgs, reply *AuthenticateReply
 	p, err := sv.conn.authenticate(args.Token)
 	reply.Principal = string(p)
 	return toWire(err)
+}
+
+// Health is IGBank.Health: SERVING, or NOT_SERVING once Shutdown has
+// begun. (Shutdown stops reading requests on every connection and closes
+// the listener, so a probe usually sees its connection refused or closed,
+// bank.ErrUnavailable, instead; a request read before Shutdown began is
+// answered NOT_SERVING.)
+func (sv *Service) Health(args *HealthArgs, reply *HealthReply) (err error) {
+	defer sv.recoverTo(&err, MethodHealth)
+	reply.Status = int(transport.Serving)
+	if sv.conn.s.closing() {
+		reply.Status = int(transport.NotServing)
+	}
+	return nil
 }
 
 var errRequestTooLarge = errors.New("request larger than the server's limit")

@@ -9,7 +9,7 @@ import (
 
 // ServiceName is the name the service is registered under with net/rpc;
 // its methods are called as "IGBank.Balance", "IGBank.Statement",
-// "IGBank.Deposit", and "IGBank.Authenticate".
+// "IGBank.Deposit", "IGBank.Authenticate" and "IGBank.Health".
 const ServiceName = "IGBank"
 
 // The net/rpc method names, as a client passes them to rpc.Client.Call.
@@ -20,6 +20,8 @@ const (
 	// MethodAuthenticate binds a bearer token's principal to the
 	// connection it is called on (AuthenticateArgs).
 	MethodAuthenticate = ServiceName + ".Authenticate"
+	// MethodHealth asks whether the server is serving (HealthReply).
+	MethodHealth = ServiceName + ".Health"
 )
 
 // The argument and reply structs travel as gob. Every argument carries
@@ -97,6 +99,22 @@ type AuthenticateArgs struct {
 // bound to the connection. (gob cannot send a struct without fields.)
 type AuthenticateReply struct {
 	Principal string
+}
+
+// HealthArgs are the arguments of IGBank.Health, which needs no principal
+// and no IGBank.Authenticate. (gob cannot send a struct without fields, so
+// it carries the Timeout every request carries.)
+type HealthArgs struct {
+	Timeout time.Duration
+}
+
+// HealthReply is the reply of IGBank.Health: Status is 1 (SERVING) or 2
+// (NOT_SERVING: the server's Shutdown has begun), the values of
+// transport.HealthStatus and of grpc.health.v1. A server older than the
+// method answers "rpc: can't find method IGBank.Health", which Client
+// reports as internal.
+type HealthReply struct {
+	Status int
 }
 
 // ErrorPrefix starts every error string the server sends. net/rpc carries

@@ -41,6 +41,15 @@ struct DepositReceipt {
   3: bool replayed
 }
 
+// What a server says of itself to health(), with the values and names of
+// grpc.health.v1's ServingStatus: SERVING until its graceful shutdown has
+// begun, NOT_SERVING after. A probe takes anything else, or a failure to
+// call (the listener is closed once shutdown has begun), as not serving.
+enum HealthStatus {
+  SERVING = 1
+  NOT_SERVING = 2
+}
+
 // One exception per bank.Code. Each carries the server's message, which a
 // client shows but never parses.
 exception NotFound { 1: string message }
@@ -80,4 +89,8 @@ service Bank {
     5: Unavailable unavailable, 6: DeadlineExceeded deadline_exceeded,
     7: Unauthenticated unauthenticated, 8: PermissionDenied permission_denied,
     9: Internal internal, 10: Canceled canceled)
+
+  // Whether the server is serving. It needs no principal. A server older
+  // than health() answers a TApplicationException UNKNOWN_METHOD.
+  HealthStatus health()
 }

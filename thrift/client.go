@@ -258,3 +258,24 @@ func (c *Client) Deposit(ctx context.Context, req bank.DepositRequest) (bank.Dep
 	}
 	return bank.DepositReceipt{TransactionID: r.TransactionID, Balance: bank.Money(r.Balance), Replayed: r.Replayed}, nil
 }
+
+// Health implements transport.HealthChecker with health(), in one attempt.
+// A status other than SERVING and NOT_SERVING, from a newer server, is
+// transport.HealthUnknown, which a probe takes as not serving; a server
+// older than health() answers a TApplicationException, reported as
+// internal.
+func (c *Client) Health(ctx context.Context) (transport.HealthStatus, error) {
+	st, err := call(c, ctx, func(tc *bankthrift.BankClient) (bankthrift.HealthStatus, error) {
+		return tc.Health(noDeadline)
+	})
+	if err != nil {
+		return transport.HealthUnknown, err
+	}
+	switch st {
+	case bankthrift.HealthStatus_SERVING:
+		return transport.Serving, nil
+	case bankthrift.HealthStatus_NOT_SERVING:
+		return transport.NotServing, nil
+	}
+	return transport.HealthUnknown, nil
+}

@@ -87,6 +87,7 @@ func TestCommands(t *testing.T) {
 		code int
 		out  string
 	}{
+		{[]string{"-protocol", "compact", "health"}, 0, "SERVING"},
 		{[]string{"-protocol", "compact", "balance", "000000001"}, 0, "account 000000001 balance"},
 		{[]string{"-protocol", "compact", "deposit", "000000002", "150", "-key", "cmd-test"}, 0, "replayed false"},
 		{[]string{"-protocol", "compact", "deposit", "000000002", "150", "-key", "cmd-test"}, 0, "replayed true"},

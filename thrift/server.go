@@ -103,12 +103,13 @@ func NewServer(b bank.Bank, opts ...ServerOption) *Server {
 	s := &Server{
 		cfg:         cfg,
 		tls:         tlsconf.ForServer(cfg.TLS, cfg.wire.protocol.ALPN()),
-		processor:   bankthrift.NewBankProcessor(handler{b, cfg.Logger}),
+		processor:   nil, // below: its handler asks s whether Shutdown has begun
 		protocols:   cfg.wire.protocolFactory(),
 		tconf:       cfg.wire.tconf(),
 		baseCtx:     ctx,
 		cancelCalls: cancel,
 	}
+	s.processor = bankthrift.NewBankProcessor(handler{b: b, log: cfg.Logger, closing: s.closing})
 	s.conns = connserver.New(connserver.Config{
 		NewConn: func(nc net.Conn) connserver.Conn {
 			c := &serverConn{s: s, nc: nc, raw: nc}
@@ -148,6 +149,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.cancelCalls()
 	return err
 }
+
+// closing reports whether Shutdown has begun.
+func (s *Server) closing() bool { return s.conns.ShuttingDown() }
 
 // setState moves c to state and reports whether c may go on: false once
 // the server is shutting down (then c must close). Without a lock: c
@@ -306,8 +310,9 @@ func (cc *callContext) stop() {
 // values and errors, and turns a panic into an Internal exception so that
 // the client gets an answer and the server stays up.
 type handler struct {
-	b   bank.Bank
-	log *slog.Logger
+	b       bank.Bank
+	log     *slog.Logger
+	closing func() bool // whether the server's Shutdown has begun
 }
 
 var _ bankthrift.Bank = handler{}
@@ -365,4 +370,15 @@ func (h handler) Deposit(ctx context.Context, req *bankthrift.DepositRequest) (_
 		return nil, h.toException(ctx, err)
 	}
 	return &bankthrift.DepositReceipt{TransactionID: r.TransactionID, Balance: int64(r.Balance), Replayed: r.Replayed}, nil
+}
+
+// Health is health(): SERVING, or NOT_SERVING once Shutdown has begun.
+// (Shutdown closes idle connections and the listener, so a probe usually
+// gets its connection refused or closed, bank.ErrUnavailable, instead.)
+func (h handler) Health(ctx context.Context) (_ bankthrift.HealthStatus, err error) {
+	defer h.recoverCall("health", &err)
+	if h.closing() {
+		return bankthrift.HealthStatus_NOT_SERVING, nil
+	}
+	return bankthrift.HealthStatus_SERVING, nil
 }

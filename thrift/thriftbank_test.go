@@ -31,3 +31,11 @@ func TestSecurity(t *testing.T) {
 		})
 	}
 }
+
+// TestHealth: over every variant, SERVING, then NOT_SERVING or unavailable
+// once Shutdown has begun (banktest.RunHealth).
+func TestHealth(t *testing.T) {
+	for _, v := range thriftbank.Transport.Variants {
+		t.Run(v.Name, func(t *testing.T) { banktest.RunHealth(t, v) })
+	}
+}

@@ -30,7 +30,7 @@ func (s HealthStatus) String() string {
 // HealthChecker is a Client that can ask its server whether it is serving.
 // Every transport's client implements it, each over its own wire: gRPC and
 // Connect with grpc.health.v1, REST with GET /healthz, raw sockets with op
-// Health, net/rpc with the Bank.Health method, Thrift with health().
+// Health, net/rpc with the IGBank.Health method, Thrift with health().
 //
 // Health makes one attempt, without retrying: it reports the server's
 // answer, or an error (bank.ErrUnavailable when the server cannot be

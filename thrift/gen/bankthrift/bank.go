@@ -5,6 +5,7 @@ package bankthrift
 import (
 	"bytes"
 	"context"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	thrift "github.com/apache/thrift/lib/go/thrift"
@@ -18,6 +19,64 @@ var _ = errors.New
 var _ = context.Background
 var _ = time.Now
 var _ = bytes.Equal
+
+type HealthStatus int64
+
+const (
+	HealthStatus_SERVING     HealthStatus = 1
+	HealthStatus_NOT_SERVING HealthStatus = 2
+)
+
+func (p HealthStatus) String() string {
+	switch p {
+	case HealthStatus_SERVING:
+		return "SERVING"
+	case HealthStatus_NOT_SERVING:
+		return "NOT_SERVING"
+	}
+	return "<UNSET>"
+}
+
+func HealthStatusFromString(s string) (HealthStatus, error) {
+	switch s {
+	case "SERVING":
+		return HealthStatus_SERVING, nil
+	case "NOT_SERVING":
+		return HealthStatus_NOT_SERVING, nil
+	}
+	return HealthStatus(0), fmt.Errorf("not a valid HealthStatus string")
+}
+
+func HealthStatusPtr(v HealthStatus) *HealthStatus { return &v }
+
+func (p HealthStatus) MarshalText() ([]byte, error) {
+	return []byte(p.String()), nil
+}
+
+func (p *HealthStatus) UnmarshalText(text []byte) error {
+	q, err := HealthStatusFromString(string(text))
+	if err != nil {
+		return err
+	}
+	*p = q
+	return nil
+}
+
+func (p *HealthStatus) Scan(value interface{}) error {
+	v, ok := value.(int64)
+	if !ok {
+		return errors.New("Scan value is not int64")
+	}
+	*p = HealthStatus(v)
+	return nil
+}
+
+func (p *HealthStatus) Value() (driver.Value, error) {
+	if p == nil {
+		return nil, nil
+	}
+	return int64(*p), nil
+}
 
 // Attributes:
 //   - ID
@@ -2283,6 +2342,7 @@ type Bank interface {
 	// Parameters:
 	//  - Request
 	Deposit(ctx context.Context, request *DepositRequest) (_r *DepositReceipt, _err error)
+	Health(ctx context.Context) (_r HealthStatus, _err error)
 }
 
 type BankClient struct {
@@ -2446,6 +2506,18 @@ func (p *BankClient) Deposit(ctx context.Context, request *DepositRequest) (_r *
 	return nil, thrift.NewTApplicationException(thrift.MISSING_RESULT, "deposit failed: unknown result")
 }
 
+func (p *BankClient) Health(ctx context.Context) (_r HealthStatus, _err error) {
+	var _args13 BankHealthArgs
+	var _result15 BankHealthResult
+	var _meta14 thrift.ResponseMeta
+	_meta14, _err = p.Client_().Call(ctx, "health", &_args13, &_result15)
+	p.SetLastResponseMeta_(_meta14)
+	if _err != nil {
+		return
+	}
+	return _result15.GetSuccess(), nil
+}
+
 type BankProcessor struct {
 	processorMap map[string]thrift.TProcessorFunction
 	handler      Bank
@@ -2466,11 +2538,12 @@ func (p *BankProcessor) ProcessorMap() map[string]thrift.TProcessorFunction {
 
 func NewBankProcessor(handler Bank) *BankProcessor {
 
-	self13 := &BankProcessor{handler: handler, processorMap: make(map[string]thrift.TProcessorFunction)}
-	self13.processorMap["balance"] = &bankProcessorBalance{handler: handler}
-	self13.processorMap["statement"] = &bankProcessorStatement{handler: handler}
-	self13.processorMap["deposit"] = &bankProcessorDeposit{handler: handler}
-	return self13
+	self16 := &BankProcessor{handler: handler, processorMap: make(map[string]thrift.TProcessorFunction)}
+	self16.processorMap["balance"] = &bankProcessorBalance{handler: handler}
+	self16.processorMap["statement"] = &bankProcessorStatement{handler: handler}
+	self16.processorMap["deposit"] = &bankProcessorDeposit{handler: handler}
+	self16.processorMap["health"] = &bankProcessorHealth{handler: handler}
+	return self16
 }
 
 func (p *BankProcessor) Process(ctx context.Context, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
@@ -2483,12 +2556,12 @@ func (p *BankProcessor) Process(ctx context.Context, iprot, oprot thrift.TProtoc
 	}
 	iprot.Skip(ctx, thrift.STRUCT)
 	iprot.ReadMessageEnd(ctx)
-	x14 := thrift.NewTApplicationException(thrift.UNKNOWN_METHOD, "Unknown function "+name)
+	x17 := thrift.NewTApplicationException(thrift.UNKNOWN_METHOD, "Unknown function "+name)
 	oprot.WriteMessageBegin(ctx, name, thrift.EXCEPTION, seqId)
-	x14.Write(ctx, oprot)
+	x17.Write(ctx, oprot)
 	oprot.WriteMessageEnd(ctx)
 	oprot.Flush(ctx)
-	return false, x14
+	return false, x17
 
 }
 
@@ -2497,7 +2570,7 @@ type bankProcessorBalance struct {
 }
 
 func (p *bankProcessorBalance) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-	var _write_err15 error
+	var _write_err18 error
 	args := BankBalanceArgs{}
 	if err2 := args.Read(ctx, iprot); err2 != nil {
 		iprot.ReadMessageEnd(ctx)
@@ -2565,21 +2638,21 @@ func (p *bankProcessorBalance) Process(ctx context.Context, seqId int32, iprot, 
 			if errors.Is(err2, thrift.ErrAbandonRequest) {
 				return false, thrift.WrapTException(err2)
 			}
-			_exc16 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing balance: "+err2.Error())
+			_exc19 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing balance: "+err2.Error())
 			if err2 := oprot.WriteMessageBegin(ctx, "balance", thrift.EXCEPTION, seqId); err2 != nil {
-				_write_err15 = thrift.WrapTException(err2)
+				_write_err18 = thrift.WrapTException(err2)
 			}
-			if err2 := _exc16.Write(ctx, oprot); _write_err15 == nil && err2 != nil {
-				_write_err15 = thrift.WrapTException(err2)
+			if err2 := _exc19.Write(ctx, oprot); _write_err18 == nil && err2 != nil {
+				_write_err18 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.WriteMessageEnd(ctx); _write_err15 == nil && err2 != nil {
-				_write_err15 = thrift.WrapTException(err2)
+			if err2 := oprot.WriteMessageEnd(ctx); _write_err18 == nil && err2 != nil {
+				_write_err18 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.Flush(ctx); _write_err15 == nil && err2 != nil {
-				_write_err15 = thrift.WrapTException(err2)
+			if err2 := oprot.Flush(ctx); _write_err18 == nil && err2 != nil {
+				_write_err18 = thrift.WrapTException(err2)
 			}
-			if _write_err15 != nil {
-				return false, thrift.WrapTException(_write_err15)
+			if _write_err18 != nil {
+				return false, thrift.WrapTException(_write_err18)
 			}
 			return true, err
 		}
@@ -2588,19 +2661,19 @@ func (p *bankProcessorBalance) Process(ctx context.Context, seqId int32, iprot, 
 	}
 	tickerCancel()
 	if err2 := oprot.WriteMessageBegin(ctx, "balance", thrift.REPLY, seqId); err2 != nil {
-		_write_err15 = thrift.WrapTException(err2)
+		_write_err18 = thrift.WrapTException(err2)
 	}
-	if err2 := result.Write(ctx, oprot); _write_err15 == nil && err2 != nil {
-		_write_err15 = thrift.WrapTException(err2)
+	if err2 := result.Write(ctx, oprot); _write_err18 == nil && err2 != nil {
+		_write_err18 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.WriteMessageEnd(ctx); _write_err15 == nil && err2 != nil {
-		_write_err15 = thrift.WrapTException(err2)
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err18 == nil && err2 != nil {
+		_write_err18 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.Flush(ctx); _write_err15 == nil && err2 != nil {
-		_write_err15 = thrift.WrapTException(err2)
+	if err2 := oprot.Flush(ctx); _write_err18 == nil && err2 != nil {
+		_write_err18 = thrift.WrapTException(err2)
 	}
-	if _write_err15 != nil {
-		return false, thrift.WrapTException(_write_err15)
+	if _write_err18 != nil {
+		return false, thrift.WrapTException(_write_err18)
 	}
 	return true, err
 }
@@ -2610,7 +2683,7 @@ type bankProcessorStatement struct {
 }
 
 func (p *bankProcessorStatement) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-	var _write_err17 error
+	var _write_err20 error
 	args := BankStatementArgs{}
 	if err2 := args.Read(ctx, iprot); err2 != nil {
 		iprot.ReadMessageEnd(ctx)
@@ -2678,21 +2751,21 @@ func (p *bankProcessorStatement) Process(ctx context.Context, seqId int32, iprot
 			if errors.Is(err2, thrift.ErrAbandonRequest) {
 				return false, thrift.WrapTException(err2)
 			}
-			_exc18 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing statement: "+err2.Error())
+			_exc21 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing statement: "+err2.Error())
 			if err2 := oprot.WriteMessageBegin(ctx, "statement", thrift.EXCEPTION, seqId); err2 != nil {
-				_write_err17 = thrift.WrapTException(err2)
+				_write_err20 = thrift.WrapTException(err2)
 			}
-			if err2 := _exc18.Write(ctx, oprot); _write_err17 == nil && err2 != nil {
-				_write_err17 = thrift.WrapTException(err2)
+			if err2 := _exc21.Write(ctx, oprot); _write_err20 == nil && err2 != nil {
+				_write_err20 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.WriteMessageEnd(ctx); _write_err17 == nil && err2 != nil {
-				_write_err17 = thrift.WrapTException(err2)
+			if err2 := oprot.WriteMessageEnd(ctx); _write_err20 == nil && err2 != nil {
+				_write_err20 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.Flush(ctx); _write_err17 == nil && err2 != nil {
-				_write_err17 = thrift.WrapTException(err2)
+			if err2 := oprot.Flush(ctx); _write_err20 == nil && err2 != nil {
+				_write_err20 = thrift.WrapTException(err2)
 			}
-			if _write_err17 != nil {
-				return false, thrift.WrapTException(_write_err17)
+			if _write_err20 != nil {
+				return false, thrift.WrapTException(_write_err20)
 			}
 			return true, err
 		}
@@ -2701,19 +2774,19 @@ func (p *bankProcessorStatement) Process(ctx context.Context, seqId int32, iprot
 	}
 	tickerCancel()
 	if err2 := oprot.WriteMessageBegin(ctx, "statement", thrift.REPLY, seqId); err2 != nil {
-		_write_err17 = thrift.WrapTException(err2)
+		_write_err20 = thrift.WrapTException(err2)
 	}
-	if err2 := result.Write(ctx, oprot); _write_err17 == nil && err2 != nil {
-		_write_err17 = thrift.WrapTException(err2)
+	if err2 := result.Write(ctx, oprot); _write_err20 == nil && err2 != nil {
+		_write_err20 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.WriteMessageEnd(ctx); _write_err17 == nil && err2 != nil {
-		_write_err17 = thrift.WrapTException(err2)
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err20 == nil && err2 != nil {
+		_write_err20 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.Flush(ctx); _write_err17 == nil && err2 != nil {
-		_write_err17 = thrift.WrapTException(err2)
+	if err2 := oprot.Flush(ctx); _write_err20 == nil && err2 != nil {
+		_write_err20 = thrift.WrapTException(err2)
 	}
-	if _write_err17 != nil {
-		return false, thrift.WrapTException(_write_err17)
+	if _write_err20 != nil {
+		return false, thrift.WrapTException(_write_err20)
 	}
 	return true, err
 }
@@ -2723,7 +2796,7 @@ type bankProcessorDeposit struct {
 }
 
 func (p *bankProcessorDeposit) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-	var _write_err19 error
+	var _write_err22 error
 	args := BankDepositArgs{}
 	if err2 := args.Read(ctx, iprot); err2 != nil {
 		iprot.ReadMessageEnd(ctx)
@@ -2791,21 +2864,21 @@ func (p *bankProcessorDeposit) Process(ctx context.Context, seqId int32, iprot, 
 			if errors.Is(err2, thrift.ErrAbandonRequest) {
 				return false, thrift.WrapTException(err2)
 			}
-			_exc20 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing deposit: "+err2.Error())
+			_exc23 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing deposit: "+err2.Error())
 			if err2 := oprot.WriteMessageBegin(ctx, "deposit", thrift.EXCEPTION, seqId); err2 != nil {
-				_write_err19 = thrift.WrapTException(err2)
+				_write_err22 = thrift.WrapTException(err2)
 			}
-			if err2 := _exc20.Write(ctx, oprot); _write_err19 == nil && err2 != nil {
-				_write_err19 = thrift.WrapTException(err2)
+			if err2 := _exc23.Write(ctx, oprot); _write_err22 == nil && err2 != nil {
+				_write_err22 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.WriteMessageEnd(ctx); _write_err19 == nil && err2 != nil {
-				_write_err19 = thrift.WrapTException(err2)
+			if err2 := oprot.WriteMessageEnd(ctx); _write_err22 == nil && err2 != nil {
+				_write_err22 = thrift.WrapTException(err2)
 			}
-			if err2 := oprot.Flush(ctx); _write_err19 == nil && err2 != nil {
-				_write_err19 = thrift.WrapTException(err2)
+			if err2 := oprot.Flush(ctx); _write_err22 == nil && err2 != nil {
+				_write_err22 = thrift.WrapTException(err2)
 			}
-			if _write_err19 != nil {
-				return false, thrift.WrapTException(_write_err19)
+			if _write_err22 != nil {
+				return false, thrift.WrapTException(_write_err22)
 			}
 			return true, err
 		}
@@ -2814,19 +2887,109 @@ func (p *bankProcessorDeposit) Process(ctx context.Context, seqId int32, iprot, 
 	}
 	tickerCancel()
 	if err2 := oprot.WriteMessageBegin(ctx, "deposit", thrift.REPLY, seqId); err2 != nil {
-		_write_err19 = thrift.WrapTException(err2)
+		_write_err22 = thrift.WrapTException(err2)
 	}
-	if err2 := result.Write(ctx, oprot); _write_err19 == nil && err2 != nil {
-		_write_err19 = thrift.WrapTException(err2)
+	if err2 := result.Write(ctx, oprot); _write_err22 == nil && err2 != nil {
+		_write_err22 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.WriteMessageEnd(ctx); _write_err19 == nil && err2 != nil {
-		_write_err19 = thrift.WrapTException(err2)
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err22 == nil && err2 != nil {
+		_write_err22 = thrift.WrapTException(err2)
 	}
-	if err2 := oprot.Flush(ctx); _write_err19 == nil && err2 != nil {
-		_write_err19 = thrift.WrapTException(err2)
+	if err2 := oprot.Flush(ctx); _write_err22 == nil && err2 != nil {
+		_write_err22 = thrift.WrapTException(err2)
 	}
-	if _write_err19 != nil {
-		return false, thrift.WrapTException(_write_err19)
+	if _write_err22 != nil {
+		return false, thrift.WrapTException(_write_err22)
+	}
+	return true, err
+}
+
+type bankProcessorHealth struct {
+	handler Bank
+}
+
+func (p *bankProcessorHealth) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
+	var _write_err24 error
+	args := BankHealthArgs{}
+	if err2 := args.Read(ctx, iprot); err2 != nil {
+		iprot.ReadMessageEnd(ctx)
+		x := thrift.NewTApplicationException(thrift.PROTOCOL_ERROR, err2.Error())
+		oprot.WriteMessageBegin(ctx, "health", thrift.EXCEPTION, seqId)
+		x.Write(ctx, oprot)
+		oprot.WriteMessageEnd(ctx)
+		oprot.Flush(ctx)
+		return false, thrift.WrapTException(err2)
+	}
+	iprot.ReadMessageEnd(ctx)
+
+	tickerCancel := func() {}
+	// Start a goroutine to do server side connectivity check.
+	if thrift.ServerConnectivityCheckInterval > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithCancel(ctx)
+		defer cancel()
+		var tickerCtx context.Context
+		tickerCtx, tickerCancel = context.WithCancel(context.Background())
+		defer tickerCancel()
+		go func(ctx context.Context, cancel context.CancelFunc) {
+			ticker := time.NewTicker(thrift.ServerConnectivityCheckInterval)
+			defer ticker.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-ticker.C:
+					if !iprot.Transport().IsOpen() {
+						cancel()
+						return
+					}
+				}
+			}
+		}(tickerCtx, cancel)
+	}
+
+	result := BankHealthResult{}
+	if retval, err2 := p.handler.Health(ctx); err2 != nil {
+		tickerCancel()
+		err = thrift.WrapTException(err2)
+		if errors.Is(err2, thrift.ErrAbandonRequest) {
+			return false, thrift.WrapTException(err2)
+		}
+		_exc25 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing health: "+err2.Error())
+		if err2 := oprot.WriteMessageBegin(ctx, "health", thrift.EXCEPTION, seqId); err2 != nil {
+			_write_err24 = thrift.WrapTException(err2)
+		}
+		if err2 := _exc25.Write(ctx, oprot); _write_err24 == nil && err2 != nil {
+			_write_err24 = thrift.WrapTException(err2)
+		}
+		if err2 := oprot.WriteMessageEnd(ctx); _write_err24 == nil && err2 != nil {
+			_write_err24 = thrift.WrapTException(err2)
+		}
+		if err2 := oprot.Flush(ctx); _write_err24 == nil && err2 != nil {
+			_write_err24 = thrift.WrapTException(err2)
+		}
+		if _write_err24 != nil {
+			return false, thrift.WrapTException(_write_err24)
+		}
+		return true, err
+	} else {
+		result.Success = &retval
+	}
+	tickerCancel()
+	if err2 := oprot.WriteMessageBegin(ctx, "health", thrift.REPLY, seqId); err2 != nil {
+		_write_err24 = thrift.WrapTException(err2)
+	}
+	if err2 := result.Write(ctx, oprot); _write_err24 == nil && err2 != nil {
+		_write_err24 = thrift.WrapTException(err2)
+	}
+	if err2 := oprot.WriteMessageEnd(ctx); _write_err24 == nil && err2 != nil {
+		_write_err24 = thrift.WrapTException(err2)
+	}
+	if err2 := oprot.Flush(ctx); _write_err24 == nil && err2 != nil {
+		_write_err24 = thrift.WrapTException(err2)
+	}
+	if _write_err24 != nil {
+		return false, thrift.WrapTException(_write_err24)
 	}
 	return true, err
 }
@@ -5117,4 +5280,170 @@ func (p *BankDepositResult) String() string {
 		return "<nil>"
 	}
 	return fmt.Sprintf("BankDepositResult(%+v)", *p)
+}
+
+type BankHealthArgs struct {
+}
+
+func NewBankHealthArgs() *BankHealthArgs {
+	return &BankHealthArgs{}
+}
+
+func (p *BankHealthArgs) Read(ctx context.Context, iprot thrift.TProtocol) error {
+	if _, err := iprot.ReadStructBegin(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T read error: ", p), err)
+	}
+
+	for {
+		_, fieldTypeId, fieldId, err := iprot.ReadFieldBegin(ctx)
+		if err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T field %d read error: ", p, fieldId), err)
+		}
+		if fieldTypeId == thrift.STOP {
+			break
+		}
+		if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+			return err
+		}
+		if err := iprot.ReadFieldEnd(ctx); err != nil {
+			return err
+		}
+	}
+	if err := iprot.ReadStructEnd(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T read struct end error: ", p), err)
+	}
+	return nil
+}
+
+func (p *BankHealthArgs) Write(ctx context.Context, oprot thrift.TProtocol) error {
+	if err := oprot.WriteStructBegin(ctx, "health_args"); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write struct begin error: ", p), err)
+	}
+	if p != nil {
+	}
+	if err := oprot.WriteFieldStop(ctx); err != nil {
+		return thrift.PrependError("write field stop error: ", err)
+	}
+	if err := oprot.WriteStructEnd(ctx); err != nil {
+		return thrift.PrependError("write struct stop error: ", err)
+	}
+	return nil
+}
+
+func (p *BankHealthArgs) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("BankHealthArgs(%+v)", *p)
+}
+
+// Attributes:
+//   - Success
+type BankHealthResult struct {
+	Success *HealthStatus `thrift:"success,0" db:"success" json:"success,omitempty"`
+}
+
+func NewBankHealthResult() *BankHealthResult {
+	return &BankHealthResult{}
+}
+
+var BankHealthResult_Success_DEFAULT HealthStatus
+
+func (p *BankHealthResult) GetSuccess() HealthStatus {
+	if !p.IsSetSuccess() {
+		return BankHealthResult_Success_DEFAULT
+	}
+	return *p.Success
+}
+func (p *BankHealthResult) IsSetSuccess() bool {
+	return p.Success != nil
+}
+
+func (p *BankHealthResult) Read(ctx context.Context, iprot thrift.TProtocol) error {
+	if _, err := iprot.ReadStructBegin(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T read error: ", p), err)
+	}
+
+	for {
+		_, fieldTypeId, fieldId, err := iprot.ReadFieldBegin(ctx)
+		if err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T field %d read error: ", p, fieldId), err)
+		}
+		if fieldTypeId == thrift.STOP {
+			break
+		}
+		switch fieldId {
+		case 0:
+			if fieldTypeId == thrift.I32 {
+				if err := p.ReadField0(ctx, iprot); err != nil {
+					return err
+				}
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
+		default:
+			if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+				return err
+			}
+		}
+		if err := iprot.ReadFieldEnd(ctx); err != nil {
+			return err
+		}
+	}
+	if err := iprot.ReadStructEnd(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T read struct end error: ", p), err)
+	}
+	return nil
+}
+
+func (p *BankHealthResult) ReadField0(ctx context.Context, iprot thrift.TProtocol) error {
+	if v, err := iprot.ReadI32(ctx); err != nil {
+		return thrift.PrependError("error reading field 0: ", err)
+	} else {
+		temp := HealthStatus(v)
+		p.Success = &temp
+	}
+	return nil
+}
+
+func (p *BankHealthResult) Write(ctx context.Context, oprot thrift.TProtocol) error {
+	if err := oprot.WriteStructBegin(ctx, "health_result"); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write struct begin error: ", p), err)
+	}
+	if p != nil {
+		if err := p.writeField0(ctx, oprot); err != nil {
+			return err
+		}
+	}
+	if err := oprot.WriteFieldStop(ctx); err != nil {
+		return thrift.PrependError("write field stop error: ", err)
+	}
+	if err := oprot.WriteStructEnd(ctx); err != nil {
+		return thrift.PrependError("write struct stop error: ", err)
+	}
+	return nil
+}
+
+func (p *BankHealthResult) writeField0(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if p.IsSetSuccess() {
+		if err := oprot.WriteFieldBegin(ctx, "success", thrift.I32, 0); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field begin error 0:success: ", p), err)
+		}
+		if err := oprot.WriteI32(ctx, int32(*p.Success)); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T.success (0) field write error: ", p), err)
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return thrift.PrependError(fmt.Sprintf("%T write field end error 0:success: ", p), err)
+		}
+	}
+	return err
+}
+
+func (p *BankHealthResult) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("BankHealthResult(%+v)", *p)
 }
