@@ -40,6 +40,10 @@ type ServerFlags struct {
 	MaxConns int
 	// Security: TLS, client certificates, bearer tokens.
 	Security ServerSecurity
+	// CORSOrigins is -cors-origins, the comma-separated origins whose
+	// pages may call the server from a browser (transport.WithCORSOrigins),
+	// registered for the transports that serve browsers (Descriptor.CORS).
+	CORSOrigins string
 }
 
 // Register adds the server flags of transport d to fs: the common ones,
@@ -54,6 +58,9 @@ func (f *ServerFlags) Register(fs *flag.FlagSet, d transport.Descriptor) {
 		fs.StringVar(&f.Protocol, "protocol", ps[0], "protocol: "+strings.Join(ps, " or ")+" (clients must use the same)")
 	}
 	f.Security.register(fs, d)
+	if d.CORS {
+		fs.StringVar(&f.CORSOrigins, "cors-origins", "", "comma-separated origins (scheme://host[:port]) whose pages may call the server from a browser; none: no CORS headers, cross-origin calls refused")
+	}
 }
 
 // Bank returns the bank the flags describe. A durable store stays open
@@ -91,7 +98,30 @@ func (f *ServerFlags) ServerConfig() (transport.ServerConfig, error) {
 		return cfg, fmt.Errorf("-max-conns %d: want 0 (the default) or more", f.MaxConns)
 	}
 	cfg.MaxConns = f.MaxConns
+	if cfg.CORSOrigins, err = ParseOrigins(f.CORSOrigins); err != nil {
+		return cfg, fmt.Errorf("-cors-origins: %w", err)
+	}
 	return cfg, nil
+}
+
+// ParseOrigins parses a comma-separated list of browser origins, each a
+// scheme (http or https), a host and an optional port, as a browser sends
+// it in the Origin header: no path, no wildcard. "" is no origin.
+func ParseOrigins(list string) ([]string, error) {
+	var origins []string
+	for o := range strings.SplitSeq(list, ",") {
+		o = strings.TrimSpace(o)
+		if o == "" {
+			continue
+		}
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.Contains(u.Host, "*") ||
+			u.String() != u.Scheme+"://"+u.Host || o != strings.ToLower(o) {
+			return nil, fmt.Errorf("%q is not an origin: want scheme://host[:port] in lower case, http or https, with no path and no wildcard", o)
+		}
+		origins = append(origins, o)
+	}
+	return origins, nil
 }
 
 // RunServer listens on the flags' address, serves transport d's server,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/igbank/igbank/common/bank"
@@ -64,6 +65,45 @@ func TestServerFlagsMaxConns(t *testing.T) {
 		cfg, err := f.ServerConfig()
 		if (err == nil) != tc.ok || cfg.MaxConns != tc.want {
 			t.Errorf("%v: MaxConns %d, error %v; want %d, ok %v", tc.args, cfg.MaxConns, err, tc.want, tc.ok)
+		}
+	}
+}
+
+// -cors-origins exists only where the descriptor serves browsers, and
+// takes exact origins only.
+func TestServerFlagsCORSOrigins(t *testing.T) {
+	fs := flag.NewFlagSet("server", flag.ContinueOnError)
+	var plain cli.ServerFlags
+	plain.Register(fs, transport.Descriptor{DefaultAddr: "127.0.0.1:0"})
+	if fs.Lookup("cors-origins") != nil {
+		t.Error("-cors-origins registered for a transport without Descriptor.CORS")
+	}
+	for _, tc := range []struct {
+		arg  string
+		want []string
+		ok   bool
+	}{
+		{"", nil, true},
+		{"http://127.0.0.1:8080", []string{"http://127.0.0.1:8080"}, true},
+		{"https://bank.example, http://[::1]:3000", []string{"https://bank.example", "http://[::1]:3000"}, true},
+		{"*", nil, false},
+		{"https://*.example", nil, false},
+		{"bank.example", nil, false},
+		{"https://bank.example/", nil, false},
+		{"https://bank.example/app", nil, false},
+		{"ftp://bank.example", nil, false},
+		{"https://Bank.example", nil, false},
+		{"null", nil, false},
+	} {
+		var f cli.ServerFlags
+		fs := flag.NewFlagSet("server", flag.ContinueOnError)
+		f.Register(fs, transport.Descriptor{DefaultAddr: "127.0.0.1:0", CORS: true})
+		if err := fs.Parse([]string{"-cors-origins", tc.arg}); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := f.ServerConfig()
+		if (err == nil) != tc.ok || !slices.Equal(cfg.CORSOrigins, tc.want) {
+			t.Errorf("-cors-origins %q: %q, error %v; want %q, ok %v", tc.arg, cfg.CORSOrigins, err, tc.want, tc.ok)
 		}
 	}
 }

@@ -41,6 +41,12 @@ type ServerConfig struct {
 	// Tokens, when set, checks the bearer tokens callers send, where the
 	// transport carries one (WithTokens); nil refuses every token.
 	Tokens *auth.Verifier
+	// CORSOrigins are the origins ("https://bank.example:8443") whose
+	// pages may call the server from a browser, where the transport
+	// serves browsers (WithCORSOrigins; Descriptor.CORS). None, the
+	// default, sends no CORS headers at all: a browser then refuses every
+	// cross-origin call.
+	CORSOrigins []string
 }
 
 // Timeouts are a server's connection timeouts. A zero field keeps the
@@ -101,6 +107,9 @@ func (c *ServerConfig) Apply(o ServerConfig) {
 	setDuration(&c.Handshakes.Timeout, o.Handshakes.Timeout)
 	if o.Tokens != nil {
 		c.Tokens = o.Tokens
+	}
+	if len(o.CORSOrigins) > 0 {
+		c.CORSOrigins = o.CORSOrigins
 	}
 }
 

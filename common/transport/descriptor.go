@@ -30,6 +30,10 @@ type Descriptor struct {
 	// each call (ClientConfig.Token, ServerConfig.Tokens); without, its
 	// callers authenticate by client certificate only.
 	Tokens bool
+	// CORS reports whether its servers serve browsers and answer CORS
+	// requests from the origins of ServerConfig.CORSOrigins (Connect,
+	// REST); the others ignore that setting.
+	CORS bool
 	// Variants are the transport's protocol variants; the first is the
 	// default and has the transport's Name. At least one.
 	Variants []Variant

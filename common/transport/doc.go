@@ -38,6 +38,7 @@
 //	protocol variant           WithProtocol(p Protocol)             (transport's own)            connect (client), thrift (server; WithClientProtocol on its client)
 //	TLS (server)               WithTLS(*tls.Config, tlsconf.Limits) ServerConfig.TLS, .Handshakes all six (a client CA in the config: mutual TLS)
 //	bearer tokens (server)     WithTokens(*auth.Verifier)           ServerConfig.Tokens          all but thrift (Descriptor.Tokens)
+//	browser origins (server)   WithCORSOrigins(origins ...string)   ServerConfig.CORSOrigins     connect, rest-json (Descriptor.CORS)
 //	TLS (client)               WithClientTLS(*tls.Config)           ClientConfig.TLS             all six
 //	bearer token (client)      WithToken(token string)              ClientConfig.Token           all but thrift
 //

@@ -55,6 +55,12 @@ func WithTokens[O ~func(P), P serverConfigured](v *auth.Verifier) O {
 	return serverOption[O](ServerConfig{Tokens: v})
 }
 
+// WithCORSOrigins sets ServerConfig.CORSOrigins: the origins whose pages
+// a browser lets call the server.
+func WithCORSOrigins[O ~func(P), P serverConfigured](origins ...string) O {
+	return serverOption[O](ServerConfig{CORSOrigins: origins})
+}
+
 // WithClientTLS sets ClientConfig.TLS: the client speaks TLS with config
 // (from tlsconf.Client).
 func WithClientTLS[O ~func(P), P clientConfigured](config *tls.Config) O {
