@@ -7,6 +7,7 @@ require (
 	github.com/igbank/igbank/common v0.0.0-00010101000000-000000000000
 	github.com/pb33f/libopenapi v0.36.6
 	github.com/pb33f/libopenapi-validator v0.13.8
+	github.com/rs/cors v1.11.1
 )
 
 require (

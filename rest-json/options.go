@@ -76,6 +76,14 @@ var (
 	// token, when sent, names the caller rather than its certificate.
 	// /openapi.json needs none.
 	WithTokens = transport.WithTokens[ServerOption]
+	// WithCORSOrigins lets pages of these origins ("https://bank.example")
+	// call the API from a browser: preflights from them are answered, and
+	// responses to them carry Access-Control-Allow-Origin (rs/cors; the
+	// methods GET, HEAD and POST; the request headers Content-Type,
+	// Authorization, Idempotency-Key and Request-Timeout; Location,
+	// Idempotent-Replayed and Retry-After readable). None, the default,
+	// sends no CORS headers: browsers refuse cross-origin calls.
+	WithCORSOrigins = transport.WithCORSOrigins[ServerOption]
 )
 
 // WithMaxBodyBytes sets the largest request body accepted (default
@@ -139,6 +147,7 @@ var Transport = transport.Descriptor{
 	Module:      "github.com/igbank/igbank/rest-json",
 	DefaultAddr: "127.0.0.1:7004",
 	Tokens:      true,
+	CORS:        true,
 	Variants: []transport.Variant{
 		{Name: "rest", Pooled: true, NewServer: transport.ServerFor(NewServer), Dial: transport.DialerFor(Dial)},
 	},

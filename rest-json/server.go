@@ -93,6 +93,9 @@ func NewServer(b bank.Bank, opts ...ServerOption) *Server {
 		s.maxTimeout = w
 	}
 	s.routes()
+	if len(cfg.CORSOrigins) > 0 {
+		s.http.Handler = withCORS(s.mux, cfg.CORSOrigins)
+	}
 	return s
 }
 
@@ -129,7 +132,7 @@ func (s *Server) routes() {
 
 // Handler returns the server's http.Handler, for mounting it in another
 // server or measuring it with net/http/httptest.
-func (s *Server) Handler() http.Handler { return s.mux }
+func (s *Server) Handler() http.Handler { return s.http.Handler }
 
 // Serve accepts connections on l until Shutdown; then it returns nil.
 // The connections are admitted (WithMaxConns, Timeouts.FirstRequest:
