@@ -67,6 +67,14 @@ var (
 	// protocol; a token, when sent, names the caller rather than its
 	// certificate.
 	WithTokens = transport.WithTokens[ServerOption]
+	// WithCORSOrigins lets pages of these origins ("https://bank.example")
+	// call the server from a browser with the Connect and gRPC-Web
+	// protocols (connect-web): preflights from them are answered, and
+	// responses to them carry Access-Control-Allow-Origin and expose the
+	// protocols' headers (rs/cors with connectrpc.com/cors's lists, and
+	// Authorization for bearer tokens). None, the default, sends no CORS
+	// headers: browsers refuse cross-origin calls.
+	WithCORSOrigins = transport.WithCORSOrigins[ServerOption]
 )
 
 // WithHandlerOptions adds options to the Connect handler, after the
@@ -161,6 +169,7 @@ var Transport = transport.Descriptor{
 	DefaultAddr: "127.0.0.1:7006",
 	HTTP2:       true,
 	Tokens:      true,
+	CORS:        true,
 	Variants: []transport.Variant{
 		{Name: "connect", Protocol: Connect.String(), Pooled: true,
 			NewServer: transport.ServerFor(NewServer), Dial: transport.DialerFor(Dial)},

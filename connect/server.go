@@ -84,6 +84,10 @@ func NewServer(b bank.Bank, opts ...ServerOption) *Server {
 	if cfg.TLS != nil || cfg.Tokens != nil {
 		handler = authenticate(handler, cfg.Tokens)
 	}
+	if len(cfg.CORSOrigins) > 0 {
+		// Outermost: a preflight carries no credentials.
+		handler = withCORS(handler, cfg.CORSOrigins)
+	}
 
 	var protocols http.Protocols
 	protocols.SetHTTP1(true) // curl, browsers, Connect and gRPC-Web over HTTP/1.1
