@@ -8,10 +8,12 @@ require (
 	github.com/igbank/igbank/connect v0.0.0-00010101000000-000000000000
 	github.com/igbank/igbank/grpc v0.0.0-00010101000000-000000000000
 	github.com/igbank/igbank/netrpc v0.0.0-00010101000000-000000000000
+	github.com/igbank/igbank/proto v0.0.0-00010101000000-000000000000
 	github.com/igbank/igbank/raw-sockets v0.0.0-00010101000000-000000000000
 	github.com/igbank/igbank/rest-json v0.0.0-00010101000000-000000000000
 	github.com/igbank/igbank/thrift v0.0.0-00010101000000-000000000000
 	google.golang.org/grpc v1.85.0
+	google.golang.org/protobuf v1.36.12
 )
 
 require (
@@ -22,14 +24,12 @@ require (
 	github.com/apache/thrift v0.25.0 // indirect
 	github.com/go-json-experiment/json v0.0.0-20260820222146-c27c302e5fc3 // indirect
 	github.com/golang-jwt/jwt/v5 v5.3.1 // indirect
-	github.com/igbank/igbank/proto v0.0.0-00010101000000-000000000000 // indirect
 	github.com/rs/cors v1.11.1 // indirect
 	github.com/sony/gobreaker/v2 v2.4.0 // indirect
 	golang.org/x/net v0.62.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
 	golang.org/x/text v0.43.0 // indirect
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20261019180522-ce908d29299b // indirect
-	google.golang.org/protobuf v1.36.12 // indirect
 )
 
 // The sibling modules of this repository are not published: they are
