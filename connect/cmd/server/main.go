@@ -1,7 +1,7 @@
 // Command server serves IGBank over Connect, gRPC and gRPC-Web on one port (HTTP/1.1 and h2c) until SIGINT or
 // SIGTERM, then shuts down gracefully:
 //
-//	server [-addr 127.0.0.1:7006] [-accounts 10000] [-store memory|sqlite:PATH|postgres://...]
+//	server [-addr 127.0.0.1:7006] [-accounts 10000] [-store memory|sqlite:PATH|postgres://...] [-cors-origins ORIGIN,...]
 package main
 
 import (
