@@ -161,6 +161,11 @@ func bearer(token string) connect.UnaryInterceptorFunc {
 	}
 }
 
+// maxH2Conns is the most HTTP/2 connections one of the client's
+// transports opens to its server: room for 800 calls in flight at the
+// server's 100 streams each.
+const maxH2Conns = 8
+
 // newTransport returns an HTTP client transport that speaks HTTP/2 to the
 // server, one connection per host, tuned as README.md describes: without
 // TLS with prior knowledge (h2c), with TLS (cfg.TLS) by ALPN "h2".
@@ -188,6 +193,14 @@ func newTransport(cfg clientConfig) *http.Transport {
 		// CompressMinBytes); leave decompression to connect.
 		DisableCompression: true,
 		IdleConnTimeout:    90 * time.Second,
+		// Calls beyond the server's streams per connection (100) open
+		// another connection, and without a bound each such call dialed
+		// its own: 2,000 calls in flight opened hundreds at once, past
+		// the server's connection limit, and the refused ones were
+		// retried on new dials until the client stalled
+		// (docs/benchmarks.md, "Latency against load"). Past
+		// maxH2Conns, calls wait for a stream.
+		MaxConnsPerHost: maxH2Conns,
 		HTTP2: &http.HTTP2Config{
 			// Ping a silent connection after 30 s; drop it if no answer
 			// in 10 s.

@@ -224,3 +224,46 @@ func TestAdmission(t *testing.T) {
 		t.Run(v.Name, func(t *testing.T) { banktest.RunAdmission(t, v) })
 	}
 }
+
+// TestManyCallsFewConnections makes 1,000 calls at once through one
+// client, in each HTTP/2 protocol, to a server that holds at most 32
+// connections: beyond the server's 100 streams per connection the client
+// opens a few more connections and then queues, rather than dialing one
+// per waiting call, which the server would refuse.
+func TestManyCallsFewConnections(t *testing.T) {
+	for _, p := range connectbank.Protocols {
+		t.Run(p.String(), func(t *testing.T) {
+			addr := banktest.Serve(t, connectbank.NewServer(bank.NewService(ledger.NewMemory(10)), connectbank.WithMaxConns(32)))
+			c, err := connectbank.Dial(testCtx(t), addr, connectbank.WithProtocol(p))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			ctx := testCtx(t)
+			var wg sync.WaitGroup
+			errs := make(chan error, 1000)
+			for range 1000 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					if _, err := c.Balance(ctx, ledger.SeedAccount(1)); err != nil {
+						errs <- err
+					}
+				}()
+			}
+			wg.Wait()
+			close(errs)
+			n := 0
+			var first error
+			for err := range errs {
+				if first == nil {
+					first = err
+				}
+				n++
+			}
+			if n > 0 {
+				t.Fatalf("%d of 1000 calls failed, the first: %v", n, first)
+			}
+		})
+	}
+}
