@@ -102,14 +102,21 @@ func (c *Config) Describe() string {
 	if c.StatementRows != nil {
 		fmt.Fprintf(&b, "statements of %s seeded transactions in %s (pages of up to %d)\n", joinInts(c.StatementRows), c.Workload.Month, bank.MaxPageSize)
 	}
-	if len(c.Networks) > 0 {
-		var ns []string
-		for _, n := range c.Networks {
-			p, _ := netem.Parse(n)
-			ns = append(ns, describeProfile(p))
-		}
-		fmt.Fprintf(&b, "network: %s (emulated beneath every server's listener)\n", strings.Join(ns, "; "))
+	// Every report says which network it ran on, loopback included.
+	networks := c.Networks
+	if len(networks) == 0 {
+		networks = []string{netem.Loopback.String()}
 	}
+	var ns []string
+	for _, n := range networks {
+		p, _ := netem.Parse(n)
+		ns = append(ns, describeProfile(p))
+	}
+	fmt.Fprintf(&b, "network: %s", strings.Join(ns, "; "))
+	if len(c.Networks) > 0 {
+		b.WriteString(" (emulated beneath every server's listener)")
+	}
+	b.WriteString("\n")
 	where := "servers in their own processes"
 	switch {
 	case c.Addr != "":

@@ -114,6 +114,9 @@ func TestRunOutput(t *testing.T) {
 	if code := command(args, &out, &errb); code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
+	if !strings.Contains(out.String(), "network: loopback (no emulation)") {
+		t.Errorf("the table does not say which network it ran on:\n%s", out.String())
+	}
 	if !strings.Contains(out.String(), "calls/s [min–max]") || strings.Contains(out.String(), "\r") {
 		t.Errorf("want the table and no progress line, got:\n%q", out.String())
 	}
