@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -24,7 +25,7 @@ type Config struct {
 	Warmup      time.Duration `json:"warmup_ns"`
 	Duration    time.Duration `json:"duration_ns"`
 	Concurrency []int         `json:"concurrency"`
-	Connections int           `json:"connections"` // 0: each transport's default; n: n connections (a pool of n, or n clients)
+	Connections Counts        `json:"connections"` // none or 0: each transport's default; n: n connections (a pool of n, or n clients); several: a sweep
 	Rates       []float64     `json:"rates,omitempty"`
 	Timeout     time.Duration `json:"timeout_ns,omitempty"`
 	Resilience  bool          `json:"resilience"` // wrap clients in the shared retry and breaker layers
@@ -90,8 +91,8 @@ func (c *Config) Describe() string {
 	} else {
 		fmt.Fprintf(&b, "closed loop, %s callers", joinInts(c.Concurrency))
 	}
-	if c.Connections > 0 {
-		fmt.Fprintf(&b, ", %d connection(s) per transport", c.Connections)
+	if c.Connections.Max() > 0 {
+		fmt.Fprintf(&b, ", %s connection(s) per transport", joinInts(c.Connections.Or(0)))
 	} else {
 		b.WriteString(", each transport's default connections")
 	}
@@ -199,8 +200,6 @@ func (c *Config) Validate() ([]transport.Variant, error) {
 		return nil, fmt.Errorf("warm-up %v: want 0 or more", c.Warmup)
 	case len(c.Concurrency) == 0:
 		return nil, errors.New("no concurrency given")
-	case c.Connections < 0 || c.Connections > 10_000:
-		return nil, fmt.Errorf("connections %d: want 0 (each transport's default) to 10000", c.Connections)
 	case c.Timeout < 0:
 		return nil, fmt.Errorf("timeout %v: want 0 (none) or more", c.Timeout)
 	case c.Workload.Accounts < 1 || c.Workload.Accounts > 999_999_999:
@@ -212,6 +211,11 @@ func (c *Config) Validate() ([]transport.Variant, error) {
 	}
 	if err := bank.ValidateMonth(c.Workload.Month); err != nil {
 		return nil, fmt.Errorf("month: %v", err)
+	}
+	for _, n := range c.Connections {
+		if n < 0 || n > 10_000 {
+			return nil, fmt.Errorf("connections %d: want 0 (each transport's default) to 10000", n)
+		}
 	}
 	for _, n := range c.Concurrency {
 		if n < 1 || n > 100_000 {
@@ -284,4 +288,44 @@ func describeProfile(p netem.Profile) string {
 		return strconv.FormatFloat(float64(b)/1e6, 'f', -1, 64) + " Mbit/s"
 	}
 	return d + fmt.Sprintf(", %s up, %s down", bw(p.Up), bw(p.Down))
+}
+
+// Counts is a list of counts, a dimension of a run such as its
+// connections. In JSON it is a list; a single number, as reports saved
+// before it was a list have it, reads as a list of one (0: none).
+type Counts []int
+
+// UnmarshalJSON reads a list or a single number.
+func (c *Counts) UnmarshalJSON(b []byte) error {
+	var n int
+	if err := json.Unmarshal(b, &n); err == nil {
+		*c = nil
+		if n != 0 {
+			*c = Counts{n}
+		}
+		return nil
+	}
+	var l []int
+	if err := json.Unmarshal(b, &l); err != nil {
+		return err
+	}
+	*c = l
+	return nil
+}
+
+// Max is the largest count, 0 for none.
+func (c Counts) Max() int {
+	m := 0
+	for _, n := range c {
+		m = max(m, n)
+	}
+	return m
+}
+
+// Or is c, or a list of def when c is empty.
+func (c Counts) Or(def int) []int {
+	if len(c) == 0 {
+		return []int{def}
+	}
+	return c
 }

@@ -2,6 +2,8 @@ package bench_test
 
 import (
 	"context"
+	"encoding/json"
+	"slices"
 	"testing"
 	"time"
 
@@ -44,7 +46,7 @@ func TestConnectionsMemory(t *testing.T) {
 	c := bench.DefaultConfig()
 	c.Transports, c.Reference = []string{"raw"}, false
 	c.Rounds, c.Warmup, c.Duration = 1, 50*time.Millisecond, 200*time.Millisecond
-	c.Concurrency, c.Connections = []int{200}, 200
+	c.Concurrency, c.Connections = []int{200}, bench.Counts{200}
 	rep, err := bench.Run(context.Background(), c, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -59,5 +61,31 @@ func TestConnectionsMemory(t *testing.T) {
 	}
 	if h := r.Summary.HeapPerConnKiB.Median; h <= 0 {
 		t.Errorf("%.1f KiB of live heap per connection", h)
+	}
+}
+
+// TestConnectionsSweep runs two connection counts as a dimension: a
+// result for each, and a report saved when connections were one number
+// still reads.
+func TestConnectionsSweep(t *testing.T) {
+	c := bench.DefaultConfig()
+	c.Transports, c.Reference, c.InProcess = []string{"raw"}, false, true
+	c.Rounds, c.Warmup, c.Duration = 1, 50*time.Millisecond, 100*time.Millisecond
+	c.Concurrency, c.Connections = []int{4}, bench.Counts{1, 3}
+	rep, err := bench.Run(context.Background(), c, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Results) != 2 || rep.Results[0].Connections != 1 || rep.Results[1].Connections != 3 {
+		t.Fatalf("results: %d, want one at 1 connection and one at 3", len(rep.Results))
+	}
+	for _, tc := range []struct {
+		js   string
+		want bench.Counts
+	}{{`0`, nil}, {`5`, bench.Counts{5}}, {`[1,10000]`, bench.Counts{1, 10000}}, {`null`, nil}} {
+		var got bench.Counts
+		if err := json.Unmarshal([]byte(tc.js), &got); err != nil || !slices.Equal(got, tc.want) {
+			t.Errorf("connections %s read as %v, %v; want %v", tc.js, got, err, tc.want)
+		}
 	}
 }

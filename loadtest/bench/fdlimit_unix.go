@@ -15,12 +15,13 @@ import (
 // says so, rather than letting dials fail in the middle of a run. Server
 // processes raise their own limit the same way.
 func checkFileLimit(c *Config) error {
-	if c.Connections == 0 {
+	conns := c.Connections.Max()
+	if conns == 0 {
 		return nil
 	}
-	need := uint64(c.Connections) + 256 // the generator's own files, the reference, the servers' pipes
+	need := uint64(conns) + 256 // the generator's own files, the reference, the servers' pipes
 	if c.InProcess {
-		need += uint64(c.Connections)
+		need += uint64(conns)
 	}
 	var l unix.Rlimit
 	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &l); err != nil {
@@ -35,5 +36,5 @@ func checkFileLimit(c *Config) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("connections %d need about %d open files, and this process may open %d (the hard limit, RLIMIT_NOFILE): raise it (ulimit -Hn, as root) or open fewer", c.Connections, need, l.Max)
+	return fmt.Errorf("connections %d need about %d open files, and this process may open %d (the hard limit, RLIMIT_NOFILE): raise it (ulimit -Hn, as root) or open fewer", conns, need, l.Max)
 }

@@ -104,7 +104,7 @@ type Sample struct {
 	// and bytes are unknown, and left at 0.
 	ServerLate bool `json:"server_stats_late,omitempty"`
 	// Per-connection memory, where the run opened its own connections
-	// (Config.Connections > 0) and the server is its own process: the
+	// (Result.Connections > 0) and the server is its own process: the
 	// server's settled accounting (two collections, memory returned to the
 	// OS) before the clients dialed, and after the measured window with
 	// every connection still open. OpenConns is how many the clients held

@@ -101,17 +101,20 @@ func Run(ctx context.Context, c Config, progress Progress) (*Report, error) {
 
 	accounts := accountTable(c.Workload.Accounts)
 	type point struct {
-		conc int
-		rate float64
+		conns int // 0: each transport's default
+		conc  int
+		rate  float64
 	}
 	var points []point
-	if c.OpenLoop() {
-		for _, r := range c.Rates {
-			points = append(points, point{c.Concurrency[0], r})
-		}
-	} else {
-		for _, n := range c.Concurrency {
-			points = append(points, point{conc: n})
+	for _, conns := range c.Connections.Or(0) {
+		if c.OpenLoop() {
+			for _, r := range c.Rates {
+				points = append(points, point{conns, c.Concurrency[0], r})
+			}
+		} else {
+			for _, n := range c.Concurrency {
+				points = append(points, point{conns: conns, conc: n})
+			}
 		}
 	}
 	runID := uint64(time.Now().UnixNano())
@@ -145,7 +148,7 @@ modes:
 			for _, p := range points {
 				results := make([]*Result, len(ts))
 				for i, t := range ts {
-					results[i] = &Result{Transport: t.Name, Concurrency: p.conc, Rate: p.rate, Connections: c.Connections, Churn: churn, Network: profile.String(), StatementRows: max(key.rows, 0)}
+					results[i] = &Result{Transport: t.Name, Concurrency: p.conc, Rate: p.rate, Connections: p.conns, Churn: churn, Network: profile.String(), StatementRows: max(key.rows, 0)}
 					if mode != SecurityPlain {
 						results[i].Security = mode
 					}
@@ -166,7 +169,7 @@ modes:
 							l.StatementAccounts, l.PageSize = stmts.Accounts, bank.MaxPageSize
 						}
 						label := fmt.Sprintf("[%d/%d] round %d/%d %s", done+1, total, round, c.Rounds, t.Name)
-						s, err := measure(ctx, t, servers[i], &c, clients[i], churn, l, accounts, label, progress)
+						s, err := measure(ctx, t, servers[i], &c, clients[i], p.conns, churn, l, accounts, label, progress)
 						done++
 						if err != nil {
 							closeServers(servers, ts)
@@ -277,17 +280,17 @@ func setRefRatios(results []*Result, round int) {
 }
 
 // measure runs one transport once: dial, warm up, measure, close.
-func measure(ctx context.Context, t transport.Variant, srv server.Handle, c *Config, cc transport.ClientConfig, churned bool, l load, accounts []bank.AccountNo, label string, progress Progress) (*Sample, error) {
+func measure(ctx context.Context, t transport.Variant, srv server.Handle, c *Config, cc transport.ClientConfig, conns int, churned bool, l load, accounts []bank.AccountNo, label string, progress Progress) (*Sample, error) {
 	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	// Connections n: a pool of n where the transport has one, else n
 	// clients with the callers spread over them.
 	nclients := 1
-	if c.Connections > 0 {
+	if conns > 0 {
 		if t.Pooled {
-			cc.Conns = c.Connections
+			cc.Conns = conns
 		} else {
-			nclients = c.Connections
+			nclients = conns
 		}
 	}
 	dial := t.DialFunc(cc)
@@ -296,7 +299,7 @@ func measure(ctx context.Context, t transport.Variant, srv server.Handle, c *Con
 	settled, _ := srv.(interface {
 		SettledStats() (server.ProcStats, error)
 	})
-	perConn := c.Connections > 0 && !churned && settled != nil
+	perConn := conns > 0 && !churned && settled != nil
 	var idle *ConnStats
 	if perConn {
 		ps, err := settled.SettledStats()
@@ -314,7 +317,7 @@ func measure(ctx context.Context, t transport.Variant, srv server.Handle, c *Con
 			f()
 		}
 	}()
-	openConns := c.Connections
+	openConns := conns
 	if churned {
 		// A new connection for every call: nothing to dial now.
 		for range nclients {
@@ -330,7 +333,7 @@ func measure(ctx context.Context, t transport.Variant, srv server.Handle, c *Con
 			}
 			return &Sample{}, nil
 		}
-		if failed == nclients && c.Connections == 0 {
+		if failed == nclients && conns == 0 {
 			// One client, and it cannot connect: nothing to measure.
 			return nil, fmt.Errorf("dial %s: %w", srv.Addr(), cls[0].(unconnected).err)
 		}

@@ -125,7 +125,7 @@ func TestRunOwnProcess(t *testing.T) {
 	}
 	c := benchtest.ShortConfig(names[:1])
 	c.Rounds = 2
-	c.Connections = 2
+	c.Connections = bench.Counts{2}
 	rep, err := bench.Run(context.Background(), c, nil)
 	if err != nil {
 		t.Fatal(err)

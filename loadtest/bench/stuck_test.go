@@ -43,7 +43,7 @@ func TestStuckCallers(t *testing.T) {
 			c := bench.DefaultConfig()
 			c.Transports, c.Reference, c.Addr = []string{"netrpc"}, false, tc.addr
 			c.Rounds, c.Warmup, c.Duration = 1, 100*time.Millisecond, 200*time.Millisecond
-			c.Concurrency, c.Connections = []int{4}, tc.conn
+			c.Concurrency, c.Connections = []int{4}, bench.Counts{tc.conn}
 			rep, err := bench.Run(context.Background(), c, nil)
 			if err != nil {
 				t.Fatal(err)

@@ -23,6 +23,7 @@ type groupKey struct {
 	churn    bool
 	network  string
 	rows     int
+	conns    int // Result.Connections: 0, each transport's default
 }
 
 // keyOf is the load point of res. A report saved before networks and
@@ -33,7 +34,7 @@ func keyOf(res *bench.Result) groupKey {
 	if sec == "" {
 		sec = bench.SecurityPlain
 	}
-	return groupKey{res.Concurrency, res.Rate, sec, res.Churn, networkName(res.Network), res.StatementRows}
+	return groupKey{res.Concurrency, res.Rate, sec, res.Churn, networkName(res.Network), res.StatementRows, res.Connections}
 }
 
 // setting is the key without its load: the points a sweep of load
@@ -47,11 +48,11 @@ func (k groupKey) setting() groupKey {
 // statement rows only when the run made them a dimension, so that the
 // labels of a run without them read as before.
 type naming struct {
-	showNetwork, showRows bool
+	showNetwork, showRows, showConns bool
 }
 
 func namingOf(c bench.Config) naming {
-	return naming{showNetwork: len(c.Networks) > 0, showRows: c.StatementRows != nil}
+	return naming{showNetwork: len(c.Networks) > 0, showRows: c.StatementRows != nil, showConns: len(c.Connections) > 1}
 }
 
 // group is the results of one load point, ranked.
@@ -84,6 +85,13 @@ func (g group) settingLabelWithout(dim string) string {
 	}
 	if g.showRows && dim != "rows" {
 		parts = append(parts, fmtCount(uint64(max(g.rows, 0)))+" statement rows")
+	}
+	if g.showConns && dim != "connections" {
+		if g.conns > 0 {
+			parts = append(parts, fmtCount(uint64(g.conns))+" connections")
+		} else {
+			parts = append(parts, "default connections")
+		}
 	}
 	sec, churn := g.security, g.churn
 	switch dim {

@@ -81,7 +81,7 @@ func parseRunFlags(args []string, stderr io.Writer) (bench.Config, *outputs, err
 	fs.DurationVar(&c.Warmup, "warmup", c.Warmup, "warm-up of every measurement, not counted")
 	fs.DurationVar(&c.Duration, "duration", c.Duration, "measured time of every measurement")
 	conc := fs.String("concurrency", joinInts(c.Concurrency), "callers (closed loop), or a comma-separated `list` for a sweep; with -rate, the most calls in flight")
-	fs.IntVar(&c.Connections, "connections", 0, "connections per transport: the size of its pool where it has one, else that many clients with the callers spread over them (0: each transport's default)")
+	conns := fs.String("connections", "", "connections per transport, or a comma-separated `list` for a sweep: the size of its pool where it has one, else that many clients with the callers spread over them (0 or none: each transport's default)")
 	rate := fs.String("rate", "", "open loop: fixed arrival `rate`s in calls/s (comma-separated for a sweep); latency counts from the intended send time")
 	fs.DurationVar(&c.Timeout, "timeout", 0, "deadline of every call (0: none but the run's end; a deadline costs the generator allocations)")
 	fs.BoolVar(&c.Resilience, "resilience", false, "wrap every client in the shared retry and circuit-breaker layers")
@@ -118,6 +118,13 @@ func parseRunFlags(args []string, stderr io.Writer) (bench.Config, *outputs, err
 		}
 	}
 	c.Transports = splitList(*transports)
+	if *conns != "" {
+		var l []int
+		if l, err = parseInts(*conns); err != nil {
+			return c, nil, fmt.Errorf("-connections: %w", err)
+		}
+		c.Connections = l
+	}
 	if c.Concurrency, err = parseInts(*conc); err != nil {
 		return c, nil, fmt.Errorf("-concurrency: %w", err)
 	}

@@ -70,7 +70,7 @@ func TestParseRunFlagsDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(c.Concurrency) != 3 || c.Concurrency[2] != 32 || c.Workload.Mix != (bench.Mix{80, 10, 10}) || c.Workload.Zipf != 1.2 || c.Connections != 4 || c.Reference {
+	if len(c.Concurrency) != 3 || c.Concurrency[2] != 32 || c.Workload.Mix != (bench.Mix{80, 10, 10}) || c.Workload.Zipf != 1.2 || len(c.Connections) != 1 || c.Connections[0] != 4 || c.Reference {
 		t.Errorf("parsed: %+v", c)
 	}
 	c, o, err := parseRunFlags([]string{"-network", "lan,wan", "-statement-rows", "0,1000", "-max-conns", "10100", "-allow-errors"}, &bytes.Buffer{})
