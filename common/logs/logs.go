@@ -34,6 +34,7 @@ package logs
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -137,6 +138,9 @@ func (h hidden) logged(ctx context.Context, op bank.Op, acc bank.AccountNo, star
 	c := bank.CodeOf(err)
 	if c != bank.Internal && c != bank.Unavailable {
 		return err
+	}
+	if be := (*bank.Error)(nil); errors.As(err, &be) && be.Err == nil {
+		return err // nothing hidden: the client reads all there is
 	}
 	h.log.LogAttrs(ctx, slog.LevelError, "call failed; its cause is hidden from the client",
 		slog.String(Op, op.String()), slog.String(Account, string(acc)), slog.String(Code, c.String()),
