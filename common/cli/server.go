@@ -172,7 +172,7 @@ func runServer(d transport.Descriptor, f *ServerFlags, logger *slog.Logger) (err
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(l) }()
 	logger.Info(fmt.Sprintf("igbank %s server ready on %s", name, l.Addr()), logs.Transport, name,
-		logs.Addr, l.Addr().String(), logs.Accounts, f.Accounts, logs.Store, storeName(f.Store), logs.Security, f.Security.Describe())
+		logs.Addr, l.Addr().String(), logs.Accounts, f.Accounts, logs.Store, logs.StoreSpec(f.Store), logs.Security, f.Security.Describe())
 	select {
 	case err := <-done:
 		return err
@@ -196,18 +196,4 @@ func ServerMain(d transport.Descriptor) {
 		slog.Error(fmt.Sprintf("igbank %s server failed", d.Name), logs.Transport, d.Name, logs.Err, err)
 		os.Exit(1)
 	}
-}
-
-// storeName is the store spec for the ready line, without a password.
-func storeName(spec string) string {
-	if spec == "" {
-		return store.Default
-	}
-	if u, err := url.Parse(spec); err == nil && u.User != nil {
-		if _, has := u.User.Password(); has {
-			u.User = url.UserPassword(u.User.Username(), "xxxxx")
-			return u.String()
-		}
-	}
-	return spec
 }

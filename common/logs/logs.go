@@ -39,6 +39,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"strings"
 	"time"
 
@@ -69,9 +70,9 @@ const (
 // Flags are -log-format and -log-level.
 type Flags struct {
 	// Format is "text" (the default) or "json".
-	Format string
+	Format string `json:"format,omitempty"`
 	// Level is "debug", "info" (the default), "warn" or "error".
-	Level string
+	Level string `json:"level,omitempty"`
 }
 
 // Register adds -log-format and -log-level to fs.
@@ -167,4 +168,19 @@ func (h hidden) Deposit(ctx context.Context, req bank.DepositRequest) (bank.Depo
 	start := time.Now()
 	r, err := h.next.Deposit(ctx, req)
 	return r, h.logged(ctx, bank.OpDeposit, req.Account, start, err)
+}
+
+// StoreSpec is a ledger store spec (package store) as logged under the
+// key store: "" is "memory", and a URL's password reads "xxxxx".
+func StoreSpec(spec string) string {
+	if spec == "" {
+		return "memory"
+	}
+	if u, err := url.Parse(spec); err == nil && u.User != nil {
+		if _, has := u.User.Password(); has {
+			u.User = url.UserPassword(u.User.Username(), "xxxxx")
+			return u.String()
+		}
+	}
+	return spec
 }

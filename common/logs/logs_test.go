@@ -60,3 +60,16 @@ func TestFlags(t *testing.T) {
 		}
 	}
 }
+
+func TestStoreSpec(t *testing.T) {
+	for spec, want := range map[string]string{
+		"":                                  "memory",
+		"sqlite:/tmp/x.db":                  "sqlite:/tmp/x.db",
+		"postgres://bank:s3cret@db:5432/b":  "postgres://bank:xxxxx@db:5432/b",
+		"postgres://bank@db/b?sslmode=none": "postgres://bank@db/b?sslmode=none",
+	} {
+		if got := logs.StoreSpec(spec); got != want || strings.Contains(got, "s3cret") {
+			t.Errorf("StoreSpec(%q) = %q, want %q", spec, got, want)
+		}
+	}
+}
