@@ -181,5 +181,6 @@ func (c ServerConfig) Admission(refuse func(net.Conn)) *admit.Admission {
 		MaxConns:     Limit(c.MaxConns),
 		FirstRequest: Limit(c.Timeouts.FirstRequest),
 		Refuse:       refuse,
+		Logger:       c.Logger,
 	})
 }
