@@ -132,7 +132,7 @@ func NewServer(b bank.Bank, opts ...ServerOption) *Server {
 	}
 	// A connection refused at a full server is closed: its client
 	// reports unavailable.
-	return &Server{http: hs, admit: cfg.Admission(nil), tls: tlsConfig, handshakes: cfg.Handshakes, health: health}
+	return &Server{http: hs, admit: cfg.Admission(nil), tls: tlsConfig, handshakes: cfg.Handshakes.Logged(cfg.Logger), health: health}
 }
 
 // plainBodyErrors makes a request body that fails to arrive an error that

@@ -145,7 +145,7 @@ func (s *Server) Handler() http.Handler { return s.http.Handler }
 func (s *Server) Serve(l net.Listener) error {
 	l = s.admit.Listener(l)
 	if s.tls != nil {
-		l = tlsconf.Listener(l, s.tls, s.cfg.Handshakes)
+		l = tlsconf.Listener(l, s.tls, s.cfg.Handshakes.Logged(s.cfg.Logger))
 	}
 	err := s.http.Serve(l)
 	if errors.Is(err, http.ErrServerClosed) {

@@ -138,7 +138,7 @@ func NewServer(b bank.Bank, opts ...ServerOption) *Server {
 func (s *Server) Serve(l net.Listener) error {
 	l = s.admit.Listener(l)
 	if s.tls != nil {
-		l = tlsconf.Listener(l, s.tls, s.cfg.Handshakes)
+		l = tlsconf.Listener(l, s.tls, s.cfg.Handshakes.Logged(s.cfg.Logger))
 	}
 	return s.conns.Serve(l)
 }
