@@ -192,8 +192,13 @@ func ServerMain(d transport.Descriptor) {
 	var f ServerFlags
 	f.Register(flag.CommandLine, d)
 	flag.Parse()
-	if err := RunServer(d, &f); err != nil {
-		slog.Error(fmt.Sprintf("igbank %s server failed", d.Name), logs.Transport, d.Name, logs.Err, err)
+	logger, err := f.Log.Logger(os.Stderr)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "igbank %s server: %v\n", d.Name, err)
+		os.Exit(2)
+	}
+	if err := runServer(d, &f, logger); err != nil {
+		logger.Error(fmt.Sprintf("igbank %s server: %v", d.Name, err), logs.Transport, d.Name, logs.Err, err)
 		os.Exit(1)
 	}
 }
