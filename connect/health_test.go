@@ -73,3 +73,11 @@ func TestGRPCurlHealth(t *testing.T) {
 		t.Fatalf("grpcurl health check: %s", out)
 	}
 }
+
+// TestHiddenCause: over every variant, the cause of an internal error is
+// logged, not sent (banktest.RunHiddenCause).
+func TestHiddenCause(t *testing.T) {
+	for _, v := range connectbank.Transport.Variants {
+		t.Run(v.Name, func(t *testing.T) { banktest.RunHiddenCause(t, v) })
+	}
+}

@@ -21,6 +21,7 @@ import (
 	"github.com/igbank/igbank/common/admit"
 	"github.com/igbank/igbank/common/auth"
 	"github.com/igbank/igbank/common/bank"
+	"github.com/igbank/igbank/common/logs"
 	"github.com/igbank/igbank/common/tlsconf"
 	"github.com/igbank/igbank/common/transport"
 	"github.com/igbank/igbank/connect/igbankv1connect"
@@ -56,6 +57,8 @@ func NewServer(b bank.Bank, opts ...ServerOption) *Server {
 	for _, o := range opts {
 		o(&cfg)
 	}
+	cfg.Logger = cfg.Logger.With(logs.Transport, "connect")
+	b = logs.Hidden(b, cfg.Logger)
 	handlerOpts := append([]connect.HandlerOption{
 		connect.WithReadMaxBytes(MaxRequestBytes),
 		connect.WithSendMaxBytes(MaxResponseBytes),
@@ -129,7 +132,7 @@ func NewServer(b bank.Bank, opts ...ServerOption) *Server {
 	}
 	// A connection refused at a full server is closed: its client
 	// reports unavailable.
-	return &Server{http: hs, admit: cfg.Admission(nil), tls: tlsConfig, handshakes: cfg.Handshakes, health: health}
+	return &Server{http: hs, admit: cfg.Admission(nil), tls: tlsConfig, handshakes: cfg.Handshakes.Logged(cfg.Logger), health: health}
 }
 
 // plainBodyErrors makes a request body that fails to arrive an error that
@@ -248,7 +251,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // call, and logs it.
 func recoverPanic(logger *slog.Logger) func(context.Context, connect.Spec, http.Header, any) error {
 	return func(_ context.Context, spec connect.Spec, _ http.Header, p any) error {
-		logger.Error("connectbank: panic in "+spec.Procedure, "panic", p, "stack", string(debug.Stack()))
+		logger.Error("panic recovered", logs.Method, spec.Procedure, logs.Panic, p, logs.Stack, string(debug.Stack()))
 		return connectError(&bank.Error{Code: bank.Internal, Message: "panic in " + spec.Procedure, Err: fmt.Errorf("%v", p)})
 	}
 }

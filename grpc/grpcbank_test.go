@@ -233,3 +233,7 @@ func TestFirstCallAfterFirstRequestDeadline(t *testing.T) {
 
 // The health check SERVING, then not serving once Shutdown has begun.
 func TestHealth(t *testing.T) { banktest.RunHealth(t, grpcbank.Transport.Variants[0]) }
+
+// TestHiddenCause: the cause of an internal error is logged, not sent
+// (banktest.RunHiddenCause).
+func TestHiddenCause(t *testing.T) { banktest.RunHiddenCause(t, grpcbank.Transport.Variants[0]) }

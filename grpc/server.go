@@ -16,6 +16,7 @@ import (
 	"github.com/igbank/igbank/common/auth"
 	"github.com/igbank/igbank/common/bank"
 	"github.com/igbank/igbank/common/h2guard"
+	"github.com/igbank/igbank/common/logs"
 	"github.com/igbank/igbank/common/transport"
 	"github.com/igbank/igbank/proto/igbankv1"
 	"github.com/igbank/igbank/proto/pbbank"
@@ -143,7 +144,7 @@ func guardLimits(cfg serverConfig) h2guard.Limits {
 		MaxStreams:     4 * MaxConcurrentStreams,
 		OnViolation: func(c net.Conn, v h2guard.Violation) {
 			if logger != nil {
-				logger.Warn("HTTP/2 connection ended", "reason", string(v), "peer", c.RemoteAddr().String())
+				logger.Warn("HTTP/2 connection ended", logs.Reason, string(v), logs.Peer, c.RemoteAddr().String())
 			}
 		},
 	}
@@ -174,6 +175,8 @@ func NewServer(b bank.Bank, opts ...ServerOption) *Server {
 	for _, o := range opts {
 		o(&cfg)
 	}
+	cfg.Logger = cfg.Logger.With(logs.Transport, "grpc")
+	b = logs.Hidden(b, cfg.Logger)
 	// A connection refused at a full server is closed: its client
 	// reports unavailable.
 	adm := cfg.Admission(nil)
@@ -241,7 +244,7 @@ func recoverPanics(logger *slog.Logger) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, next grpc.UnaryHandler) (resp any, err error) {
 		defer func() {
 			if p := recover(); p != nil {
-				logger.Error("grpcbank: panic in "+info.FullMethod, "panic", p, "stack", string(debug.Stack()))
+				logger.Error("panic recovered", logs.Method, info.FullMethod, logs.Panic, p, logs.Stack, string(debug.Stack()))
 				// The client learns there was a panic, in which method; the
 				// value and the stack stay in the log (bank.Detail).
 				err = pbbank.Status(&bank.Error{Code: bank.Internal, Message: "panic in " + info.FullMethod, Err: fmt.Errorf("%v", p)})

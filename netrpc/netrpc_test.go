@@ -146,7 +146,7 @@ func TestPanicIsInternal(t *testing.T) {
 	wantBalance(t, c, 1)
 	mu.Lock()
 	defer mu.Unlock()
-	if !strings.Contains(logs.String(), "panic in IGBank.Balance") {
+	if !strings.Contains(logs.String(), `msg="panic recovered"`) || !strings.Contains(logs.String(), "method=IGBank.Balance panic=boom") {
 		t.Fatalf("panic not logged: %q", logs.String())
 	}
 }
@@ -664,3 +664,7 @@ func TestAnnouncedLargeMessageRefusedAtOnce(t *testing.T) {
 		t.Fatal("the server waited for the body of an oversized message instead of refusing it from its length")
 	}
 }
+
+// TestHiddenCause: the cause of an internal error is logged, not sent
+// (banktest.RunHiddenCause).
+func TestHiddenCause(t *testing.T) { banktest.RunHiddenCause(t, netrpcbank.Transport.Variants[0]) }

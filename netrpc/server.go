@@ -15,6 +15,7 @@ import (
 	"github.com/igbank/igbank/common/auth"
 	"github.com/igbank/igbank/common/bank"
 	"github.com/igbank/igbank/common/connserver"
+	"github.com/igbank/igbank/common/logs"
 	"github.com/igbank/igbank/common/tlsconf"
 	"github.com/igbank/igbank/common/transport"
 )
@@ -54,6 +55,8 @@ func NewServer(b bank.Bank, opts ...ServerOption) *Server {
 	for _, o := range opts {
 		o(&cfg)
 	}
+	cfg.Logger = cfg.Logger.With(logs.Transport, "netrpc")
+	b = logs.Hidden(b, cfg.Logger)
 	base, cancel := context.WithCancel(context.Background())
 	s := &Server{bank: b, cfg: cfg, tls: tlsconf.ForServer(cfg.TLS, ALPN), base: base, cancelBase: cancel}
 	// A connection refused at a full server is closed: net/rpc has no
@@ -61,7 +64,7 @@ func NewServer(b bank.Bank, opts ...ServerOption) *Server {
 	s.admit = cfg.Admission(nil)
 	s.conns = connserver.New(connserver.Config{
 		NewConn: func(nc net.Conn) connserver.Conn { return newServerConn(s, nc) },
-		Logger:  cfg.Logger.With("transport", "netrpc"),
+		Logger:  cfg.Logger,
 		Abort:   cancel,
 	})
 	return s
@@ -75,7 +78,7 @@ func NewServer(b bank.Bank, opts ...ServerOption) *Server {
 func (s *Server) Serve(l net.Listener) error {
 	l = s.admit.Listener(l)
 	if s.tls != nil {
-		l = tlsconf.Listener(l, s.tls, s.cfg.Handshakes)
+		l = tlsconf.Listener(l, s.tls, s.cfg.Handshakes.Logged(s.cfg.Logger))
 	}
 	return s.conns.Serve(l)
 }
@@ -208,7 +211,7 @@ func (sv *Service) callContext(timeout time.Duration) (context.Context, context.
 // bad call cannot take the whole server down (net/rpc does not recover).
 func (sv *Service) recoverTo(errp *error, method string) {
 	if p := recover(); p != nil {
-		sv.conn.s.cfg.Logger.Error("netrpcbank: panic in "+method, "panic", p, "stack", string(debug.Stack()))
+		sv.conn.s.cfg.Logger.Error("panic recovered", logs.Method, method, logs.Panic, p, logs.Stack, string(debug.Stack()))
 		*errp = toWire(bank.Errorf(bank.Internal, "panic in %s", method))
 	}
 }

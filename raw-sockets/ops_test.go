@@ -118,3 +118,7 @@ func FuzzHealthReply(f *testing.F) {
 		}
 	})
 }
+
+// TestHiddenCause: the cause of an internal error is logged, not sent
+// (banktest.RunHiddenCause).
+func TestHiddenCause(t *testing.T) { banktest.RunHiddenCause(t, Transport.Variants[0]) }

@@ -17,6 +17,7 @@ import (
 	"github.com/igbank/igbank/common/auth"
 	"github.com/igbank/igbank/common/bank"
 	"github.com/igbank/igbank/common/connserver"
+	"github.com/igbank/igbank/common/logs"
 	"github.com/igbank/igbank/common/tlsconf"
 	"github.com/igbank/igbank/common/transport"
 )
@@ -43,10 +44,12 @@ type Server struct {
 
 // NewServer returns a server of b.
 func NewServer(b bank.Bank, opts ...ServerOption) *Server {
-	s := &Server{bank: b, cfg: defaultServerConfig()}
+	s := &Server{cfg: defaultServerConfig()}
 	for _, o := range opts {
 		o(&s.cfg)
 	}
+	s.cfg.Logger = s.cfg.Logger.With(logs.Transport, "raw")
+	s.bank = logs.Hidden(b, s.cfg.Logger)
 	s.tls = tlsconf.ForServer(s.cfg.TLS, ALPN)
 	refuse := refuseFull
 	if s.tls != nil {
@@ -67,7 +70,7 @@ func NewServer(b bank.Bank, opts ...ServerOption) *Server {
 func (s *Server) Serve(l net.Listener) error {
 	l = s.admit.Listener(l)
 	if s.tls != nil {
-		l = tlsconf.Listener(l, s.tls, s.cfg.Handshakes)
+		l = tlsconf.Listener(l, s.tls, s.cfg.Handshakes.Logged(s.cfg.Logger))
 	}
 	return s.conns.Serve(l)
 }
@@ -431,7 +434,7 @@ func (s *Server) reply(b []byte, ctx context.Context, req request) (frame []byte
 	op := req.h.Op | ReplyBit
 	defer func() {
 		if p := recover(); p != nil {
-			s.cfg.Logger.Error("rawbank: panic serving a call", "op", req.h.Op, "panic", p, "stack", string(debug.Stack()))
+			s.cfg.Logger.Error("panic recovered", logs.Method, req.h.Op, logs.Panic, p, logs.Stack, string(debug.Stack()))
 			frame = finishFrame(appendErrorMessage(beginFrame(b[:0], op, bank.Internal), "internal error"), req.h.ID, 0)
 		}
 	}()

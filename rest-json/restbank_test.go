@@ -230,3 +230,7 @@ func TestSlowReader(t *testing.T) {
 
 // The health check SERVING, then not serving once Shutdown has begun.
 func TestHealth(t *testing.T) { banktest.RunHealth(t, restbank.Transport.Variants[0]) }
+
+// TestHiddenCause: the cause of an internal error is logged, not sent
+// (banktest.RunHiddenCause).
+func TestHiddenCause(t *testing.T) { banktest.RunHiddenCause(t, restbank.Transport.Variants[0]) }

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -20,6 +21,7 @@ import (
 	"github.com/igbank/igbank/common/admit"
 	"github.com/igbank/igbank/common/auth"
 	"github.com/igbank/igbank/common/bank"
+	"github.com/igbank/igbank/common/logs"
 	"github.com/igbank/igbank/common/tlsconf"
 	"github.com/igbank/igbank/common/transport"
 )
@@ -59,6 +61,8 @@ func NewServer(b bank.Bank, opts ...ServerOption) *Server {
 	for _, o := range opts {
 		o(&cfg)
 	}
+	cfg.Logger = cfg.Logger.With(logs.Transport, "rest")
+	b = logs.Hidden(b, cfg.Logger)
 	s := &Server{bank: b, cfg: cfg, mux: http.NewServeMux(), authenticate: cfg.TLS != nil || cfg.Tokens != nil}
 	s.http = &http.Server{
 		Handler:           s.mux,
@@ -141,7 +145,7 @@ func (s *Server) Handler() http.Handler { return s.http.Handler }
 func (s *Server) Serve(l net.Listener) error {
 	l = s.admit.Listener(l)
 	if s.tls != nil {
-		l = tlsconf.Listener(l, s.tls, s.cfg.Handshakes)
+		l = tlsconf.Listener(l, s.tls, s.cfg.Handshakes.Logged(s.cfg.Logger))
 	}
 	err := s.http.Serve(l)
 	if errors.Is(err, http.ErrServerClosed) {
@@ -243,7 +247,7 @@ func (s *Server) apiHandler(h func(http.ResponseWriter, *http.Request) error) ht
 				if p == http.ErrAbortHandler {
 					panic(p)
 				}
-				s.cfg.Logger.Error("restbank: panic serving a request", "method", r.Method, "path", r.URL.Path, "panic", p)
+				s.cfg.Logger.Error("panic recovered", logs.Method, r.Method, logs.Path, r.URL.Path, logs.Panic, p, logs.Stack, string(debug.Stack()))
 				writeProblem(w, bank.Internal, "internal error")
 			}
 		}()

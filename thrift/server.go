@@ -19,6 +19,7 @@ import (
 	"github.com/igbank/igbank/common/auth"
 	"github.com/igbank/igbank/common/bank"
 	"github.com/igbank/igbank/common/connserver"
+	"github.com/igbank/igbank/common/logs"
 	"github.com/igbank/igbank/common/tlsconf"
 	"github.com/igbank/igbank/thrift/gen/bankthrift"
 )
@@ -99,6 +100,8 @@ func NewServer(b bank.Bank, opts ...ServerOption) *Server {
 	for _, o := range opts {
 		o(&cfg)
 	}
+	cfg.Logger = cfg.Logger.With(logs.Transport, "thrift")
+	b = logs.Hidden(b, cfg.Logger)
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{
 		cfg:         cfg,
@@ -135,7 +138,7 @@ func NewServer(b bank.Bank, opts ...ServerOption) *Server {
 func (s *Server) Serve(l net.Listener) error {
 	l = s.admit.Listener(l)
 	if s.tls != nil {
-		l = tlsconf.Listener(l, s.tls, s.cfg.Handshakes)
+		l = tlsconf.Listener(l, s.tls, s.cfg.Handshakes.Logged(s.cfg.Logger))
 	}
 	return s.conns.Serve(l)
 }
@@ -170,7 +173,7 @@ func (s *Server) serveConn(c *serverConn) {
 		// The processor decodes untrusted bytes; whatever goes wrong
 		// there costs this connection, never the server.
 		if r := recover(); r != nil {
-			s.cfg.Logger.Error("thriftbank: panic serving a connection", "remote", c.nc.RemoteAddr(), "panic", r, "stack", string(debug.Stack()))
+			s.cfg.Logger.Error("panic recovered", logs.Peer, c.nc.RemoteAddr().String(), logs.Panic, r, logs.Stack, string(debug.Stack()))
 		}
 		c.raw.Close()
 	}()
@@ -319,7 +322,7 @@ var _ bankthrift.Bank = handler{}
 
 func (h handler) recoverCall(method string, err *error) {
 	if r := recover(); r != nil {
-		h.log.Error("thriftbank: handler panic", "method", method, "panic", r, "stack", string(debug.Stack()))
+		h.log.Error("panic recovered", logs.Method, method, logs.Panic, r, logs.Stack, string(debug.Stack()))
 		*err = &bankthrift.Internal{Message: "internal error: the server failed while handling " + method}
 	}
 }

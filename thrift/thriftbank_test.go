@@ -39,3 +39,11 @@ func TestHealth(t *testing.T) {
 		t.Run(v.Name, func(t *testing.T) { banktest.RunHealth(t, v) })
 	}
 }
+
+// TestHiddenCause: over every variant, the cause of an internal error is
+// logged, not sent (banktest.RunHiddenCause).
+func TestHiddenCause(t *testing.T) {
+	for _, v := range thriftbank.Transport.Variants {
+		t.Run(v.Name, func(t *testing.T) { banktest.RunHiddenCause(t, v) })
+	}
+}

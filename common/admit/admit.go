@@ -28,12 +28,15 @@ package admit
 
 import (
 	"errors"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/igbank/igbank/common/logs"
 )
 
 // Config configures an Admission.
@@ -49,6 +52,11 @@ type Config struct {
 	// goroutine of its own and must return within about a second; the
 	// connection is closed after it. Nil closes the connection at once.
 	Refuse func(net.Conn)
+	// Logger, if not nil, receives a record at level DEBUG for every
+	// connection reclaimed or refused, with its peer (the keys of package
+	// logs). DEBUG, because a flood of connections to a full server would
+	// otherwise flood the log too; Stats counts them at every level.
+	Logger *slog.Logger
 }
 
 // maxRefusing bounds the Refuse calls in progress: past it, refused
@@ -164,6 +172,9 @@ func (a *Admission) admit(nc net.Conn) *Conn {
 	}
 	if victim != nil {
 		a.reclaimed.Add(1)
+		if l := a.cfg.Logger; l != nil {
+			l.Debug("idle connection reclaimed for a new one", logs.Peer, victim.Conn.RemoteAddr().String())
+		}
 		victim.stopTimer()
 		a.unkey(victim)
 		victim.Conn.Close()
@@ -282,6 +293,9 @@ func (a *Admission) unkey(c *Conn) {
 // not too many refusals are in progress, and closes it.
 func (a *Admission) refuse(nc net.Conn) {
 	a.refused.Add(1)
+	if l := a.cfg.Logger; l != nil {
+		l.Debug("connection refused: the server is full of busy connections", logs.Peer, nc.RemoteAddr().String())
+	}
 	if a.cfg.Refuse == nil {
 		nc.Close()
 		return

@@ -9,7 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log"
+	"log/slog"
 	"net"
 	"net/url"
 	"os"
@@ -21,6 +21,7 @@ import (
 	"github.com/igbank/igbank/common/auth"
 	"github.com/igbank/igbank/common/bank"
 	"github.com/igbank/igbank/common/ledger"
+	"github.com/igbank/igbank/common/logs"
 	"github.com/igbank/igbank/common/store"
 	"github.com/igbank/igbank/common/transport"
 )
@@ -44,6 +45,9 @@ type ServerFlags struct {
 	// pages may call the server from a browser (transport.WithCORSOrigins),
 	// registered for the transports that serve browsers (Descriptor.CORS).
 	CORSOrigins string
+	// Log is -log-format and -log-level: the logger of the ready and
+	// shutdown lines and of the transport's server (transport.WithLogger).
+	Log logs.Flags
 }
 
 // Register adds the server flags of transport d to fs: the common ones,
@@ -58,6 +62,7 @@ func (f *ServerFlags) Register(fs *flag.FlagSet, d transport.Descriptor) {
 		fs.StringVar(&f.Protocol, "protocol", ps[0], "protocol: "+strings.Join(ps, " or ")+" (clients must use the same)")
 	}
 	f.Security.register(fs, d)
+	f.Log.Register(fs)
 	if d.CORS {
 		fs.StringVar(&f.CORSOrigins, "cors-origins", "", "comma-separated origins (scheme://host[:port]) whose pages may call the server from a browser; none: no CORS headers, cross-origin calls refused")
 	}
@@ -126,8 +131,17 @@ func ParseOrigins(list string) ([]string, error) {
 
 // RunServer listens on the flags' address, serves transport d's server,
 // logs one line when ready, and shuts down gracefully on SIGINT or
-// SIGTERM, giving calls in progress up to 10 seconds.
+// SIGTERM, giving calls in progress up to 10 seconds. It logs to standard
+// error in the format and from the level of the flags.
 func RunServer(d transport.Descriptor, f *ServerFlags) (err error) {
+	logger, err := f.Log.Logger(os.Stderr)
+	if err != nil {
+		return err
+	}
+	return runServer(d, f, logger)
+}
+
+func runServer(d transport.Descriptor, f *ServerFlags, logger *slog.Logger) (err error) {
 	v, ok := d.Variant(f.Protocol)
 	if !ok {
 		return fmt.Errorf("unknown -protocol %q (want %s)", f.Protocol, strings.Join(d.Protocols(), " or "))
@@ -137,6 +151,7 @@ func RunServer(d transport.Descriptor, f *ServerFlags) (err error) {
 	if err != nil {
 		return err
 	}
+	cfg.Logger = logger
 	octx, ocancel := context.WithTimeout(context.Background(), time.Minute)
 	b, closer, err := f.Open(octx)
 	ocancel()
@@ -156,13 +171,14 @@ func RunServer(d transport.Descriptor, f *ServerFlags) (err error) {
 	srv := v.NewServer(b, cfg)
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(l) }()
-	log.Printf("igbank %s server ready on %s (%d accounts, store %s, %s)", name, l.Addr(), f.Accounts, storeName(f.Store), f.Security.Describe())
+	logger.Info(fmt.Sprintf("igbank %s server ready on %s", name, l.Addr()), logs.Transport, name,
+		logs.Addr, l.Addr().String(), logs.Accounts, f.Accounts, logs.Store, logs.StoreSpec(f.Store), logs.Security, f.Security.Describe())
 	select {
 	case err := <-done:
 		return err
 	case <-ctx.Done():
 	}
-	log.Printf("igbank %s server shutting down", name)
+	logger.Info(fmt.Sprintf("igbank %s server shutting down", name), logs.Transport, name)
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
@@ -176,21 +192,13 @@ func ServerMain(d transport.Descriptor) {
 	var f ServerFlags
 	f.Register(flag.CommandLine, d)
 	flag.Parse()
-	if err := RunServer(d, &f); err != nil {
-		log.Fatalf("igbank %s server: %v", d.Name, err)
+	logger, err := f.Log.Logger(os.Stderr)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "igbank %s server: %v\n", d.Name, err)
+		os.Exit(2)
 	}
-}
-
-// storeName is the store spec for the ready line, without a password.
-func storeName(spec string) string {
-	if spec == "" {
-		return store.Default
+	if err := runServer(d, &f, logger); err != nil {
+		logger.Error(fmt.Sprintf("igbank %s server: %v", d.Name, err), logs.Transport, d.Name, logs.Err, err)
+		os.Exit(1)
 	}
-	if u, err := url.Parse(spec); err == nil && u.User != nil {
-		if _, has := u.User.Password(); has {
-			u.User = url.UserPassword(u.User.Username(), "xxxxx")
-			return u.String()
-		}
-	}
-	return spec
 }

@@ -18,6 +18,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/igbank/igbank/common/logs"
 	"golang.org/x/net/netutil"
 )
 
@@ -130,7 +131,7 @@ func (s *Server) Serve(l net.Listener) error {
 			}
 			backoff = min(max(2*backoff, acceptBackoffMin), acceptBackoffMax)
 			if s.cfg.Logger != nil {
-				s.cfg.Logger.Warn("accept failed; retrying", "err", err, "backoff", backoff)
+				s.cfg.Logger.Warn("accept failed; retrying", logs.Err, err, logs.Duration, backoff)
 			}
 			time.Sleep(backoff)
 			continue

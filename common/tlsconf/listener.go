@@ -4,9 +4,12 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"log/slog"
 	"net"
 	"sync"
 	"time"
+
+	"github.com/igbank/igbank/common/logs"
 )
 
 // Limits bound the handshakes of a Listener.
@@ -20,6 +23,18 @@ type Limits struct {
 	// (default 10 s): a peer that sends half a ClientHello and stops is
 	// cut off.
 	Timeout time.Duration
+	// Logger, if not nil, receives a record for every handshake that
+	// failed (level WARN, with the peer and the error, as net/http's
+	// servers log theirs) and every connection closed because too many
+	// handshakes were in progress (level DEBUG: a flood must not flood
+	// the log). The transports set it to their server's logger.
+	Logger *slog.Logger
+}
+
+// Logged returns lim with logger as its Logger.
+func (lim Limits) Logged(logger *slog.Logger) Limits {
+	lim.Logger = logger
+	return lim
 }
 
 // Listener returns a listener that accepts TCP connections from inner
@@ -72,6 +87,9 @@ func (l *listener) acceptLoop() {
 		case l.sem <- struct{}{}:
 			go l.handshake(c)
 		default:
+			if lg := l.lim.Logger; lg != nil {
+				lg.Debug("connection closed: too many TLS handshakes in progress", logs.Peer, c.RemoteAddr().String())
+			}
 			c.Close() // too many handshakes in progress
 		}
 	}
@@ -84,6 +102,9 @@ func (l *listener) handshake(c net.Conn) {
 	err := tc.HandshakeContext(ctx)
 	cancel()
 	if err != nil {
+		if lg := l.lim.Logger; lg != nil {
+			lg.Warn("TLS handshake failed", logs.Peer, c.RemoteAddr().String(), logs.Err, err)
+		}
 		c.Close()
 		return
 	}

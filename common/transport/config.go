@@ -28,7 +28,8 @@ type ServerConfig struct {
 	// deadline the caller sent (WithMaxCallTimeout).
 	MaxCallTimeout time.Duration
 	// Logger receives what no caller sees: recovered panics, failed
-	// accepts (WithLogger).
+	// accepts, the causes of internal errors (WithLogger). Its records
+	// use the keys of package logs; each server adds transport=NAME.
 	Logger *slog.Logger
 	// TLS, when set, makes the server speak TLS with this config
 	// (tlsconf.Server; WithTLS); nil serves plaintext. A config with
@@ -180,5 +181,6 @@ func (c ServerConfig) Admission(refuse func(net.Conn)) *admit.Admission {
 		MaxConns:     Limit(c.MaxConns),
 		FirstRequest: Limit(c.Timeouts.FirstRequest),
 		Refuse:       refuse,
+		Logger:       c.Logger,
 	})
 }

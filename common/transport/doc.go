@@ -30,7 +30,7 @@
 //	connection limit (server)  WithMaxConns(n int)                  ServerConfig.MaxConns        all six (1,024 by default; package admit)
 //	timeouts (server)          WithTimeouts(transport.Timeouts)     ServerConfig.Timeouts        all six (Read, Write, Idle where the stack has them; FirstRequest in all six, 5 s)
 //	per-call bound (server)    WithMaxCallTimeout(time.Duration)    ServerConfig.MaxCallTimeout  netrpc, thrift, rest-json
-//	logger (server)            WithLogger(*slog.Logger)             ServerConfig.Logger          all six
+//	logger (server)            WithLogger(*slog.Logger)             ServerConfig.Logger          all six (keys: package logs)
 //	client pool                WithConns(n int)                     ClientConfig.Conns           all but grpc (one multiplexed connection)
 //	dial timeout (client)      WithDialTimeout(time.Duration)       ClientConfig.DialTimeout     all six
 //	dialer (client)            WithDialer(func(ctx, net, addr))     ClientConfig.Dialer          all six

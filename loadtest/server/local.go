@@ -72,6 +72,7 @@ func startStore(t transport.Variant, c Config) (*Local, error) {
 		return nil, err
 	}
 	cfg.MaxConns = c.MaxConns
+	cfg.Logger = c.Logger
 	s, err := start(t, addr, c.Network, c.wrap(bank.NewService(lg)), cfg)
 	if err != nil {
 		closer.Close()

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"runtime"
@@ -20,6 +21,7 @@ import (
 	"github.com/igbank/igbank/common/cli"
 	"github.com/igbank/igbank/common/fault"
 	"github.com/igbank/igbank/common/ledger"
+	"github.com/igbank/igbank/common/logs"
 	"github.com/igbank/igbank/common/netem"
 	"github.com/igbank/igbank/common/transport"
 	"github.com/igbank/igbank/loadtest/registry"
@@ -63,6 +65,13 @@ type Config struct {
 	// Statements, if set, seeds statement months in the in-memory ledger
 	// (the load generator's payload sizes).
 	Statements *Statements `json:"statements,omitempty"`
+	// Log is -log-format and -log-level: how Serve logs, to standard
+	// error.
+	Log logs.Flags `json:"log"`
+	// Logger is the server's logger (transport.ServerConfig.Logger; nil:
+	// slog.Default()). Serve sets it from Log. It cannot be passed to a
+	// server process.
+	Logger *slog.Logger `json:"-"`
 	// Die is what dying is for a server in this process (nil: SIGKILL the
 	// process). It cannot be passed to a server process.
 	Die func() `json:"-"`
@@ -117,6 +126,9 @@ func (c Config) Validate() (transport.Variant, error) {
 	if c.MaxConns < 0 || c.MaxConns > maxConns {
 		return t, fmt.Errorf("connection limit %d: want 0 (the transport's default) to %d", c.MaxConns, maxConns)
 	}
+	if _, err := c.Log.Logger(io.Discard); err != nil {
+		return t, err
+	}
 	if st := c.Statements; st != nil {
 		if err := bank.ValidateMonth(st.Month); err != nil {
 			return t, fmt.Errorf("statements: %w", err)
@@ -167,6 +179,12 @@ func (c Config) Args() []string {
 	}
 	if c.Fault.Kind != fault.None {
 		a = append(a, "-fault", c.Fault.String())
+	}
+	if c.Log.Format != "" && c.Log.Format != "text" {
+		a = append(a, "-log-format", c.Log.Format)
+	}
+	if c.Log.Level != "" && c.Log.Level != "info" {
+		a = append(a, "-log-level", c.Log.Level)
 	}
 	return append(a, c.Security.Args()...)
 }
@@ -220,8 +238,17 @@ func Serve(c Config, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "serve: %v\n", err)
 		return 2
 	}
-	if err := PinCPUs(c.CPUs); err != nil {
+	logger, err := c.Log.Logger(stderr)
+	if err != nil {
 		fmt.Fprintf(stderr, "serve: %v\n", err)
+		return 2
+	}
+	c.Logger = logger
+	fail := func(err error) {
+		logger.Error(fmt.Sprintf("igbank %s server failed", t.Name), logs.Transport, t.Name, logs.Err, err)
+	}
+	if err := PinCPUs(c.CPUs); err != nil {
+		fail(err)
 		return 1
 	}
 	if c.Control {
@@ -231,12 +258,12 @@ func Serve(c Config, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	s, err := startStore(t, c)
 	if err != nil {
-		fmt.Fprintf(stderr, "serve: %v\n", err)
+		fail(err)
 		return 1
 	}
 	stop := func() int {
 		if err := s.Close(); err != nil {
-			fmt.Fprintf(stderr, "serve: %v\n", err)
+			fail(err)
 			return 1
 		}
 		return 0
@@ -260,14 +287,18 @@ func Serve(c Config, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		return stop()
 	}
-	fmt.Fprintf(stdout, "igbank %s server ready on %s (%d accounts)\n", t.Name, s.addr, c.Accounts)
+	// Signals are caught before the ready line: whoever waits for it may
+	// stop the server at once.
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
+	logger.Info(fmt.Sprintf("igbank %s server ready on %s", t.Name, s.addr), logs.Transport, t.Name,
+		logs.Addr, s.addr, logs.Accounts, c.Accounts, logs.Store, logs.StoreSpec(c.Store))
 	select {
 	case <-ctx.Done():
 	case err := <-s.done:
-		fmt.Fprintf(stderr, "serve: %v\n", err)
+		fail(err)
 		return 1
 	}
+	logger.Info(fmt.Sprintf("igbank %s server shutting down", t.Name), logs.Transport, t.Name)
 	return stop()
 }

@@ -4,7 +4,8 @@
 //
 //	cluster -transport grpc -replicas 2 -store postgres://postgres@127.0.0.1/igbank [-lb 127.0.0.1:8003]
 //
-// It prints the address to drive (HAProxy's, or the one replica's), for
+// -log-format text|json and -log-level choose how it logs, to standard
+// error. It prints the address to drive (HAProxy's, or the one replica's), for
 // example with loadtest run -addr ADDR -transports grpc -no-reference.
 package main
 
@@ -12,7 +13,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"log"
 	"os"
 	"os/signal"
 	"strings"
@@ -22,6 +22,7 @@ import (
 	"github.com/igbank/igbank/cluster"
 	"github.com/igbank/igbank/common/cli"
 	"github.com/igbank/igbank/common/ledger"
+	"github.com/igbank/igbank/common/logs"
 	"github.com/igbank/igbank/common/store"
 	"github.com/igbank/igbank/transports"
 )
@@ -39,23 +40,34 @@ func main() {
 	flag.StringVar(&sec.TLSKey, "tls-key", "", "the private key of -tls-cert")
 	flag.StringVar(&sec.ClientCA, "client-ca", "", "the replicas require client certificates of the CAs in `FILE`, and authorize calls")
 	flag.StringVar(&sec.TokenKey, "token-key", "", "the replicas check bearer tokens with the public key in `FILE`, and authorize calls")
+	var logFlags logs.Flags
+	logFlags.Register(flag.CommandLine)
 	flag.Parse()
+	logger, err := logFlags.Logger(os.Stderr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	fatal := func(v any) {
+		logger.Error("cluster failed", logs.Transport, *tr, logs.Err, v)
+		os.Exit(1)
+	}
 	if *n < 1 {
-		log.Fatal("-replicas must be at least 1")
+		fatal("-replicas must be at least 1")
 	}
 	if *n > 1 && !strings.HasPrefix(*spec, "postgres") {
-		log.Fatal("replicas share state only through a postgres store: use -store postgres://...")
+		fatal("replicas share state only through a postgres store: use -store postgres://...")
 	}
 	dir, err := cluster.TempDir()
 	if err != nil {
-		log.Fatal(err)
+		fatal(err)
 	}
 	defer os.RemoveAll(dir)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	bin := *binFlag
 	if bin == "" {
 		if bin, err = cluster.Build(ctx, dir, *tr); err != nil {
-			log.Fatal(err)
+			fatal(err)
 		}
 	}
 	stop := func() {}
@@ -64,35 +76,39 @@ func main() {
 		a := *addr
 		if a == "" {
 			if a, err = cluster.FreeAddr(); err != nil {
-				log.Fatal(err)
+				fatal(err)
 			}
 		}
 		args, err := cluster.ServerArgs(*tr)
 		if err != nil {
-			log.Fatal(err)
+			fatal(err)
 		}
 		p, err := cluster.Start(ctx, bin, a, *spec, *accounts, append(args, sec.Args()...)...)
 		if err != nil {
-			log.Fatal(err)
+			fatal(err)
 		}
 		stop = func() { p.Stop(10 * time.Second) }
 		target = a
 	} else {
 		c, err := cluster.StartCluster(ctx, dir, *tr, bin, *n, *spec, *accounts, *lb, sec)
 		if err != nil {
-			log.Fatal(err)
+			fatal(err)
 		}
 		stop = func() { c.Stop() }
 		target = c.LB.Addr
 		for i, p := range c.Replicas {
-			log.Printf("replica %d: %s", i+1, p.Addr)
+			logger.Info(fmt.Sprintf("replica %d on %s", i+1, p.Addr), logs.Transport, *tr, logs.Addr, p.Addr)
 		}
 	}
 	cancel()
-	fmt.Println(target)
-	log.Printf("cluster of %d %s replica(s) on %s ready on %s", *n, *tr, *spec, target)
+	// Signals are caught before the ready line: whoever waits for it may
+	// stop the cluster at once.
 	sig, stopSig := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stopSig()
+	fmt.Println(target)
+	logger.Info(fmt.Sprintf("cluster of %d %s replica(s) on %s ready on %s", *n, *tr, logs.StoreSpec(*spec), target),
+		logs.Transport, *tr, logs.Replicas, *n, logs.Store, logs.StoreSpec(*spec), logs.Addr, target)
 	<-sig.Done()
+	logger.Info("cluster shutting down", logs.Transport, *tr)
 	stop()
 }

@@ -20,6 +20,7 @@ const serveUsage = `usage: loadtest serve -transport NAME [-addr HOST:PORT] [-ac
                      [-idempotency on|off] [-fault PLAN] [-max-conns N] [-network PROFILE]
                      [-statement-rows N [-statement-accounts N] [-statement-month YYYY-MM]]
                      [-tls-cert FILE -tls-key FILE [-client-ca FILE]] [-token-key FILE]
+                     [-log-format text|json] [-log-level debug|info|warn|error]
 
 Serves one registered transport over the ledger -store names until SIGINT or
 SIGTERM. With -control (how "loadtest run" starts it), it prints its
@@ -75,6 +76,7 @@ func parseServeFlags(args []string, stderr io.Writer) (server.Config, error) {
 	fs.StringVar(&c.Security.TLSCert, "tls-cert", "", "serve TLS with the certificate in `FILE` (with -tls-key)")
 	fs.StringVar(&c.Security.TLSKey, "tls-key", "", "the private key of -tls-cert")
 	fs.StringVar(&c.Security.ClientCA, "client-ca", "", "require client certificates of the CAs in `FILE` (and authorize calls)")
+	c.Log.Register(fs)
 	fs.StringVar(&c.Security.TokenKey, "token-key", "", "check bearer tokens with the public key in `FILE` (and authorize calls)")
 	if err := fs.Parse(args); err != nil {
 		return c, errUsage

@@ -8,6 +8,7 @@ import (
 
 	"github.com/igbank/igbank/common/cli"
 	"github.com/igbank/igbank/common/fault"
+	"github.com/igbank/igbank/common/logs"
 	"github.com/igbank/igbank/common/netem"
 	"github.com/igbank/igbank/loadtest/server"
 )
@@ -31,7 +32,8 @@ func TestServeFaultFlags(t *testing.T) {
 func TestServeArgs(t *testing.T) {
 	want := server.Config{Transport: "grpc", Addr: "127.0.0.1:7003", Accounts: 12, Store: "sqlite:/tmp/x.db", CPUs: []int{0, 2},
 		Control: true, IgnoreKeys: true, Fault: fault.Spec{Kind: fault.CrashAfterApply, P: 0.25, Seed: 7},
-		Security: cli.ServerSecurity{TLSCert: "s.pem", TLSKey: "s-key.pem", ClientCA: "ca.pem", TokenKey: "token.pub"}}
+		Security: cli.ServerSecurity{TLSCert: "s.pem", TLSKey: "s-key.pem", ClientCA: "ca.pem", TokenKey: "token.pub"},
+		Log:      logs.Flags{Format: "json", Level: "debug"}}
 	got, err := parseServeFlags(want.Args(), io.Discard)
 	if err != nil {
 		t.Fatal(err)
@@ -40,7 +42,7 @@ func TestServeArgs(t *testing.T) {
 		t.Errorf("serve %q parses to\n%+v, want\n%+v", want.Args(), got, want)
 	}
 	want = server.Config{Transport: "raw", Addr: "127.0.0.1:0", Accounts: 500, Store: "memory", MaxConns: 10100, Network: netem.WAN,
-		Statements: &server.Statements{Month: "2026-01", Accounts: 100, Rows: 1000}}
+		Statements: &server.Statements{Month: "2026-01", Accounts: 100, Rows: 1000}, Log: logs.Flags{Format: "text", Level: "info"}}
 	if got, err = parseServeFlags(want.Args(), io.Discard); err != nil {
 		t.Fatal(err)
 	}
