@@ -33,8 +33,14 @@ func (c *countingConn) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// Write counts p before it writes it: a client that has read the reply
+// may ask for the counts before this Write returns, and must see them.
+// What was not written after all is taken back.
 func (c *countingConn) Write(p []byte) (int, error) {
+	c.l.out.Add(uint64(len(p)))
 	n, err := c.Conn.Write(p)
-	c.l.out.Add(uint64(n))
+	if n < len(p) {
+		c.l.out.Add(^uint64(len(p) - n - 1)) // subtract what was not written
+	}
 	return n, err
 }
