@@ -1,11 +1,12 @@
 package transports_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"html"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -73,9 +74,22 @@ func TestBrowser(t *testing.T) {
 	_, err := os.Stat(filepath.Join(browserDir, "node_modules", "@connectrpc", "connect-web"))
 	needTool(t, "interop/browser/node_modules", "cd interop/browser && npm ci", err == nil)
 
-	// The page's origin and another, both serving the page.
+	// The page's origin and another, both serving the page and taking
+	// the results it posts to /result.
 	page, other := listen(t), listen(t)
-	pages := &http.Server{Handler: http.FileServer(http.Dir(browserDir)), ReadHeaderTimeout: 5 * time.Second}
+	results := make(chan []byte, 1)
+	mux := http.NewServeMux()
+	mux.Handle("GET /", http.FileServer(http.Dir(browserDir)))
+	mux.HandleFunc("POST /result", func(w http.ResponseWriter, r *http.Request) {
+		b, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+		if err == nil {
+			select {
+			case results <- b:
+			default:
+			}
+		}
+	})
+	pages := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	for _, l := range []net.Listener{page, other} {
 		go pages.Serve(l)
 	}
@@ -106,7 +120,7 @@ func TestBrowser(t *testing.T) {
 	before := int64(st.Closing)
 
 	query := fmt.Sprintf("/index.html?server=%s&account=%s&month=%s&key=browser", server, acc, month)
-	got := runChromium(t, chromium, pageOrigin+query)
+	got := runChromium(t, chromium, pageOrigin+query, results)
 	c, w := got["connect"], got["grpc-web"]
 	check := func(protocol string, r browserCall, balance int64, ids []string) {
 		t.Helper()
@@ -134,7 +148,7 @@ func TestBrowser(t *testing.T) {
 
 	// From an origin the server does not name, the browser refuses every
 	// call, and nothing reaches the bank.
-	got = runChromium(t, chromium, "http://"+other.Addr().String()+query)
+	got = runChromium(t, chromium, "http://"+other.Addr().String()+query, results)
 	for _, protocol := range []string{"connect", "grpc-web"} {
 		if got[protocol].Error == "" {
 			t.Errorf("%s from an origin not allowed: %+v, want an error", protocol, got[protocol])
@@ -154,30 +168,40 @@ func listen(t *testing.T) net.Listener {
 	return l
 }
 
-var resultPre = regexp.MustCompile(`(?s)<pre id="result">(.*?)</pre>`)
-
-// runChromium loads url in headless Chromium, which exits once the page
-// is idle (its calls answered or refused), and decodes the results the
-// page wrote into its DOM.
-func runChromium(t *testing.T, chromium, url string) map[string]browserCall {
+// runChromium loads url in headless Chromium and waits, a minute at most,
+// for the results the page posts to its own origin (results), then
+// stops Chromium and decodes them. Waiting for the post, rather than
+// dumping the DOM when Chromium thinks the page idle, holds on a loaded
+// machine too.
+func runChromium(t *testing.T, chromium, url string, results <-chan []byte) map[string]browserCall {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, chromium, "--headless", "--no-sandbox", "--disable-gpu",
 		"--disable-background-networking", "--disable-component-update", "--no-first-run",
-		"--user-data-dir="+t.TempDir(), "--virtual-time-budget=20000", "--dump-dom", url)
+		"--user-data-dir="+t.TempDir(), url)
 	cmd.WaitDelay = 5 * time.Second
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("chromium %s: %v\n%s", url, err, out)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("chromium: %v", err)
 	}
-	m := resultPre.FindSubmatch(out)
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	var b []byte
+	select {
+	case b = <-results:
+		cancel() // stops Chromium
+		<-exited
+	case err := <-exited:
+		t.Fatalf("chromium %s exited before the page posted its results: %v\n%s", url, err, stderr.Bytes())
+	case <-ctx.Done():
+		<-exited
+		t.Fatalf("chromium %s: no results from the page within a minute\n%s", url, stderr.Bytes())
+	}
 	var got map[string]browserCall
-	if m == nil {
-		t.Fatalf("chromium %s: no result in the page:\n%s", url, out)
-	}
-	if err := json.Unmarshal([]byte(html.UnescapeString(string(m[1]))), &got); err != nil {
-		t.Fatalf("chromium %s: the page says %q: %v", url, m[1], err)
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatalf("chromium %s: the page posted %q: %v", url, b, err)
 	}
 	return got
 }
