@@ -83,10 +83,10 @@ type Sample struct {
 	ElapsedNs   int64   `json:"elapsed_ns"` // the measured window
 	Calls       uint64  `json:"calls"`
 	Errors      uint64  `json:"errors"`
-	Throughput  float64 `json:"throughput"` // calls per second
-	RefRatio    float64 `json:"ref_ratio,omitempty"`
-	Late        uint64  `json:"late,omitempty"`   // open loop: sent 1 ms or more behind schedule
-	Unsent      uint64  `json:"unsent,omitempty"` // open loop: due in the window, never sent
+	Throughput  float64 `json:"throughput"`          // calls per second
+	RefRatio    float64 `json:"ref_ratio,omitempty"` // successful calls per second over the reference's
+	Late        uint64  `json:"late,omitempty"`      // open loop: sent 1 ms or more behind schedule
+	Unsent      uint64  `json:"unsent,omitempty"`    // open loop: due in the window, never sent
 	Retries     int64   `json:"retries,omitempty"`
 	BreakerChgs int64   `json:"breaker_changes,omitempty"`
 
@@ -118,6 +118,15 @@ type Sample struct {
 	Stuck          uint64               `json:"stuck,omitempty"`
 	Ops            map[string]*OpResult `json:"ops"`                       // balance, statement, deposit and "all"
 	ServiceLatency *OpResult            `json:"service_latency,omitempty"` // open loop: from the actual send
+}
+
+// Successful is the sample's successful calls per second: what the
+// ranking and the ratio to the reference are of.
+func (s *Sample) Successful() float64 {
+	if s.ElapsedNs <= 0 || s.Errors >= s.Calls {
+		return 0
+	}
+	return float64(s.Calls-s.Errors) / (float64(s.ElapsedNs) / 1e9)
 }
 
 // ConnStats is a server's settled memory and goroutines at one instant.
@@ -226,12 +235,7 @@ func (r *Result) Summarize() {
 		return &OpResult{}
 	}
 	s.Throughput = col(func(x *Sample) float64 { return x.Throughput })
-	s.Successful = col(func(x *Sample) float64 {
-		if x.ElapsedNs <= 0 || x.Errors >= x.Calls {
-			return 0
-		}
-		return float64(x.Calls-x.Errors) / (float64(x.ElapsedNs) / 1e9)
-	})
+	s.Successful = col((*Sample).Successful)
 	s.RefRatio = col(func(x *Sample) float64 { return x.RefRatio })
 	s.P50 = col(func(x *Sample) float64 { return op(x).P50 })
 	s.P90 = col(func(x *Sample) float64 { return op(x).P90 })

@@ -258,8 +258,10 @@ func allCPUs() []int {
 	return cs
 }
 
-// setRefRatios sets each sample's throughput ratio to the reference's in
-// the same round: the rounds are interleaved, so that is the fair ratio.
+// setRefRatios sets each sample's ratio of successful calls per second to
+// the reference's in the same round: the rounds are interleaved, so that
+// is the fair ratio, and a transport that fails calls does not look as
+// fast as the yardstick.
 func setRefRatios(results []*Result, round int) {
 	var ref *Sample
 	for _, s := range results[0].Samples {
@@ -267,13 +269,13 @@ func setRefRatios(results []*Result, round int) {
 			ref = s
 		}
 	}
-	if ref == nil || ref.Throughput == 0 {
+	if ref == nil || ref.Successful() == 0 {
 		return
 	}
 	for _, r := range results {
 		for _, s := range r.Samples {
 			if s.Round == round {
-				s.RefRatio = s.Throughput / ref.Throughput
+				s.RefRatio = s.Successful() / ref.Successful()
 			}
 		}
 	}

@@ -244,28 +244,9 @@ func errorsText(res *bench.Result) string {
 }
 
 // refRatio is the median over the rounds of the successful calls per
-// second of res over the reference's calls per second in the same round:
-// the engine's ratio (Sample.RefRatio) counts every call, and a transport
-// that fails calls must not look as fast as the yardstick. 0: no
-// reference.
-func refRatio(res *bench.Result) float64 {
-	var xs []float64
-	for _, s := range res.Samples {
-		if s.RefRatio == 0 || s.Calls == 0 {
-			continue
-		}
-		ok := float64(s.Calls) - float64(min(s.Errors, s.Calls))
-		xs = append(xs, s.RefRatio*ok/float64(s.Calls))
-	}
-	if len(xs) == 0 {
-		return 0
-	}
-	sort.Float64s(xs)
-	if len(xs)%2 == 0 {
-		return (xs[len(xs)/2-1] + xs[len(xs)/2]) / 2
-	}
-	return xs[len(xs)/2]
-}
+// second of res over the reference's in the same round (the engine's
+// Sample.RefRatio); 0: no reference.
+func refRatio(res *bench.Result) float64 { return res.Summary.RefRatio.Median }
 
 // fmtRef writes a ratio to the reference, or an en dash where there is
 // none: a ratio of 0 would read as a transport that did nothing.
