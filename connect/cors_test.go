@@ -1,7 +1,6 @@
 package connectbank_test
 
 import (
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -22,20 +21,7 @@ const (
 // on a real socket as a browser would, with the headers h.
 func corsRequest(t *testing.T, addr, method, path string, h map[string]string, body string) *http.Response {
 	t.Helper()
-	req, err := http.NewRequest(method, "http://"+addr+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range h {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	return resp
+	return banktest.HTTPRequest(t, method, "http://"+addr+path, h, body)
 }
 
 func preflight(t *testing.T, addr, path, origin, headers string) *http.Response {

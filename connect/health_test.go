@@ -1,11 +1,8 @@
 package connectbank_test
 
 import (
-	"context"
-	"os/exec"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/igbank/igbank/common/bank"
 	"github.com/igbank/igbank/common/banktest"
@@ -51,21 +48,8 @@ func TestHealthWithGRPCGoClient(t *testing.T) {
 // answers SERVING. CI installs grpcurl (.ci/run); elsewhere the test is
 // skipped without it.
 func TestGRPCurlHealth(t *testing.T) {
-	grpcurl, err := exec.LookPath("grpcurl")
-	if err != nil {
-		t.Skip("grpcurl is not on PATH; install it with: go install github.com/fullstorydev/grpcurl/cmd/grpcurl@v1.9.4")
-	}
+	run := banktest.Grpcurl(t)
 	addr := banktest.Serve(t, connectbank.NewServer(bank.NewService(ledger.NewMemory(10))))
-	run := func(args ...string) string {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		out, err := exec.CommandContext(ctx, grpcurl, args...).CombinedOutput()
-		if err != nil {
-			t.Fatalf("grpcurl %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-		return string(out)
-	}
 	if list := run("-plaintext", addr, "list"); !strings.Contains(list, "grpc.health.v1.Health") {
 		t.Errorf("grpcurl list does not show grpc.health.v1.Health:\n%s", list)
 	}

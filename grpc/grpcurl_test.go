@@ -23,21 +23,8 @@ import (
 // the service is listed through reflection and Balance answers. CI
 // installs grpcurl (.ci/run); elsewhere the test is skipped without it.
 func TestGRPCurl(t *testing.T) {
-	grpcurl, err := exec.LookPath("grpcurl")
-	if err != nil {
-		t.Skip("grpcurl is not on PATH; install it with: go install github.com/fullstorydev/grpcurl/cmd/grpcurl@v1.9.4")
-	}
+	run := banktest.Grpcurl(t)
 	addr := banktest.Serve(t, grpcbank.NewServer(bank.NewService(ledger.NewMemory(10))))
-	run := func(args ...string) string {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		out, err := exec.CommandContext(ctx, grpcurl, args...).CombinedOutput()
-		if err != nil {
-			t.Fatalf("grpcurl %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-		return string(out)
-	}
 
 	list := run("-plaintext", addr, "list")
 	for _, svc := range []string{"igbank.v1.BankService", "grpc.health.v1.Health"} {

@@ -1,11 +1,11 @@
 package restbank_test
 
 import (
-	"io"
 	"net/http"
 	"strings"
 	"testing"
 
+	"github.com/igbank/igbank/common/banktest"
 	"github.com/igbank/igbank/common/ledger"
 	restbank "github.com/igbank/igbank/rest-json"
 )
@@ -15,33 +15,13 @@ const (
 	otherOrigin = "http://127.0.0.1:9090"
 )
 
-// corsRequest sends method to url with the headers h on a real socket and
-// returns the response, its body read.
-func corsRequest(t *testing.T, method, url string, h map[string]string, body string) *http.Response {
-	t.Helper()
-	req, err := http.NewRequest(method, url, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range h {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	return resp
-}
-
 func preflight(t *testing.T, url, origin, method, headers string) *http.Response {
 	t.Helper()
 	h := map[string]string{"Origin": origin, "Access-Control-Request-Method": method}
 	if headers != "" {
 		h["Access-Control-Request-Headers"] = headers
 	}
-	return corsRequest(t, http.MethodOptions, url, h, "")
+	return banktest.HTTPRequest(t, http.MethodOptions, url, h, "")
 }
 
 // With WithCORSOrigins, a preflight from a configured origin is answered
@@ -67,11 +47,11 @@ func TestCORSAllowedOrigin(t *testing.T) {
 		t.Errorf("preflight: Access-Control-Max-Age %q", r.Header.Get("Access-Control-Max-Age"))
 	}
 
-	r = corsRequest(t, "GET", f.url+"/v1/accounts/"+string(acc)+"/balance", map[string]string{"Origin": pageOrigin}, "")
+	r = banktest.HTTPRequest(t, "GET", f.url+"/v1/accounts/"+string(acc)+"/balance", map[string]string{"Origin": pageOrigin}, "")
 	if r.StatusCode != 200 || r.Header.Get("Access-Control-Allow-Origin") != pageOrigin || !strings.Contains(r.Header.Get("Vary"), "Origin") {
 		t.Fatalf("GET balance from %s: %d %v", pageOrigin, r.StatusCode, r.Header)
 	}
-	r = corsRequest(t, "POST", deposits, map[string]string{"Origin": pageOrigin, "Content-Type": "application/json", "Idempotency-Key": "cors-1"}, `{"amount":100}`)
+	r = banktest.HTTPRequest(t, "POST", deposits, map[string]string{"Origin": pageOrigin, "Content-Type": "application/json", "Idempotency-Key": "cors-1"}, `{"amount":100}`)
 	if r.StatusCode != 201 || r.Header.Get("Access-Control-Allow-Origin") != pageOrigin {
 		t.Fatalf("POST deposit from %s: %d %v", pageOrigin, r.StatusCode, r.Header)
 	}
@@ -84,7 +64,7 @@ func TestCORSAllowedOrigin(t *testing.T) {
 		preflight(t, deposits, "null", "POST", ""),
 		preflight(t, deposits, pageOrigin, "DELETE", ""),
 		preflight(t, deposits, pageOrigin, "POST", "x-unknown"),
-		corsRequest(t, "GET", f.url+"/v1/accounts/"+string(acc)+"/balance", map[string]string{"Origin": otherOrigin}, ""),
+		banktest.HTTPRequest(t, "GET", f.url+"/v1/accounts/"+string(acc)+"/balance", map[string]string{"Origin": otherOrigin}, ""),
 	} {
 		if got := corsHeaders(r.Header); len(got) > 0 {
 			t.Errorf("%s %s from %s: CORS headers %v, want none", r.Request.Method, r.Request.URL.Path, r.Request.Header.Get("Origin"), got)
@@ -101,7 +81,7 @@ func TestCORSOffByDefault(t *testing.T) {
 	if r.StatusCode != http.StatusMethodNotAllowed || len(corsHeaders(r.Header)) > 0 {
 		t.Fatalf("preflight without origins: %d %v", r.StatusCode, corsHeaders(r.Header))
 	}
-	r = corsRequest(t, "GET", url, map[string]string{"Origin": pageOrigin}, "")
+	r = banktest.HTTPRequest(t, "GET", url, map[string]string{"Origin": pageOrigin}, "")
 	if r.StatusCode != 200 || len(corsHeaders(r.Header)) > 0 {
 		t.Fatalf("GET without origins: %d %v", r.StatusCode, corsHeaders(r.Header))
 	}
