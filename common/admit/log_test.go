@@ -1,38 +1,20 @@
 package admit_test
 
 import (
-	"bytes"
 	"log/slog"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/igbank/igbank/common/admit"
+	"github.com/igbank/igbank/common/banktest"
 )
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // A connection refused at a full server is logged at level DEBUG with
 // its peer.
 func TestRefusedIsLogged(t *testing.T) {
-	var out syncBuffer
+	var out banktest.LogBuffer
 	a := admit.New(admit.Config{MaxConns: 1, Logger: slog.New(slog.NewTextHandler(&out, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	inner, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -1,35 +1,17 @@
 package tlsconf_test
 
 import (
-	"bytes"
 	"log/slog"
 	"net"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/igbank/igbank/common/banktest"
 	"github.com/igbank/igbank/common/devcerts"
 	"github.com/igbank/igbank/common/tlsconf"
 )
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // A failed handshake (a plaintext client) is logged at level WARN with
 // the peer and the error.
@@ -40,7 +22,7 @@ func TestHandshakeFailureLogged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out syncBuffer
+	var out banktest.LogBuffer
 	logger := slog.New(slog.NewTextHandler(&out, nil))
 	addr := echoServer(t, srv, tlsconf.Limits{}.Logged(logger))
 	c, err := net.Dial("tcp", addr)
