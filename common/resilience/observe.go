@@ -80,6 +80,46 @@ type Hooks struct {
 	StateChange func(from, to BreakerState)
 }
 
+// join returns hooks that call h's, then o's.
+func (h Hooks) join(o Hooks) Hooks {
+	return Hooks{
+		Attempt:     join3(h.Attempt, o.Attempt),
+		Retry:       join4(h.Retry, o.Retry),
+		GiveUp:      join4(h.GiveUp, o.GiveUp),
+		StateChange: join2(h.StateChange, o.StateChange),
+	}
+}
+
+func join2[A, B any](f, g func(A, B)) func(A, B) {
+	if f == nil {
+		return g
+	}
+	if g == nil {
+		return f
+	}
+	return func(a A, b B) { f(a, b); g(a, b) }
+}
+
+func join3[A, B, C any](f, g func(A, B, C)) func(A, B, C) {
+	if f == nil {
+		return g
+	}
+	if g == nil {
+		return f
+	}
+	return func(a A, b B, c C) { f(a, b, c); g(a, b, c) }
+}
+
+func join4[A, B, C, D any](f, g func(A, B, C, D)) func(A, B, C, D) {
+	if f == nil {
+		return g
+	}
+	if g == nil {
+		return f
+	}
+	return func(a A, b B, c C, d D) { f(a, b, c, d); g(a, b, c, d) }
+}
+
 // Stats counts what the layers did, for the load generator's report
 // (retries per call = Retries / Calls). Safe for concurrent use; the zero
 // value is ready. Pass the same *Stats to several Wraps to add them up.

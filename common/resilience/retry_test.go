@@ -3,7 +3,9 @@ package resilience
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -392,5 +394,21 @@ func TestHooksSeeEveryAttemptDelayAndGiveUp(t *testing.T) {
 	b.Deposit(context.Background(), bank.DepositRequest{Account: "000000001", Amount: 1})
 	if attempts != 3 || retries != 2 || giveups != 1 || delays != 30*ms {
 		t.Fatalf("attempts %d retries %d giveups %d delays %v; want 3 2 1 30ms", attempts, retries, giveups, delays)
+	}
+}
+
+// Several WithHooks add up: each is called, in order.
+func TestWithHooksAddUp(t *testing.T) {
+	var got []string
+	f := &flaky{clock: newFakeClock(), fail: always(errDown)}
+	b, _ := wrapFake(f, RetryPolicy{MaxAttempts: 2, Jitter: JitterNone, InitialBackoff: ms}, WithoutBudget(),
+		WithHooks(Hooks{Attempt: func(_ bank.Op, n int, _ error) { got = append(got, fmt.Sprint("a", n)) }}),
+		WithHooks(Hooks{
+			Attempt: func(_ bank.Op, n int, _ error) { got = append(got, fmt.Sprint("b", n)) },
+			GiveUp:  func(bank.Op, int, GiveUp, error) { got = append(got, "giveup") },
+		}))
+	b.Balance(context.Background(), "000000001")
+	if want := []string{"a1", "b1", "a2", "b2", "giveup"}; !slices.Equal(got, want) {
+		t.Fatalf("hooks called %q, want %q", got, want)
 	}
 }

@@ -46,9 +46,10 @@ func WithBreaker(s BreakerSettings) Option {
 // WithoutBreaker leaves the circuit breaker out.
 func WithoutBreaker() Option { return func(c *config) { c.breaker = false } }
 
-// WithHooks sets functions called on every attempt, retry, give-up and
-// breaker state change.
-func WithHooks(h Hooks) Option { return func(c *config) { c.hooks = h } }
+// WithHooks adds functions called on every attempt, retry, give-up and
+// breaker state change. Several WithHooks add up: each hook is called, in
+// the order given (a program's own hooks beside package metrics').
+func WithHooks(h Hooks) Option { return func(c *config) { c.hooks = c.hooks.join(h) } }
 
 // WithStats makes the layers count into s.
 func WithStats(s *Stats) Option { return func(c *config) { c.stats = s } }
