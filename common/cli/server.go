@@ -22,6 +22,7 @@ import (
 	"github.com/igbank/igbank/common/bank"
 	"github.com/igbank/igbank/common/ledger"
 	"github.com/igbank/igbank/common/logs"
+	"github.com/igbank/igbank/common/metrics"
 	"github.com/igbank/igbank/common/store"
 	"github.com/igbank/igbank/common/transport"
 )
@@ -48,6 +49,9 @@ type ServerFlags struct {
 	// Log is -log-format and -log-level: the logger of the ready and
 	// shutdown lines and of the transport's server (transport.WithLogger).
 	Log logs.Flags
+	// Metrics is -metrics, the address at which to serve the server's
+	// Prometheus metrics (package metrics) at /metrics; "": none.
+	Metrics string
 }
 
 // Register adds the server flags of transport d to fs: the common ones,
@@ -63,6 +67,7 @@ func (f *ServerFlags) Register(fs *flag.FlagSet, d transport.Descriptor) {
 	}
 	f.Security.register(fs, d)
 	f.Log.Register(fs)
+	fs.StringVar(&f.Metrics, "metrics", "", "serve Prometheus metrics at http://ADDR/metrics (a loopback address unless -insecure); empty: none")
 	if d.CORS {
 		fs.StringVar(&f.CORSOrigins, "cors-origins", "", "comma-separated origins (scheme://host[:port]) whose pages may call the server from a browser; none: no CORS headers, cross-origin calls refused")
 	}
@@ -101,6 +106,9 @@ func (f *ServerFlags) ServerConfig() (transport.ServerConfig, error) {
 	}
 	if f.MaxConns < 0 {
 		return cfg, fmt.Errorf("-max-conns %d: want 0 (the default) or more", f.MaxConns)
+	}
+	if f.Metrics != "" && !f.Security.Insecure && !loopback(f.Metrics) {
+		return cfg, fmt.Errorf("-metrics %s: refusing to serve metrics in plaintext on an address that is not loopback without -insecure", f.Metrics)
 	}
 	cfg.MaxConns = f.MaxConns
 	if cfg.CORSOrigins, err = ParseOrigins(f.CORSOrigins); err != nil {
@@ -141,7 +149,18 @@ func RunServer(d transport.Descriptor, f *ServerFlags) (err error) {
 	return runServer(d, f, logger)
 }
 
-func runServer(d transport.Descriptor, f *ServerFlags, logger *slog.Logger) (err error) {
+func runServer(d transport.Descriptor, f *ServerFlags, logger *slog.Logger) error {
+	// Signals are caught before the ready line: whoever waits for it may
+	// stop the server at once.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return Serve(ctx, d, f, logger)
+}
+
+// Serve is RunServer until ctx ends instead of until a signal, with the
+// logger given: the ready line is an INFO record with the keys transport,
+// addr (where it listens) and, with -metrics, metrics.
+func Serve(ctx context.Context, d transport.Descriptor, f *ServerFlags, logger *slog.Logger) (err error) {
 	v, ok := d.Variant(f.Protocol)
 	if !ok {
 		return fmt.Errorf("unknown -protocol %q (want %s)", f.Protocol, strings.Join(d.Protocols(), " or "))
@@ -152,27 +171,38 @@ func runServer(d transport.Descriptor, f *ServerFlags, logger *slog.Logger) (err
 		return err
 	}
 	cfg.Logger = logger
-	octx, ocancel := context.WithTimeout(context.Background(), time.Minute)
+	octx, ocancel := context.WithTimeout(ctx, time.Minute)
 	b, closer, err := f.Open(octx)
 	ocancel()
 	if err != nil {
 		return err
 	}
 	defer func() { err = errors.Join(err, closer.Close()) }()
-	l, err := net.Listen("tcp", f.Addr)
+	var l net.Listener
+	l, err = net.Listen("tcp", f.Addr)
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	if f.Security.Authenticates() {
 		b = auth.Authorize(b)
+	}
+	ready := []any{logs.Transport, name, logs.Addr, l.Addr().String()}
+	if f.Metrics != "" {
+		var w metrics.Wire
+		e, m, err := metrics.ServeServer(f.Metrics, name, &w, logger)
+		if err != nil {
+			l.Close()
+			return fmt.Errorf("-metrics: %w", err)
+		}
+		defer e.Close()
+		b, l = m.Bank(name, b), w.Listener(l)
+		ready = append(ready, logs.Metrics, e.Addr().String())
 	}
 	srv := v.NewServer(b, cfg)
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(l) }()
-	logger.Info(fmt.Sprintf("igbank %s server ready on %s", name, l.Addr()), logs.Transport, name,
-		logs.Addr, l.Addr().String(), logs.Accounts, f.Accounts, logs.Store, logs.StoreSpec(f.Store), logs.Security, f.Security.Describe())
+	logger.Info(fmt.Sprintf("igbank %s server ready on %s", name, l.Addr()), append(ready,
+		logs.Accounts, f.Accounts, logs.Store, logs.StoreSpec(f.Store), logs.Security, f.Security.Describe())...)
 	select {
 	case err := <-done:
 		return err

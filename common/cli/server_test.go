@@ -107,3 +107,28 @@ func TestServerFlagsCORSOrigins(t *testing.T) {
 		}
 	}
 }
+
+// -metrics serves plaintext: on a loopback address only, unless -insecure.
+func TestServerFlagsMetrics(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		ok   bool
+	}{
+		{nil, true},
+		{[]string{"-metrics", "127.0.0.1:9100"}, true},
+		{[]string{"-metrics", "[::1]:9100"}, true},
+		{[]string{"-metrics", "0.0.0.0:9100"}, false},
+		{[]string{"-metrics", ":9100"}, false},
+		{[]string{"-metrics", ":9100", "-insecure"}, true},
+	} {
+		var f cli.ServerFlags
+		fs := flag.NewFlagSet("server", flag.ContinueOnError)
+		f.Register(fs, transport.Descriptor{DefaultAddr: "127.0.0.1:0"})
+		if err := fs.Parse(tc.args); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.ServerConfig(); (err == nil) != tc.ok {
+			t.Errorf("%v: error %v, want ok %v", tc.args, err, tc.ok)
+		}
+	}
+}

@@ -9,6 +9,7 @@
 //	key        value
 //	transport  the transport's name (Descriptor.Name: "grpc", "rest-json", ...)
 //	addr       an address the process listens on
+//	metrics    the address of the process's Prometheus metrics
 //	peer       the remote address of a connection
 //	op         a bank operation (bank.Op: "balance", "statement", "deposit")
 //	method     a transport's own name of a call (a gRPC full method, an HTTP method)
@@ -50,6 +51,7 @@ import (
 const (
 	Transport = "transport"
 	Addr      = "addr"
+	Metrics   = "metrics"
 	Peer      = "peer"
 	Op        = "op"
 	Method    = "method"
