@@ -4,9 +4,55 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"slices"
+	"strconv"
 
 	"github.com/igbank/igbank/common/cli"
+	"github.com/igbank/igbank/common/logs"
 )
+
+// ReplicaFlags are the settings every replica is started with, beyond
+// its address and its store: the flags of every cmd/server.
+type ReplicaFlags struct {
+	Security cli.ServerSecurity
+	Log      logs.Flags
+	// Metrics, if set, is where the first replica serves its Prometheus
+	// metrics; replica i serves them i ports above it (127.0.0.1:9100:
+	// 9100, 9101, ...), and a port 0 gives each replica a free one.
+	Metrics string
+}
+
+// Args returns the flags of replica i (from 0) and the address of its
+// metrics ("" for none).
+func (f ReplicaFlags) Args(i int) (args []string, metrics string, err error) {
+	args = f.Security.Args()
+	if f.Log.Format != "" && f.Log.Format != "text" {
+		args = append(args, "-log-format", f.Log.Format)
+	}
+	if f.Log.Level != "" && f.Log.Level != "info" {
+		args = append(args, "-log-level", f.Log.Level)
+	}
+	if f.Metrics == "" {
+		return args, "", nil
+	}
+	host, port, err := net.SplitHostPort(f.Metrics)
+	if err != nil {
+		return nil, "", fmt.Errorf("-metrics %s: %w", f.Metrics, err)
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil || p < 0 || p+i > 65535 {
+		return nil, "", fmt.Errorf("-metrics %s: not a port for replica %d", f.Metrics, i+1)
+	}
+	if p == 0 {
+		if metrics, err = FreeAddr(); err != nil {
+			return nil, "", err
+		}
+	} else {
+		metrics = net.JoinHostPort(host, strconv.Itoa(p+i))
+	}
+	return append(args, "-metrics", metrics), metrics, nil
+}
 
 // Cluster is a set of server replicas of one transport on one store,
 // behind an HAProxy.
@@ -23,7 +69,7 @@ type Cluster struct {
 // servers do; with TLS it passes connections through (TCP mode), so that
 // the replicas terminate TLS and see the clients' certificates. dir holds
 // HAProxy's configuration.
-func StartCluster(ctx context.Context, dir, transport, bin string, n int, store string, accounts int, lbAddr string, sec cli.ServerSecurity) (*Cluster, error) {
+func StartCluster(ctx context.Context, dir, transport, bin string, n int, store string, accounts int, lbAddr string, flags ReplicaFlags) (*Cluster, error) {
 	d, _, err := lookup(transport)
 	if err != nil {
 		return nil, err
@@ -32,27 +78,32 @@ func StartCluster(ctx context.Context, dir, transport, bin string, n int, store 
 	if err != nil {
 		return nil, err
 	}
-	args = append(args, sec.Args()...)
 	mode := HTTP
 	switch {
-	case sec.TLSCert != "":
+	case flags.Security.TLSCert != "":
 		mode = TCP
 	case d.HTTP2:
 		mode = HTTP2
 	}
 	c := &Cluster{Transport: transport}
 	var addrs []string
-	for range n {
+	for i := range n {
 		addr, err := FreeAddr()
 		if err != nil {
 			c.Stop()
 			return nil, err
 		}
-		p, err := Start(ctx, bin, addr, store, accounts, args...)
+		extra, maddr, err := flags.Args(i)
+		if err != nil {
+			c.Stop()
+			return nil, err
+		}
+		p, err := Start(ctx, bin, addr, store, accounts, append(slices.Clip(args), extra...)...)
 		if err != nil {
 			c.Stop()
 			return nil, fmt.Errorf("replica %d: %w", len(addrs)+1, err)
 		}
+		p.Metrics = maddr
 		c.Replicas = append(c.Replicas, p)
 		addrs = append(addrs, addr)
 	}

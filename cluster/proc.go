@@ -72,6 +72,8 @@ func FreeAddr() (string, error) {
 type Proc struct {
 	*process.Proc
 	Addr string
+	// Metrics is the address of its Prometheus metrics, "" if none.
+	Metrics string
 }
 
 // Start runs bin -addr addr -store store -accounts accounts (plus extra

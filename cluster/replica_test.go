@@ -43,7 +43,7 @@ func startCluster(t *testing.T, ctx context.Context, tr string, n, accounts int,
 		t.Skip("\n\n*** SKIPPED: haproxy is not installed (apt-get install -y haproxy) ***\n\n")
 	}
 	store := pgtest.Schema(t) + "&lease=300ms&pool_max_conns=8"
-	c, err := cluster.StartCluster(ctx, t.TempDir(), tr, bin(t, tr), n, store, accounts, "", sec)
+	c, err := cluster.StartCluster(ctx, t.TempDir(), tr, bin(t, tr), n, store, accounts, "", cluster.ReplicaFlags{Security: sec})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -106,6 +106,15 @@ func (s *ServerSecurity) Describe() string {
 	return strings.Join(on, ", ")
 }
 
+// CheckMetrics refuses to serve metrics, which are plaintext HTTP, at addr
+// if it is not a loopback address, unless -insecure.
+func (s *ServerSecurity) CheckMetrics(addr string) error {
+	if addr != "" && !s.Insecure && !loopback(addr) {
+		return fmt.Errorf("-metrics %s: refusing to serve metrics in plaintext on an address that is not loopback without -insecure", addr)
+	}
+	return nil
+}
+
 // loopback reports whether the host of addr is a loopback address (or
 // localhost). An empty host, 0.0.0.0 or :: listen on every interface.
 func loopback(addr string) bool {

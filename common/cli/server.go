@@ -107,8 +107,8 @@ func (f *ServerFlags) ServerConfig() (transport.ServerConfig, error) {
 	if f.MaxConns < 0 {
 		return cfg, fmt.Errorf("-max-conns %d: want 0 (the default) or more", f.MaxConns)
 	}
-	if f.Metrics != "" && !f.Security.Insecure && !loopback(f.Metrics) {
-		return cfg, fmt.Errorf("-metrics %s: refusing to serve metrics in plaintext on an address that is not loopback without -insecure", f.Metrics)
+	if err := f.Security.CheckMetrics(f.Metrics); err != nil {
+		return cfg, err
 	}
 	cfg.MaxConns = f.MaxConns
 	if cfg.CORSOrigins, err = ParseOrigins(f.CORSOrigins); err != nil {

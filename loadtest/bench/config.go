@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/igbank/igbank/common/bank"
+	"github.com/igbank/igbank/common/cli"
 	"github.com/igbank/igbank/common/netem"
 	"github.com/igbank/igbank/common/transport"
 	"github.com/igbank/igbank/loadtest/registry"
@@ -63,6 +64,12 @@ type Config struct {
 	// MaxConns is every server's connection limit (0: each transport's
 	// default, 1,024).
 	MaxConns int `json:"max_conns,omitempty"`
+	// Metrics, if set, is where the generator serves the Prometheus
+	// metrics of its clients and their layers (common/metrics) while the
+	// run lasts; every server started then serves its own, on a port of
+	// its own. For watching a long run, and for measuring what metrics
+	// cost (the same run with and without).
+	Metrics string `json:"metrics,omitempty"`
 }
 
 // DefaultConfig is "loadtest run" with no flags: every transport and the
@@ -98,6 +105,9 @@ func (c *Config) Describe() string {
 	}
 	if c.MaxConns > 0 {
 		fmt.Fprintf(&b, ", servers' connection limit %d", c.MaxConns)
+	}
+	if c.Metrics != "" {
+		b.WriteString(", Prometheus metrics on (clients and servers)")
 	}
 	fmt.Fprintf(&b, "; %s\n", c.Workload.describe())
 	if c.StatementRows != nil {
@@ -175,6 +185,9 @@ var (
 // among them). Its errors speak of the settings, by the names of their
 // JSON fields.
 func (c *Config) Validate() ([]transport.Variant, error) {
+	if err := (&cli.ServerSecurity{}).CheckMetrics(c.Metrics); err != nil {
+		return nil, err
+	}
 	var ts []transport.Variant
 	seen := map[string]bool{}
 	for _, n := range c.Transports {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/igbank/igbank/common/bank"
+	"github.com/igbank/igbank/common/metrics"
 	"github.com/igbank/igbank/common/netem"
 	"github.com/igbank/igbank/common/pace"
 	"github.com/igbank/igbank/common/resilience"
@@ -37,6 +38,19 @@ func Run(ctx context.Context, c Config, progress Progress) (*Report, error) {
 		ts = append([]transport.Variant{registry.Reference}, ts...)
 	}
 	rep := &Report{Kind: Kind, Format: Format, Started: time.Now().UTC(), Env: CurrentEnvironment(), Config: c}
+	var mc *metrics.Client
+	if c.Metrics != "" {
+		reg := metrics.NewRegistry()
+		mc = metrics.NewClient(reg)
+		e, err := metrics.Listen(c.Metrics, reg, nil)
+		if err != nil {
+			return nil, fmt.Errorf("metrics: %w", err)
+		}
+		defer e.Close()
+		if progress != nil {
+			progress(fmt.Sprintf("client metrics at http://%s/metrics", e.Addr()))
+		}
+	}
 
 	var serverCPUs []int
 	if c.Pin {
@@ -169,7 +183,7 @@ modes:
 							l.StatementAccounts, l.PageSize = stmts.Accounts, bank.MaxPageSize
 						}
 						label := fmt.Sprintf("[%d/%d] round %d/%d %s", done+1, total, round, c.Rounds, t.Name)
-						s, err := measure(ctx, t, servers[i], &c, clients[i], p.conns, churn, l, accounts, label, progress)
+						s, err := measure(ctx, t, servers[i], &c, clients[i], mc, p.conns, churn, l, accounts, label, progress)
 						done++
 						if err != nil {
 							closeServers(servers, ts)
@@ -212,6 +226,9 @@ func startServers(ts []transport.Variant, c *Config, keys *pki, m string, profil
 			progress(fmt.Sprintf("starting %s server", t.Name))
 		}
 		sc := server.Config{Transport: t.Name, Accounts: c.Workload.Accounts, Store: c.Store, CPUs: cpus, IgnoreKeys: c.IgnoreKeys, MaxConns: c.MaxConns, Network: profile, Statements: stmts}
+		if c.Metrics != "" {
+			sc.Metrics = "127.0.0.1:0"
+		}
 		if keys != nil && t.Name != registry.ReferenceName {
 			sc.Security = keys.serverSecurity(m, t.Name)
 		}
@@ -282,7 +299,7 @@ func setRefRatios(results []*Result, round int) {
 }
 
 // measure runs one transport once: dial, warm up, measure, close.
-func measure(ctx context.Context, t transport.Variant, srv server.Handle, c *Config, cc transport.ClientConfig, conns int, churned bool, l load, accounts []bank.AccountNo, label string, progress Progress) (*Sample, error) {
+func measure(ctx context.Context, t transport.Variant, srv server.Handle, c *Config, cc transport.ClientConfig, mc *metrics.Client, conns int, churned bool, l load, accounts []bank.AccountNo, label string, progress Progress) (*Sample, error) {
 	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	// Connections n: a pool of n where the transport has one, else n
@@ -323,7 +340,11 @@ func measure(ctx context.Context, t transport.Variant, srv server.Handle, c *Con
 	if churned {
 		// A new connection for every call: nothing to dial now.
 		for range nclients {
-			clients = append(clients, churn{dial: dial, addr: srv.Addr()})
+			var b bank.Bank = churn{dial: dial, addr: srv.Addr()}
+			if mc != nil {
+				b = mc.Bank(t.Name, b)
+			}
+			clients = append(clients, b)
 		}
 	} else {
 		cls, failed := dialAll(dctx, dial, srv.Addr(), nclients)
@@ -346,9 +367,16 @@ func measure(ctx context.Context, t transport.Variant, srv server.Handle, c *Con
 			closers = append(closers, cl.Close)
 			var b bank.Bank = cl
 			if c.Resilience {
-				b = resilience.Wrap(cl, resilience.WithStats(&rstats), resilience.WithHooks(resilience.Hooks{
+				opts := []resilience.Option{resilience.WithStats(&rstats), resilience.WithHooks(resilience.Hooks{
 					StateChange: func(_, _ resilience.BreakerState) { breakerChanges.Add(1) },
-				}))
+				})}
+				if mc != nil {
+					opts = append(opts, resilience.WithHooks(mc.Hooks(t.Name)))
+				}
+				b = resilience.Wrap(cl, opts...)
+			}
+			if mc != nil {
+				b = mc.Bank(t.Name, b)
 			}
 			clients = append(clients, b)
 		}

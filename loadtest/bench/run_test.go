@@ -3,8 +3,12 @@ package bench_test
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -231,5 +235,55 @@ func TestSecurityModes(t *testing.T) {
 		if plain, tls := bytesIn[tr+"/"], bytesIn[tr+"/"+bench.SecurityTLS]; !(tls > plain) {
 			t.Errorf("%s: %.1f bytes in per call over TLS, %.1f in plaintext: TLS is not on the wire", tr, tls, plain)
 		}
+	}
+}
+
+// TestRunMetrics serves the clients' metrics during a run with the layers
+// on, and starts the servers (in their own processes) with metrics of
+// their own: in the second round, the first round's calls and attempts
+// are counted.
+func TestRunMetrics(t *testing.T) {
+	name := registry.Names(false)[0]
+	c := benchtest.ShortConfig([]string{name})
+	c.Reference = false
+	c.Rounds = 2
+	c.Resilience = true
+	c.Metrics = "127.0.0.1:0"
+	var text string
+	var scrapeErr error
+	progress := func(msg string) {
+		if addr, ok := strings.CutPrefix(msg, "client metrics at "); ok {
+			c.Metrics = addr
+		}
+		if !strings.Contains(msg, "round 2/2") {
+			return
+		}
+		resp, err := http.Get(c.Metrics)
+		if err != nil {
+			scrapeErr = err
+			return
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		text = string(body)
+	}
+	if _, err := bench.Run(context.Background(), c, progress); err != nil {
+		t.Fatal(err)
+	}
+	if scrapeErr != nil {
+		t.Fatal(scrapeErr)
+	}
+	for _, series := range []string{
+		fmt.Sprintf("igbank_client_calls_total{code=%q,op=%q,transport=%q} ", "ok", "balance", name),
+		fmt.Sprintf("igbank_client_attempts_total{code=%q,op=%q,transport=%q} ", "ok", "deposit", name),
+		fmt.Sprintf("igbank_client_call_duration_seconds_count{op=%q,transport=%q} ", "statement", name),
+	} {
+		i := strings.Index(text, "\n"+series)
+		if i < 0 || strings.HasPrefix(text[i+1+len(series):], "0\n") {
+			t.Errorf("no calls in %s", series)
+		}
+	}
+	if t.Failed() {
+		t.Logf("client metrics:\n%s", text)
 	}
 }

@@ -23,6 +23,7 @@ type Child struct {
 	stdin io.WriteCloser
 	out   *bufio.Reader
 	addr  string
+	maddr string
 	mu    sync.Mutex
 }
 
@@ -59,7 +60,7 @@ func StartChild(c Config) (*Child, error) {
 		h.proc.Kill()
 		return nil, fmt.Errorf("%s server process did not start: %v %s", c.Transport, err, h.proc.Stderr())
 	}
-	h.addr = ready.Addr
+	h.addr, h.maddr = ready.Addr, ready.Metrics
 	return h, nil
 }
 
@@ -86,6 +87,10 @@ func (h *Child) readJSON(v any, timeout time.Duration) error {
 
 // Addr is the address the server listens on.
 func (h *Child) Addr() string { return h.addr }
+
+// MetricsAddr is the address of the server's metrics (Config.Metrics),
+// "" if it has none.
+func (h *Child) MetricsAddr() string { return h.maddr }
 
 // OwnProcess is true: the server's accounting is its own.
 func (h *Child) OwnProcess() bool { return true }

@@ -3,12 +3,14 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"time"
 
 	"github.com/igbank/igbank/common/bank"
 	"github.com/igbank/igbank/common/ledger"
+	"github.com/igbank/igbank/common/metrics"
 	"github.com/igbank/igbank/common/netem"
 	"github.com/igbank/igbank/common/store"
 	"github.com/igbank/igbank/common/transport"
@@ -16,11 +18,12 @@ import (
 
 // Local is a transport's server running in this process.
 type Local struct {
-	srv   transport.Server
-	ln    *countingListener
-	addr  string
-	done  chan error
-	store io.Closer
+	srv     transport.Server
+	wire    metrics.Wire
+	addr    string
+	done    chan error
+	store   io.Closer
+	metrics *metrics.Endpoint
 }
 
 // Start serves b over t on addr, in this process, with the shared
@@ -32,13 +35,29 @@ func Start(t transport.Variant, addr string, b bank.Bank, cfg transport.ServerCo
 // start is Start beneath the emulated network: the byte counts are of
 // what the server read and wrote, above it.
 func start(t transport.Variant, addr string, network netem.Profile, b bank.Bank, cfg transport.ServerConfig) (*Local, error) {
+	return startMetrics(t, addr, network, b, cfg, "")
+}
+
+// startMetrics is start with the server's metrics served at maddr
+// ("": none).
+func startMetrics(t transport.Variant, addr string, network netem.Profile, b bank.Bank, cfg transport.ServerConfig, maddr string) (*Local, error) {
 	tl, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
 	}
 	l := network.Listener(tl)
-	s := &Local{srv: t.NewServer(b, cfg), ln: &countingListener{Listener: l}, addr: l.Addr().String(), done: make(chan error, 1)}
-	go func() { s.done <- s.srv.Serve(s.ln) }()
+	s := &Local{addr: l.Addr().String(), done: make(chan error, 1)}
+	if maddr != "" {
+		e, m, err := metrics.ServeServer(maddr, t.Name, &s.wire, cfg.Logger)
+		if err != nil {
+			l.Close()
+			return nil, fmt.Errorf("metrics: %w", err)
+		}
+		s.metrics, b = e, m.Bank(t.Name, b)
+	}
+	s.srv = t.NewServer(b, cfg)
+	ln := s.wire.Listener(l)
+	go func() { s.done <- s.srv.Serve(ln) }()
 	return s, nil
 }
 
@@ -73,7 +92,11 @@ func startStore(t transport.Variant, c Config) (*Local, error) {
 	}
 	cfg.MaxConns = c.MaxConns
 	cfg.Logger = c.Logger
-	s, err := start(t, addr, c.Network, c.wrap(bank.NewService(lg)), cfg)
+	if err := c.Security.CheckMetrics(c.Metrics); err != nil {
+		closer.Close()
+		return nil, err
+	}
+	s, err := startMetrics(t, addr, c.Network, c.wrap(bank.NewService(lg)), cfg, c.Metrics)
 	if err != nil {
 		closer.Close()
 		return nil, err
@@ -85,6 +108,14 @@ func startStore(t transport.Variant, c Config) (*Local, error) {
 // Addr is the address the server listens on.
 func (s *Local) Addr() string { return s.addr }
 
+// MetricsAddr is the address of the server's metrics, "" if it has none.
+func (s *Local) MetricsAddr() string {
+	if s.metrics == nil {
+		return ""
+	}
+	return s.metrics.Addr().String()
+}
+
 // stats returns the server's byte counts and, if own (the server has the
 // process to itself), the process's accounting.
 func (s *Local) stats(own bool) ProcStats {
@@ -92,7 +123,7 @@ func (s *Local) stats(own bool) ProcStats {
 	if own {
 		p = ReadProcStats()
 	}
-	p.BytesIn, p.BytesOut = s.ln.counts()
+	p.BytesIn, p.BytesOut = s.wire.Bytes()
 	return p
 }
 
@@ -103,6 +134,9 @@ func (s *Local) Close() error {
 	defer cancel()
 	if s.store != nil {
 		defer s.store.Close()
+	}
+	if s.metrics != nil {
+		defer s.metrics.Close()
 	}
 	if err := s.srv.Shutdown(ctx); err != nil {
 		return errors.New("shutdown: " + err.Error())

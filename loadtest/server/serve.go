@@ -65,6 +65,10 @@ type Config struct {
 	// Statements, if set, seeds statement months in the in-memory ledger
 	// (the load generator's payload sizes).
 	Statements *Statements `json:"statements,omitempty"`
+	// Metrics is -metrics: the address at which to serve the server's
+	// Prometheus metrics (common/metrics) at /metrics; "": none. The
+	// loopback rule of every cmd/server applies.
+	Metrics string `json:"metrics,omitempty"`
 	// Log is -log-format and -log-level: how Serve logs, to standard
 	// error.
 	Log logs.Flags `json:"log"`
@@ -174,6 +178,9 @@ func (c Config) Args() []string {
 	if c.Network.Emulated() {
 		a = append(a, "-network", c.Network.String())
 	}
+	if c.Metrics != "" {
+		a = append(a, "-metrics", c.Metrics)
+	}
 	if st := c.Statements; st != nil {
 		a = append(a, "-statement-month", string(st.Month), "-statement-accounts", strconv.Itoa(st.Accounts), "-statement-rows", strconv.Itoa(st.Rows))
 	}
@@ -225,8 +232,9 @@ func MaybeServe() {
 }
 
 type readyLine struct {
-	Addr string `json:"addr"`
-	PID  int    `json:"pid"`
+	Addr    string `json:"addr"`
+	PID     int    `json:"pid"`
+	Metrics string `json:"metrics,omitempty"`
 }
 
 // Serve serves c until SIGINT or SIGTERM (with c.Control: until standard
@@ -270,7 +278,7 @@ func Serve(c Config, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	enc := json.NewEncoder(stdout)
 	if c.Control {
-		enc.Encode(readyLine{Addr: s.addr, PID: os.Getpid()})
+		enc.Encode(readyLine{Addr: s.addr, PID: os.Getpid(), Metrics: s.MetricsAddr()})
 		sc := bufio.NewScanner(stdin)
 		for sc.Scan() {
 			switch strings.TrimSpace(sc.Text()) {
@@ -291,8 +299,12 @@ func Serve(c Config, stdin io.Reader, stdout, stderr io.Writer) int {
 	// stop the server at once.
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
-	logger.Info(fmt.Sprintf("igbank %s server ready on %s", t.Name, s.addr), logs.Transport, t.Name,
-		logs.Addr, s.addr, logs.Accounts, c.Accounts, logs.Store, logs.StoreSpec(c.Store))
+	ready := []any{logs.Transport, t.Name, logs.Addr, s.addr}
+	if m := s.MetricsAddr(); m != "" {
+		ready = append(ready, logs.Metrics, m)
+	}
+	logger.Info(fmt.Sprintf("igbank %s server ready on %s", t.Name, s.addr), append(ready,
+		logs.Accounts, c.Accounts, logs.Store, logs.StoreSpec(c.Store))...)
 	select {
 	case <-ctx.Done():
 	case err := <-s.done:

@@ -3,8 +3,12 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -22,10 +26,10 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// TestChild starts a server process, reads its accounting, calls it and
-// stops it.
+// TestChild starts a server process, reads its accounting and its
+// metrics, calls it and stops it.
 func TestChild(t *testing.T) {
-	h, err := StartChild(Config{Transport: "raw", Accounts: 10, IgnoreKeys: true, Fault: fault.Spec{Kind: fault.CrashAfterApply, Nth: 1000}})
+	h, err := StartChild(Config{Transport: "raw", Accounts: 10, IgnoreKeys: true, Fault: fault.Spec{Kind: fault.CrashAfterApply, Nth: 1000}, Metrics: "127.0.0.1:0"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,6 +51,20 @@ func TestChild(t *testing.T) {
 	}
 	if st.CPUNs() <= 0 || st.BytesIn == 0 || st.BytesOut == 0 || (RSSAvailable && st.RSSBytes == 0) {
 		t.Errorf("server accounting: %+v", st)
+	}
+	resp, err := http.Get("http://" + h.MetricsAddr() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		`igbank_server_calls_total{code="ok",op="balance",transport="raw"} 1`,
+		fmt.Sprintf(`igbank_server_bytes_total{direction="in",transport="raw"} %d`, st.BytesIn),
+	} {
+		if !strings.Contains(string(body), "\n"+want+"\n") {
+			t.Errorf("/metrics lacks %q:\n%s", want, body)
+		}
 	}
 	if err := h.Close(); err != nil {
 		t.Errorf("close: %v", err)

@@ -13,6 +13,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
 	"strings"
@@ -20,7 +21,6 @@ import (
 	"time"
 
 	"github.com/igbank/igbank/cluster"
-	"github.com/igbank/igbank/common/cli"
 	"github.com/igbank/igbank/common/ledger"
 	"github.com/igbank/igbank/common/logs"
 	"github.com/igbank/igbank/common/store"
@@ -35,15 +35,20 @@ func main() {
 	lb := flag.String("lb", "", "HAProxy's address (default: a free loopback port)")
 	binFlag := flag.String("bin", "", "server binary to run (default: go build the transport's cmd/server; run from the checkout then)")
 	addr := flag.String("addr", "", "the address of a single replica (with -replicas 1; default: a free loopback port)")
-	var sec cli.ServerSecurity
+	var replicas cluster.ReplicaFlags
+	sec := &replicas.Security
 	flag.StringVar(&sec.TLSCert, "tls-cert", "", "the replicas serve TLS with the certificate in `FILE` (with -tls-key); HAProxy then passes connections through (TCP mode)")
 	flag.StringVar(&sec.TLSKey, "tls-key", "", "the private key of -tls-cert")
 	flag.StringVar(&sec.ClientCA, "client-ca", "", "the replicas require client certificates of the CAs in `FILE`, and authorize calls")
 	flag.StringVar(&sec.TokenKey, "token-key", "", "the replicas check bearer tokens with the public key in `FILE`, and authorize calls")
-	var logFlags logs.Flags
-	logFlags.Register(flag.CommandLine)
+	flag.StringVar(&replicas.Metrics, "metrics", "", "the replicas serve Prometheus metrics at http://`ADDR`/metrics, replica i at i-1 ports above ADDR's (a loopback address; port 0: free ports, logged)")
+	replicas.Log.Register(flag.CommandLine) // the cluster's log and its replicas'
 	flag.Parse()
-	logger, err := logFlags.Logger(os.Stderr)
+	if err := sec.CheckMetrics(replicas.Metrics); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	logger, err := replicas.Log.Logger(os.Stderr)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
@@ -83,22 +88,26 @@ func main() {
 		if err != nil {
 			fatal(err)
 		}
-		p, err := cluster.Start(ctx, bin, a, *spec, *accounts, append(args, sec.Args()...)...)
+		extra, maddr, err := replicas.Args(0)
 		if err != nil {
 			fatal(err)
 		}
+		p, err := cluster.Start(ctx, bin, a, *spec, *accounts, append(args, extra...)...)
+		if err != nil {
+			fatal(err)
+		}
+		p.Metrics = maddr
 		stop = func() { p.Stop(10 * time.Second) }
 		target = a
+		logReplicas(logger, *tr, []*cluster.Proc{p})
 	} else {
-		c, err := cluster.StartCluster(ctx, dir, *tr, bin, *n, *spec, *accounts, *lb, sec)
+		c, err := cluster.StartCluster(ctx, dir, *tr, bin, *n, *spec, *accounts, *lb, replicas)
 		if err != nil {
 			fatal(err)
 		}
 		stop = func() { c.Stop() }
 		target = c.LB.Addr
-		for i, p := range c.Replicas {
-			logger.Info(fmt.Sprintf("replica %d on %s", i+1, p.Addr), logs.Transport, *tr, logs.Addr, p.Addr)
-		}
+		logReplicas(logger, *tr, c.Replicas)
 	}
 	cancel()
 	// Signals are caught before the ready line: whoever waits for it may
@@ -111,4 +120,15 @@ func main() {
 	<-sig.Done()
 	logger.Info("cluster shutting down", logs.Transport, *tr)
 	stop()
+}
+
+// logReplicas logs where each replica serves, and its metrics.
+func logReplicas(logger *slog.Logger, tr string, ps []*cluster.Proc) {
+	for i, p := range ps {
+		kv := []any{logs.Transport, tr, logs.Addr, p.Addr}
+		if p.Metrics != "" {
+			kv = append(kv, logs.Metrics, p.Metrics)
+		}
+		logger.Info(fmt.Sprintf("replica %d on %s", i+1, p.Addr), kv...)
+	}
 }

@@ -20,7 +20,7 @@ const serveUsage = `usage: loadtest serve -transport NAME [-addr HOST:PORT] [-ac
                      [-idempotency on|off] [-fault PLAN] [-max-conns N] [-network PROFILE]
                      [-statement-rows N [-statement-accounts N] [-statement-month YYYY-MM]]
                      [-tls-cert FILE -tls-key FILE [-client-ca FILE]] [-token-key FILE]
-                     [-log-format text|json] [-log-level debug|info|warn|error]
+                     [-log-format text|json] [-log-level debug|info|warn|error] [-metrics ADDR]
 
 Serves one registered transport over the ledger -store names until SIGINT or
 SIGTERM. With -control (how "loadtest run" starts it), it prints its
@@ -70,6 +70,7 @@ func parseServeFlags(args []string, stderr io.Writer) (server.Config, error) {
 	faultSpec := fs.String("fault", "none", "kill this process on a deposit: crash-before-apply[:N], crash-after-apply[:N] or KIND:p=P,seed=S")
 	network := fs.String("network", "loopback", "emulated network beneath the listener: loopback, lan, wan, longhaul or custom:latency=D[:jitter=D][:up=RATE][:down=RATE]")
 	fs.IntVar(&c.MaxConns, "max-conns", 0, "connection limit (0: the transport's default, 1024)")
+	fs.StringVar(&c.Metrics, "metrics", "", "serve Prometheus metrics at http://ADDR/metrics (a loopback address); empty: none")
 	stRows := fs.Int("statement-rows", -1, "seed `N` transactions in the statement month of the first accounts (in-memory ledger; -1: none)")
 	stAccounts := fs.Int("statement-accounts", 0, "with -statement-rows, how many accounts from the first (0: as many as a million rows allow)")
 	stMonth := fs.String("statement-month", string(bank.MonthOf(time.Now())), "with -statement-rows, the month seeded, YYYY-MM")

@@ -41,7 +41,7 @@ func TestServeArgs(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("serve %q parses to\n%+v, want\n%+v", want.Args(), got, want)
 	}
-	want = server.Config{Transport: "raw", Addr: "127.0.0.1:0", Accounts: 500, Store: "memory", MaxConns: 10100, Network: netem.WAN,
+	want = server.Config{Transport: "raw", Addr: "127.0.0.1:0", Accounts: 500, Store: "memory", MaxConns: 10100, Network: netem.WAN, Metrics: "127.0.0.1:9100",
 		Statements: &server.Statements{Month: "2026-01", Accounts: 100, Rows: 1000}, Log: logs.Flags{Format: "text", Level: "info"}}
 	if got, err = parseServeFlags(want.Args(), io.Discard); err != nil {
 		t.Fatal(err)
