@@ -217,7 +217,10 @@ func Serve(ctx context.Context, d transport.Descriptor, f *ServerFlags, logger *
 	return <-done
 }
 
-// ServerMain is the whole main function of transport d's cmd/server.
+// ServerMain is the whole main function of transport d's cmd/server. Its
+// logger is also slog's default, so that what libraries log through
+// package log or slog.Default (grpcbank.Logs routes gRPC's own there)
+// comes out in the same format, from the same level.
 func ServerMain(d transport.Descriptor) {
 	var f ServerFlags
 	f.Register(flag.CommandLine, d)
@@ -227,6 +230,7 @@ func ServerMain(d transport.Descriptor) {
 		fmt.Fprintf(os.Stderr, "igbank %s server: %v\n", d.Name, err)
 		os.Exit(2)
 	}
+	slog.SetDefault(logger.With(logs.Transport, d.Name))
 	if err := runServer(d, &f, logger); err != nil {
 		logger.Error(fmt.Sprintf("igbank %s server: %v", d.Name, err), logs.Transport, d.Name, logs.Err, err)
 		os.Exit(1)
