@@ -18,11 +18,14 @@ import (
 	"syscall"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/igbank/igbank/common/auth"
 	"github.com/igbank/igbank/common/bank"
 	"github.com/igbank/igbank/common/ledger"
 	"github.com/igbank/igbank/common/logs"
 	"github.com/igbank/igbank/common/store"
+	"github.com/igbank/igbank/common/traces"
 	"github.com/igbank/igbank/common/transport"
 )
 
@@ -48,6 +51,8 @@ type ServerFlags struct {
 	// Log is -log-format and -log-level: the logger of the ready and
 	// shutdown lines and of the transport's server (transport.WithLogger).
 	Log logs.Flags
+	// Traces is -otlp: the server's spans, exported (traces.go).
+	Traces Traces
 }
 
 // Register adds the server flags of transport d to fs: the common ones,
@@ -63,6 +68,7 @@ func (f *ServerFlags) Register(fs *flag.FlagSet, d transport.Descriptor) {
 	}
 	f.Security.register(fs, d)
 	f.Log.Register(fs)
+	f.Traces.Register(fs)
 	if d.CORS {
 		fs.StringVar(&f.CORSOrigins, "cors-origins", "", "comma-separated origins (scheme://host[:port]) whose pages may call the server from a browser; none: no CORS headers, cross-origin calls refused")
 	}
@@ -78,6 +84,11 @@ func (f *ServerFlags) Bank() (bank.Bank, error) {
 // Open returns the bank the flags describe, over the store -store names,
 // and the io.Closer that closes that store.
 func (f *ServerFlags) Open(ctx context.Context) (bank.Bank, io.Closer, error) {
+	return f.open(ctx, nil)
+}
+
+// open is Open with the ledger's calls traced with tp (nil: not traced).
+func (f *ServerFlags) open(ctx context.Context, tp trace.TracerProvider) (bank.Bank, io.Closer, error) {
 	if f.Accounts < 1 || f.Accounts > 999_999_999 {
 		return nil, nil, fmt.Errorf("-accounts %d is out of range", f.Accounts)
 	}
@@ -89,7 +100,7 @@ func (f *ServerFlags) Open(ctx context.Context) (bank.Bank, io.Closer, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	return bank.NewService(l), c, nil
+	return bank.NewService(traces.Ledger(l, tp)), c, nil
 }
 
 // ServerConfig returns the shared server settings the flags give: TLS,
@@ -152,8 +163,14 @@ func runServer(d transport.Descriptor, f *ServerFlags, logger *slog.Logger) (err
 		return err
 	}
 	cfg.Logger = logger
+	tp, flush, err := f.tracedServer(name)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, flush()) }() // once the server has stopped
+	cfg.Tracer = tp
 	octx, ocancel := context.WithTimeout(context.Background(), time.Minute)
-	b, closer, err := f.Open(octx)
+	b, closer, err := f.open(octx, tp)
 	ocancel()
 	if err != nil {
 		return err
@@ -168,7 +185,7 @@ func runServer(d transport.Descriptor, f *ServerFlags, logger *slog.Logger) (err
 	if f.Security.Authenticates() {
 		b = auth.Authorize(b)
 	}
-	srv := v.NewServer(b, cfg)
+	srv := v.NewServer(traces.Bank(b, tp), cfg)
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(l) }()
 	logger.Info(fmt.Sprintf("igbank %s server ready on %s", name, l.Addr()), logs.Transport, name,
