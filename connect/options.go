@@ -180,6 +180,7 @@ var Transport = transport.Descriptor{
 	DefaultAddr: "127.0.0.1:7006",
 	HTTP2:       true,
 	Tokens:      true,
+	Traces:      true,
 	CORS:        true,
 	Variants: []transport.Variant{
 		{Name: "connect", Protocol: Connect.String(), Pooled: true,

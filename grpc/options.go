@@ -136,6 +136,7 @@ var Transport = transport.Descriptor{
 	DefaultAddr: "127.0.0.1:7003",
 	HTTP2:       true,
 	Tokens:      true,
+	Traces:      true,
 	Variants: []transport.Variant{
 		{Name: "grpc", NewServer: transport.ServerFor(NewServer), Dial: transport.DialerFor(Dial)},
 	},

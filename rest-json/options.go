@@ -158,6 +158,7 @@ var Transport = transport.Descriptor{
 	Module:      "github.com/igbank/igbank/rest-json",
 	DefaultAddr: "127.0.0.1:7004",
 	Tokens:      true,
+	Traces:      true,
 	CORS:        true,
 	Variants: []transport.Variant{
 		{Name: "rest", Pooled: true, NewServer: transport.ServerFor(NewServer), Dial: transport.DialerFor(Dial)},

@@ -41,7 +41,7 @@
 //	browser origins (server)   WithCORSOrigins(origins ...string)   ServerConfig.CORSOrigins     connect, rest-json (Descriptor.CORS)
 //	TLS (client)               WithClientTLS(*tls.Config)           ClientConfig.TLS             all six
 //	bearer token (client)      WithToken(token string)              ClientConfig.Token           all but thrift
-//	traces (server)            WithTracerProvider(trace.TracerProvider)       ServerConfig.Tracer  grpc, connect, rest-json (a span per call, the caller's W3C trace context continued)
+//	traces (server)            WithTracerProvider(trace.TracerProvider)       ServerConfig.Tracer  grpc, connect, rest-json (Descriptor.Traces; a span per call, the caller's W3C trace context continued)
 //	traces (client)            WithClientTracerProvider(trace.TracerProvider) ClientConfig.Tracer  grpc, connect, rest-json (a span per attempt, W3C trace context sent)
 //
 // Tracer is nil by default, and then a transport adds no interceptor,
