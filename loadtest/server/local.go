@@ -8,9 +8,11 @@ import (
 	"time"
 
 	"github.com/igbank/igbank/common/bank"
+	"github.com/igbank/igbank/common/cli"
 	"github.com/igbank/igbank/common/ledger"
 	"github.com/igbank/igbank/common/netem"
 	"github.com/igbank/igbank/common/store"
+	"github.com/igbank/igbank/common/traces"
 	"github.com/igbank/igbank/common/transport"
 )
 
@@ -21,6 +23,9 @@ type Local struct {
 	addr  string
 	done  chan error
 	store io.Closer
+	// flush exports the spans still buffered, once the server has
+	// stopped (traces.Setup).
+	flush func(context.Context) error
 }
 
 // Start serves b over t on addr, in this process, with the shared
@@ -73,12 +78,18 @@ func startStore(t transport.Variant, c Config) (*Local, error) {
 	}
 	cfg.MaxConns = c.MaxConns
 	cfg.Logger = c.Logger
-	s, err := start(t, addr, c.Network, c.wrap(bank.NewService(lg)), cfg)
+	tp, flush, err := traces.Setup(ctx, c.OTLP, cli.ServiceName(t.Name, "server"))
 	if err != nil {
 		closer.Close()
 		return nil, err
 	}
-	s.store = closer
+	cfg.Tracer = tp
+	s, err := start(t, addr, c.Network, traces.Bank(c.wrap(bank.NewService(traces.Ledger(lg, tp))), tp), cfg)
+	if err != nil {
+		closer.Close()
+		return nil, err
+	}
+	s.store, s.flush = closer, flush
 	return s, nil
 }
 
@@ -103,6 +114,9 @@ func (s *Local) Close() error {
 	defer cancel()
 	if s.store != nil {
 		defer s.store.Close()
+	}
+	if s.flush != nil {
+		defer s.flush(ctx)
 	}
 	if err := s.srv.Shutdown(ctx); err != nil {
 		return errors.New("shutdown: " + err.Error())
