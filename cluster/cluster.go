@@ -22,8 +22,9 @@ type Cluster struct {
 // HTTP/2 to the replicas where the transport's descriptor says its
 // servers do; with TLS it passes connections through (TCP mode), so that
 // the replicas terminate TLS and see the clients' certificates. dir holds
-// HAProxy's configuration.
-func StartCluster(ctx context.Context, dir, transport, bin string, n int, store string, accounts int, lbAddr string, sec cli.ServerSecurity) (*Cluster, error) {
+// HAProxy's configuration. extra are more arguments of every replica
+// (such as -otlp URL).
+func StartCluster(ctx context.Context, dir, transport, bin string, n int, store string, accounts int, lbAddr string, sec cli.ServerSecurity, extra ...string) (*Cluster, error) {
 	d, _, err := lookup(transport)
 	if err != nil {
 		return nil, err
@@ -32,7 +33,7 @@ func StartCluster(ctx context.Context, dir, transport, bin string, n int, store 
 	if err != nil {
 		return nil, err
 	}
-	args = append(args, sec.Args()...)
+	args = append(append(args, sec.Args()...), extra...)
 	mode := HTTP
 	switch {
 	case sec.TLSCert != "":

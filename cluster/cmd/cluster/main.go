@@ -4,9 +4,11 @@
 //
 //	cluster -transport grpc -replicas 2 -store postgres://postgres@127.0.0.1/igbank [-lb 127.0.0.1:8003]
 //
-// -log-format text|json and -log-level choose how it logs, to standard
-// error. It prints the address to drive (HAProxy's, or the one replica's), for
-// example with loadtest run -addr ADDR -transports grpc -no-reference.
+// -otlp URL makes every replica export its traces there (package
+// common/traces). -log-format text|json and -log-level choose how it
+// logs, to standard error. It prints the address to drive (HAProxy's, or
+// the one replica's), for example with loadtest run -addr ADDR -transports
+// grpc -no-reference.
 package main
 
 import (
@@ -42,6 +44,8 @@ func main() {
 	flag.StringVar(&sec.TokenKey, "token-key", "", "the replicas check bearer tokens with the public key in `FILE`, and authorize calls")
 	var logFlags logs.Flags
 	logFlags.Register(flag.CommandLine)
+	var traces cli.Traces
+	traces.Register(flag.CommandLine) // -otlp, passed to every replica
 	flag.Parse()
 	logger, err := logFlags.Logger(os.Stderr)
 	if err != nil {
@@ -70,6 +74,10 @@ func main() {
 			fatal(err)
 		}
 	}
+	var extra []string
+	if traces.OTLP != "" {
+		extra = []string{"-otlp", traces.OTLP}
+	}
 	stop := func() {}
 	target := ""
 	if *n == 1 {
@@ -83,14 +91,14 @@ func main() {
 		if err != nil {
 			fatal(err)
 		}
-		p, err := cluster.Start(ctx, bin, a, *spec, *accounts, append(args, sec.Args()...)...)
+		p, err := cluster.Start(ctx, bin, a, *spec, *accounts, append(append(args, sec.Args()...), extra...)...)
 		if err != nil {
 			fatal(err)
 		}
 		stop = func() { p.Stop(10 * time.Second) }
 		target = a
 	} else {
-		c, err := cluster.StartCluster(ctx, dir, *tr, bin, *n, *spec, *accounts, *lb, sec)
+		c, err := cluster.StartCluster(ctx, dir, *tr, bin, *n, *spec, *accounts, *lb, sec, extra...)
 		if err != nil {
 			fatal(err)
 		}
