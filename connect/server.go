@@ -67,6 +67,9 @@ func NewServer(b bank.Bank, opts ...ServerOption) *Server {
 		connect.WithCodec(strictJSON{"json"}),
 		connect.WithCodec(strictJSON{"json; charset=utf-8"}),
 	}, cfg.handlerOpts...)
+	if ic := traceInterceptor(cfg.Tracer); ic != nil {
+		handlerOpts = append(handlerOpts, connect.WithInterceptors(ic...))
+	}
 	mux := http.NewServeMux()
 	mux.Handle(igbankv1connect.NewBankServiceHandler(&pbbank.Service{Bank: b, WireError: connectError}, handlerOpts...))
 	// grpc.health.v1 (connect's own grpchealth), as on the gRPC server:

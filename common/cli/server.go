@@ -18,12 +18,15 @@ import (
 	"syscall"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/igbank/igbank/common/auth"
 	"github.com/igbank/igbank/common/bank"
 	"github.com/igbank/igbank/common/ledger"
 	"github.com/igbank/igbank/common/logs"
 	"github.com/igbank/igbank/common/metrics"
 	"github.com/igbank/igbank/common/store"
+	"github.com/igbank/igbank/common/traces"
 	"github.com/igbank/igbank/common/transport"
 )
 
@@ -52,6 +55,8 @@ type ServerFlags struct {
 	// Metrics is -metrics, the address at which to serve the server's
 	// Prometheus metrics (package metrics) at /metrics; "": none.
 	Metrics string
+	// Traces is -otlp: the server's spans, exported (traces.go).
+	Traces Traces
 }
 
 // Register adds the server flags of transport d to fs: the common ones,
@@ -68,6 +73,7 @@ func (f *ServerFlags) Register(fs *flag.FlagSet, d transport.Descriptor) {
 	f.Security.register(fs, d)
 	f.Log.Register(fs)
 	fs.StringVar(&f.Metrics, "metrics", "", "serve Prometheus metrics at http://ADDR/metrics (a loopback address unless -insecure); empty: none")
+	f.Traces.Register(fs)
 	if d.CORS {
 		fs.StringVar(&f.CORSOrigins, "cors-origins", "", "comma-separated origins (scheme://host[:port]) whose pages may call the server from a browser; none: no CORS headers, cross-origin calls refused")
 	}
@@ -83,6 +89,11 @@ func (f *ServerFlags) Bank() (bank.Bank, error) {
 // Open returns the bank the flags describe, over the store -store names,
 // and the io.Closer that closes that store.
 func (f *ServerFlags) Open(ctx context.Context) (bank.Bank, io.Closer, error) {
+	return f.open(ctx, nil)
+}
+
+// open is Open with the ledger's calls traced with tp (nil: not traced).
+func (f *ServerFlags) open(ctx context.Context, tp trace.TracerProvider) (bank.Bank, io.Closer, error) {
 	if f.Accounts < 1 || f.Accounts > 999_999_999 {
 		return nil, nil, fmt.Errorf("-accounts %d is out of range", f.Accounts)
 	}
@@ -94,7 +105,7 @@ func (f *ServerFlags) Open(ctx context.Context) (bank.Bank, io.Closer, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	return bank.NewService(l), c, nil
+	return bank.NewService(traces.Ledger(l, tp)), c, nil
 }
 
 // ServerConfig returns the shared server settings the flags give: TLS,
@@ -171,8 +182,14 @@ func Serve(ctx context.Context, d transport.Descriptor, f *ServerFlags, logger *
 		return err
 	}
 	cfg.Logger = logger
+	tp, flush, err := f.tracedServer(name)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, flush()) }() // once the server has stopped
+	cfg.Tracer = tp
 	octx, ocancel := context.WithTimeout(ctx, time.Minute)
-	b, closer, err := f.Open(octx)
+	b, closer, err := f.open(octx, tp)
 	ocancel()
 	if err != nil {
 		return err
@@ -186,6 +203,7 @@ func Serve(ctx context.Context, d transport.Descriptor, f *ServerFlags, logger *
 	if f.Security.Authenticates() {
 		b = auth.Authorize(b)
 	}
+	b = traces.Bank(b, tp)
 	ready := []any{logs.Transport, name, logs.Addr, l.Addr().String()}
 	if f.Metrics != "" {
 		var w metrics.Wire
