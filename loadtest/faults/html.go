@@ -22,8 +22,8 @@ const (
 	colOpen     = "#b2182b"
 	colHalfOpen = "#9c755f"
 	colClosed   = "#1b9e77"
-	pageTitle   = "IGBank partial failures: exactly-once, scenario × transport"
-	legendText  = "ok: every acknowledged deposit applied exactly once, none twice, none invented, the expected codes seen (and every deposit acknowledged where the scenario says so). FAIL: the audit found lost or duplicated deposits, or the client did not see the expected codes."
+	pageTitle   = "IGBank partial failures: delivery guarantees, scenario × transport"
+	legendText  = "A cell passes when it shows what its delivery guarantee predicts. exactly-once (retries, keys kept): every acknowledged deposit applied once, none twice, none invented, the expected codes seen (and every deposit acknowledged where the scenario says so). at-least-once (retries, keys ignored): every acknowledged deposit applied, and where the fault loses responses some applied twice (\"dup N, expected\"). at-most-once (one attempt): none applied twice, and deposits whose answer was lost left unacknowledged (\"unacked N, expected\"). FAIL: an outcome the guarantee does not predict."
 )
 
 func stateColor(s string) string {
@@ -108,7 +108,7 @@ func hasTimeline(r Result) bool {
 // textClass is the class attribute of column i of the table of cells:
 // the transport and the attempt errors are text.
 func textClass(i int) string {
-	if i <= 1 || i == 10 {
+	if i <= 2 || i == 11 {
 		return ` class="l"`
 	}
 	return ""
