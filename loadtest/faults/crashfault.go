@@ -79,6 +79,7 @@ func crashScenario(kind fault.Kind) func(context.Context, Scenario, transport.Va
 			}
 		}
 		res.Timeline = cr.Timeline
+		markApplied(res.Timeline, cr.Deposits, cr.Audit.Applications)
 		res.finish(s)
 		return res
 	}

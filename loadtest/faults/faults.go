@@ -386,6 +386,19 @@ type CallRecord struct {
 	// breaker. That ends the retry loop, so it can only be the last one.
 	FailedFast bool `json:"failed_fast,omitempty"`
 	InFault    bool `json:"in_fault,omitempty"` // started while the fault was on
+	// Applied is how many times the ledger holds the deposit, by the
+	// audit: 0, 1, or 2 and more for a duplicate.
+	Applied int `json:"applied"`
+}
+
+// markApplied sets, from the audit's counts, how many times the ledger
+// holds each deposit of timeline (whose calls are deposits', in order).
+func markApplied(timeline []CallRecord, deposits []audit.Deposit, applications map[string]int) {
+	for i := range timeline {
+		if i < len(deposits) {
+			timeline[i].Applied = applications[deposits[i].Key]
+		}
+	}
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
@@ -554,6 +567,7 @@ func runCell(ctx context.Context, s Scenario, tr transport.Variant, c Config) Re
 	if res.Audit, err = audit.Check(actx, r.truth, audit.Months(start), deposits, c.IgnoreKeys); err != nil {
 		return fail(err)
 	}
+	markApplied(res.Timeline, deposits, res.Audit.Applications)
 	res.finish(s)
 	return res
 }
