@@ -38,7 +38,9 @@ func TestAuditFindsViolations(t *testing.T) {
 		{"lost", []step{{d: audit.Deposit{Key: "k1", Account: acc1, Amount: 100, Outcome: audit.Acknowledged}}},
 			func(r audit.Result) bool { return !r.OK && r.Lost == 1 }},
 		{"duplicated", []step{{d: audit.Deposit{Key: "k1", Account: acc1, Amount: 100, Outcome: audit.Unknown}, apply: 2}},
-			func(r audit.Result) bool { return !r.OK && r.Duplicated == 1 && r.BadBalances == 1 && r.Applications["k1"] == 2 }},
+			func(r audit.Result) bool {
+				return !r.OK && r.Duplicated == 1 && r.BadBalances == 1 && r.Applications["k1"] == 2
+			}},
 		{"phantom", []step{
 			{d: audit.Deposit{Key: "k1", Account: acc1, Amount: 100, Outcome: audit.Unknown}},
 			{d: audit.Deposit{Key: "k1", Account: acc1, Amount: 100}, apply: 1, key: "nobody"},
