@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 
 	"google.golang.org/grpc/grpclog"
 
@@ -12,16 +13,30 @@ import (
 )
 
 // Logs returns a grpclog.LoggerV2 that writes what grpc-go itself logs
-// (connection errors, transport failures, its INFO chatter) to
-// slog.Default() at the time of each record: INFO as DEBUG, WARNING as
-// WARN, ERROR and FATAL as ERROR. Set it once, first thing in main,
+// to slog.Default() at the time of each record: INFO as DEBUG, WARNING
+// as WARN, ERROR and FATAL as ERROR. Which of grpc-go's severities are
+// written is grpc-go's own setting, $GRPC_GO_LOG_SEVERITY_LEVEL (info,
+// warning or error; by default error only, as grpc-go's default logger
+// does), read when Logs is called. Set it once, first thing in main,
 // with grpclog.SetLoggerV2: it is process-wide and grpc-go does not
 // guard it.
-func Logs() grpclog.LoggerV2 { return slogGRPC{} }
+func Logs() grpclog.LoggerV2 {
+	min := slog.LevelError
+	switch strings.ToLower(os.Getenv("GRPC_GO_LOG_SEVERITY_LEVEL")) {
+	case "info":
+		min = slog.LevelDebug
+	case "warning":
+		min = slog.LevelWarn
+	}
+	return slogGRPC{min: min}
+}
 
-type slogGRPC struct{}
+type slogGRPC struct{ min slog.Level }
 
-func (slogGRPC) log(level slog.Level, msg string) {
+func (l slogGRPC) log(level slog.Level, msg string) {
+	if level < l.min {
+		return
+	}
 	slog.Default().Log(context.Background(), level, msg, logs.Library, "grpc-go")
 }
 
@@ -48,9 +63,9 @@ func (l slogGRPC) Fatalf(format string, args ...any) {
 }
 
 // V reports whether grpc-go's verbose level l is logged: its level 0
-// only, and only when slog's default logs DEBUG.
-func (slogGRPC) V(l int) bool {
-	return l <= 0 && slog.Default().Enabled(context.Background(), slog.LevelDebug)
+// only, when its INFO records are and slog's default logs DEBUG.
+func (l slogGRPC) V(v int) bool {
+	return v <= 0 && l.min <= slog.LevelDebug && slog.Default().Enabled(context.Background(), slog.LevelDebug)
 }
 
 func sprintln(args []any) string {

@@ -11,8 +11,10 @@ import (
 )
 
 // grpc-go's own records reach slog's default logger at the matching
-// level; its INFO chatter only at DEBUG.
+// level, from the severity $GRPC_GO_LOG_SEVERITY_LEVEL names; its INFO
+// chatter only at DEBUG.
 func TestLogs(t *testing.T) {
+	t.Setenv("GRPC_GO_LOG_SEVERITY_LEVEL", "warning")
 	var out banktest.LogBuffer
 	logger, err := logs.New(&out, "json", "info")
 	if err != nil {
@@ -36,5 +38,18 @@ func TestLogs(t *testing.T) {
 	}
 	if strings.Contains(got, "chatter") {
 		t.Errorf("INFO chatter logged at level info:\n%s", got)
+	}
+
+	// By default, as grpc-go's own logger: errors only.
+	t.Setenv("GRPC_GO_LOG_SEVERITY_LEVEL", "")
+	out2 := &banktest.LogBuffer{}
+	debug, _ := logs.New(out2, "json", "debug")
+	slog.SetDefault(debug)
+	l = grpcbank.Logs()
+	l.Info("created")
+	l.Warning("slow")
+	l.Error("broken")
+	if got := out2.String(); strings.Contains(got, "created") || strings.Contains(got, "slow") || !strings.Contains(got, "broken") {
+		t.Errorf("default severity at level debug:\n%s", got)
 	}
 }
