@@ -8,6 +8,9 @@
 // the directory (etcd at -directory), beside HAProxy, or instead of it
 // with -lb none; it then prints the logical name for clients to use.
 //
+// cluster directory runs the directory experiment (SIGKILL and SIGSTOP of
+// one of three replicas, with and without the directory; -h explains).
+//
 // -otlp URL makes every replica export its traces there (package
 // common/traces). -log-format text|json and -log-level choose how it
 // logs, to standard error. It prints the address to drive (HAProxy's, or
@@ -34,6 +37,9 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "directory" {
+		os.Exit(directoryMain(os.Args[2:], os.Stdout, os.Stderr))
+	}
 	tr := flag.String("transport", "grpc", "transport of the replicas: "+strings.Join(transports.Names(), ", "))
 	n := flag.Int("replicas", 2, "number of server replicas (more than 1 starts HAProxy in front)")
 	spec := flag.String("store", "memory", store.Usage+" (replicas share only a postgres store)")
