@@ -87,4 +87,3 @@ func directoryMain(args []string, stdout, stderr io.Writer) int {
 	}
 	return 0
 }
-
