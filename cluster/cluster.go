@@ -23,6 +23,10 @@ type ReplicaFlags struct {
 	Metrics string
 	// Traces is -otlp, where every replica exports its spans.
 	Traces cli.Traces
+	// Directory, with Register set, makes every replica register itself
+	// in the directory (-register, -directory, -lease-ttl), beside or
+	// instead of HAProxy (StartCluster with lbAddr "none").
+	Directory cli.Directory
 }
 
 // Args returns the flags of replica i (from 0) and the address of its
@@ -38,6 +42,7 @@ func (f ReplicaFlags) Args(i int) (args []string, metrics string, err error) {
 	if f.Traces.OTLP != "" {
 		args = append(args, "-otlp", f.Traces.OTLP)
 	}
+	args = append(args, f.Directory.Args()...)
 	if f.Metrics == "" {
 		return args, "", nil
 	}
@@ -59,6 +64,9 @@ func (f ReplicaFlags) Args(i int) (args []string, metrics string, err error) {
 	return append(args, "-metrics", metrics), metrics, nil
 }
 
+// NoLB as StartCluster's lbAddr starts no HAProxy.
+const NoLB = "none"
+
 // Cluster is a set of server replicas of one transport on one store,
 // behind an HAProxy.
 type Cluster struct {
@@ -69,7 +77,9 @@ type Cluster struct {
 
 // StartCluster starts n replicas of bin (the cmd/server of transport) on
 // fresh loopback ports, all on store, with the security sec says, and an
-// HAProxy in front of them on lbAddr ("" for a fresh port). HAProxy speaks
+// HAProxy in front of them on lbAddr ("" for a fresh port, "none" for no
+// HAProxy: clients then find the replicas through the directory, with
+// flags.Directory). HAProxy speaks
 // HTTP/2 to the replicas where the transport's descriptor says its
 // servers do; with TLS it passes connections through (TCP mode), so that
 // the replicas terminate TLS and see the clients' certificates. dir holds
@@ -111,6 +121,9 @@ func StartCluster(ctx context.Context, dir, transport, bin string, n int, store 
 		p.Metrics = maddr
 		c.Replicas = append(c.Replicas, p)
 		addrs = append(addrs, addr)
+	}
+	if lbAddr == NoLB {
+		return c, nil
 	}
 	if lbAddr == "" {
 		var err error

@@ -144,8 +144,16 @@ func Dial(_ context.Context, addr string, opts ...ClientOption) (*Client, error)
 		return nil, bank.Errorf(bank.InvalidArgument, "a bearer token is sent over TLS only: WithToken needs WithClientTLS")
 	}
 	// passthrough: addr goes to the dialer as is (one server, no name
-	// resolution beyond what net.Dial does).
-	conn, err := grpc.NewClient("passthrough:///"+addr, append(dialOptions(cfg), cfg.dialOpts...)...)
+	// resolution beyond what net.Dial does). A logical name goes to the
+	// directory's resolver instead (resolver.go).
+	target, dopts := "passthrough:///"+addr, dialOptions(cfg)
+	if transport.IsName(addr) {
+		if cfg.Names == nil {
+			return nil, bank.Errorf(bank.InvalidArgument, "%s is a logical name: dialing it needs a directory (WithNames)", addr)
+		}
+		target, dopts = addr, append(dopts, nameOptions(cfg.Names)...)
+	}
+	conn, err := grpc.NewClient(target, append(dopts, cfg.dialOpts...)...)
 	if err != nil {
 		return nil, bank.Wrap(bank.InvalidArgument, err)
 	}

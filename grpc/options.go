@@ -118,6 +118,12 @@ var (
 	// handler, which sends the span's W3C trace context in the call's
 	// metadata (default nil: off, no stats handler at all).
 	WithClientTracerProvider = transport.WithClientTracerProvider[ClientOption]
+	// WithNames lets Dial take a logical name as its address
+	// ("etcd:///igbank/grpc"): names (package directory) resolves it,
+	// through gRPC's resolver interface, to the servers registered under
+	// it, and the ClientConn spreads calls over them round robin,
+	// following the set as it changes (resolver.go).
+	WithNames = transport.WithNames[ClientOption]
 )
 
 // WithDialOptions adds options to the ClientConn, after the defaults, so
@@ -137,6 +143,7 @@ var Transport = transport.Descriptor{
 	HTTP2:       true,
 	Tokens:      true,
 	Traces:      true,
+	Resolves:    true,
 	Variants: []transport.Variant{
 		{Name: "grpc", NewServer: transport.ServerFor(NewServer), Dial: transport.DialerFor(Dial)},
 	},

@@ -29,6 +29,10 @@ const clientUsage = `usage:
   client [-addr HOST:PORT] [-timeout D] [-retry=false] deposit ACCOUNT CENTS [-key KEY]
   client [-addr HOST:PORT] [-timeout D] health
 
+-addr may be a logical name, etcd:///igbank/TRANSPORT: the client then
+calls every server registered under it in the directory (-directory, the
+etcd endpoints), round robin, and follows the set as servers come and go.
+
 Every command takes -otlp URL: the call is traced (a span around the
 retry layers, the transport's spans of its attempts beneath) and its spans
 exported to that OTLP/HTTP endpoint before the client exits.
@@ -79,15 +83,16 @@ func descriptorClient(d transport.Descriptor) (transport.DialFunc, []ClientOptio
 	v := d.Variants[0]
 	var sec ClientSecurity
 	var tp trace.TracerProvider
+	var dir ClientDirectory
 	dial := func(ctx context.Context, addr string) (transport.Client, error) {
 		cfg, err := sec.Config()
 		if err != nil {
 			return nil, bank.Wrap(bank.InvalidArgument, err)
 		}
 		cfg.Tracer = tp
-		return v.Dial(ctx, addr, cfg)
+		return dir.Dial(ctx, d, v, addr, cfg)
 	}
-	security := []ClientOption{WithClientFlags(func(fs *flag.FlagSet) { sec.register(fs, d) }), withTracer(d.Name, func(p trace.TracerProvider) { tp = p })}
+	security := []ClientOption{WithClientFlags(func(fs *flag.FlagSet) { sec.register(fs, d); dir.Register(fs) }), withTracer(d.Name, func(p trace.TracerProvider) { tp = p })}
 	ps := d.Protocols()
 	if ps == nil {
 		return dial, security

@@ -57,6 +57,8 @@ type ServerFlags struct {
 	Metrics string
 	// Traces is -otlp: the server's spans, exported (traces.go).
 	Traces Traces
+	// Directory is -register, -directory, -lease-ttl (directory.go).
+	Directory Directory
 }
 
 // Register adds the server flags of transport d to fs: the common ones,
@@ -74,6 +76,7 @@ func (f *ServerFlags) Register(fs *flag.FlagSet, d transport.Descriptor) {
 	f.Log.Register(fs)
 	fs.StringVar(&f.Metrics, "metrics", "", "serve Prometheus metrics at http://ADDR/metrics (a loopback address unless -insecure); empty: none")
 	f.Traces.Register(fs)
+	f.Directory.RegisterFlags(fs)
 	if d.CORS {
 		fs.StringVar(&f.CORSOrigins, "cors-origins", "", "comma-separated origins (scheme://host[:port]) whose pages may call the server from a browser; none: no CORS headers, cross-origin calls refused")
 	}
@@ -219,6 +222,14 @@ func Serve(ctx context.Context, d transport.Descriptor, f *ServerFlags, logger *
 	srv := v.NewServer(b, cfg)
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(l) }()
+	leave, err := f.Directory.join(ctx, l.Addr().String())
+	if err != nil {
+		srv.Shutdown(context.Background())
+		return errors.Join(err, <-done)
+	}
+	if f.Directory.Register != "" {
+		ready = append(ready, logs.Registered, f.Directory.Register)
+	}
 	logger.Info(fmt.Sprintf("igbank %s server ready on %s", name, l.Addr()), append(ready,
 		logs.Accounts, f.Accounts, logs.Store, logs.StoreSpec(f.Store), logs.Security, f.Security.Describe())...)
 	select {
@@ -227,6 +238,9 @@ func Serve(ctx context.Context, d transport.Descriptor, f *ServerFlags, logger *
 	case <-ctx.Done():
 	}
 	logger.Info(fmt.Sprintf("igbank %s server shutting down", name), logs.Transport, name)
+	if err := leave(); err != nil { // clients move on before the server goes
+		logger.Warn(err.Error(), logs.Transport, name)
+	}
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {

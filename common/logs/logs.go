@@ -21,6 +21,7 @@
 //	store      the ledger store spec, its password masked
 //	accounts   the number of seeded accounts
 //	security   what the server requires of callers (TLS, tokens), in words
+//	registered the logical name the server registered under in the directory (etcd:///igbank/grpc)
 //	replicas   the replicas of a cluster
 //	panic      a recovered panic's value
 //	stack      the stack of a recovered panic
@@ -50,25 +51,26 @@ import (
 
 // The keys of the vocabulary (see the package documentation).
 const (
-	Transport = "transport"
-	Addr      = "addr"
-	Metrics   = "metrics"
-	Peer      = "peer"
-	Op        = "op"
-	Method    = "method"
-	Path      = "path"
-	Code      = "code"
-	Err       = "err"
-	Duration  = "duration"
-	Account   = "account"
-	Store     = "store"
-	Accounts  = "accounts"
-	Security  = "security"
-	Replicas  = "replicas"
-	Panic     = "panic"
-	Stack     = "stack"
-	Reason    = "reason"
-	Library   = "library"
+	Transport  = "transport"
+	Addr       = "addr"
+	Metrics    = "metrics"
+	Peer       = "peer"
+	Op         = "op"
+	Method     = "method"
+	Path       = "path"
+	Code       = "code"
+	Err        = "err"
+	Duration   = "duration"
+	Account    = "account"
+	Store      = "store"
+	Accounts   = "accounts"
+	Security   = "security"
+	Registered = "registered"
+	Replicas   = "replicas"
+	Panic      = "panic"
+	Stack      = "stack"
+	Reason     = "reason"
+	Library    = "library"
 )
 
 // Flags are -log-format and -log-level.

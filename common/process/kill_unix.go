@@ -34,3 +34,11 @@ func Killed(err error) bool {
 	ws, ok := ee.Sys().(syscall.WaitStatus)
 	return ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL
 }
+
+// pause freezes p (SIGSTOP): it keeps its sockets, and the kernel still
+// accepts connections for it, but it runs no code (no heartbeat, no
+// answer) until resume (SIGCONT).
+func pause(p *os.Process) error { return p.Signal(syscall.SIGSTOP) }
+
+// resume lets a paused p run again (SIGCONT).
+func resume(p *os.Process) error { return p.Signal(syscall.SIGCONT) }

@@ -47,3 +47,9 @@ func Killed(err error) bool {
 	var ee *exec.ExitError
 	return errors.As(err, &ee) && ee.ExitCode() == KillExitCode
 }
+
+// errNoPause: Windows has no SIGSTOP.
+var errNoPause = errors.New("process: pausing a process needs Unix signals (SIGSTOP)")
+
+func pause(*os.Process) error  { return errNoPause }
+func resume(*os.Process) error { return errNoPause }

@@ -116,6 +116,14 @@ func (p *Proc) Kill() {
 	<-p.done
 }
 
+// Pause freezes the process (SIGSTOP) until Resume: alive, holding its
+// sockets, but silent, as a process stalled by the machine or a long GC
+// pause looks to its peers. Unix only.
+func (p *Proc) Pause() error { return pause(p.cmd.Process) }
+
+// Resume lets a paused process run again (SIGCONT).
+func (p *Proc) Resume() error { return resume(p.cmd.Process) }
+
 // Stop asks the process to shut down gracefully (SIGTERM) and waits for it
 // up to timeout, then kills it.
 func (p *Proc) Stop(timeout time.Duration) {

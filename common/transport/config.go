@@ -102,6 +102,11 @@ type ClientConfig struct {
 	// metadata (WithClientTracerProvider; package traces). nil, the
 	// default, adds nothing to the client.
 	Tracer trace.TracerProvider
+	// Names, when set, resolves a logical name given as the address
+	// ("etcd:///igbank/grpc") for a transport that follows names itself
+	// (Descriptor.Resolves: gRPC's resolver); package directory dials the
+	// others once per address.
+	Names Names
 }
 
 // Apply sets in c the fields that are not zero in o: the settings a
@@ -153,6 +158,9 @@ func (c *ClientConfig) Apply(o ClientConfig) {
 	}
 	if o.Tracer != nil {
 		c.Tracer = o.Tracer
+	}
+	if o.Names != nil {
+		c.Names = o.Names
 	}
 }
 

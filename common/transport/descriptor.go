@@ -40,6 +40,11 @@ type Descriptor struct {
 	// trace (gRPC, Connect, REST); the others have no per-call metadata
 	// and ignore both settings.
 	Traces bool
+	// Resolves reports whether the transport's client follows a logical
+	// name itself, given as its address with ClientConfig.Names set
+	// (gRPC, through its resolver interface and round_robin balancing).
+	// Package directory dials the others once per registered address.
+	Resolves bool
 	// Variants are the transport's protocol variants; the first is the
 	// default and has the transport's Name. At least one.
 	Variants []Variant

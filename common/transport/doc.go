@@ -43,6 +43,7 @@
 //	bearer token (client)      WithToken(token string)              ClientConfig.Token           all but thrift
 //	traces (server)            WithTracerProvider(trace.TracerProvider)       ServerConfig.Tracer  grpc, connect, rest-json (Descriptor.Traces; a span per call, the caller's W3C trace context continued)
 //	traces (client)            WithClientTracerProvider(trace.TracerProvider) ClientConfig.Tracer  grpc, connect, rest-json (a span per attempt, W3C trace context sent)
+//	logical names (client)     WithNames(Names)                     ClientConfig.Names           grpc (Descriptor.Resolves; package directory balances the others)
 //
 // Tracer is nil by default, and then a transport adds no interceptor,
 // handler or wrapper at all. Raw sockets, net/rpc and Thrift (binary and

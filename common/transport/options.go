@@ -132,3 +132,10 @@ type clientConfigured interface{ sharedClientConfig() *ClientConfig }
 
 func (c *ServerConfig) sharedServerConfig() *ServerConfig { return c }
 func (c *ClientConfig) sharedClientConfig() *ClientConfig { return c }
+
+// WithNames sets ClientConfig.Names: the directory that resolves a
+// logical name given as the client's address, for a transport that
+// follows names itself (Descriptor.Resolves).
+func WithNames[O ~func(P), P clientConfigured](names Names) O {
+	return clientOption[O](ClientConfig{Names: names})
+}

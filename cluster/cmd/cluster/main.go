@@ -4,6 +4,13 @@
 //
 //	cluster -transport grpc -replicas 2 -store postgres://postgres@127.0.0.1/igbank [-lb 127.0.0.1:8003]
 //
+// -register etcd:///igbank/grpc makes every replica register itself in
+// the directory (etcd at -directory), beside HAProxy, or instead of it
+// with -lb none; it then prints the logical name for clients to use.
+//
+// cluster directory runs the directory experiment (SIGKILL and SIGSTOP of
+// one of three replicas, with and without the directory; -h explains).
+//
 // -otlp URL makes every replica export its traces there (package
 // common/traces). -log-format text|json and -log-level choose how it
 // logs, to standard error. It prints the address to drive (HAProxy's, or
@@ -30,11 +37,14 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "directory" {
+		os.Exit(directoryMain(os.Args[2:], os.Stdout, os.Stderr))
+	}
 	tr := flag.String("transport", "grpc", "transport of the replicas: "+strings.Join(transports.Names(), ", "))
 	n := flag.Int("replicas", 2, "number of server replicas (more than 1 starts HAProxy in front)")
 	spec := flag.String("store", "memory", store.Usage+" (replicas share only a postgres store)")
 	accounts := flag.Int("accounts", ledger.DefaultAccounts, "number of seeded accounts")
-	lb := flag.String("lb", "", "HAProxy's address (default: a free loopback port)")
+	lb := flag.String("lb", "", "HAProxy's address (default: a free loopback port); none: no HAProxy, clients find the replicas through the directory (-register)")
 	binFlag := flag.String("bin", "", "server binary to run (default: go build the transport's cmd/server; run from the checkout then)")
 	addr := flag.String("addr", "", "the address of a single replica (with -replicas 1; default: a free loopback port)")
 	var replicas cluster.ReplicaFlags
@@ -44,8 +54,9 @@ func main() {
 	flag.StringVar(&sec.ClientCA, "client-ca", "", "the replicas require client certificates of the CAs in `FILE`, and authorize calls")
 	flag.StringVar(&sec.TokenKey, "token-key", "", "the replicas check bearer tokens with the public key in `FILE`, and authorize calls")
 	flag.StringVar(&replicas.Metrics, "metrics", "", "the replicas serve Prometheus metrics at http://`ADDR`/metrics, replica i at i-1 ports above ADDR's (a loopback address; port 0: free ports, logged)")
-	replicas.Log.Register(flag.CommandLine)    // the cluster's log and its replicas'
-	replicas.Traces.Register(flag.CommandLine) // -otlp, passed to every replica
+	replicas.Log.Register(flag.CommandLine)            // the cluster's log and its replicas'
+	replicas.Traces.Register(flag.CommandLine)         // -otlp, passed to every replica
+	replicas.Directory.RegisterFlags(flag.CommandLine) // -register etcd:///igbank/grpc: every replica registers in the directory
 	flag.Parse()
 	if err := sec.CheckMetrics(replicas.Metrics); err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -62,6 +73,9 @@ func main() {
 	}
 	if *n < 1 {
 		fatal("-replicas must be at least 1")
+	}
+	if *lb == cluster.NoLB && replicas.Directory.Register == "" {
+		fatal("-lb none leaves the replicas behind no address: give -register etcd:///igbank/TRANSPORT")
 	}
 	if *n > 1 && !strings.HasPrefix(*spec, "postgres") {
 		fatal("replicas share state only through a postgres store: use -store postgres://...")
@@ -109,7 +123,11 @@ func main() {
 			fatal(err)
 		}
 		stop = func() { c.Stop() }
-		target = c.LB.Addr
+		if c.LB != nil {
+			target = c.LB.Addr
+		} else {
+			target = replicas.Directory.Register
+		}
 		logReplicas(logger, *tr, c.Replicas)
 	}
 	cancel()
