@@ -28,6 +28,9 @@ func TestRetryAfter(t *testing.T) {
 	if _, ok := bank.RetryAfter(base); ok {
 		t.Fatal("an error without a hint has one")
 	}
+	if d, _ := bank.RetryAfter(bank.WithRetryAfter(base, 100*time.Hour)); d != bank.MaxRetryAfter {
+		t.Fatalf("a hint of 100h became %v, want MaxRetryAfter", d)
+	}
 	if bank.WithRetryAfter(nil, time.Second) != nil || bank.WithRetryAfter(base, 0) != base || bank.WithRetryAfter(base, -time.Second) != base {
 		t.Fatal("WithRetryAfter of nil, or of no time, is not a no-op")
 	}
