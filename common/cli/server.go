@@ -23,6 +23,7 @@ import (
 	"github.com/igbank/igbank/common/ledger"
 	"github.com/igbank/igbank/common/logs"
 	"github.com/igbank/igbank/common/metrics"
+	"github.com/igbank/igbank/common/shed"
 	"github.com/igbank/igbank/common/store"
 	"github.com/igbank/igbank/common/transport"
 )
@@ -52,6 +53,36 @@ type ServerFlags struct {
 	// Metrics is -metrics, the address at which to serve the server's
 	// Prometheus metrics (package metrics) at /metrics; "": none.
 	Metrics string
+	// Shed is -max-calls and -call-queue: admission control of calls
+	// (package shed; MaxCalls 0, the default, is none).
+	Shed ShedFlags
+}
+
+// ShedFlags are -max-calls and -call-queue, the admission control of
+// calls (package shed) that every server program and "loadtest serve"
+// take.
+type ShedFlags struct {
+	MaxCalls int `json:"max_calls,omitempty"`
+	// Queue is -call-queue; -1 (the flag's default) is twice MaxCalls.
+	Queue int `json:"call_queue,omitempty"`
+}
+
+// Register adds -max-calls and -call-queue to fs.
+func (f *ShedFlags) Register(fs *flag.FlagSet) {
+	fs.IntVar(&f.MaxCalls, "max-calls", 0, "calls in progress at once; more wait in a short queue or are refused at once as unavailable, with a retry-after hint (0: no limit)")
+	fs.IntVar(&f.Queue, "call-queue", -1, "with -max-calls, calls that may wait for a slot, at most "+shed.DefaultMaxWait.String()+" each (-1: twice -max-calls)")
+}
+
+// Config returns the shed.Config the flags say, logging to logger.
+func (f ShedFlags) Config(logger *slog.Logger) (shed.Config, error) {
+	if f.MaxCalls < 0 || f.Queue < -1 {
+		return shed.Config{}, fmt.Errorf("-max-calls %d -call-queue %d: want 0 or more (-call-queue -1: twice -max-calls)", f.MaxCalls, f.Queue)
+	}
+	q := f.Queue
+	if q == -1 {
+		q = 2 * f.MaxCalls
+	}
+	return shed.Config{MaxCalls: f.MaxCalls, Queue: q, Logger: logger}, nil
 }
 
 // Register adds the server flags of transport d to fs: the common ones,
@@ -67,6 +98,7 @@ func (f *ServerFlags) Register(fs *flag.FlagSet, d transport.Descriptor) {
 	}
 	f.Security.register(fs, d)
 	f.Log.Register(fs)
+	f.Shed.Register(fs)
 	fs.StringVar(&f.Metrics, "metrics", "", "serve Prometheus metrics at http://ADDR/metrics (a loopback address unless -insecure); empty: none")
 	if d.CORS {
 		fs.StringVar(&f.CORSOrigins, "cors-origins", "", "comma-separated origins (scheme://host[:port]) whose pages may call the server from a browser; none: no CORS headers, cross-origin calls refused")
@@ -171,6 +203,10 @@ func Serve(ctx context.Context, d transport.Descriptor, f *ServerFlags, logger *
 		return err
 	}
 	cfg.Logger = logger
+	sc, err := f.Shed.Config(logger)
+	if err != nil {
+		return err
+	}
 	octx, ocancel := context.WithTimeout(ctx, time.Minute)
 	b, closer, err := f.Open(octx)
 	ocancel()
@@ -186,6 +222,7 @@ func Serve(ctx context.Context, d transport.Descriptor, f *ServerFlags, logger *
 	if f.Security.Authenticates() {
 		b = auth.Authorize(b)
 	}
+	b = shed.New(b, sc)
 	ready := []any{logs.Transport, name, logs.Addr, l.Addr().String()}
 	if f.Metrics != "" {
 		var w metrics.Wire
