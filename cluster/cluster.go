@@ -21,6 +21,8 @@ type ReplicaFlags struct {
 	// metrics; replica i serves them i ports above it (127.0.0.1:9100:
 	// 9100, 9101, ...), and a port 0 gives each replica a free one.
 	Metrics string
+	// Traces is -otlp, where every replica exports its spans.
+	Traces cli.Traces
 }
 
 // Args returns the flags of replica i (from 0) and the address of its
@@ -32,6 +34,9 @@ func (f ReplicaFlags) Args(i int) (args []string, metrics string, err error) {
 	}
 	if f.Log.Level != "" && f.Log.Level != "info" {
 		args = append(args, "-log-level", f.Log.Level)
+	}
+	if f.Traces.OTLP != "" {
+		args = append(args, "-otlp", f.Traces.OTLP)
 	}
 	if f.Metrics == "" {
 		return args, "", nil

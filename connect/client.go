@@ -128,7 +128,11 @@ func Dial(_ context.Context, addr string, opts ...ClientOption) (*Client, error)
 	if cfg.TLS != nil {
 		scheme = "https://"
 	}
-	c.rpc = igbankv1connect.NewBankServiceClient(hc, scheme+addr, append(copts, cfg.opts...)...)
+	rpcOpts := copts
+	if ic := traceInterceptor(cfg.Tracer); ic != nil {
+		rpcOpts = append(rpcOpts[:len(rpcOpts):len(rpcOpts)], connect.WithInterceptors(ic...))
+	}
+	c.rpc = igbankv1connect.NewBankServiceClient(hc, scheme+addr, append(rpcOpts, cfg.opts...)...)
 	c.health = grpchealth.NewClient(hc, scheme+addr, append(copts, cfg.opts...)...)
 	return c, nil
 }

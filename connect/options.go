@@ -75,6 +75,12 @@ var (
 	// Authorization for bearer tokens). None, the default, sends no CORS
 	// headers: browsers refuse cross-origin calls.
 	WithCORSOrigins = transport.WithCORSOrigins[ServerOption]
+	// WithTracerProvider traces the bank's calls with tp, in all three
+	// protocols (default nil: off, no interceptor at all): otelconnect's
+	// interceptor on the handler, which continues the W3C trace context a
+	// caller sends in the request headers (transport.Propagator). Health
+	// checks and reflection are not traced.
+	WithTracerProvider = transport.WithTracerProvider[ServerOption]
 )
 
 // WithHandlerOptions adds options to the Connect handler, after the
@@ -128,6 +134,11 @@ var (
 	// client interceptor), in every protocol. It needs WithClientTLS: a
 	// token is never sent in the clear, and Dial refuses it without TLS.
 	WithToken = transport.WithToken[ClientOption]
+	// WithClientTracerProvider traces each call (each attempt, under the
+	// shared retry layer) with tp through otelconnect's interceptor, which
+	// sends the span's W3C trace context in the request headers, in every
+	// protocol (default nil: off, no interceptor at all).
+	WithClientTracerProvider = transport.WithClientTracerProvider[ClientOption]
 )
 
 // WithProtocol makes the client speak p (default Connect).
@@ -169,6 +180,7 @@ var Transport = transport.Descriptor{
 	DefaultAddr: "127.0.0.1:7006",
 	HTTP2:       true,
 	Tokens:      true,
+	Traces:      true,
 	CORS:        true,
 	Variants: []transport.Variant{
 		{Name: "connect", Protocol: Connect.String(), Pooled: true,

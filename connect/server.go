@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log"
 	"log/slog"
 	"net"
 	"net/http"
@@ -68,6 +67,9 @@ func NewServer(b bank.Bank, opts ...ServerOption) *Server {
 		connect.WithCodec(strictJSON{"json"}),
 		connect.WithCodec(strictJSON{"json; charset=utf-8"}),
 	}, cfg.handlerOpts...)
+	if ic := traceInterceptor(cfg.Tracer); ic != nil {
+		handlerOpts = append(handlerOpts, connect.WithInterceptors(ic...))
+	}
 	mux := http.NewServeMux()
 	mux.Handle(igbankv1connect.NewBankServiceHandler(&pbbank.Service{Bank: b, WireError: connectError}, handlerOpts...))
 	// grpc.health.v1 (connect's own grpchealth), as on the gRPC server:
@@ -117,7 +119,10 @@ func NewServer(b bank.Bank, opts ...ServerOption) *Server {
 		IdleTimeout:    transport.Limit(cfg.Timeouts.Idle),
 		MaxHeaderBytes: 16 << 10,
 		HTTP2:          serverHTTP2Config(),
-		ErrorLog:       log.New(discard{}, "", 0),
+		// What net/http logs is client misbehaviour (bad requests, TLS
+		// probes, broken HTTP/2 prefaces), which a benchmark or a fuzzer
+		// would flood: DEBUG, with the server's keys.
+		ErrorLog: slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug),
 	}
 	for _, f := range cfg.configure {
 		f(hs)
@@ -206,12 +211,6 @@ func serverHTTP2Config() *http.HTTP2Config {
 		// every write of the connection.
 	}
 }
-
-// discard drops the http.Server's log of client misbehaviour (bad
-// requests, TLS probes), which a benchmark or a fuzzer would flood.
-type discard struct{}
-
-func (discard) Write(p []byte) (int, error) { return len(p), nil }
 
 // Serve serves l until Shutdown, and then returns nil. The connections
 // are admitted (WithMaxConns, Timeouts.FirstRequest: package admit) as

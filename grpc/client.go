@@ -115,7 +115,7 @@ func dialOptions(cfg clientConfig) []grpc.DialOption {
 	if cfg.Token != "" {
 		opts = append(opts, grpc.WithPerRPCCredentials(bearer{"authorization": "Bearer " + cfg.Token}))
 	}
-	return opts
+	return append(opts, clientTraceOptions(cfg.Tracer)...)
 }
 
 // bearer is the per-RPC credentials of a bearer token: the metadata

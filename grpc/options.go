@@ -67,6 +67,12 @@ var (
 	// Health and reflection need no principal: auth.Authorize, which the
 	// server program wraps around the bank, guards the bank's calls only.
 	WithTokens = transport.WithTokens[ServerOption]
+	// WithTracerProvider traces the bank's calls with tp (default nil:
+	// off, no stats handler at all): otelgrpc's server stats handler,
+	// which continues the W3C trace context a client sends in the call's
+	// metadata (transport.Propagator). Health checks and reflection are
+	// not traced.
+	WithTracerProvider = transport.WithTracerProvider[ServerOption]
 )
 
 // WithGRPCServerOptions adds options to the grpc.Server, after the
@@ -107,6 +113,11 @@ var (
 	// every call (per-RPC credentials). It needs WithClientTLS: a token is
 	// never sent in the clear, and Dial refuses it without TLS.
 	WithToken = transport.WithToken[ClientOption]
+	// WithClientTracerProvider traces each call (each attempt, under the
+	// shared retry layer) with tp, through otelgrpc's client stats
+	// handler, which sends the span's W3C trace context in the call's
+	// metadata (default nil: off, no stats handler at all).
+	WithClientTracerProvider = transport.WithClientTracerProvider[ClientOption]
 )
 
 // WithDialOptions adds options to the ClientConn, after the defaults, so
@@ -125,6 +136,7 @@ var Transport = transport.Descriptor{
 	DefaultAddr: "127.0.0.1:7003",
 	HTTP2:       true,
 	Tokens:      true,
+	Traces:      true,
 	Variants: []transport.Variant{
 		{Name: "grpc", NewServer: transport.ServerFor(NewServer), Dial: transport.DialerFor(Dial)},
 	},

@@ -181,6 +181,7 @@ func NewServer(b bank.Bank, opts ...ServerOption) *Server {
 	// reports unavailable.
 	adm := cfg.Admission(nil)
 	gopts := append(serverOptions(cfg), admissionOptions(adm)...)
+	gopts = append(gopts, serverTraceOptions(cfg.Tracer)...)
 	s := &Server{
 		grpc:   grpc.NewServer(append(gopts, cfg.grpcOpts...)...),
 		health: health.NewServer(),

@@ -94,6 +94,7 @@ func Dial(ctx context.Context, addr string, opts ...ClientOption) (*Client, erro
 		c.transport = newTransport(cfg)
 		c.rt = c.transport
 	}
+	c.rt = tracedTransport(c.rt, cfg.Tracer)
 	if cfg.Token != "" {
 		c.header["Authorization"] = []string{"Bearer " + cfg.Token}
 	}

@@ -84,6 +84,12 @@ var (
 	// Idempotent-Replayed and Retry-After readable). None, the default,
 	// sends no CORS headers: browsers refuse cross-origin calls.
 	WithCORSOrigins = transport.WithCORSOrigins[ServerOption]
+	// WithTracerProvider traces the API's requests with tp (default nil:
+	// off, no wrapper at all): otelhttp's handler, outermost, which
+	// continues the W3C trace context a caller sends in the request
+	// headers (transport.Propagator) and names its span for the route.
+	// /healthz, /openapi.json and preflights are not traced.
+	WithTracerProvider = transport.WithTracerProvider[ServerOption]
 )
 
 // WithMaxBodyBytes sets the largest request body accepted (default
@@ -130,6 +136,11 @@ var (
 	// needs WithClientTLS: a token is never sent in the clear, and Dial
 	// refuses it without TLS.
 	WithToken = transport.WithToken[ClientOption]
+	// WithClientTracerProvider traces each request (each attempt, under
+	// the shared retry layer) with tp through otelhttp's transport, which
+	// sends the span's W3C trace context in the request headers (default
+	// nil: off, no wrapper at all).
+	WithClientTracerProvider = transport.WithClientTracerProvider[ClientOption]
 )
 
 // WithRoundTripper makes the client send its requests through rt instead
@@ -147,6 +158,7 @@ var Transport = transport.Descriptor{
 	Module:      "github.com/igbank/igbank/rest-json",
 	DefaultAddr: "127.0.0.1:7004",
 	Tokens:      true,
+	Traces:      true,
 	CORS:        true,
 	Variants: []transport.Variant{
 		{Name: "rest", Pooled: true, NewServer: transport.ServerFor(NewServer), Dial: transport.DialerFor(Dial)},

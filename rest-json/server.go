@@ -100,6 +100,7 @@ func NewServer(b bank.Bank, opts ...ServerOption) *Server {
 	if len(cfg.CORSOrigins) > 0 {
 		s.http.Handler = withCORS(s.mux, cfg.CORSOrigins)
 	}
+	s.http.Handler = tracedHandler(s.http.Handler, cfg.Tracer)
 	return s
 }
 

@@ -3,6 +3,9 @@ package transports_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -22,6 +25,7 @@ import (
 
 	"github.com/igbank/igbank/common/bank"
 	"github.com/igbank/igbank/common/banktest"
+	"github.com/igbank/igbank/common/devcerts"
 	"github.com/igbank/igbank/common/ledger"
 	"github.com/igbank/igbank/common/transport"
 	connectbank "github.com/igbank/igbank/connect"
@@ -58,7 +62,9 @@ type browserCall struct {
 // and an unknown account, over the Connect protocol and then over
 // gRPC-Web, with connect-web. The results are checked against the
 // service. The same page from an origin the server does not name gets
-// nothing: the browser refuses every call.
+// nothing: the browser refuses every call. Then the same over TLS (and
+// so HTTP/2 by ALPN), Chromium trusting the server's key alone
+// (--ignore-certificate-errors-spki-list), not every certificate.
 func TestBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs Chromium")
@@ -73,6 +79,11 @@ func TestBrowser(t *testing.T) {
 	needTool(t, "chromium", "apt-get install -y chromium", chromium != "")
 	_, err := os.Stat(filepath.Join(browserDir, "node_modules", "@connectrpc", "connect-web"))
 	needTool(t, "interop/browser/node_modules", "cd interop/browser && npm ci", err == nil)
+	t.Run("plaintext", func(t *testing.T) { testBrowser(t, chromium, false) })
+	t.Run("tls", func(t *testing.T) { testBrowser(t, chromium, true) })
+}
+
+func testBrowser(t *testing.T, chromium string, secure bool) {
 
 	// The page's origin and another, both serving the page and taking
 	// the results it posts to /result.
@@ -108,7 +119,24 @@ func TestBrowser(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	server := "http://" + banktest.Serve(t, connectbank.Transport.Variants[0].NewServer(svc, cfg))
+	var pin []string
+	scheme := "http://"
+	if secure {
+		pki := banktest.NewPKI(t)
+		cfg.TLS = pki.ServerTLS(t, false)
+		pair, err := tls.LoadX509KeyPair(filepath.Join(pki.Dir, devcerts.ServerCert), filepath.Join(pki.Dir, devcerts.ServerKey))
+		if err != nil {
+			t.Fatal(err)
+		}
+		leaf, err := x509.ParseCertificate(pair.Certificate[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := sha256.Sum256(leaf.RawSubjectPublicKeyInfo)
+		pin = []string{"--ignore-certificate-errors-spki-list=" + base64.StdEncoding.EncodeToString(sum[:])}
+		scheme = "https://"
+	}
+	server := scheme + banktest.Serve(t, connectbank.Transport.Variants[0].NewServer(svc, cfg))
 	st, err := svc.Statement(ctx, bank.StatementRequest{Account: acc, Month: month, PageSize: bank.MaxPageSize})
 	if err != nil {
 		t.Fatal(err)
@@ -120,7 +148,7 @@ func TestBrowser(t *testing.T) {
 	before := int64(st.Closing)
 
 	query := fmt.Sprintf("/index.html?server=%s&account=%s&month=%s&key=browser", server, acc, month)
-	got := runChromium(t, chromium, pageOrigin+query, results)
+	got := runChromium(t, chromium, pageOrigin+query, results, pin...)
 	c, w := got["connect"], got["grpc-web"]
 	check := func(protocol string, r browserCall, balance int64, ids []string) {
 		t.Helper()
@@ -148,7 +176,7 @@ func TestBrowser(t *testing.T) {
 
 	// From an origin the server does not name, the browser refuses every
 	// call, and nothing reaches the bank.
-	got = runChromium(t, chromium, "http://"+other.Addr().String()+query, results)
+	got = runChromium(t, chromium, "http://"+other.Addr().String()+query, results, pin...)
 	for _, protocol := range []string{"connect", "grpc-web"} {
 		if got[protocol].Error == "" {
 			t.Errorf("%s from an origin not allowed: %+v, want an error", protocol, got[protocol])
@@ -173,13 +201,14 @@ func listen(t *testing.T) net.Listener {
 // stops Chromium and decodes them. Waiting for the post, rather than
 // dumping the DOM when Chromium thinks the page idle, holds on a loaded
 // machine too.
-func runChromium(t *testing.T, chromium, url string, results <-chan []byte) map[string]browserCall {
+func runChromium(t *testing.T, chromium, url string, results <-chan []byte, flags ...string) map[string]browserCall {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, chromium, "--headless", "--no-sandbox", "--disable-gpu",
+	args := append([]string{"--headless", "--no-sandbox", "--disable-gpu",
 		"--disable-background-networking", "--disable-component-update", "--no-first-run",
-		"--user-data-dir="+t.TempDir(), url)
+		"--user-data-dir=" + t.TempDir()}, flags...)
+	cmd := exec.CommandContext(ctx, chromium, append(args, url)...)
 	cmd.WaitDelay = 5 * time.Second
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr

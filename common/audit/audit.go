@@ -85,6 +85,10 @@ type Result struct {
 	BadBalances   int      `json:"bad_balances"`   // accounts whose closing balance is not opening + distinct deposits
 	OK            bool     `json:"ok"`
 	Problems      []string `json:"problems,omitempty"` // the first few violations, described
+	// Applications counts, for each attempted key, the transactions the
+	// ledger holds for it: 0, 1, or more for a duplicate. For marking a
+	// run's timeline; not saved.
+	Applications map[string]int `json:"-"`
 }
 
 // maxProblems bounds Result.Problems.
@@ -189,8 +193,10 @@ func Check(ctx context.Context, b bank.Bank, months []bank.Month, deposits []Dep
 		}
 	}
 
+	r.Applications = make(map[string]int, len(byKey))
 	for key, d := range byKey {
 		txs := seen[key]
+		r.Applications[key] = len(txs)
 		if len(txs) > 0 {
 			r.Applied++
 		}

@@ -32,12 +32,15 @@ func TestAuditFindsViolations(t *testing.T) {
 			{d: audit.Deposit{Key: "k3", Account: acc2, Amount: 300, Outcome: audit.Unknown, Code: bank.DeadlineExceeded}},
 			{d: audit.Deposit{Key: "k4", Account: acc1, Amount: 400, Outcome: audit.Failed, Code: bank.InvalidArgument}},
 		}, func(r audit.Result) bool {
-			return r.OK && r.Applied == 2 && r.UnknownApplied == 1 && r.Acknowledged == 1 && r.Unknown == 2 && r.Failed == 1
+			return r.OK && r.Applied == 2 && r.UnknownApplied == 1 && r.Acknowledged == 1 && r.Unknown == 2 && r.Failed == 1 &&
+				r.Applications["k1"] == 1 && r.Applications["k2"] == 1 && r.Applications["k3"] == 0 && r.Applications["k4"] == 0
 		}},
 		{"lost", []step{{d: audit.Deposit{Key: "k1", Account: acc1, Amount: 100, Outcome: audit.Acknowledged}}},
 			func(r audit.Result) bool { return !r.OK && r.Lost == 1 }},
 		{"duplicated", []step{{d: audit.Deposit{Key: "k1", Account: acc1, Amount: 100, Outcome: audit.Unknown}, apply: 2}},
-			func(r audit.Result) bool { return !r.OK && r.Duplicated == 1 && r.BadBalances == 1 }},
+			func(r audit.Result) bool {
+				return !r.OK && r.Duplicated == 1 && r.BadBalances == 1 && r.Applications["k1"] == 2
+			}},
 		{"phantom", []step{
 			{d: audit.Deposit{Key: "k1", Account: acc1, Amount: 100, Outcome: audit.Unknown}},
 			{d: audit.Deposit{Key: "k1", Account: acc1, Amount: 100}, apply: 1, key: "nobody"},

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -10,8 +11,11 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/igbank/igbank/common/bank"
 	"github.com/igbank/igbank/common/resilience"
+	"github.com/igbank/igbank/common/traces"
 	"github.com/igbank/igbank/common/transport"
 )
 
@@ -24,6 +28,10 @@ const clientUsage = `usage:
   client [-addr HOST:PORT] [-timeout D] [-retry=false] statement ACCOUNT YYYY-MM [-page-size N]
   client [-addr HOST:PORT] [-timeout D] [-retry=false] deposit ACCOUNT CENTS [-key KEY]
   client [-addr HOST:PORT] [-timeout D] health
+
+Every command takes -otlp URL: the call is traced (a span around the
+retry layers, the transport's spans of its attempts beneath) and its spans
+exported to that OTLP/HTTP endpoint before the client exits.
 
 The call goes through the shared client layers (common/resilience): a
 transient failure is retried with backoff and jitter, within the -timeout,
@@ -45,6 +53,10 @@ type ClientOption func(*clientOptions)
 
 type clientOptions struct {
 	flags []func(*flag.FlagSet)
+	// name is the transport's, for the service.name of the client's
+	// spans; tracer hands the client's tracer provider to its dial.
+	name   string
+	tracer func(trace.TracerProvider)
 }
 
 // WithClientFlags lets a transport add flags of its own to the client's
@@ -66,17 +78,19 @@ func ClientMain(d transport.Descriptor) {
 func descriptorClient(d transport.Descriptor) (transport.DialFunc, []ClientOption) {
 	v := d.Variants[0]
 	var sec ClientSecurity
+	var tp trace.TracerProvider
 	dial := func(ctx context.Context, addr string) (transport.Client, error) {
 		cfg, err := sec.Config()
 		if err != nil {
 			return nil, bank.Wrap(bank.InvalidArgument, err)
 		}
+		cfg.Tracer = tp
 		return v.Dial(ctx, addr, cfg)
 	}
-	security := WithClientFlags(func(fs *flag.FlagSet) { sec.register(fs, d) })
+	security := []ClientOption{WithClientFlags(func(fs *flag.FlagSet) { sec.register(fs, d) }), withTracer(d.Name, func(p trace.TracerProvider) { tp = p })}
 	ps := d.Protocols()
 	if ps == nil {
-		return dial, []ClientOption{security}
+		return dial, security
 	}
 	flags := WithClientFlags(func(fs *flag.FlagSet) {
 		fs.Func("protocol", "protocol: "+strings.Join(ps, ", ")+" (default "+ps[0]+")", func(s string) error {
@@ -87,7 +101,7 @@ func descriptorClient(d transport.Descriptor) (transport.DialFunc, []ClientOptio
 			return nil
 		})
 	})
-	return dial, []ClientOption{security, flags}
+	return dial, append(security, flags)
 }
 
 // RunClient runs one client command line and returns the exit status.
@@ -104,6 +118,8 @@ func RunClient(args []string, stdout, stderr io.Writer, defaultAddr string, dial
 	key := fs.String("key", "", "idempotency key of a deposit (default: a new random key)")
 	retry := fs.Bool("retry", true, "retry transient failures through the shared retry and breaker layers; false: one attempt")
 	pageSize := fs.Int("page-size", bank.MaxPageSize, "transactions per statement page (the server serves at most bank.MaxPageSize)")
+	var tr Traces
+	tr.Register(fs)
 	for _, register := range o.flags {
 		register(fs)
 	}
@@ -131,19 +147,33 @@ func RunClient(args []string, stdout, stderr io.Writer, defaultAddr string, dial
 	if len(pos) == 0 {
 		return usage("no command")
 	}
+	tp, flush, err := tr.Setup(ServiceName(cmp.Or(o.name, "bank"), "client"))
+	if err != nil {
+		return usage(err.Error())
+	}
+	defer func() {
+		if err := flush(); err != nil {
+			fmt.Fprintf(stderr, "client: %v\n", err)
+		}
+	}()
+	if o.tracer != nil {
+		o.tracer(tp)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
 	run := func(f func(bank.Bank) error) int {
 		var err error
+		// The call's span is outermost: its attempts, the transport's
+		// spans, are its children.
 		if *retry {
 			b, closeClient := withLayers(dial, *addr, stderr)
 			defer closeClient()
-			err = f(b)
+			err = f(traces.Bank(b, tp))
 		} else {
 			var c transport.Client
 			if c, err = dial(ctx, *addr); err == nil {
 				defer c.Close()
-				err = f(c)
+				err = f(traces.Bank(c, tp))
 			}
 		}
 		if err != nil {

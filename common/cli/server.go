@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/igbank/igbank/common/auth"
 	"github.com/igbank/igbank/common/bank"
 	"github.com/igbank/igbank/common/ledger"
@@ -25,6 +27,7 @@ import (
 	"github.com/igbank/igbank/common/metrics"
 	"github.com/igbank/igbank/common/shed"
 	"github.com/igbank/igbank/common/store"
+	"github.com/igbank/igbank/common/traces"
 	"github.com/igbank/igbank/common/transport"
 )
 
@@ -53,6 +56,8 @@ type ServerFlags struct {
 	// Metrics is -metrics, the address at which to serve the server's
 	// Prometheus metrics (package metrics) at /metrics; "": none.
 	Metrics string
+	// Traces is -otlp: the server's spans, exported (traces.go).
+	Traces Traces
 	// Shed is -max-calls and -call-queue: admission control of calls
 	// (package shed; MaxCalls 0, the default, is none).
 	Shed ShedFlags
@@ -100,6 +105,7 @@ func (f *ServerFlags) Register(fs *flag.FlagSet, d transport.Descriptor) {
 	f.Log.Register(fs)
 	f.Shed.Register(fs)
 	fs.StringVar(&f.Metrics, "metrics", "", "serve Prometheus metrics at http://ADDR/metrics (a loopback address unless -insecure); empty: none")
+	f.Traces.Register(fs)
 	if d.CORS {
 		fs.StringVar(&f.CORSOrigins, "cors-origins", "", "comma-separated origins (scheme://host[:port]) whose pages may call the server from a browser; none: no CORS headers, cross-origin calls refused")
 	}
@@ -115,6 +121,11 @@ func (f *ServerFlags) Bank() (bank.Bank, error) {
 // Open returns the bank the flags describe, over the store -store names,
 // and the io.Closer that closes that store.
 func (f *ServerFlags) Open(ctx context.Context) (bank.Bank, io.Closer, error) {
+	return f.open(ctx, nil)
+}
+
+// open is Open with the ledger's calls traced with tp (nil: not traced).
+func (f *ServerFlags) open(ctx context.Context, tp trace.TracerProvider) (bank.Bank, io.Closer, error) {
 	if f.Accounts < 1 || f.Accounts > 999_999_999 {
 		return nil, nil, fmt.Errorf("-accounts %d is out of range", f.Accounts)
 	}
@@ -126,7 +137,7 @@ func (f *ServerFlags) Open(ctx context.Context) (bank.Bank, io.Closer, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	return bank.NewService(l), c, nil
+	return bank.NewService(traces.Ledger(l, tp)), c, nil
 }
 
 // ServerConfig returns the shared server settings the flags give: TLS,
@@ -207,8 +218,14 @@ func Serve(ctx context.Context, d transport.Descriptor, f *ServerFlags, logger *
 	if err != nil {
 		return err
 	}
+	tp, flush, err := f.tracedServer(name)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, flush()) }() // once the server has stopped
+	cfg.Tracer = tp
 	octx, ocancel := context.WithTimeout(ctx, time.Minute)
-	b, closer, err := f.Open(octx)
+	b, closer, err := f.open(octx, tp)
 	ocancel()
 	if err != nil {
 		return err
@@ -223,6 +240,7 @@ func Serve(ctx context.Context, d transport.Descriptor, f *ServerFlags, logger *
 		b = auth.Authorize(b)
 	}
 	b = shed.New(b, sc)
+	b = traces.Bank(b, tp)
 	ready := []any{logs.Transport, name, logs.Addr, l.Addr().String()}
 	if f.Metrics != "" {
 		var w metrics.Wire
@@ -254,7 +272,10 @@ func Serve(ctx context.Context, d transport.Descriptor, f *ServerFlags, logger *
 	return <-done
 }
 
-// ServerMain is the whole main function of transport d's cmd/server.
+// ServerMain is the whole main function of transport d's cmd/server. Its
+// logger is also slog's default, so that what libraries log through
+// package log or slog.Default (grpcbank.Logs routes gRPC's own there)
+// comes out in the same format, from the same level.
 func ServerMain(d transport.Descriptor) {
 	var f ServerFlags
 	f.Register(flag.CommandLine, d)
@@ -264,6 +285,7 @@ func ServerMain(d transport.Descriptor) {
 		fmt.Fprintf(os.Stderr, "igbank %s server: %v\n", d.Name, err)
 		os.Exit(2)
 	}
+	slog.SetDefault(logger.With(logs.Transport, d.Name))
 	if err := runServer(d, &f, logger); err != nil {
 		logger.Error(fmt.Sprintf("igbank %s server: %v", d.Name, err), logs.Transport, d.Name, logs.Err, err)
 		os.Exit(1)

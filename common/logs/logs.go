@@ -25,6 +25,7 @@
 //	panic      a recovered panic's value
 //	stack      the stack of a recovered panic
 //	reason     why a connection ended, in the peer's words
+//	library    a library that wrote the record itself ("grpc-go")
 //
 // What is never logged: bearer tokens, private keys and the contents of
 // key files (their paths may be), a store's password (masked as "xxxxx"),
@@ -67,6 +68,7 @@ const (
 	Panic     = "panic"
 	Stack     = "stack"
 	Reason    = "reason"
+	Library   = "library"
 )
 
 // Flags are -log-format and -log-level.

@@ -318,3 +318,67 @@ func TestBreakerConcurrentOutage(t *testing.T) {
 		t.Fatalf("after recovery: %v", err)
 	}
 }
+
+// A business error is an answer, never a failure of the target, on every
+// path a call takes through the breaker: the fast path of a clean closed
+// breaker, the path through gobreaker once a failure was seen (where its
+// IsSuccessful decides), the half-open probe, and the failure-ratio rule
+// (always through gobreaker). Each case would trip or reopen the breaker
+// if business errors counted.
+func TestBreakerBusinessErrorsNeverCount(t *testing.T) {
+	business := []error{bank.ErrNotFound, bank.ErrInvalidArgument, bank.ErrIdempotencyKeyReuse, bank.ErrPermissionDenied, bank.ErrUnauthenticated}
+	down := bank.ErrUnavailable
+	call := func(b bank.Bank, target *switchable, err error) {
+		target.set(err)
+		b.Balance(context.Background(), "000000001")
+	}
+	t.Run("fast path", func(t *testing.T) {
+		target, log := &switchable{}, &stateLog{}
+		b := Wrap(target, WithoutRetry(), WithHooks(Hooks{StateChange: log.hook}), WithBreaker(BreakerSettings{ConsecutiveFailures: 3, OpenTimeout: openTimeout}))
+		for range 3 {
+			for _, e := range business {
+				call(b, target, e)
+			}
+		}
+		if log.String() != "" {
+			t.Errorf("state changes on business errors: %s", log)
+		}
+	})
+	t.Run("after a failure", func(t *testing.T) {
+		target, log := &switchable{}, &stateLog{}
+		b := Wrap(target, WithoutRetry(), WithHooks(Hooks{StateChange: log.hook}), WithBreaker(BreakerSettings{ConsecutiveFailures: 3, OpenTimeout: openTimeout}))
+		for _, e := range business {
+			call(b, target, down) // the breaker has seen a failure: gobreaker judges what follows
+			call(b, target, e)
+			call(b, target, e)
+		}
+		if log.String() != "" {
+			t.Errorf("state changes with failures never consecutive: %s", log)
+		}
+	})
+	t.Run("half-open probe", func(t *testing.T) {
+		target, log := &switchable{}, &stateLog{}
+		b := Wrap(target, WithoutRetry(), WithHooks(Hooks{StateChange: log.hook}), WithBreaker(BreakerSettings{ConsecutiveFailures: 3, OpenTimeout: openTimeout, HalfOpenProbes: 1}))
+		for range 3 {
+			call(b, target, down)
+		}
+		waitHalfOpen()
+		call(b, target, bank.ErrNotFound) // the target answered: it is up
+		if want := "closed>open open>half-open half-open>closed"; log.String() != want {
+			t.Errorf("state changes %q, want %q", log, want)
+		}
+	})
+	t.Run("failure ratio", func(t *testing.T) {
+		target, log := &switchable{}, &stateLog{}
+		b := Wrap(target, WithoutRetry(), WithHooks(Hooks{StateChange: log.hook}), WithBreaker(BreakerSettings{FailureRatio: 0.5, MinRequests: 4, Window: time.Minute, OpenTimeout: openTimeout}))
+		for range 4 {
+			for _, e := range business {
+				call(b, target, e)
+			}
+		}
+		call(b, target, down)
+		if log.String() != "" {
+			t.Errorf("state changes on business errors and one failure: %s", log)
+		}
+	})
+}

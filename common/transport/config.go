@@ -7,6 +7,8 @@ import (
 	"net"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/igbank/igbank/common/admit"
 	"github.com/igbank/igbank/common/auth"
 	"github.com/igbank/igbank/common/tlsconf"
@@ -48,6 +50,11 @@ type ServerConfig struct {
 	// default, sends no CORS headers at all: a browser then refuses every
 	// cross-origin call.
 	CORSOrigins []string
+	// Tracer, when set, makes the server open a span for every call and
+	// continue the caller's trace where the transport carries W3C trace
+	// context (WithTracerProvider; package traces). nil, the default,
+	// adds nothing to the server: tracing off costs nothing.
+	Tracer trace.TracerProvider
 }
 
 // Timeouts are a server's connection timeouts. A zero field keeps the
@@ -90,6 +97,11 @@ type ClientConfig struct {
 	// Token is the bearer token the client sends with every call, where
 	// the transport carries one (WithToken).
 	Token string
+	// Tracer, when set, makes the client open a span for every attempt
+	// and send its W3C trace context where the transport carries
+	// metadata (WithClientTracerProvider; package traces). nil, the
+	// default, adds nothing to the client.
+	Tracer trace.TracerProvider
 }
 
 // Apply sets in c the fields that are not zero in o: the settings a
@@ -111,6 +123,9 @@ func (c *ServerConfig) Apply(o ServerConfig) {
 	}
 	if len(o.CORSOrigins) > 0 {
 		c.CORSOrigins = o.CORSOrigins
+	}
+	if o.Tracer != nil {
+		c.Tracer = o.Tracer
 	}
 }
 
@@ -135,6 +150,9 @@ func (c *ClientConfig) Apply(o ClientConfig) {
 	}
 	if o.Token != "" {
 		c.Token = o.Token
+	}
+	if o.Tracer != nil {
+		c.Tracer = o.Tracer
 	}
 }
 

@@ -34,6 +34,12 @@ type Descriptor struct {
 	// requests from the origins of ServerConfig.CORSOrigins (Connect,
 	// REST); the others ignore that setting.
 	CORS bool
+	// Traces reports whether the transport carries a W3C trace context
+	// with each call, so that with ServerConfig.Tracer and
+	// ClientConfig.Tracer set a server's spans continue its caller's
+	// trace (gRPC, Connect, REST); the others have no per-call metadata
+	// and ignore both settings.
+	Traces bool
 	// Variants are the transport's protocol variants; the first is the
 	// default and has the transport's Name. At least one.
 	Variants []Variant

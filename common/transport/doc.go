@@ -41,6 +41,15 @@
 //	browser origins (server)   WithCORSOrigins(origins ...string)   ServerConfig.CORSOrigins     connect, rest-json (Descriptor.CORS)
 //	TLS (client)               WithClientTLS(*tls.Config)           ClientConfig.TLS             all six
 //	bearer token (client)      WithToken(token string)              ClientConfig.Token           all but thrift
+//	traces (server)            WithTracerProvider(trace.TracerProvider)       ServerConfig.Tracer  grpc, connect, rest-json (Descriptor.Traces; a span per call, the caller's W3C trace context continued)
+//	traces (client)            WithClientTracerProvider(trace.TracerProvider) ClientConfig.Tracer  grpc, connect, rest-json (a span per attempt, W3C trace context sent)
+//
+// Tracer is nil by default, and then a transport adds no interceptor,
+// handler or wrapper at all. Raw sockets, net/rpc and Thrift (binary and
+// compact, no header protocol) have no per-call metadata to carry a trace
+// context in: they ignore Tracer, and their servers' spans (package
+// traces' decorators of the bank and the ledger, which the server
+// programs add) start new traces.
 //
 // The connection limit and Timeouts.FirstRequest are enforced the same way
 // on every server, by package admit (ServerConfig.Admission): past the

@@ -7,6 +7,8 @@ import (
 	"net"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/igbank/igbank/common/auth"
 	"github.com/igbank/igbank/common/tlsconf"
 )
@@ -59,6 +61,19 @@ func WithTokens[O ~func(P), P serverConfigured](v *auth.Verifier) O {
 // a browser lets call the server.
 func WithCORSOrigins[O ~func(P), P serverConfigured](origins ...string) O {
 	return serverOption[O](ServerConfig{CORSOrigins: origins})
+}
+
+// WithTracerProvider sets ServerConfig.Tracer: the server opens a span
+// for every call with tp (nil: tracing off, the default).
+func WithTracerProvider[O ~func(P), P serverConfigured](tp trace.TracerProvider) O {
+	return serverOption[O](ServerConfig{Tracer: tp})
+}
+
+// WithClientTracerProvider sets ClientConfig.Tracer: the client opens a
+// span for every attempt with tp and sends its trace context where the
+// transport carries metadata (nil: tracing off, the default).
+func WithClientTracerProvider[O ~func(P), P clientConfigured](tp trace.TracerProvider) O {
+	return clientOption[O](ClientConfig{Tracer: tp})
 }
 
 // WithClientTLS sets ClientConfig.TLS: the client speaks TLS with config

@@ -11,6 +11,7 @@ import (
 	"github.com/igbank/igbank/common/bank"
 	"github.com/igbank/igbank/common/cli"
 	"github.com/igbank/igbank/common/netem"
+	"github.com/igbank/igbank/common/traces"
 	"github.com/igbank/igbank/common/transport"
 	"github.com/igbank/igbank/loadtest/registry"
 	"github.com/igbank/igbank/loadtest/server"
@@ -76,7 +77,18 @@ type Config struct {
 	// its own. For watching a long run, and for measuring what metrics
 	// cost (the same run with and without).
 	Metrics string `json:"metrics,omitempty"`
+	// OTLP traces every call (package traces): the OTLP/HTTP endpoint the
+	// generator's clients and the servers it starts export their spans
+	// to, or OTLPDiscard for a receiver in the generator that counts and
+	// discards them (traces.Receiver); "", the default, traces nothing.
+	// The reference is never traced.
+	OTLP string `json:"otlp,omitempty"`
 }
+
+// OTLPDiscard is the Config.OTLP of a run that traces every call and
+// exports the spans to a receiver in the generator that throws them
+// away: the cost of tracing, export included, without a collector.
+const OTLPDiscard = "discard"
 
 // DefaultConfig is "loadtest run" with no flags: every transport and the
 // reference, 3 interleaved rounds of 0.5 s warm-up and 1.5 s measured, 64
@@ -152,6 +164,13 @@ func (c *Config) Describe() string {
 		res = "on"
 	}
 	fmt.Fprintf(&b, "%d interleaved round(s) of %v warm-up + %v measured; %s; retry/breaker layers %s", c.Rounds, c.Warmup, c.Duration, where, res)
+	switch c.OTLP {
+	case "":
+	case OTLPDiscard:
+		b.WriteString("; traces on, exported to a discarding receiver in the generator")
+	default:
+		b.WriteString("; traces on, exported to " + c.OTLP)
+	}
 	return b.String()
 }
 
@@ -267,6 +286,11 @@ func (c *Config) Validate() ([]transport.Variant, error) {
 			return nil, errors.New("statement rows: a server already running cannot be seeded by this run")
 		case c.Store != "" && c.Store != "memory":
 			return nil, fmt.Errorf("statement rows are seeded in the in-memory ledger only, not %s", c.Store)
+		}
+	}
+	if c.OTLP != "" && c.OTLP != OTLPDiscard {
+		if _, err := traces.ExportURL(c.OTLP); err != nil {
+			return nil, fmt.Errorf("otlp: %w (or %q)", err, OTLPDiscard)
 		}
 	}
 	if c.MaxConns < 0 || c.MaxConns > 100_000 {

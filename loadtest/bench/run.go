@@ -18,6 +18,7 @@ import (
 	"github.com/igbank/igbank/common/netem"
 	"github.com/igbank/igbank/common/pace"
 	"github.com/igbank/igbank/common/resilience"
+	"github.com/igbank/igbank/common/traces"
 	"github.com/igbank/igbank/common/transport"
 	"github.com/igbank/igbank/loadtest/registry"
 	"github.com/igbank/igbank/loadtest/server"
@@ -38,6 +39,11 @@ func Run(ctx context.Context, c Config, progress Progress) (*Report, error) {
 		ts = append([]transport.Variant{registry.Reference}, ts...)
 	}
 	rep := &Report{Kind: Kind, Format: Format, Started: time.Now().UTC(), Env: CurrentEnvironment(), Config: c}
+	tr, err := startTracing(c.OTLP)
+	if err != nil {
+		return nil, err
+	}
+	defer tr.close(progress) // deferred first: runs after the servers have stopped
 	var mc *metrics.Client
 	if c.Metrics != "" {
 		reg := metrics.NewRegistry()
@@ -145,7 +151,7 @@ modes:
 		if key.rows >= 0 {
 			stmts = &server.Statements{Month: c.Workload.Month, Accounts: server.StatementAccounts(c.Workload.Accounts, key.rows), Rows: key.rows}
 		}
-		servers, err := startServers(ts, &c, keys, mode, profile, stmts, serverCPUs, progress)
+		servers, err := startServers(ts, &c, keys, mode, profile, stmts, serverCPUs, tr.url, progress)
 		if err != nil {
 			return nil, err
 		}
@@ -156,6 +162,9 @@ modes:
 					closeServers(servers, ts)
 					return nil, err
 				}
+			}
+			if t.Name != registry.ReferenceName {
+				clients[i].Tracer = tr.tp
 			}
 		}
 		for _, churn := range churns {
@@ -219,7 +228,7 @@ modes:
 // startServers starts the server of each transport of the run for
 // security mode m, under network profile profile, with the statements stmts
 // seeded (nil: none).
-func startServers(ts []transport.Variant, c *Config, keys *pki, m string, profile netem.Profile, stmts *server.Statements, cpus []int, progress Progress) ([]server.Handle, error) {
+func startServers(ts []transport.Variant, c *Config, keys *pki, m string, profile netem.Profile, stmts *server.Statements, cpus []int, otlp string, progress Progress) ([]server.Handle, error) {
 	servers := make([]server.Handle, len(ts))
 	for i, t := range ts {
 		if progress != nil {
@@ -232,6 +241,9 @@ func startServers(ts []transport.Variant, c *Config, keys *pki, m string, profil
 		}
 		if keys != nil && t.Name != registry.ReferenceName {
 			sc.Security = keys.serverSecurity(m, t.Name)
+		}
+		if t.Name != registry.ReferenceName {
+			sc.OTLP = otlp
 		}
 		var err error
 		switch {
@@ -345,7 +357,7 @@ func measure(ctx context.Context, t transport.Variant, srv server.Handle, c *Con
 			if mc != nil {
 				b = mc.Bank(t.Name, b)
 			}
-			clients = append(clients, b)
+			clients = append(clients, traces.Bank(b, cc.Tracer))
 		}
 	} else {
 		cls, failed := dialAll(dctx, dial, srv.Addr(), nclients)
@@ -379,7 +391,8 @@ func measure(ctx context.Context, t transport.Variant, srv server.Handle, c *Con
 			if mc != nil {
 				b = mc.Bank(t.Name, b)
 			}
-			clients = append(clients, b)
+			// The call's span, outermost (nil Tracer: b itself).
+			clients = append(clients, traces.Bank(b, cc.Tracer))
 		}
 	}
 

@@ -110,11 +110,11 @@ func setup(results []Result) string {
 
 // WriteComparisonHTML writes two fault runs side by side as a
 // self-contained page: their matrices, the table of WriteComparison, and
-// the outage timelines of each transport, A beside B.
+// the timeline of every cell, A beside B.
 func WriteComparisonHTML(w io.Writer, a, b []Result, nameA, nameB string) error {
 	p := page.New("IGBank partial failures: two runs side by side")
 	p.Printf("<pre>A: %s (%s)\nB: %s (%s)</pre>\n", html.EscapeString(nameA), setup(a), html.EscapeString(nameB), setup(b))
-	p.Printf("<section id=\"matrix\"><h2>Exactly-once</h2><p class=\"note\">%s</p>", html.EscapeString(legendText))
+	p.Printf("<section id=\"matrix\"><h2>Delivery guarantees</h2><p class=\"note\">%s</p>", html.EscapeString(legendText))
 	p.Pair(func() {
 		p.Printf("<h3>A: %s</h3>", html.EscapeString(nameA))
 		p.Wide(func() { matrixHTML(p, a) })
@@ -142,37 +142,70 @@ func WriteComparisonHTML(w io.Writer, a, b []Result, nameA, nameB string) error 
 	})
 	p.WriteString("<p class=\"note\">A|B: the figure in A, then in B; - where a run has no such cell or it ended in an error.</p></section>\n")
 
-	// The outage timelines, per transport, A beside B.
-	var trs []string
-	timelines := func(results []Result) map[string]Result {
-		m := map[string]Result{}
+	// The timelines of every cell, A beside B: the outage's open, with
+	// the breaker's figures, every other scenario's folded.
+	type key [2]string
+	var keys []key
+	timelines := func(results []Result) map[key]Result {
+		m := map[key]Result{}
 		for _, r := range results {
-			if hasTimeline(r) {
-				m[r.Transport] = r
-				if !slices.Contains(trs, r.Transport) {
-					trs = append(trs, r.Transport)
+			if r.Error == "" && len(r.Timeline) > 0 {
+				k := key{r.Scenario, r.Transport}
+				m[k] = r
+				if !slices.Contains(keys, k) {
+					keys = append(keys, k)
 				}
 			}
 		}
 		return m
 	}
 	ta, tb := timelines(a), timelines(b)
-	if len(trs) > 0 {
-		p.WriteString(`<section id="outage"><h2>Circuit breaker through an outage</h2><p class="note">` + outageNote + `</p>`)
-		for _, t := range trs {
-			side := func(name string, m map[string]Result) func() {
-				return func() {
-					p.Printf("<h4>%s</h4>\n", html.EscapeString(name))
-					r, ok := m[t]
-					if !ok {
-						p.WriteString(`<p class="note">No outage timeline over this transport.</p>`)
-						return
-					}
-					p.Printf("%s\n%s\n", outageChart(r), outageFigures(r))
+	pair := func(k key) {
+		side := func(name string, m map[key]Result) func() {
+			return func() {
+				p.Printf("<h4>%s</h4>\n", html.EscapeString(name))
+				r, ok := m[k]
+				if !ok {
+					p.WriteString(`<p class="note">No timeline of this cell.</p>`)
+					return
+				}
+				p.Printf("<p class=\"note\">%s: %s</p>\n%s\n", r.Delivery(), html.EscapeString(r.Verdict), timelineChart(r))
+				if k[0] == "outage" {
+					p.WriteString(outageFigures(r))
 				}
 			}
-			p.Printf("<h3>%s</h3>\n", html.EscapeString(t))
-			p.Pair(side("A: "+nameA, ta), side("B: "+nameB, tb))
+		}
+		p.Printf("<h3>%s over %s</h3>\n", html.EscapeString(k[0]), html.EscapeString(k[1]))
+		p.Pair(side("A: "+nameA, ta), side("B: "+nameB, tb))
+	}
+	var scen []string
+	for _, k := range keys {
+		if !slices.Contains(scen, k[0]) {
+			scen = append(scen, k[0])
+		}
+	}
+	if slices.ContainsFunc(keys, func(k key) bool { return k[0] == "outage" }) {
+		p.WriteString(`<section id="outage"><h2>Circuit breaker through an outage, A beside B</h2><p class="note">` + outageNote + `</p>`)
+		for _, k := range keys {
+			if k[0] == "outage" {
+				pair(k)
+			}
+		}
+		p.WriteString("</section>\n")
+	}
+	if slices.ContainsFunc(scen, func(sc string) bool { return sc != "outage" }) {
+		p.WriteString(`<section id="timelines"><h2>Every call over time, A beside B</h2><p class="note">` + timelineNote + `</p>`)
+		for _, sc := range scen {
+			if sc == "outage" {
+				continue
+			}
+			p.Printf("<details><summary>%s</summary>\n", html.EscapeString(sc))
+			for _, k := range keys {
+				if k[0] == sc {
+					pair(k)
+				}
+			}
+			p.WriteString("</details>\n")
 		}
 		p.WriteString("</section>\n")
 	}

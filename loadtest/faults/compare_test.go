@@ -62,7 +62,7 @@ func TestComparison(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{`<div class="pair">`, "<h3>A: on.json</h3>", "<h3>B: off.json</h3>", `<td class="ok"`, `<td class="fail"`,
-		"FAIL lost 0 dup 7", `id="outage"`, "<svg", "No outage timeline over this transport."} {
+		"FAIL lost 0 dup 7", `id="outage"`, "<svg", "No timeline of this cell."} {
 		if !strings.Contains(doc, want) {
 			t.Errorf("the page lacks %q", want)
 		}

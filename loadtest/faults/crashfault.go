@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/igbank/igbank/common/audit"
+	"github.com/igbank/igbank/common/bank"
 	"github.com/igbank/igbank/common/fault"
 	"github.com/igbank/igbank/common/resilience"
 	"github.com/igbank/igbank/common/transport"
@@ -59,7 +60,7 @@ func crashScenario(kind fault.Kind) func(context.Context, Scenario, transport.Va
 			Accounts:   c.Accounts,
 			Clients:    c.Workers,
 			Deposits:   perClient,
-			Resilience: append(audit.Patient(), resilience.WithHooks(resilience.Hooks{Attempt: res.attemptErrors(&mu)})),
+			Resilience: crashLayers(c, res.attemptErrors(&mu)),
 		})
 		res.ElapsedMs = ms(time.Since(start))
 		if err != nil {
@@ -78,7 +79,19 @@ func crashScenario(kind fault.Kind) func(context.Context, Scenario, transport.Va
 			}
 		}
 		res.Timeline = cr.Timeline
+		markApplied(res.Timeline, cr.Deposits, cr.Audit.Applications)
 		res.finish(s)
 		return res
 	}
+}
+
+// crashLayers are the client layers of a crash cell: patient retries
+// (audit.Patient), or one attempt with c.NoRetry, counting attempt errors
+// with attempt.
+func crashLayers(c Config, attempt func(bank.Op, int, error)) []resilience.Option {
+	opts := append(audit.Patient(), resilience.WithHooks(resilience.Hooks{Attempt: attempt}))
+	if c.NoRetry {
+		opts = append(opts, resilience.WithoutRetry())
+	}
+	return opts
 }

@@ -39,6 +39,10 @@ type Config struct {
 	// retried up to its attempts: how to see retries with keys recover
 	// lost responses, rather than the budget and breaker failing fast.
 	NoBudget, NoBreaker bool
+	// NoRetry makes one attempt per deposit: at-most-once delivery, to
+	// set beside at-least-once (retries, IgnoreKeys) and exactly-once
+	// (retries and keys).
+	NoRetry bool
 	// TLS runs the cell over TLS (a development PKI of the cell's own):
 	// the faults then cut TLS sessions, and every reconnection pays a
 	// handshake.
@@ -61,7 +65,11 @@ type Scenario struct {
 	// AllAcked: every deposit must end acknowledged (the fault never
 	// outlasts the retries).
 	AllAcked bool
-	setup    func(r *rig, c Config) (*injection, error)
+	// LosesResponses: the fault loses responses of deposits the server
+	// applied, so with keys ignored their retries must apply some twice:
+	// the bug the lab sets out to show.
+	LosesResponses bool
+	setup          func(r *rig, c Config) (*injection, error)
 	// run, when set, runs the scenario in place of the in-process rig
 	// and setup: the crashes, which need a server process of their own.
 	run func(ctx context.Context, s Scenario, tr transport.Variant, c Config) Result
@@ -121,10 +129,10 @@ var Scenarios = []Scenario{
 	{Name: "crash-before-apply", Expect: []bank.Code{bank.Unavailable}, AllAcked: true, run: crashScenario(fault.CrashBeforeApply),
 		Help: "The server dies after reading a deposit, before applying it: a server process of its own (loadtest serve -store sqlite:FILE -fault crash-before-apply:N) SIGKILLs itself on its Nth deposit, twice in the run, and the harness restarts it on the same SQLite file and address. Clients see unavailable (the connection dies unanswered), reconnect and retry with the same key; the deposit was never applied, so the retry applies it once.",
 	},
-	{Name: "crash-after-apply", Expect: []bank.Code{bank.Unavailable}, AllAcked: true, run: crashScenario(fault.CrashAfterApply),
+	{Name: "crash-after-apply", LosesResponses: true, Expect: []bank.Code{bank.Unavailable}, AllAcked: true, run: crashScenario(fault.CrashAfterApply),
 		Help: "The server applies a deposit and dies before answering: as crash-before-apply, but the process SIGKILLs itself after the deposit is committed to SQLite. The client cannot tell this from the crash before; it retries with the same key and the restarted server, reading the same file, replays the stored receipt. With -idempotency=off the retry is applied again: the deposit-twice case of a crash.",
 	},
-	{Name: "reset", Expect: []bank.Code{bank.Unavailable},
+	{Name: "reset", LosesResponses: true, Expect: []bank.Code{bank.Unavailable},
 		Help: "Connections are reset mid-call: in short windows a Toxiproxy reset_peer toxic closes each connection as soon as the server starts answering (with a TCP RST on connections opened while the toxic is in place; Toxiproxy sets no-linger only when a connection starts, so one already open gets a FIN), so requests reach the server and are applied but their responses never arrive. Clients see unavailable, reconnect and retry with the same key; the server replays the stored receipt.",
 		setup: func(r *rig, c Config) (*injection, error) {
 			return toxicFault(r, faultCycle(0.1), toxic{Type: "reset_peer", Stream: "downstream", Attributes: map[string]any{"timeout": 0}}), nil
@@ -144,19 +152,19 @@ var Scenarios = []Scenario{
 				toxic{Type: "bandwidth", Stream: "upstream", Attributes: bw}, toxic{Type: "bandwidth", Stream: "downstream", Attributes: bw},
 				toxic{Type: "slicer", Stream: "upstream", Attributes: sl}, toxic{Type: "slicer", Stream: "downstream", Attributes: sl}), nil
 		}},
-	{Name: "truncated", Expect: []bank.Code{bank.Unavailable},
+	{Name: "truncated", LosesResponses: true, Expect: []bank.Code{bank.Unavailable},
 		Help: "Responses are cut off partway: in short windows Toxiproxy's limit_data toxic closes each connection once the server has sent 16 bytes on it, so a response stops in the middle of its frame (or, on HTTP/2, before it starts). The deposit was applied; the client's decoder sees a short frame and a closed connection and reports unavailable, and the retry with the same key is answered with the stored receipt.",
 		setup: func(r *rig, c Config) (*injection, error) {
 			return toxicFault(r, faultCycle(0.1), toxic{Type: "limit_data", Stream: "downstream", Attributes: map[string]any{"bytes": 16}}), nil
 		}},
-	{Name: "slow-server", Expect: []bank.Code{bank.DeadlineExceeded},
+	{Name: "slow-server", LosesResponses: true, Expect: []bank.Code{bank.DeadlineExceeded},
 		Help: "The server answers after the client's deadline (an overloaded server): in short windows the server holds every deposit for twice the attempt timeout, then applies it anyway, whether or not the client still waits. The attempt times out (deadline exceeded), the retry carries the same key and is answered in flight or with the stored receipt; a deposit is never applied twice.",
 		setup: func(r *rig, c Config) (*injection, error) {
 			return &injection{addr: r.proxy.Addr(), windows: faultCycle(0.15),
 				on:  func() error { r.slow.delay.Store(int64(2 * c.AttemptTimeout)); return nil },
 				off: func() error { r.slow.delay.Store(0); return nil }}, nil
 		}},
-	{Name: "lost-response", Expect: []bank.Code{bank.Unavailable, bank.DeadlineExceeded},
+	{Name: "lost-response", LosesResponses: true, Expect: []bank.Code{bank.Unavailable, bank.DeadlineExceeded},
 		Help: "The response is lost after the deposit was applied (the deposit-twice case): in short windows a Toxiproxy timeout toxic on the downstream direction drops everything the server sends and closes the connection after half the attempt timeout. The client sees unavailable or deadline exceeded and retries; with keys the server replays the receipt, without keys (-idempotency=off) the deposit is applied again.",
 		setup: func(r *rig, c Config) (*injection, error) {
 			return toxicFault(r, faultCycle(0.1), toxic{Type: "timeout", Stream: "downstream", Attributes: map[string]any{"timeout": toxicMs(c.AttemptTimeout / 2)}}), nil
@@ -321,6 +329,7 @@ type Result struct {
 	TLS        bool         `json:"tls,omitempty"`
 	NoBudget   bool         `json:"no_budget,omitempty"`
 	NoBreaker  bool         `json:"no_breaker,omitempty"`
+	NoRetry    bool         `json:"no_retry,omitempty"`
 	Audit      audit.Result `json:"audit"`
 	// AttemptErrors counts the errors of single attempts by code: what the
 	// client saw (breaker_fail_fast: failed at once by the breaker, which
@@ -357,8 +366,11 @@ type Result struct {
 	Expected    []string        `json:"expected_codes"`
 	SawExpected bool            `json:"saw_expected"`
 	ElapsedMs   float64         `json:"elapsed_ms"`
-	Pass        bool            `json:"pass"`
-	Error       string          `json:"error,omitempty"`
+	// Pass: the cell showed what its delivery guarantee predicts
+	// (Delivery); Verdict says what that was, in the lab's words.
+	Pass    bool   `json:"pass"`
+	Verdict string `json:"verdict,omitempty"`
+	Error   string `json:"error,omitempty"`
 }
 
 // CallRecord is one logical deposit of a run: when it started, how long it
@@ -374,6 +386,19 @@ type CallRecord struct {
 	// breaker. That ends the retry loop, so it can only be the last one.
 	FailedFast bool `json:"failed_fast,omitempty"`
 	InFault    bool `json:"in_fault,omitempty"` // started while the fault was on
+	// Applied is how many times the ledger holds the deposit, by the
+	// audit: 0, 1, or 2 and more for a duplicate.
+	Applied int `json:"applied"`
+}
+
+// markApplied sets, from the audit's counts, how many times the ledger
+// holds each deposit of timeline (whose calls are deposits', in order).
+func markApplied(timeline []CallRecord, deposits []audit.Deposit, applications map[string]int) {
+	for i := range timeline {
+		if i < len(deposits) {
+			timeline[i].Applied = applications[deposits[i].Key]
+		}
+	}
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
@@ -441,6 +466,9 @@ func runCell(ctx context.Context, s Scenario, tr transport.Variant, c Config) Re
 	}
 	if c.NoBreaker {
 		opts = append(opts, resilience.WithoutBreaker())
+	}
+	if c.NoRetry {
+		opts = append(opts, resilience.WithoutRetry())
 	}
 	opts = append(opts,
 		resilience.WithStats(&st),
@@ -539,6 +567,7 @@ func runCell(ctx context.Context, s Scenario, tr transport.Variant, c Config) Re
 	if res.Audit, err = audit.Check(actx, r.truth, audit.Months(start), deposits, c.IgnoreKeys); err != nil {
 		return fail(err)
 	}
+	markApplied(res.Timeline, deposits, res.Audit.Applications)
 	res.finish(s)
 	return res
 }
@@ -566,7 +595,7 @@ func RunAll(ctx context.Context, scenarios []Scenario, trs []transport.Variant, 
 // newResult is the empty cell of s over tr.
 func newResult(s Scenario, tr transport.Variant, c Config) Result {
 	res := Result{Scenario: s.Name, Transport: tr.Name, IgnoreKeys: c.IgnoreKeys, TLS: c.TLS,
-		NoBudget: c.NoBudget, NoBreaker: c.NoBreaker,
+		NoBudget: c.NoBudget, NoBreaker: c.NoBreaker, NoRetry: c.NoRetry,
 		AttemptErrors: map[string]int64{}, FinalErrors: map[string]int64{}}
 	for _, code := range s.Expect {
 		res.Expected = append(res.Expected, code.String())
@@ -610,5 +639,5 @@ func (res *Result) finish(s Scenario) {
 			res.SawExpected = true
 		}
 	}
-	res.Pass = res.Audit.OK && res.SawExpected && (!s.AllAcked || res.Audit.Acknowledged == res.Audit.Attempted)
+	res.Pass, res.Verdict = verdict(*res, s)
 }

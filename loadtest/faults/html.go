@@ -5,8 +5,11 @@ import (
 	"html"
 	"io"
 	"math"
+	"slices"
 	"strings"
 
+	"github.com/igbank/igbank/common/audit"
+	"github.com/igbank/igbank/common/bank"
 	"github.com/igbank/igbank/loadtest/chart"
 	"github.com/igbank/igbank/loadtest/page"
 )
@@ -22,8 +25,9 @@ const (
 	colOpen     = "#b2182b"
 	colHalfOpen = "#9c755f"
 	colClosed   = "#1b9e77"
-	pageTitle   = "IGBank partial failures: exactly-once, scenario × transport"
-	legendText  = "ok: every acknowledged deposit applied exactly once, none twice, none invented, the expected codes seen (and every deposit acknowledged where the scenario says so). FAIL: the audit found lost or duplicated deposits, or the client did not see the expected codes."
+	colDup      = "#3b0a45"
+	pageTitle   = "IGBank partial failures: delivery guarantees, scenario × transport"
+	legendText  = "A cell passes when it shows what its delivery guarantee predicts. exactly-once (retries, keys kept): every acknowledged deposit applied once, none twice, none invented, the expected codes seen (and every deposit acknowledged where the scenario says so). at-least-once (retries, keys ignored): every acknowledged deposit applied, and where the fault loses responses some applied twice (\"dup N, expected\"). at-most-once (one attempt): none applied twice, and deposits whose answer was lost left unacknowledged (\"unacked N, expected\"). FAIL: an outcome the guarantee does not predict."
 )
 
 func stateColor(s string) string {
@@ -37,11 +41,11 @@ func stateColor(s string) string {
 }
 
 // WriteHTML writes the fault matrix as a self-contained page: the
-// matrix, the table of every cell, and for each outage cell the timeline
-// of its calls with the breaker's transitions.
+// matrix, the table of every cell, and the timeline of every cell's
+// calls (the outage's with the breaker's figures).
 func WriteHTML(w io.Writer, results []Result) error {
 	p := page.New(pageTitle)
-	p.Printf("<section id=\"matrix\"><h2>Exactly-once</h2><p class=\"note\">%s</p>", html.EscapeString(legendText))
+	p.Printf("<section id=\"matrix\"><h2>Delivery guarantees</h2><p class=\"note\">%s</p>", html.EscapeString(legendText))
 	p.Wide(func() { matrixHTML(p, results) })
 	p.WriteString("</section>\n")
 
@@ -80,17 +84,38 @@ func WriteHTML(w io.Writer, results []Result) error {
 	}
 	p.WriteString("<p class=\"note\">Attempt errors are those of single attempts, by code (breaker_fail_fast: failed at once by the open or half-open breaker, never sent). Attempts per call count the breaker's fail-fasts; in fault: over the calls that started while the fault was on. p99 in fault: of those calls' latencies, retries included.</p></section>\n")
 
-	// The outage timelines.
+	// The timelines: the outage's open, with the breaker's figures; every
+	// other scenario's folded, one chart per cell.
+	if slices.ContainsFunc(results, hasTimeline) {
+		p.WriteString(`<section id="outage"><h2>Circuit breaker through an outage</h2><p class="note">` + outageNote + `</p>`)
+		for _, r := range results {
+			if hasTimeline(r) {
+				p.Printf("<h3>%s (%s)</h3>\n%s\n%s\n", html.EscapeString(r.Transport), r.Delivery(), timelineChart(r), outageFigures(r))
+			}
+		}
+		p.WriteString("</section>\n")
+	}
+	scen, _, _ := grid(results)
 	first := true
-	for _, r := range results {
-		if !hasTimeline(r) {
+	for _, sc := range scen {
+		var cells []Result
+		for _, r := range results {
+			if r.Scenario == sc && r.Scenario != "outage" && r.Error == "" && len(r.Timeline) > 0 {
+				cells = append(cells, r)
+			}
+		}
+		if len(cells) == 0 {
 			continue
 		}
 		if first {
-			p.WriteString(`<section id="outage"><h2>Circuit breaker through an outage</h2><p class="note">` + outageNote + `</p>`)
+			p.WriteString(`<section id="timelines"><h2>Every call over time</h2><p class="note">` + timelineNote + `</p>`)
 			first = false
 		}
-		p.Printf("<h3>%s</h3>\n%s\n%s\n", html.EscapeString(r.Transport), outageChart(r), outageFigures(r))
+		p.Printf("<details><summary>%s</summary>\n", html.EscapeString(sc))
+		for _, r := range cells {
+			p.Printf("<h3>%s (%s): %s</h3>\n%s\n", html.EscapeString(r.Transport), r.Delivery(), html.EscapeString(r.Verdict), timelineChart(r))
+		}
+		p.WriteString("</details>\n")
 	}
 	if !first {
 		p.WriteString("</section>\n")
@@ -108,7 +133,7 @@ func hasTimeline(r Result) bool {
 // textClass is the class attribute of column i of the table of cells:
 // the transport and the attempt errors are text.
 func textClass(i int) string {
-	if i <= 1 || i == 10 {
+	if i <= 2 || i == 11 {
 		return ` class="l"`
 	}
 	return ""
@@ -153,29 +178,29 @@ func matrixHTML(p *page.Page, results []Result) {
 	p.WriteString("</table>")
 }
 
-// outageChart draws r's calls over time, with the fault windows shaded and
-// the breaker's transitions marked.
-func outageChart(r Result) string {
+// timelineNote explains the timeline charts.
+const timelineNote = "Each dot is one logical deposit: when it started (x) and how long it took, retries included (y, logarithmic), coloured by what its client learned: acknowledged, outcome unknown (unavailable or deadline exceeded: applied or not, the client cannot tell), failed with a definite error, or failed fast by the open breaker. A dark dot drawn over a call marks a deposit the ledger holds twice or more: a duplicate. The shaded spans are the fault's windows; the vertical lines, the breaker's transitions."
+
+// timelineChart draws r's calls over time, coloured by outcome, the
+// duplicated ones ringed, with the fault windows shaded and the
+// breaker's transitions marked.
+func timelineChart(r Result) string {
 	out := []chart.Series{
-		{Name: "ok", Color: colOK, Dots: true},
-		{Name: "unavailable", Color: colUnavail, Dots: true},
+		{Name: "acknowledged", Color: colOK, Dots: true},
+		{Name: "outcome unknown", Color: colUnavail, Dots: true},
 		{Name: "failed fast (breaker)", Color: colFailFast, Dots: true},
-		{Name: "other error", Color: colOther, Dots: true},
+		{Name: "failed (definite)", Color: colOther, Dots: true},
+		{Name: "applied twice or more", Color: colDup, Dots: true},
 	}
 	xs := []float64{0, r.ElapsedMs}
 	var ys []float64
 	for _, c := range r.Timeline {
-		i := 3
-		switch {
-		case c.FailedFast:
-			i = 2
-		case c.Code == "ok":
-			i = 0
-		case c.Code == "unavailable":
-			i = 1
-		}
 		y := math.Max(c.LatencyMs, 0.001)
-		out[i].Points = append(out[i].Points, chart.Point{X: c.StartMs, Y: y})
+		p := chart.Point{X: c.StartMs, Y: y}
+		out[outcomeSeries(c)].Points = append(out[outcomeSeries(c)].Points, p)
+		if c.Applied > 1 {
+			out[4].Points = append(out[4].Points, p)
+		}
 		xs = append(xs, c.StartMs)
 		ys = append(ys, y)
 	}
@@ -203,6 +228,20 @@ func outageChart(r Result) string {
 		YFormat:    func(v float64) string { return chart.FormatMicros(v * 1000) },
 		Marks:      marks,
 	}.SVG()
+}
+
+// outcomeSeries is the series of timelineChart a call belongs to.
+func outcomeSeries(c CallRecord) int {
+	switch {
+	case c.Code == "ok":
+		return 0
+	case c.FailedFast:
+		return 2
+	}
+	if code, ok := bank.ParseCode(c.Code); ok && audit.OutcomeOf(bank.FromCode(code, "")) == audit.Failed {
+		return 3
+	}
+	return 1
 }
 
 // transitionMarks marks the breaker's transitions on a timeline: a dashed

@@ -9,10 +9,12 @@ import (
 	"time"
 
 	"github.com/igbank/igbank/common/bank"
+	"github.com/igbank/igbank/common/cli"
 	"github.com/igbank/igbank/common/ledger"
 	"github.com/igbank/igbank/common/metrics"
 	"github.com/igbank/igbank/common/netem"
 	"github.com/igbank/igbank/common/store"
+	"github.com/igbank/igbank/common/traces"
 	"github.com/igbank/igbank/common/transport"
 )
 
@@ -24,6 +26,9 @@ type Local struct {
 	done    chan error
 	store   io.Closer
 	metrics *metrics.Endpoint
+	// flush exports the spans still buffered, once the server has
+	// stopped (traces.Setup).
+	flush func(context.Context) error
 }
 
 // Start serves b over t on addr, in this process, with the shared
@@ -96,12 +101,18 @@ func startStore(t transport.Variant, c Config) (*Local, error) {
 		closer.Close()
 		return nil, err
 	}
-	s, err := startMetrics(t, addr, c.Network, c.wrap(bank.NewService(lg)), cfg, c.Metrics)
+	tp, flush, err := traces.Setup(ctx, c.OTLP, cli.ServiceName(t.Name, "server"))
 	if err != nil {
 		closer.Close()
 		return nil, err
 	}
-	s.store = closer
+	cfg.Tracer = tp
+	s, err := startMetrics(t, addr, c.Network, traces.Bank(c.wrap(bank.NewService(traces.Ledger(lg, tp))), tp), cfg, c.Metrics)
+	if err != nil {
+		closer.Close()
+		return nil, err
+	}
+	s.store, s.flush = closer, flush
 	return s, nil
 }
 
@@ -137,6 +148,9 @@ func (s *Local) Close() error {
 	}
 	if s.metrics != nil {
 		defer s.metrics.Close()
+	}
+	if s.flush != nil {
+		defer s.flush(ctx)
 	}
 	if err := s.srv.Shutdown(ctx); err != nil {
 		return errors.New("shutdown: " + err.Error())

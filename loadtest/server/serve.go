@@ -24,6 +24,7 @@ import (
 	"github.com/igbank/igbank/common/logs"
 	"github.com/igbank/igbank/common/netem"
 	"github.com/igbank/igbank/common/shed"
+	"github.com/igbank/igbank/common/traces"
 	"github.com/igbank/igbank/common/transport"
 	"github.com/igbank/igbank/loadtest/registry"
 )
@@ -79,6 +80,9 @@ type Config struct {
 	// Log is -log-format and -log-level: how Serve logs, to standard
 	// error.
 	Log logs.Flags `json:"log"`
+	// OTLP is -otlp: the OTLP/HTTP endpoint the server exports its spans
+	// to (package traces); "" traces nothing.
+	OTLP string `json:"otlp,omitempty"`
 	// Logger is the server's logger (transport.ServerConfig.Logger; nil:
 	// slog.Default()). Serve sets it from Log. It cannot be passed to a
 	// server process.
@@ -142,6 +146,11 @@ func (c Config) Validate() (transport.Variant, error) {
 	}
 	if _, err := c.Shed.Config(nil); err != nil {
 		return t, err
+	}
+	if c.OTLP != "" {
+		if _, err := traces.ExportURL(c.OTLP); err != nil {
+			return t, err
+		}
 	}
 	if st := c.Statements; st != nil {
 		if err := bank.ValidateMonth(st.Month); err != nil {
@@ -208,6 +217,9 @@ func (c Config) Args() []string {
 	}
 	if c.Log.Level != "" && c.Log.Level != "info" {
 		a = append(a, "-log-level", c.Log.Level)
+	}
+	if c.OTLP != "" {
+		a = append(a, "-otlp", c.OTLP)
 	}
 	return append(a, c.Security.Args()...)
 }

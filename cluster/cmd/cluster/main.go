@@ -4,9 +4,11 @@
 //
 //	cluster -transport grpc -replicas 2 -store postgres://postgres@127.0.0.1/igbank [-lb 127.0.0.1:8003]
 //
-// -log-format text|json and -log-level choose how it logs, to standard
-// error. It prints the address to drive (HAProxy's, or the one replica's), for
-// example with loadtest run -addr ADDR -transports grpc -no-reference.
+// -otlp URL makes every replica export its traces there (package
+// common/traces). -log-format text|json and -log-level choose how it
+// logs, to standard error. It prints the address to drive (HAProxy's, or
+// the one replica's), for example with loadtest run -addr ADDR -transports
+// grpc -no-reference.
 package main
 
 import (
@@ -42,7 +44,8 @@ func main() {
 	flag.StringVar(&sec.ClientCA, "client-ca", "", "the replicas require client certificates of the CAs in `FILE`, and authorize calls")
 	flag.StringVar(&sec.TokenKey, "token-key", "", "the replicas check bearer tokens with the public key in `FILE`, and authorize calls")
 	flag.StringVar(&replicas.Metrics, "metrics", "", "the replicas serve Prometheus metrics at http://`ADDR`/metrics, replica i at i-1 ports above ADDR's (a loopback address; port 0: free ports, logged)")
-	replicas.Log.Register(flag.CommandLine) // the cluster's log and its replicas'
+	replicas.Log.Register(flag.CommandLine)    // the cluster's log and its replicas'
+	replicas.Traces.Register(flag.CommandLine) // -otlp, passed to every replica
 	flag.Parse()
 	if err := sec.CheckMetrics(replicas.Metrics); err != nil {
 		fmt.Fprintln(os.Stderr, err)

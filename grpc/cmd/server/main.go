@@ -2,11 +2,18 @@
 // SIGTERM, then shuts down gracefully:
 //
 //	server [-addr 127.0.0.1:7003] [-accounts 10000] [-store memory|sqlite:PATH|postgres://...]
+//
+// What grpc-go itself logs goes to the server's log (grpcbank.Logs).
 package main
 
 import (
+	"google.golang.org/grpc/grpclog"
+
 	"github.com/igbank/igbank/common/cli"
 	grpcbank "github.com/igbank/igbank/grpc"
 )
 
-func main() { cli.ServerMain(grpcbank.Transport) }
+func main() {
+	grpclog.SetLoggerV2(grpcbank.Logs())
+	cli.ServerMain(grpcbank.Transport)
+}

@@ -23,7 +23,7 @@ func faultsMain(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("faults", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: loadtest faults [flags]\n\nMakes partial failures happen on purpose between each transport's client and\nits server, on 127.0.0.1: network faults through an embedded Toxiproxy in front\nof a server in this process, crashes by SIGKILLing a server process of its own\non a SQLite file and restarting it. Drives deposits with idempotency keys\nthrough the shared client layers, then audits the ledger: every acknowledged\ndeposit applied exactly once, none twice, none invented, unknown outcomes\napplied at most once. Exit status 0: every cell passed; 1: one did not.\n\nScenarios:\n")
+		fmt.Fprintf(stderr, "usage: loadtest faults [flags]\n\nMakes partial failures happen on purpose between each transport's client and\nits server, on 127.0.0.1: network faults through an embedded Toxiproxy in front\nof a server in this process, crashes by SIGKILLing a server process of its own\non a SQLite file and restarting it. Drives deposits with idempotency keys\nthrough the shared client layers, then audits the ledger: every acknowledged\ndeposit applied exactly once, none twice, none invented, unknown outcomes\napplied at most once. With keys off (-idempotency=off: at-least-once) or\nwithout retries (-retry=false: at-most-once) a cell passes when it shows what\nthat guarantee predicts (duplicates where responses are lost; deposits left\nunacknowledged), and -delivery all runs the three side by side. Exit status\n0: every cell showed what its guarantee predicts; 1: one did not.\n\nScenarios:\n")
 		for _, s := range faults.Scenarios {
 			fmt.Fprintf(stderr, "\n  %s\n%s\n", s.Name, indentWrap(s.Help, "      ", 78))
 		}
@@ -41,6 +41,8 @@ func faultsMain(args []string, stdout, stderr io.Writer) int {
 	idem := fs.String("idempotency", "on", "on, or off: the server ignores keys (the deposit-twice demonstration)")
 	budget := fs.Bool("budget", true, "share a retry budget among the calls (false: every failed call retries up to its attempts)")
 	breaker := fs.Bool("breaker", true, "put a circuit breaker in the client layers")
+	retry := fs.Bool("retry", true, "retry failed attempts (false: one attempt per deposit, at-most-once delivery)")
+	delivery := fs.String("delivery", "", "run every cell under each of these delivery guarantees, side by side: a comma-separated `list` of at-most-once (-retry=false), at-least-once (-idempotency=off), exactly-once, or all; overrides -retry and -idempotency")
 	fs.BoolVar(&c.TLS, "tls", false, "run every cell over TLS (a development PKI of its own): the faults cut TLS sessions, every reconnection pays a handshake")
 	jsonOut := fs.String("json", "", "write the matrix as JSON to `FILE`, with every call's timeline (\"loadtest report FILE\" renders it again)")
 	htmlOut := fs.String("html", "", "write the matrix, the table and the outage timelines as a self-contained HTML page to `FILE`")
@@ -51,13 +53,20 @@ func faultsMain(args []string, stdout, stderr io.Writer) int {
 		}
 		return 2
 	}
-	c.NoBudget, c.NoBreaker = !*budget, !*breaker
+	c.NoBudget, c.NoBreaker, c.NoRetry = !*budget, !*breaker, !*retry
 	ignoreKeys, err := parseIdempotency(*idem)
 	if err != nil {
 		fmt.Fprintf(stderr, "loadtest faults: %v\n", err)
 		return 2
 	}
 	c.IgnoreKeys = ignoreKeys
+	configs := []faults.Config{c}
+	if *delivery != "" {
+		if configs, err = deliveries(c, *delivery); err != nil {
+			fmt.Fprintf(stderr, "loadtest faults: %v\n", err)
+			return 2
+		}
+	}
 	var scenarios []faults.Scenario
 	for _, n := range splitList(*scenario) {
 		if n == "all" {
@@ -90,7 +99,10 @@ func faultsMain(args []string, stdout, stderr io.Writer) int {
 	if !*quiet {
 		starting = func(s faults.Scenario, t transport.Variant) { fmt.Fprintf(stderr, "%s over %s ...\n", s.Name, t.Name) }
 	}
-	results := faults.RunAll(ctx, scenarios, trs, c, starting)
+	var results []faults.Result
+	for _, c := range configs {
+		results = append(results, faults.RunAll(ctx, scenarios, trs, c, starting)...)
+	}
 	if !*quiet {
 		faults.WriteTable(stdout, results)
 	}
@@ -103,10 +115,39 @@ func faultsMain(args []string, stdout, stderr io.Writer) int {
 	}
 	for _, r := range results {
 		if !r.Pass {
-			return 1
+			return 1 // an outcome its delivery guarantee does not predict
 		}
 	}
 	return 0
+}
+
+// deliveries returns c under each delivery guarantee of list
+// (at-most-once, at-least-once, exactly-once, or all), in that order.
+func deliveries(c faults.Config, list string) ([]faults.Config, error) {
+	want := map[string]bool{}
+	for _, d := range splitList(list) {
+		switch d {
+		case "all":
+			want[faults.AtMostOnce], want[faults.AtLeastOnce], want[faults.ExactlyOnce] = true, true, true
+		case faults.AtMostOnce, faults.AtLeastOnce, faults.ExactlyOnce:
+			want[d] = true
+		default:
+			return nil, fmt.Errorf("unknown delivery guarantee %q (want at-most-once, at-least-once, exactly-once or all)", d)
+		}
+	}
+	var cs []faults.Config
+	for _, d := range []string{faults.AtMostOnce, faults.AtLeastOnce, faults.ExactlyOnce} {
+		if !want[d] {
+			continue
+		}
+		x := c
+		x.NoRetry, x.IgnoreKeys = d == faults.AtMostOnce, d == faults.AtLeastOnce
+		cs = append(cs, x)
+	}
+	if len(cs) == 0 {
+		return nil, errors.New("-delivery names no guarantee")
+	}
+	return cs, nil
 }
 
 // writeFaultFiles writes the matrix as JSON to jsonPath and as HTML to

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -118,5 +119,27 @@ func TestFaultsHTML(t *testing.T) {
 	}
 	if f, err := readSaved(filepath.Join("testdata", "nosuch.json")); f.kind != "" || err == nil {
 		t.Errorf("readSaved of a missing file: kind %q, err %v", f.kind, err)
+	}
+}
+
+// -delivery runs the cells under each guarantee it names, in the order
+// at-most-once, at-least-once, exactly-once.
+func TestDeliveries(t *testing.T) {
+	base := faults.DefaultConfig()
+	cs, err := deliveries(base, "all")
+	if err != nil || len(cs) != 3 || !cs[0].NoRetry || cs[0].IgnoreKeys || cs[1].NoRetry || !cs[1].IgnoreKeys || cs[2].NoRetry || cs[2].IgnoreKeys {
+		t.Fatalf("deliveries(all) = %+v, %v", cs, err)
+	}
+	if cs, err := deliveries(base, "exactly-once,at-most-once"); err != nil || len(cs) != 2 || !cs[0].NoRetry {
+		t.Errorf("deliveries(exactly-once,at-most-once) = %+v, %v", cs, err)
+	}
+	for _, bad := range []string{"twice", ","} {
+		if _, err := deliveries(base, bad); err == nil {
+			t.Errorf("deliveries(%q): no error", bad)
+		}
+	}
+	var stderr strings.Builder
+	if code := faultsMain([]string{"-delivery", "sometimes"}, io.Discard, &stderr); code != 2 {
+		t.Errorf("-delivery sometimes: exit %d, want 2 (%s)", code, stderr.String())
 	}
 }

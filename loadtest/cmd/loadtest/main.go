@@ -38,6 +38,7 @@ Commands:
   herd     many clients retrying through an outage, without and with jitter
   overload an open-loop sweep past capacity, without and with load shedding
   faults   partial failures on purpose (Toxiproxy embedded), with an exactly-once audit
+  timeouts the attempt timeout swept over a slow link: false suspicions against time to detect an outage
   hostile  attack every server as a hostile peer would, while a well-behaved client calls it
   list     list the registered transports
 
@@ -67,6 +68,8 @@ func command(args []string, stdout, stderr io.Writer) int {
 		return faultsMain(args[1:], stdout, stderr)
 	case "overload":
 		return overloadMain(args[1:], stdout, stderr)
+	case "timeouts":
+		return timeoutsMain(args[1:], stdout, stderr)
 	case "list":
 		for _, n := range registry.Names(true) {
 			fmt.Fprintln(stdout, n)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/igbank/igbank/common/bank"
+	"github.com/igbank/igbank/common/traces"
 	"github.com/igbank/igbank/loadtest/bench"
 	"github.com/igbank/igbank/loadtest/registry"
 	"github.com/igbank/igbank/loadtest/report"
@@ -100,6 +101,7 @@ func parseRunFlags(args []string, stderr io.Writer) (bench.Config, *outputs, err
 	rows := fs.String("statement-rows", "", "seed `N` transactions in the statement month of the accounts statements go to, comma-separated for a sweep (such as 0,10,100,1000,10000); statements then read pages of up to 1000")
 	fs.IntVar(&c.MaxConns, "max-conns", 0, "every server's connection limit (0: each transport's default, 1024); raise it with -connections above that")
 	fs.StringVar(&c.Metrics, "metrics", "", "serve the clients' Prometheus metrics at http://`ADDR`/metrics during the run (a loopback address), and start every server with metrics of its own")
+	fs.StringVar(&c.OTLP, "otlp", traces.DefaultEndpoint(), "trace every call (not the reference): the OTLP/HTTP `URL` that the generator and the servers it starts export their spans to, such as http://127.0.0.1:4318, or \"discard\" for a receiver in the generator that counts and discards them (the cost of tracing, export included, without a collector); default $"+traces.EnvTracesEndpoint+" or $"+traces.EnvEndpoint+"; empty: no traces")
 	allowErrors := fs.Bool("allow-errors", false, "exit 0 even when calls failed (by default a run with errors exits 1)")
 	churn := fs.String("churn", "", "a new connection per call (dial, call, close) to show the cost of handshakes: on, off, or \"off,on\" for both")
 	o.register(fs, true)

@@ -13,6 +13,7 @@ import (
 	"github.com/igbank/igbank/common/cli"
 	"github.com/igbank/igbank/common/fault"
 	"github.com/igbank/igbank/common/netem"
+	"github.com/igbank/igbank/common/traces"
 	"github.com/igbank/igbank/loadtest/registry"
 	"github.com/igbank/igbank/loadtest/server"
 )
@@ -87,6 +88,7 @@ func parseServeFlags(args []string, stderr io.Writer) (server.Config, error) {
 	c.Log.Register(fs)
 	c.Shed.Register(fs)
 	backend := fs.String("backend", "none", "every call holds one of SLOTS workers for TIME: SLOTSxTIME, such as 8x2ms (a server of fixed capacity), or none")
+	fs.StringVar(&c.OTLP, "otlp", traces.DefaultEndpoint(), traces.Usage)
 	fs.StringVar(&c.Security.TokenKey, "token-key", "", "check bearer tokens with the public key in `FILE` (and authorize calls)")
 	if err := fs.Parse(args); err != nil {
 		return c, errUsage

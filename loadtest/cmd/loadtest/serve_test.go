@@ -11,6 +11,7 @@ import (
 	"github.com/igbank/igbank/common/fault"
 	"github.com/igbank/igbank/common/logs"
 	"github.com/igbank/igbank/common/netem"
+	"github.com/igbank/igbank/common/traces"
 	"github.com/igbank/igbank/loadtest/server"
 )
 
@@ -31,10 +32,13 @@ func TestServeFaultFlags(t *testing.T) {
 // (server.Config.Args, for a reader of the process list) say its Config:
 // parsed as "loadtest serve" flags, they give it back.
 func TestServeArgs(t *testing.T) {
+	// -otlp's default is the environment's.
+	t.Setenv(traces.EnvTracesEndpoint, "")
+	t.Setenv(traces.EnvEndpoint, "")
 	want := server.Config{Transport: "grpc", Addr: "127.0.0.1:7003", Accounts: 12, Store: "sqlite:/tmp/x.db", CPUs: []int{0, 2},
 		Control: true, IgnoreKeys: true, Fault: fault.Spec{Kind: fault.CrashAfterApply, P: 0.25, Seed: 7},
 		Security: cli.ServerSecurity{TLSCert: "s.pem", TLSKey: "s-key.pem", ClientCA: "ca.pem", TokenKey: "token.pub"},
-		Log:      logs.Flags{Format: "json", Level: "debug"}}
+		Log:      logs.Flags{Format: "json", Level: "debug"}, OTLP: "http://127.0.0.1:4318"}
 	got, err := parseServeFlags(want.Args(), io.Discard)
 	if err != nil {
 		t.Fatal(err)
