@@ -291,6 +291,9 @@ func (c *Client) Deposit(ctx context.Context, req bank.DepositRequest) (bank.Dep
 // errorInfoType is the detail type connectError attaches.
 var errorInfoType = string((&errdetails.ErrorInfo{}).ProtoReflect().Descriptor().FullName())
 
+// retryInfoType is the detail that carries a retry-after hint.
+var retryInfoType = string((&errdetails.RetryInfo{}).ProtoReflect().Descriptor().FullName())
+
 // fromError restores the bank error from the error of a call made with
 // ctx, as pbbank.FromStatus does for gRPC: the IGBank ErrorInfo decides;
 // without it, the caller's ended ctx, then the Connect code (which is a
@@ -305,6 +308,19 @@ func fromError(ctx context.Context, err error) error {
 	if !errors.As(err, &ce) || !connect.IsWireError(err) {
 		return bank.FromContext(ctx, err)
 	}
+	var hint time.Duration
+	for _, d := range ce.Details() {
+		if d.Type() != retryInfoType {
+			continue
+		}
+		var info errdetails.RetryInfo
+		if proto.Unmarshal(d.Bytes(), &info) == nil {
+			if h, ok := pbbank.HintFromRetryInfo(&info); ok {
+				hint = h
+				break
+			}
+		}
+	}
 	for _, d := range ce.Details() {
 		if d.Type() != errorInfoType {
 			continue
@@ -312,7 +328,7 @@ func fromError(ctx context.Context, err error) error {
 		var info errdetails.ErrorInfo
 		if proto.Unmarshal(d.Bytes(), &info) == nil {
 			if c, ok := pbbank.CodeFromErrorInfo(&info); ok {
-				return bank.FromCode(c, ce.Message())
+				return bank.WithRetryAfter(bank.FromCode(c, ce.Message()), hint)
 			}
 		}
 	}

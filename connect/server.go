@@ -257,12 +257,17 @@ func recoverPanic(logger *slog.Logger) func(context.Context, connect.Spec, http.
 
 // connectError converts a bank error to a Connect error with the code of
 // pbbank's table, the message bank.Detail(err) and the IGBank ErrorInfo
-// detail.
+// detail, and a RetryInfo detail for an error with a retry-after hint.
 func connectError(err error) error {
 	c := bank.CodeOf(err)
 	ce := connect.NewError(connect.Code(pbbank.StatusCode(c)), errors.New(bank.Detail(err)))
 	if d, derr := connect.NewErrorDetail(pbbank.ErrorInfo(c)); derr == nil {
 		ce.AddDetail(d)
+	}
+	if hint, ok := bank.RetryAfter(err); ok {
+		if d, derr := connect.NewErrorDetail(pbbank.RetryInfo(hint)); derr == nil {
+			ce.AddDetail(d)
+		}
 	}
 	return ce
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	json "github.com/go-json-experiment/json"
@@ -326,7 +327,7 @@ func (c *Client) call(ctx context.Context, method string, path resource, key str
 		return callResult{}, bank.FromContext(ctx, err)
 	}
 	if resp.StatusCode != want {
-		return callResult{}, decodeProblem(resp.StatusCode, resp.Header.Get("Content-Type"), *bp)
+		return callResult{}, withHeaderHint(decodeProblem(resp.StatusCode, resp.Header.Get("Content-Type"), *bp), resp.Header.Get("Retry-After"))
 	}
 	if err := json.Unmarshal(*bp, out); err != nil {
 		return callResult{}, &bank.Error{Code: bank.Internal, Message: "malformed response", Err: err}
@@ -393,4 +394,26 @@ func readAll(r io.Reader, size, limit int64, buf []byte) ([]byte, error) {
 			return buf, err
 		}
 	}
+}
+
+// withHeaderHint gives an unavailable err that has no retry-after hint of
+// its own (a proxy's 503, not IGBank's problem+json) the hint of the
+// Retry-After header retryAfter. IGBank's server puts its hint in the
+// problem's retry_after_ms, to the millisecond; the 1-second Retry-After
+// it sends with every other 503 is for clients that read nothing else,
+// and ours does not make every retry wait a second for it.
+func withHeaderHint(err error, retryAfter string) error {
+	if retryAfter == "" || bank.CodeOf(err) != bank.Unavailable {
+		return err
+	}
+	if _, ok := bank.RetryAfter(err); ok {
+		return err
+	}
+	var be *bank.Error
+	if errors.As(err, &be) && strings.HasPrefix(be.Message, "HTTP ") {
+		if d, ok := parseRetryAfter(retryAfter, time.Now()); ok {
+			return bank.WithRetryAfter(err, d)
+		}
+	}
+	return err
 }

@@ -19,6 +19,11 @@
 // flight, 503 unavailable, 504 deadline exceeded (408 for a request body
 // that did not arrive in time), 401 unauthenticated,
 // 403 permission denied, 500 internal; a wrong method gets 405 with Allow.
+// A 503 or 409 carries Retry-After: 1; a refusal of an overloaded server
+// (common/shed) carries its hint instead, in whole seconds rounded up in
+// Retry-After and to the millisecond in the member "retry_after_ms", which
+// the Client returns as bank.RetryAfter. A 503 that is not IGBank's (a
+// proxy's) gives its Retry-After header as the hint.
 //
 // Request bodies are decoded strictly, by the JSON rule Connect's JSON
 // follows too (docs/architecture.md): unknown or duplicate members,

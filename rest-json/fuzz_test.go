@@ -7,8 +7,10 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/igbank/igbank/common/bank"
@@ -191,4 +193,64 @@ func FuzzProblemRoundTrip(f *testing.F) {
 			t.Fatalf("code %v detail %q: body %s read back as %v", c, detail, body, err)
 		}
 	})
+}
+
+// FuzzParseRetryAfter: the Retry-After parser never panics, never gives
+// a negative wait, and reads back the whole seconds the server writes.
+func FuzzParseRetryAfter(f *testing.F) {
+	now := time.Date(2026, 11, 5, 12, 0, 0, 0, time.UTC)
+	for _, v := range []string{"1", "120", " 3 ", "-1", "1.5", "", "Thu, 05 Nov 2026 12:00:30 GMT", "Wed, 04 Nov 2026 12:00:00 GMT", "99999999999999999999", "Sunday, 06-Nov-94 08:49:37 GMT"} {
+		f.Add(v)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		d, ok := parseRetryAfter(v, now)
+		if d < 0 || (!ok && d != 0) {
+			t.Fatalf("parseRetryAfter(%q) = %v, %v", v, d, ok)
+		}
+		if n, err := strconv.ParseUint(v, 10, 32); err == nil && (!ok || d != time.Duration(n)*time.Second) {
+			t.Fatalf("parseRetryAfter(%q) = %v, %v; want %ds", v, d, ok, n)
+		}
+	})
+}
+
+// FuzzRetryAfterRoundTrip: a hint the server writes comes back to the
+// client to the millisecond in the problem, and never shorter in the
+// header's whole seconds.
+func FuzzRetryAfterRoundTrip(f *testing.F) {
+	f.Add(int64(1))
+	f.Add(int64(999_999))
+	f.Add(int64(1_000_000_000))
+	f.Fuzz(func(t *testing.T, ns int64) {
+		if ns <= 0 || ns > int64(bank.MaxRetryAfter) {
+			return
+		}
+		hint := time.Duration(ns)
+		w := httptest.NewRecorder()
+		writeError(w, bank.WithRetryAfter(bank.Errorf(bank.Unavailable, "overloaded"), hint))
+		err := decodeProblem(w.Code, w.Header().Get("Content-Type"), w.Body.Bytes())
+		got, ok := bank.RetryAfter(err)
+		want := max(hint.Truncate(time.Millisecond), time.Millisecond)
+		if !ok || got != want || !errors.Is(err, bank.ErrUnavailable) {
+			t.Fatalf("hint %v came back as %v, %v (%v)", hint, got, ok, err)
+		}
+		h, ok := parseRetryAfter(w.Header().Get("Retry-After"), time.Now())
+		if !ok || h < hint || h < time.Second {
+			t.Fatalf("hint %v: Retry-After %q", hint, w.Header().Get("Retry-After"))
+		}
+	})
+}
+
+// A proxy's 503 in plain text gives its Retry-After as the hint; IGBank's
+// own 503 without a hint of its own (the generic 1 second) gives none.
+func TestHeaderHint(t *testing.T) {
+	proxy := withHeaderHint(decodeProblem(503, "text/html", []byte("<h1>busy</h1>")), "2")
+	if d, ok := bank.RetryAfter(proxy); !ok || d != 2*time.Second || !errors.Is(proxy, bank.ErrUnavailable) {
+		t.Fatalf("proxy 503 with Retry-After: 2: %v (hint %v, %v)", proxy, d, ok)
+	}
+	w := httptest.NewRecorder()
+	writeError(w, bank.Errorf(bank.Unavailable, "store down"))
+	own := withHeaderHint(decodeProblem(w.Code, w.Header().Get("Content-Type"), w.Body.Bytes()), w.Header().Get("Retry-After"))
+	if d, ok := bank.RetryAfter(own); ok || w.Header().Get("Retry-After") != "1" {
+		t.Fatalf("IGBank 503 without a hint: hint %v, Retry-After %q", d, w.Header().Get("Retry-After"))
+	}
 }

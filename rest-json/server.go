@@ -481,7 +481,17 @@ func writeError(w http.ResponseWriter, err error) {
 		writeProblemStatus(w, se.status, bank.CodeOf(se.error), bank.Detail(se.error))
 		return
 	}
-	writeProblem(w, bank.CodeOf(err), bank.Detail(err))
+	c := bank.CodeOf(err)
+	if hint, ok := bank.RetryAfter(err); ok {
+		status := statusOf(c)
+		w.Header()["Retry-After"] = []string{retryAfterSeconds(hint)}
+		bp := getBuf()
+		*bp = appendProblemHint(*bp, status, c, bank.Detail(err), hint)
+		writeProblemBody(w, status, c, *bp)
+		putBuf(bp)
+		return
+	}
+	writeProblem(w, c, bank.Detail(err))
 }
 
 func writeProblem(w http.ResponseWriter, c bank.Code, detail string) {
@@ -489,19 +499,28 @@ func writeProblem(w http.ResponseWriter, c bank.Code, detail string) {
 }
 
 func writeProblemStatus(w http.ResponseWriter, status int, c bank.Code, detail string) {
+	bp := getBuf()
+	*bp = appendProblemStatus(*bp, status, c, detail)
+	writeProblemBody(w, status, c, *bp)
+	putBuf(bp)
+}
+
+// writeProblemBody writes the problem+json body with its headers: a
+// Retry-After of 1 second for a retryable error unless the handler set
+// one from the error's own hint.
+func writeProblemBody(w http.ResponseWriter, status int, c bank.Code, body []byte) {
 	h := w.Header()
 	h["Content-Type"] = hdrProblem
 	h["X-Content-Type-Options"] = hdrNoSniff
 	h["Cache-Control"] = hdrNoCache
 	switch c {
 	case bank.Unavailable, bank.InFlight:
-		h["Retry-After"] = hdrRetry
+		if _, set := h["Retry-After"]; !set {
+			h["Retry-After"] = hdrRetry
+		}
 	case bank.Unauthenticated:
 		h["Www-Authenticate"] = hdrBearer
 	}
-	bp := getBuf()
-	*bp = appendProblemStatus(*bp, status, c, detail)
 	w.WriteHeader(status)
-	w.Write(*bp)
-	putBuf(bp)
+	w.Write(body)
 }

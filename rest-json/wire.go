@@ -222,6 +222,11 @@ type problemJSON struct {
 	Status int    `json:"status"`
 	Detail string `json:"detail"`
 	Code   string `json:"code"`
+	// RetryAfterMs, the extension member "retry_after_ms", is the
+	// server's retry-after hint (bank.RetryAfter) to the millisecond,
+	// where the Retry-After header has whole seconds only. It is there
+	// only when the error carries a hint (an overloaded server's refusal).
+	RetryAfterMs *int64 `json:"retry_after_ms"`
 }
 
 // problemTypePrefix is followed by the code to make a problem's type URI.
@@ -285,6 +290,12 @@ func codeOfStatus(status int) bank.Code {
 
 // appendProblem writes an RFC 9457 problem detail for code c and status.
 func appendProblemStatus(b []byte, status int, c bank.Code, detail string) []byte {
+	return appendProblemHint(b, status, c, detail, 0)
+}
+
+// appendProblemHint is appendProblemStatus with the member retry_after_ms
+// for a retry-after hint above 0.
+func appendProblemHint(b []byte, status int, c bank.Code, detail string, hint time.Duration) []byte {
 	b = append(b, `{"type":"`+problemTypePrefix...)
 	b = append(b, c.String()...)
 	b = append(b, `","title":`...)
@@ -295,7 +306,41 @@ func appendProblemStatus(b []byte, status int, c bank.Code, detail string) []byt
 	b = appendString(b, detail)
 	b = append(b, `,"code":"`...)
 	b = append(b, c.String()...)
-	return append(b, `"}`...)
+	b = append(b, '"')
+	if hint > 0 {
+		b = append(b, `,"retry_after_ms":`...)
+		b = strconv.AppendInt(b, max(hint.Milliseconds(), 1), 10)
+	}
+	return append(b, '}')
+}
+
+// retryAfterSeconds is the Retry-After header value of a hint: whole
+// seconds (RFC 9110, delay-seconds), a fraction rounded up, so that a
+// client that honours it never comes back too early.
+func retryAfterSeconds(hint time.Duration) string {
+	return strconv.FormatInt(int64((hint+time.Second-1)/time.Second), 10)
+}
+
+// parseRetryAfter reads a Retry-After header value (RFC 9110, section
+// 10.2.3): delay-seconds, or an HTTP-date taken relative to now. It
+// reports false for a value that is neither, and for a date in the past.
+func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" || len(v) > 64 {
+		return 0, false
+	}
+	if v[0] >= '0' && v[0] <= '9' {
+		n, err := strconv.ParseUint(v, 10, 32)
+		if err != nil {
+			return 0, false
+		}
+		return time.Duration(n) * time.Second, true
+	}
+	t, err := http.ParseTime(v)
+	if err != nil || !t.After(now) {
+		return 0, false
+	}
+	return t.Sub(now), true
 }
 
 // decodeProblem turns an error response into the typed bank error it
@@ -312,7 +357,11 @@ func decodeProblem(status int, contentType string, body []byte) error {
 		case c == bank.OK:
 			return &bank.Error{Code: bank.Internal, Message: "error response " + strconv.Itoa(status) + " with code ok: " + clip(p.Detail)}
 		}
-		return bank.FromCode(c, p.Detail)
+		err := bank.FromCode(c, p.Detail)
+		if p.RetryAfterMs != nil {
+			err = bank.WithRetryAfter(err, time.Duration(min(max(*p.RetryAfterMs, 0), int64(bank.MaxRetryAfter/time.Millisecond)))*time.Millisecond)
+		}
+		return err
 	}
 	return &bank.Error{Code: codeOfStatus(status), Message: "HTTP " + strconv.Itoa(status) + ": " + clip(string(body))}
 }

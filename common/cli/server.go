@@ -25,6 +25,7 @@ import (
 	"github.com/igbank/igbank/common/ledger"
 	"github.com/igbank/igbank/common/logs"
 	"github.com/igbank/igbank/common/metrics"
+	"github.com/igbank/igbank/common/shed"
 	"github.com/igbank/igbank/common/store"
 	"github.com/igbank/igbank/common/traces"
 	"github.com/igbank/igbank/common/transport"
@@ -59,6 +60,36 @@ type ServerFlags struct {
 	Traces Traces
 	// Directory is -register, -directory, -lease-ttl (directory.go).
 	Directory Directory
+	// Shed is -max-calls and -call-queue: admission control of calls
+	// (package shed; MaxCalls 0, the default, is none).
+	Shed ShedFlags
+}
+
+// ShedFlags are -max-calls and -call-queue, the admission control of
+// calls (package shed) that every server program and "loadtest serve"
+// take.
+type ShedFlags struct {
+	MaxCalls int `json:"max_calls,omitempty"`
+	// Queue is -call-queue; -1 (the flag's default) is twice MaxCalls.
+	Queue int `json:"call_queue,omitempty"`
+}
+
+// Register adds -max-calls and -call-queue to fs.
+func (f *ShedFlags) Register(fs *flag.FlagSet) {
+	fs.IntVar(&f.MaxCalls, "max-calls", 0, "calls in progress at once; more wait in a short queue or are refused at once as unavailable, with a retry-after hint (0: no limit)")
+	fs.IntVar(&f.Queue, "call-queue", -1, "with -max-calls, calls that may wait for a slot, at most "+shed.DefaultMaxWait.String()+" each (-1: twice -max-calls)")
+}
+
+// Config returns the shed.Config the flags say, logging to logger.
+func (f ShedFlags) Config(logger *slog.Logger) (shed.Config, error) {
+	if f.MaxCalls < 0 || f.Queue < -1 {
+		return shed.Config{}, fmt.Errorf("-max-calls %d -call-queue %d: want 0 or more (-call-queue -1: twice -max-calls)", f.MaxCalls, f.Queue)
+	}
+	q := f.Queue
+	if q == -1 {
+		q = 2 * f.MaxCalls
+	}
+	return shed.Config{MaxCalls: f.MaxCalls, Queue: q, Logger: logger}, nil
 }
 
 // Register adds the server flags of transport d to fs: the common ones,
@@ -74,6 +105,7 @@ func (f *ServerFlags) Register(fs *flag.FlagSet, d transport.Descriptor) {
 	}
 	f.Security.register(fs, d)
 	f.Log.Register(fs)
+	f.Shed.Register(fs)
 	fs.StringVar(&f.Metrics, "metrics", "", "serve Prometheus metrics at http://ADDR/metrics (a loopback address unless -insecure); empty: none")
 	f.Traces.Register(fs)
 	f.Directory.RegisterFlags(fs)
@@ -185,6 +217,10 @@ func Serve(ctx context.Context, d transport.Descriptor, f *ServerFlags, logger *
 		return err
 	}
 	cfg.Logger = logger
+	sc, err := f.Shed.Config(logger)
+	if err != nil {
+		return err
+	}
 	tp, flush, err := f.tracedServer(name)
 	if err != nil {
 		return err
@@ -206,6 +242,7 @@ func Serve(ctx context.Context, d transport.Descriptor, f *ServerFlags, logger *
 	if f.Security.Authenticates() {
 		b = auth.Authorize(b)
 	}
+	b = shed.New(b, sc)
 	b = traces.Bank(b, tp)
 	ready := []any{logs.Transport, name, logs.Addr, l.Addr().String()}
 	if f.Metrics != "" {

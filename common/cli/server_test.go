@@ -69,6 +69,33 @@ func TestServerFlagsMaxConns(t *testing.T) {
 	}
 }
 
+// -max-calls is off by default; -call-queue defaults to twice it.
+func TestServerFlagsMaxCalls(t *testing.T) {
+	for _, tc := range []struct {
+		args         []string
+		calls, queue int
+		ok           bool
+	}{
+		{nil, 0, 0, true},
+		{[]string{"-max-calls", "8"}, 8, 16, true},
+		{[]string{"-max-calls", "8", "-call-queue", "0"}, 8, 0, true},
+		{[]string{"-max-calls", "8", "-call-queue", "3"}, 8, 3, true},
+		{[]string{"-max-calls", "-1"}, 0, 0, false},
+		{[]string{"-max-calls", "4", "-call-queue", "-2"}, 0, 0, false},
+	} {
+		var f cli.ServerFlags
+		fs := flag.NewFlagSet("server", flag.ContinueOnError)
+		f.Register(fs, transport.Descriptor{DefaultAddr: "127.0.0.1:0"})
+		if err := fs.Parse(tc.args); err != nil {
+			t.Fatal(err)
+		}
+		c, err := f.Shed.Config(nil)
+		if (err == nil) != tc.ok || c.MaxCalls != tc.calls || c.Queue != tc.queue {
+			t.Errorf("%v: %+v, error %v; want %d calls, queue %d, ok %v", tc.args, c, err, tc.calls, tc.queue, tc.ok)
+		}
+	}
+}
+
 // -cors-origins exists only where the descriptor serves browsers, and
 // takes exact origins only.
 func TestServerFlagsCORSOrigins(t *testing.T) {

@@ -30,7 +30,10 @@
 // deadline is never extended: no delay is slept that would end at or past
 // it, no attempt starts after it, and an optional AttemptTimeout bounds
 // each attempt inside it. Defaults: 4 attempts, 10ms initial, 1s maximum,
-// multiplier 2, full jitter, no per-attempt timeout.
+// multiplier 2, full jitter, no per-attempt timeout. A failure that
+// carries the server's retry-after hint (bank.RetryAfter: an overloaded
+// server refusing a call, package shed) is retried no sooner than the
+// hint says, and not at all if the hint reaches past the deadline.
 //
 // Retry budget. The retries to one target share a Budget, the token
 // bucket of gRPC's retryThrottling: 10 tokens, each failed attempt takes

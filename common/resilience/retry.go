@@ -95,6 +95,11 @@ func do[T any](r *retrier, ctx context.Context, op bank.Op, f func(context.Conte
 			return v, r.giveUp(op, n, GiveUpBudget, err)
 		}
 		delay := bo.delay()
+		if hint, ok := bank.RetryAfter(err); ok && hint > delay {
+			// The server said when it expects room (an overloaded
+			// server's refusal): an earlier retry would be refused too.
+			delay = hint
+		}
 		if hasDeadline && !r.clock.Now().Add(delay).Before(deadline) {
 			// Sleeping would take us to or past the deadline: no attempt
 			// could start in time, so stop now rather than sleep in vain.

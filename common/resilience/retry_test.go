@@ -412,3 +412,39 @@ func TestWithHooksAddUp(t *testing.T) {
 		t.Fatalf("hooks called %q, want %q", got, want)
 	}
 }
+
+// A refusal with a retry-after hint is retried no sooner than the hint,
+// however short the backoff; a hint past the caller's deadline ends the
+// call at once instead of sleeping in vain.
+func TestRetryWaitsForRetryAfter(t *testing.T) {
+	refused := bank.WithRetryAfter(bank.Errorf(bank.Unavailable, "overloaded"), 300*ms)
+	f := &flaky{clock: newFakeClock(), fail: failFirst(1, refused)}
+	b, st := wrapFake(f, RetryPolicy{InitialBackoff: ms, Jitter: JitterNone})
+	if _, err := b.Balance(context.Background(), "000000001"); err != nil {
+		t.Fatal(err)
+	}
+	if s := f.clock.sleeps(); len(s) != 1 || s[0] != 300*ms {
+		t.Fatalf("slept %v before the retry, want [300ms] (the hint, not the 1ms backoff)", s)
+	}
+	if st.Retries.Load() != 1 {
+		t.Fatalf("retries %d, want 1", st.Retries.Load())
+	}
+	// A backoff longer than the hint stays as it was.
+	f = &flaky{clock: newFakeClock(), fail: failFirst(1, bank.WithRetryAfter(bank.Errorf(bank.Unavailable, "overloaded"), ms))}
+	b, _ = wrapFake(f, RetryPolicy{InitialBackoff: 50 * ms, Jitter: JitterNone})
+	if _, err := b.Balance(context.Background(), "000000001"); err != nil {
+		t.Fatal(err)
+	}
+	if s := f.clock.sleeps(); len(s) != 1 || s[0] != 50*ms {
+		t.Fatalf("slept %v, want [50ms]", s)
+	}
+	// A hint past the deadline: no sleep, no retry, the refusal returned.
+	f = &flaky{clock: newFakeClock(), fail: always(bank.WithRetryAfter(bank.Errorf(bank.Unavailable, "overloaded"), 2*time.Second))}
+	b, st = wrapFake(f, RetryPolicy{InitialBackoff: ms, Jitter: JitterNone})
+	ctx, cancel := context.WithDeadline(context.Background(), f.clock.Now().Add(time.Second))
+	defer cancel()
+	_, err := b.Balance(ctx, "000000001")
+	if !errors.Is(err, bank.ErrUnavailable) || len(f.seen()) != 1 || len(f.clock.sleeps()) != 0 || st.DeadlineStops.Load() != 1 {
+		t.Fatalf("hint past the deadline: err %v, %d attempts, slept %v; want the refusal after 1 attempt and no sleep", err, len(f.seen()), f.clock.sleeps())
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"github.com/igbank/igbank/common/traces"
 	"github.com/igbank/igbank/common/transport"
 	"github.com/igbank/igbank/loadtest/registry"
+	"github.com/igbank/igbank/loadtest/server"
 )
 
 // Config is a run's configuration: what "loadtest run" was asked to do.
@@ -65,6 +66,11 @@ type Config struct {
 	// MaxConns is every server's connection limit (0: each transport's
 	// default, 1,024).
 	MaxConns int `json:"max_conns,omitempty"`
+	// Shed is every server's admission control of calls (common/shed;
+	// MaxCalls 0: none), and Backend a resource of fixed capacity behind
+	// every server (server.Backend): the overload experiment's settings.
+	Shed    cli.ShedFlags  `json:"shed,omitzero"`
+	Backend server.Backend `json:"backend,omitzero"`
 	// Metrics, if set, is where the generator serves the Prometheus
 	// metrics of its clients and their layers (common/metrics) while the
 	// run lasts; every server started then serves its own, on a port of

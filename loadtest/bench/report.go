@@ -118,6 +118,36 @@ type Sample struct {
 	Stuck          uint64               `json:"stuck,omitempty"`
 	Ops            map[string]*OpResult `json:"ops"`                       // balance, statement, deposit and "all"
 	ServiceLatency *OpResult            `json:"service_latency,omitempty"` // open loop: from the actual send
+	// Succeeded is the latency of the successful calls alone, all
+	// operations together, when some failed (nil: none failed, and
+	// Ops["all"] is it). An overloaded server's refusals are fast: they
+	// would make the latency of all calls look better than what the
+	// callers that were served saw.
+	Succeeded *OpResult `json:"succeeded,omitempty"`
+}
+
+// SuccessLatency is the latency of the sample's successful calls
+// (Succeeded, or Ops["all"] when no call failed).
+func (s *Sample) SuccessLatency() *OpResult {
+	if s.Succeeded != nil {
+		return s.Succeeded
+	}
+	return s.Ops["all"]
+}
+
+// withoutFailed returns the histogram all less the calls of failed, both
+// of the same layout (hdrNew): the latency of the calls that succeeded.
+func withoutFailed(all, failed *hdrhistogram.Histogram) *hdrhistogram.Histogram {
+	a, f := all.Export(), failed.Export()
+	counts := make([]int64, len(a.Counts))
+	for i, n := range a.Counts {
+		if i < len(f.Counts) {
+			n -= f.Counts[i]
+		}
+		counts[i] = max(n, 0)
+	}
+	a.Counts = counts
+	return hdrhistogram.Import(a)
 }
 
 // Successful is the sample's successful calls per second: what the

@@ -234,7 +234,8 @@ func startServers(ts []transport.Variant, c *Config, keys *pki, m string, profil
 		if progress != nil {
 			progress(fmt.Sprintf("starting %s server", t.Name))
 		}
-		sc := server.Config{Transport: t.Name, Accounts: c.Workload.Accounts, Store: c.Store, CPUs: cpus, IgnoreKeys: c.IgnoreKeys, MaxConns: c.MaxConns, Network: profile, Statements: stmts}
+		sc := server.Config{Transport: t.Name, Accounts: c.Workload.Accounts, Store: c.Store, CPUs: cpus, IgnoreKeys: c.IgnoreKeys, MaxConns: c.MaxConns, Network: profile, Statements: stmts,
+			Shed: c.Shed, Backend: c.Backend}
 		if c.Metrics != "" {
 			sc.Metrics = "127.0.0.1:0"
 		}
@@ -494,6 +495,9 @@ func measure(ctx context.Context, t transport.Variant, srv server.Handle, c *Con
 		}
 	}
 	s.Ops["all"] = opResult(all, &allErrs, s.Calls)
+	if st.failed != nil {
+		s.Succeeded = opResult(withoutFailed(all, st.failed), &[numCodes]uint64{}, s.Calls-s.Errors)
+	}
 	if st.service != nil {
 		s.ServiceLatency = opResult(st.service, &[numCodes]uint64{}, s.Calls)
 	}

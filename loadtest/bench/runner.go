@@ -59,6 +59,7 @@ type runStats struct {
 	late    uint64                  // open loop: calls sent lateAfter or more behind schedule
 	unsent  uint64                  // open loop: calls due in the window but never sent
 	stuck   uint64                  // calls cut off by the run's own deadline (counted as errors)
+	failed  *hdrhistogram.Histogram // latency of the failed calls, nil if none failed
 }
 
 func (s *runStats) calls() uint64 {
@@ -99,6 +100,7 @@ func record(h *hdrhistogram.Histogram, ns int64) {
 
 type worker struct {
 	ops     [bank.NumOps]opStats
+	failed  *hdrhistogram.Histogram // made at the first failure
 	service *hdrhistogram.Histogram
 	late    uint64
 	unsent  uint64
@@ -210,6 +212,12 @@ func runLoad(ctx context.Context, clients []bank.Bank, l load, accounts []bank.A
 				st.ops[op].errors[c] += n
 			}
 		}
+		if w.failed != nil {
+			if st.failed == nil {
+				st.failed = hdrNew()
+			}
+			st.failed.Merge(w.failed)
+		}
 		if w.service != nil {
 			st.service.Merge(w.service)
 			histPool.Put(w.service)
@@ -284,6 +292,10 @@ func (w *worker) count(op bank.Op, err error, latency int64, h *hdrhistogram.His
 			c = bank.Internal
 		}
 		s.errors[c]++
+		if w.failed == nil {
+			w.failed = hdrNew()
+		}
+		record(w.failed, latency)
 	}
 	record(h, latency)
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/igbank/igbank/common/ledger"
 	"github.com/igbank/igbank/common/logs"
 	"github.com/igbank/igbank/common/netem"
+	"github.com/igbank/igbank/common/shed"
 	"github.com/igbank/igbank/common/traces"
 	"github.com/igbank/igbank/common/transport"
 	"github.com/igbank/igbank/loadtest/registry"
@@ -70,6 +71,12 @@ type Config struct {
 	// Prometheus metrics (common/metrics) at /metrics; "": none. The
 	// loopback rule of every cmd/server applies.
 	Metrics string `json:"metrics,omitempty"`
+	// Shed is -max-calls and -call-queue: admission control of calls
+	// (common/shed), as every cmd/server has it; MaxCalls 0 is none.
+	Shed cli.ShedFlags `json:"shed"`
+	// Backend is -backend: a resource of fixed capacity every call
+	// holds (the overload experiment's server); the zero Backend is none.
+	Backend Backend `json:"backend"`
 	// Log is -log-format and -log-level: how Serve logs, to standard
 	// error.
 	Log logs.Flags `json:"log"`
@@ -137,6 +144,9 @@ func (c Config) Validate() (transport.Variant, error) {
 	if _, err := c.Log.Logger(io.Discard); err != nil {
 		return t, err
 	}
+	if _, err := c.Shed.Config(nil); err != nil {
+		return t, err
+	}
 	if c.OTLP != "" {
 		if _, err := traces.ExportURL(c.OTLP); err != nil {
 			return t, err
@@ -190,6 +200,12 @@ func (c Config) Args() []string {
 	if c.Metrics != "" {
 		a = append(a, "-metrics", c.Metrics)
 	}
+	if c.Shed.MaxCalls > 0 {
+		a = append(a, "-max-calls", strconv.Itoa(c.Shed.MaxCalls), "-call-queue", strconv.Itoa(c.Shed.Queue))
+	}
+	if c.Backend.On() {
+		a = append(a, "-backend", c.Backend.String())
+	}
 	if st := c.Statements; st != nil {
 		a = append(a, "-statement-month", string(st.Month), "-statement-accounts", strconv.Itoa(st.Accounts), "-statement-rows", strconv.Itoa(st.Rows))
 	}
@@ -210,6 +226,7 @@ func (c Config) Args() []string {
 
 // wrap decorates the server's bank b as c says.
 func (c Config) wrap(b bank.Bank) bank.Bank {
+	b = c.Backend.wrap(b)
 	if c.IgnoreKeys {
 		b = bank.IgnoreKeys(b)
 	}
@@ -219,7 +236,8 @@ func (c Config) wrap(b bank.Bank) bank.Bank {
 	if c.Security.Authenticates() {
 		b = auth.Authorize(b)
 	}
-	return b
+	sc, _ := c.Shed.Config(c.Logger) // Validate checked it
+	return shed.New(b, sc)
 }
 
 // childEnv holds, in the environment of a server process that StartChild

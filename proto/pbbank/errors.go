@@ -3,11 +3,14 @@ package pbbank
 import (
 	"context"
 	"strings"
+	"time"
 
 	"github.com/igbank/igbank/common/bank"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/protoadapt"
+	"google.golang.org/protobuf/types/known/durationpb"
 )
 
 // Domain is the google.rpc.ErrorInfo domain of IGBank's errors. The
@@ -91,7 +94,11 @@ func Status(err error) error {
 	}
 	c := bank.CodeOf(err)
 	msg := bank.Detail(err)
-	st, derr := status.New(StatusCode(c), msg).WithDetails(ErrorInfo(c))
+	details := []protoadapt.MessageV1{ErrorInfo(c)}
+	if d, ok := bank.RetryAfter(err); ok {
+		details = append(details, RetryInfo(d))
+	}
+	st, derr := status.New(StatusCode(c), msg).WithDetails(details...)
 	if derr != nil { // cannot happen: ErrorInfo always marshals
 		return status.Error(StatusCode(c), msg)
 	}
@@ -113,7 +120,7 @@ func FromStatus(ctx context.Context, err error) error {
 		return bank.FromContext(ctx, err)
 	}
 	if c, ok := codeFromDetails(st); ok {
-		return bank.FromCode(c, st.Message())
+		return bank.WithRetryAfter(bank.FromCode(c, st.Message()), hintFromDetails(st))
 	}
 	if ctx.Err() != nil {
 		return bank.FromContext(ctx, err)
@@ -136,4 +143,35 @@ func codeFromDetails(st *status.Status) (bank.Code, bool) {
 		}
 	}
 	return 0, false
+}
+
+// RetryInfo returns the error detail that carries a retry-after hint
+// (bank.RetryAfter): google.rpc.RetryInfo's retry_delay, which gRPC and
+// Connect clients of every language understand.
+func RetryInfo(d time.Duration) *errdetails.RetryInfo {
+	return &errdetails.RetryInfo{RetryDelay: durationpb.New(d)}
+}
+
+// HintFromRetryInfo returns the retry-after hint a RetryInfo carries, and
+// false for none: no delay, a malformed one, or one of 0 or less.
+func HintFromRetryInfo(info *errdetails.RetryInfo) (time.Duration, bool) {
+	rd := info.GetRetryDelay()
+	if rd == nil || rd.CheckValid() != nil {
+		return 0, false
+	}
+	d := rd.AsDuration()
+	return d, d > 0
+}
+
+// hintFromDetails returns the hint of the status's RetryInfo, 0 for none.
+func hintFromDetails(st *status.Status) time.Duration {
+	for _, a := range st.Proto().GetDetails() {
+		var info errdetails.RetryInfo
+		if a.MessageIs(&info) && a.UnmarshalTo(&info) == nil {
+			if d, ok := HintFromRetryInfo(&info); ok {
+				return d
+			}
+		}
+	}
+	return 0
 }

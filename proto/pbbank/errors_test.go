@@ -142,6 +142,9 @@ func FuzzFromStatus(f *testing.F) {
 		b, _ := proto.Marshal(st.Proto())
 		f.Add(b)
 	}
+	shed, _ := status.New(codes.Unavailable, "overloaded").WithDetails(pbbank.ErrorInfo(bank.Unavailable), pbbank.RetryInfo(40*time.Millisecond))
+	b0, _ := proto.Marshal(shed.Proto())
+	f.Add(b0)
 	other, _ := anypb.New(&errdetails.ErrorInfo{Reason: strings.Repeat("X", 100), Domain: pbbank.Domain})
 	b, _ := proto.Marshal(&spb.Status{Code: 99, Message: "odd", Details: []*anypb.Any{other, {TypeUrl: "type.googleapis.com/google.rpc.ErrorInfo", Value: []byte{0xff}}}})
 	f.Add(b)
@@ -162,5 +165,33 @@ func FuzzFromStatus(f *testing.F) {
 		if be.Code == bank.OK || be.Code.String() == "" || strings.HasPrefix(be.Code.String(), "code(") {
 			t.Fatalf("FromStatus gave code %v", be.Code)
 		}
+		if d, ok := bank.RetryAfter(err); ok && (d <= 0 || d > bank.MaxRetryAfter) {
+			t.Fatalf("FromStatus gave a hint of %v", d)
+		}
 	})
+}
+
+// A refusal's retry-after hint travels as a google.rpc.RetryInfo beside
+// the ErrorInfo and comes back; an error without one has none, and a
+// malformed or negative delay gives none.
+func TestRetryInfoRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	refused := bank.WithRetryAfter(bank.Errorf(bank.Unavailable, "overloaded"), 1500*time.Millisecond)
+	err := pbbank.Status(refused)
+	st := status.Convert(err)
+	if len(st.Details()) != 2 {
+		t.Fatalf("details %v, want ErrorInfo and RetryInfo", st.Details())
+	}
+	got := pbbank.FromStatus(ctx, err)
+	if d, ok := bank.RetryAfter(got); !ok || d != 1500*time.Millisecond || !errors.Is(got, bank.ErrUnavailable) || got.Error() != refused.Error() {
+		t.Fatalf("restored as %v, hint %v %v", got, d, ok)
+	}
+	if _, ok := bank.RetryAfter(pbbank.FromStatus(ctx, pbbank.Status(bank.Errorf(bank.Unavailable, "down")))); ok {
+		t.Fatal("a hint appeared from nowhere")
+	}
+	for _, info := range []*errdetails.RetryInfo{{}, pbbank.RetryInfo(-time.Second), pbbank.RetryInfo(0)} {
+		if d, ok := pbbank.HintFromRetryInfo(info); ok {
+			t.Errorf("RetryInfo %v gave hint %v", info, d)
+		}
+	}
 }

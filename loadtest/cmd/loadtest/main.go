@@ -36,6 +36,7 @@ Commands:
   report   render a saved run (-json) again as a table, CSV, HTML or benchstat text,
            or compare two saved runs
   herd     many clients retrying through an outage, without and with jitter
+  overload an open-loop sweep past capacity, without and with load shedding
   faults   partial failures on purpose (Toxiproxy embedded), with an exactly-once audit
   timeouts the attempt timeout swept over a slow link: false suspicions against time to detect an outage
   hostile  attack every server as a hostile peer would, while a well-behaved client calls it
@@ -65,6 +66,8 @@ func command(args []string, stdout, stderr io.Writer) int {
 		return herdMain(args[1:], stdout, stderr)
 	case "faults":
 		return faultsMain(args[1:], stdout, stderr)
+	case "overload":
+		return overloadMain(args[1:], stdout, stderr)
 	case "timeouts":
 		return timeoutsMain(args[1:], stdout, stderr)
 	case "list":

@@ -78,3 +78,22 @@ func TestHelp(t *testing.T) {
 // that "loadtest report" renders the same page from the JSON.
 
 // TestHerdMain runs the command itself, small, with its output files.
+
+// "loadtest -h" lists the overload experiment, and "loadtest overload -h"
+// explains it.
+func TestOverloadUsage(t *testing.T) {
+	var out, errs strings.Builder
+	if code := command([]string{"-h"}, &out, &errs); code != 0 || !strings.Contains(out.String(), "overload") {
+		t.Fatalf("loadtest -h = %d:\n%s", code, out.String())
+	}
+	out.Reset()
+	if code := command([]string{"overload", "-h"}, &out, &errs); code != 0 || !strings.Contains(errs.String(), "Load shedding, shown") || !strings.Contains(errs.String(), "-max-calls") {
+		t.Fatalf("loadtest overload -h = %d:\n%s", code, errs.String())
+	}
+	for _, args := range [][]string{{"overload", "-shedding", "maybe"}, {"overload", "-backend", "8"}, {"overload", "-load", "x"}, {"overload", "-transports", "pigeon"}} {
+		errs.Reset()
+		if code := command(args, &out, &errs); code != 2 {
+			t.Errorf("%v = %d, want 2 (%s)", args, code, errs.String())
+		}
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/igbank/igbank/common/bank"
+	"github.com/igbank/igbank/common/cli"
 	"github.com/igbank/igbank/common/fault"
 	"github.com/igbank/igbank/common/netem"
 	"github.com/igbank/igbank/common/traces"
@@ -22,6 +23,7 @@ const serveUsage = `usage: loadtest serve -transport NAME [-addr HOST:PORT] [-ac
                      [-statement-rows N [-statement-accounts N] [-statement-month YYYY-MM]]
                      [-tls-cert FILE -tls-key FILE [-client-ca FILE]] [-token-key FILE]
                      [-log-format text|json] [-log-level debug|info|warn|error] [-metrics ADDR]
+                     [-max-calls N [-call-queue N]] [-backend SLOTSxTIME]
 
 Serves one registered transport over the ledger -store names until SIGINT or
 SIGTERM. With -control (how "loadtest run" starts it), it prints its
@@ -37,6 +39,11 @@ itself with SIGKILL on a deposit (common/fault):
   KIND:p=P,seed=S         on each deposit with probability P instead
 Deposits are counted from the process's start; run it on -store sqlite:PATH
 and start it again on the same file to see what survived.
+
+Overload (see "loadtest overload"): -max-calls and -call-queue are the
+admission control every server program has (common/shed); -backend 8x2ms
+makes every call hold one of 8 workers for 2 ms, a server of a small and
+steady capacity (4,000 calls/s) to drive past it.
 
 `
 
@@ -79,6 +86,8 @@ func parseServeFlags(args []string, stderr io.Writer) (server.Config, error) {
 	fs.StringVar(&c.Security.TLSKey, "tls-key", "", "the private key of -tls-cert")
 	fs.StringVar(&c.Security.ClientCA, "client-ca", "", "require client certificates of the CAs in `FILE` (and authorize calls)")
 	c.Log.Register(fs)
+	c.Shed.Register(fs)
+	backend := fs.String("backend", "none", "every call holds one of SLOTS workers for TIME: SLOTSxTIME, such as 8x2ms (a server of fixed capacity), or none")
 	fs.StringVar(&c.OTLP, "otlp", traces.DefaultEndpoint(), traces.Usage)
 	fs.StringVar(&c.Security.TokenKey, "token-key", "", "check bearer tokens with the public key in `FILE` (and authorize calls)")
 	if err := fs.Parse(args); err != nil {
@@ -87,7 +96,16 @@ func parseServeFlags(args []string, stderr io.Writer) (server.Config, error) {
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
+	switch {
+	case c.Shed.MaxCalls == 0:
+		c.Shed = cli.ShedFlags{} // no shedding, however -call-queue reads
+	case c.Shed.Queue == -1:
+		c.Shed.Queue = 2 * c.Shed.MaxCalls
+	}
 	var err error
+	if c.Backend, err = server.ParseBackend(*backend); err != nil {
+		return c, err
+	}
 	if c.Network, err = netem.Parse(*network); err != nil {
 		return c, err
 	}

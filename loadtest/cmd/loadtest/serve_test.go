@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/igbank/igbank/common/cli"
 	"github.com/igbank/igbank/common/fault"
@@ -46,7 +47,8 @@ func TestServeArgs(t *testing.T) {
 		t.Errorf("serve %q parses to\n%+v, want\n%+v", want.Args(), got, want)
 	}
 	want = server.Config{Transport: "raw", Addr: "127.0.0.1:0", Accounts: 500, Store: "memory", MaxConns: 10100, Network: netem.WAN, Metrics: "127.0.0.1:9100",
-		Statements: &server.Statements{Month: "2026-01", Accounts: 100, Rows: 1000}, Log: logs.Flags{Format: "text", Level: "info"}}
+		Statements: &server.Statements{Month: "2026-01", Accounts: 100, Rows: 1000}, Log: logs.Flags{Format: "text", Level: "info"},
+		Shed: cli.ShedFlags{MaxCalls: 8, Queue: 3}, Backend: server.Backend{Slots: 8, Time: 2 * time.Millisecond}}
 	if got, err = parseServeFlags(want.Args(), io.Discard); err != nil {
 		t.Fatal(err)
 	}
