@@ -25,7 +25,7 @@ const ExitUsage = 64
 
 const clientUsage = `usage:
   client [-addr HOST:PORT] [-timeout D] [-retry=false] balance ACCOUNT
-  client [-addr HOST:PORT] [-timeout D] [-retry=false] statement ACCOUNT YYYY-MM [-page-size N]
+  client [-addr HOST:PORT] [-timeout D] [-retry=false] statement ACCOUNT [YYYY-MM] [-page-size N]
   client [-addr HOST:PORT] [-timeout D] [-retry=false] deposit ACCOUNT CENTS [-key KEY]
   client [-addr HOST:PORT] [-timeout D] health
 
@@ -42,7 +42,8 @@ transient failure is retried with backoff and jitter, within the -timeout,
 behind a circuit breaker, and a deposit keeps its idempotency key on every
 attempt. -retry=false makes one attempt.
 
-statement prints the whole month: it reads it page by page (-page-size
+statement prints the whole month (by default the current one, in UTC, as
+the server dates transactions): it reads it page by page (-page-size
 transactions a page, the server's maximum by default), all within the
 -timeout.
 
@@ -199,9 +200,13 @@ func RunClient(args []string, stdout, stderr io.Writer, defaultAddr string, dial
 			}
 			return err
 		})
-	case cmd == "statement" && len(a) == 2:
+	case cmd == "statement" && (len(a) == 1 || len(a) == 2):
+		month := bank.MonthOf(time.Now())
+		if len(a) == 2 {
+			month = bank.Month(a[1])
+		}
 		return run(func(b bank.Bank) error {
-			st, err := bank.ReadStatement(ctx, b, bank.StatementRequest{Account: bank.AccountNo(a[0]), Month: bank.Month(a[1]), PageSize: *pageSize})
+			st, err := bank.ReadStatement(ctx, b, bank.StatementRequest{Account: bank.AccountNo(a[0]), Month: month, PageSize: *pageSize})
 			if err == nil {
 				PrintStatement(stdout, st)
 			}

@@ -47,6 +47,11 @@ func TestRunClient(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "key cli-key-1") || !strings.Contains(out, "1.50") {
 		t.Fatalf("statement: exit %d, output %q", code, out)
 	}
+	// Without a month: the current one, so no command need name a date.
+	code, out2, _ := run(t, b, "statement", acc)
+	if code != 0 || out2 != out {
+		t.Fatalf("statement without a month: exit %d, output %q; want %q", code, out2, out)
+	}
 }
 
 func TestRunClientErrors(t *testing.T) {
