@@ -67,7 +67,9 @@ func crashScenario(kind fault.Kind) func(context.Context, Scenario, transport.Va
 			res.Error = err.Error()
 			return res
 		}
-		if cr.Deaths != scenarioCrashes {
+		// Without retries the clients move on while a server restarts, so
+		// the load may end before the last planned death: one will do.
+		if cr.Deaths != scenarioCrashes && !(c.NoRetry && cr.Deaths > 0) {
 			res.Error = fmt.Sprintf("the server was killed %d times, want %d", cr.Deaths, scenarioCrashes)
 			return res
 		}
