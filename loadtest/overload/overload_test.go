@@ -15,8 +15,9 @@ import (
 // calls fail on their deadline, goodput falls. With shedding (the fix) the
 // excess is refused at once: p99 stays within a few service times and
 // goodput stays near capacity. It asserts ratios with wide margins (the
-// run behind docs/benchmarks.md measured about 17× for p99), never
-// absolute times.
+// run behind docs/benchmarks.md measured about 17× for p99; it asks 2.5×)
+// and one bound relative to the calls' own deadline, never absolute
+// service times.
 func TestSheddingBoundsLatency(t *testing.T) {
 	if testing.Short() {
 		t.Skip("drives servers for about 12 seconds")
@@ -60,9 +61,12 @@ func TestSheddingBoundsLatency(t *testing.T) {
 			t.Errorf("%s, shedding on: %d shed, %d failed of %d calls; want refusals, not deadline failures", tr, on.Shed, on.Failed, on.Calls)
 		}
 		// Without shedding, no call at all may have succeeded in time:
-		// then its p99 is unbounded, which passes.
-		if on.P99 <= 0 || (off.Goodput > 0 && off.P99 < 4*on.P99) {
-			t.Errorf("%s: p99 %.1f ms without shedding, %.1f ms with: want at least 4 times lower with", tr, off.P99/1000, on.P99/1000)
+		// then its p99 is unbounded, which passes. With it, p99 stays
+		// well inside the deadline (500 ms): bounded by the queue, not by
+		// the callers giving up. The margins are wide, for a loaded
+		// machine (a gRPC run beside two builds: 498 against 129 ms).
+		if on.P99 <= 0 || on.P99 > 250e3 || (off.Goodput > 0 && off.P99 < 2.5*on.P99) {
+			t.Errorf("%s: p99 %.1f ms without shedding, %.1f ms with: want at least 2.5 times lower with, and under half the 500 ms deadline", tr, off.P99/1000, on.P99/1000)
 		}
 		if on.Goodput < 0.5*capacity || on.Goodput < off.Goodput {
 			t.Errorf("%s: goodput %.0f/s with shedding, %.0f/s without, capacity %.0f/s: want at least half the capacity, and no less than without", tr, on.Goodput, off.Goodput, capacity)
