@@ -79,6 +79,7 @@ func parseServeFlags(args []string, stderr io.Writer) (server.Config, error) {
 	fs.StringVar(&c.Security.TLSKey, "tls-key", "", "the private key of -tls-cert")
 	fs.StringVar(&c.Security.ClientCA, "client-ca", "", "require client certificates of the CAs in `FILE` (and authorize calls)")
 	c.Log.Register(fs)
+	c.Clock.Register(fs)
 	fs.StringVar(&c.OTLP, "otlp", traces.DefaultEndpoint(), traces.Usage)
 	fs.StringVar(&c.Security.TokenKey, "token-key", "", "check bearer tokens with the public key in `FILE` (and authorize calls)")
 	if err := fs.Parse(args); err != nil {
