@@ -10,6 +10,9 @@
 //
 // cluster directory runs the directory experiment (SIGKILL and SIGSTOP of
 // one of three replicas, with and without the directory; -h explains).
+// cluster fencing (a replica paused past its claim's lease, without and
+// with the fencing token) and cluster clocks (replicas whose clocks
+// disagree) run the experiments on process pauses and unreliable clocks.
 //
 // -otlp URL makes every replica export its traces there (package
 // common/traces). -log-format text|json and -log-level choose how it
@@ -37,8 +40,15 @@ import (
 )
 
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == "directory" {
-		os.Exit(directoryMain(os.Args[2:], os.Stdout, os.Stderr))
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case "directory":
+			os.Exit(directoryMain(os.Args[2:], os.Stdout, os.Stderr))
+		case "fencing":
+			os.Exit(fencingMain(os.Args[2:], os.Stdout, os.Stderr))
+		case "clocks":
+			os.Exit(clocksMain(os.Args[2:], os.Stdout, os.Stderr))
+		}
 	}
 	tr := flag.String("transport", "grpc", "transport of the replicas: "+strings.Join(transports.Names(), ", "))
 	n := flag.Int("replicas", 2, "number of server replicas (more than 1 starts HAProxy in front)")
