@@ -33,6 +33,7 @@ import (
 	"time"
 
 	"github.com/igbank/igbank/cluster"
+	"github.com/igbank/igbank/common/cli"
 	"github.com/igbank/igbank/common/ledger"
 	"github.com/igbank/igbank/common/logs"
 	"github.com/igbank/igbank/common/store"
@@ -67,7 +68,18 @@ func main() {
 	replicas.Log.Register(flag.CommandLine)            // the cluster's log and its replicas'
 	replicas.Traces.Register(flag.CommandLine)         // -otlp, passed to every replica
 	replicas.Directory.RegisterFlags(flag.CommandLine) // -register etcd:///igbank/grpc: every replica registers in the directory
+	offsets := flag.String("clock-offsets", "", "experiment: each replica's wall-clock offset, comma-separated (such as 0,10s: the second runs 10 s ahead)")
 	flag.Parse()
+	for o := range strings.SplitSeq(*offsets, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			d, err := time.ParseDuration(o)
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "-clock-offsets: %v\n", err)
+				os.Exit(2)
+			}
+			replicas.Clocks = append(replicas.Clocks, cli.Clock{Offset: d})
+		}
+	}
 	if err := sec.CheckMetrics(replicas.Metrics); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
