@@ -27,6 +27,9 @@ type ReplicaFlags struct {
 	// in the directory (-register, -directory, -lease-ttl), beside or
 	// instead of HAProxy (StartCluster with lbAddr "none").
 	Directory cli.Directory
+	// Clocks, if set, gives replica i the wall clock Clocks[i]
+	// (-clock-offset, -clock-drift).
+	Clocks []cli.Clock
 }
 
 // Args returns the flags of replica i (from 0) and the address of its
@@ -43,6 +46,9 @@ func (f ReplicaFlags) Args(i int) (args []string, metrics string, err error) {
 		args = append(args, "-otlp", f.Traces.OTLP)
 	}
 	args = append(args, f.Directory.Args()...)
+	if i < len(f.Clocks) {
+		args = append(args, f.Clocks[i].Args()...)
+	}
 	if f.Metrics == "" {
 		return args, "", nil
 	}

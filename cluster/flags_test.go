@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/igbank/igbank/cluster"
+	"github.com/igbank/igbank/common/cli"
 	"github.com/igbank/igbank/common/logs"
 )
 
@@ -23,6 +24,13 @@ func TestReplicaFlagsArgs(t *testing.T) {
 	}
 	if args, m, err := (cluster.ReplicaFlags{Log: logs.Flags{Format: "text", Level: "info"}}).Args(0); err != nil || m != "" || len(args) != 0 {
 		t.Errorf("defaults: Args(0) = %q, %q, %v; want nothing", args, m, err)
+	}
+	clocks := cluster.ReplicaFlags{Clocks: []cli.Clock{{}, {Offset: 10 * time.Second, DriftPPM: 50}}}
+	if args, _, err := clocks.Args(1); err != nil || !slices.Equal(args, []string{"-clock-offset", "10s", "-clock-drift", "50"}) {
+		t.Errorf("replica 2's clock: Args(1) = %q, %v", args, err)
+	}
+	if args, _, err := clocks.Args(0); err != nil || len(args) != 0 {
+		t.Errorf("replica 1's true clock: Args(0) = %q, %v; want nothing", args, err)
 	}
 	for _, bad := range []string{"127.0.0.1", "127.0.0.1:x", "127.0.0.1:65535"} {
 		if _, _, err := (cluster.ReplicaFlags{Metrics: bad}).Args(1); err == nil {

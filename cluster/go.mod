@@ -5,6 +5,7 @@ go 1.26.0
 require (
 	github.com/igbank/igbank/common v0.0.0-00010101000000-000000000000
 	github.com/igbank/igbank/transports v0.0.0-00010101000000-000000000000
+	github.com/jackc/pgx/v5 v5.12.0
 )
 
 require (
@@ -39,7 +40,6 @@ require (
 	github.com/igbank/igbank/thrift v0.0.0-00010101000000-000000000000 // indirect
 	github.com/jackc/pgpassfile v1.0.0 // indirect
 	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
-	github.com/jackc/pgx/v5 v5.12.0 // indirect
 	github.com/jackc/puddle/v2 v2.2.3 // indirect
 	github.com/mattn/go-isatty v0.0.24 // indirect
 	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect

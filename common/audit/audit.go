@@ -85,10 +85,26 @@ type Result struct {
 	BadBalances   int      `json:"bad_balances"`   // accounts whose closing balance is not opening + distinct deposits
 	OK            bool     `json:"ok"`
 	Problems      []string `json:"problems,omitempty"` // the first few violations, described
+	// FencingTokens lists, for the keys a caller looked up in the store,
+	// the fencing token of each of the key's transactions (the claim
+	// that applied it, package postgres): two tokens under one key are a
+	// stale holder's write that no fence stopped. Check cannot fill it —
+	// the tokens stay server-side, no statement carries them — so the
+	// caller reads them from the database (NoteFencingToken).
+	FencingTokens map[string][]int64 `json:"fencing_tokens,omitempty"`
 	// Applications counts, for each attempted key, the transactions the
 	// ledger holds for it: 0, 1, or more for a duplicate. For marking a
 	// run's timeline; not saved.
 	Applications map[string]int `json:"-"`
+}
+
+// NoteFencingToken records that one of key's transactions was applied
+// under the fencing token token.
+func (r *Result) NoteFencingToken(key string, token int64) {
+	if r.FencingTokens == nil {
+		r.FencingTokens = map[string][]int64{}
+	}
+	r.FencingTokens[key] = append(r.FencingTokens[key], token)
 }
 
 // maxProblems bounds Result.Problems.

@@ -63,6 +63,11 @@ type ServerFlags struct {
 	// Shed is -max-calls and -call-queue: admission control of calls
 	// (package shed; MaxCalls 0, the default, is none).
 	Shed ShedFlags
+	// Clock is -clock-offset and -clock-drift (clock.go).
+	Clock Clock
+	// StoreOptions go to store.Open after the flags' own: the experiments'
+	// server (cluster) sets them; no flag does.
+	StoreOptions []store.Option
 }
 
 // ShedFlags are -max-calls and -call-queue, the admission control of
@@ -109,6 +114,7 @@ func (f *ServerFlags) Register(fs *flag.FlagSet, d transport.Descriptor) {
 	fs.StringVar(&f.Metrics, "metrics", "", "serve Prometheus metrics at http://ADDR/metrics (a loopback address unless -insecure); empty: none")
 	f.Traces.Register(fs)
 	f.Directory.RegisterFlags(fs)
+	f.Clock.Register(fs)
 	if d.CORS {
 		fs.StringVar(&f.CORSOrigins, "cors-origins", "", "comma-separated origins (scheme://host[:port]) whose pages may call the server from a browser; none: no CORS headers, cross-origin calls refused")
 	}
@@ -128,7 +134,7 @@ func (f *ServerFlags) Open(ctx context.Context) (bank.Bank, io.Closer, error) {
 }
 
 // open is Open with the ledger's calls traced with tp (nil: not traced).
-func (f *ServerFlags) open(ctx context.Context, tp trace.TracerProvider) (bank.Bank, io.Closer, error) {
+func (f *ServerFlags) open(ctx context.Context, tp trace.TracerProvider, opts ...store.Option) (bank.Bank, io.Closer, error) {
 	if f.Accounts < 1 || f.Accounts > 999_999_999 {
 		return nil, nil, fmt.Errorf("-accounts %d is out of range", f.Accounts)
 	}
@@ -136,7 +142,11 @@ func (f *ServerFlags) open(ctx context.Context, tp trace.TracerProvider) (bank.B
 	if spec == "" {
 		spec = store.Default
 	}
-	l, c, err := store.Open(ctx, spec, f.Accounts)
+	copts, err := f.Clock.StoreOptions()
+	if err != nil {
+		return nil, nil, err
+	}
+	l, c, err := store.Open(ctx, spec, f.Accounts, append(append(copts, opts...), f.StoreOptions...)...)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -228,7 +238,7 @@ func Serve(ctx context.Context, d transport.Descriptor, f *ServerFlags, logger *
 	defer func() { err = errors.Join(err, flush()) }() // once the server has stopped
 	cfg.Tracer = tp
 	octx, ocancel := context.WithTimeout(ctx, time.Minute)
-	b, closer, err := f.open(octx, tp)
+	b, closer, err := f.open(octx, tp, store.WithLogger(logger))
 	ocancel()
 	if err != nil {
 		return err

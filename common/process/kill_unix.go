@@ -42,3 +42,9 @@ func pause(p *os.Process) error { return p.Signal(syscall.SIGSTOP) }
 
 // resume lets a paused p run again (SIGCONT).
 func resume(p *os.Process) error { return p.Signal(syscall.SIGCONT) }
+
+// PauseSelf freezes this process with SIGSTOP, as Proc.Pause freezes
+// another: it returns when someone sends SIGCONT (Proc.Resume). How the
+// fencing experiment stalls a replica at the precise moment after it
+// claimed a key.
+func PauseSelf() error { return syscall.Kill(os.Getpid(), syscall.SIGSTOP) }

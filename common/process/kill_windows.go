@@ -53,3 +53,6 @@ var errNoPause = errors.New("process: pausing a process needs Unix signals (SIGS
 
 func pause(*os.Process) error  { return errNoPause }
 func resume(*os.Process) error { return errNoPause }
+
+// PauseSelf is not supported on Windows (no SIGSTOP).
+func PauseSelf() error { return errNoPause }

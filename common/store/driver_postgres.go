@@ -14,7 +14,7 @@ import (
 )
 
 // openPostgres opens the store of a postgres:// or postgresql:// spec.
-func openPostgres(ctx context.Context, spec string, accounts int) (bank.Ledger, io.Closer, error) {
+func openPostgres(ctx context.Context, spec string, accounts int, o options) (bank.Ledger, io.Closer, error) {
 	u, err := url.Parse(spec)
 	if err != nil {
 		return nil, nil, fmt.Errorf("store: %w", err)
@@ -36,6 +36,18 @@ func openPostgres(ctx context.Context, spec string, accounts int) (bank.Ledger, 
 		}
 	}
 	u.RawQuery = q.Encode()
+	if o.now != nil && o.replicaClock {
+		opts = append(opts, postgres.WithClock(o.now))
+	}
+	if o.noFence {
+		opts = append(opts, postgres.WithoutFence())
+	}
+	if o.claimHook != nil {
+		opts = append(opts, postgres.WithClaimHook(o.claimHook))
+	}
+	if o.logger != nil {
+		opts = append(opts, postgres.WithLogger(o.logger))
+	}
 	s, err := postgres.Open(ctx, u.String(), accounts, opts...)
 	if err != nil {
 		return nil, nil, err

@@ -13,7 +13,7 @@ import (
 )
 
 // openSQLite opens the store of a spec "sqlite:"+rest.
-func openSQLite(ctx context.Context, rest string, accounts int) (bank.Ledger, io.Closer, error) {
+func openSQLite(ctx context.Context, rest string, accounts int, o options) (bank.Ledger, io.Closer, error) {
 	path, q, _ := strings.Cut(rest, "?")
 	p, err := params(q, "retention", "synchronous")
 	if err != nil {
@@ -29,6 +29,9 @@ func openSQLite(ctx context.Context, rest string, accounts int) (bank.Ledger, io
 		opts = append(opts, sqlite.WithSynchronousFull())
 	default:
 		return nil, nil, fmt.Errorf("store: synchronous=%q: want normal or full", p.values.Get("synchronous"))
+	}
+	if o.now != nil {
+		opts = append(opts, sqlite.WithClock(o.now))
 	}
 	s, err := sqlite.Open(ctx, path, accounts, opts...)
 	if err != nil {

@@ -41,7 +41,8 @@ func (nopCloser) Close() error { return nil }
 // Open opens the store spec names, seeded with accounts 1 to accounts
 // (accounts already in a durable store are kept as they are). Close the
 // returned io.Closer when done with the ledger.
-func Open(ctx context.Context, spec string, accounts int) (bank.Ledger, io.Closer, error) {
+func Open(ctx context.Context, spec string, accounts int, opts ...Option) (bank.Ledger, io.Closer, error) {
+	o := collect(opts)
 	if accounts < 1 {
 		return nil, nil, fmt.Errorf("store: %d accounts", accounts)
 	}
@@ -52,15 +53,18 @@ func Open(ctx context.Context, spec string, accounts int) (bank.Ledger, io.Close
 		if err != nil {
 			return nil, nil, err
 		}
-		var opts []ledger.MemoryOption
+		var mopts []ledger.MemoryOption
 		if p.retention > 0 {
-			opts = append(opts, ledger.WithRetention(p.retention))
+			mopts = append(mopts, ledger.WithRetention(p.retention))
 		}
-		return ledger.NewMemory(accounts, opts...), nopCloser{}, nil
+		if o.now != nil {
+			mopts = append(mopts, ledger.WithClock(o.now))
+		}
+		return ledger.NewMemory(accounts, mopts...), nopCloser{}, nil
 	case strings.HasPrefix(spec, "sqlite:"):
-		return openSQLite(ctx, strings.TrimPrefix(spec, "sqlite:"), accounts)
+		return openSQLite(ctx, strings.TrimPrefix(spec, "sqlite:"), accounts, o)
 	case strings.HasPrefix(spec, "postgres://") || strings.HasPrefix(spec, "postgresql://"):
-		return openPostgres(ctx, spec, accounts)
+		return openPostgres(ctx, spec, accounts, o)
 	}
 	return nil, nil, fmt.Errorf("store: unknown store %q (want memory, sqlite:PATH or postgres://...)", spec)
 }

@@ -71,7 +71,11 @@ func startMetrics(t transport.Variant, addr string, network netem.Profile, b ban
 func startStore(t transport.Variant, c Config) (*Local, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	lg, closer, err := store.Open(ctx, c.Store, c.Accounts)
+	copts, err := c.Clock.StoreOptions()
+	if err != nil {
+		return nil, err
+	}
+	lg, closer, err := store.Open(ctx, c.Store, c.Accounts, copts...)
 	if err != nil {
 		return nil, err
 	}

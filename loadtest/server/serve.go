@@ -80,6 +80,9 @@ type Config struct {
 	// Log is -log-format and -log-level: how Serve logs, to standard
 	// error.
 	Log logs.Flags `json:"log"`
+	// Clock is -clock-offset and -clock-drift: the server's wall clock,
+	// wrong on purpose (common/clock).
+	Clock cli.Clock `json:"clock"`
 	// OTLP is -otlp: the OTLP/HTTP endpoint the server exports its spans
 	// to (package traces); "" traces nothing.
 	OTLP string `json:"otlp,omitempty"`

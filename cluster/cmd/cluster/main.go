@@ -10,6 +10,9 @@
 //
 // cluster directory runs the directory experiment (SIGKILL and SIGSTOP of
 // one of three replicas, with and without the directory; -h explains).
+// cluster fencing (a replica paused past its claim's lease, without and
+// with the fencing token) and cluster clocks (replicas whose clocks
+// disagree) run the experiments on process pauses and unreliable clocks.
 //
 // -otlp URL makes every replica export its traces there (package
 // common/traces). -log-format text|json and -log-level choose how it
@@ -30,6 +33,7 @@ import (
 	"time"
 
 	"github.com/igbank/igbank/cluster"
+	"github.com/igbank/igbank/common/cli"
 	"github.com/igbank/igbank/common/ledger"
 	"github.com/igbank/igbank/common/logs"
 	"github.com/igbank/igbank/common/store"
@@ -37,8 +41,15 @@ import (
 )
 
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == "directory" {
-		os.Exit(directoryMain(os.Args[2:], os.Stdout, os.Stderr))
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case "directory":
+			os.Exit(directoryMain(os.Args[2:], os.Stdout, os.Stderr))
+		case "fencing":
+			os.Exit(fencingMain(os.Args[2:], os.Stdout, os.Stderr))
+		case "clocks":
+			os.Exit(clocksMain(os.Args[2:], os.Stdout, os.Stderr))
+		}
 	}
 	tr := flag.String("transport", "grpc", "transport of the replicas: "+strings.Join(transports.Names(), ", "))
 	n := flag.Int("replicas", 2, "number of server replicas (more than 1 starts HAProxy in front)")
@@ -57,7 +68,18 @@ func main() {
 	replicas.Log.Register(flag.CommandLine)            // the cluster's log and its replicas'
 	replicas.Traces.Register(flag.CommandLine)         // -otlp, passed to every replica
 	replicas.Directory.RegisterFlags(flag.CommandLine) // -register etcd:///igbank/grpc: every replica registers in the directory
+	offsets := flag.String("clock-offsets", "", "experiment: each replica's wall-clock offset, comma-separated (such as 0,10s: the second runs 10 s ahead)")
 	flag.Parse()
+	for o := range strings.SplitSeq(*offsets, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			d, err := time.ParseDuration(o)
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "-clock-offsets: %v\n", err)
+				os.Exit(2)
+			}
+			replicas.Clocks = append(replicas.Clocks, cli.Clock{Offset: d})
+		}
+	}
 	if err := sec.CheckMetrics(replicas.Metrics); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)

@@ -2,28 +2,46 @@
 // use one PostgreSQL database through github.com/jackc/pgx/v5's pool.
 //
 // Tables: accounts (balance per account), transactions (one row per applied
-// deposit), idempotency_keys (one row per key: the request's fingerprint,
-// the claim that owns it, its expiry; the stored receipt is the
-// transaction row the claim produced).
+// deposit, with the fencing token that applied it), idempotency_keys (one
+// row per key: the request's fingerprint, the fencing token of the replica
+// that holds the key, its expiry; the stored receipt is the transaction
+// row that token produced).
 //
 // A deposit is two statements, each its own transaction:
 //
 //  1. The claim: INSERT INTO idempotency_keys ... ON CONFLICT (key) DO
-//     NOTHING, with a fresh random claim id. It commits at once, so every
-//     replica sees the key as in flight from then on. If the key was
-//     already there, its row decides: another request under the key is
-//     IdempotencyKeyReuse, a finished one is replayed from its transaction
-//     row, a pending one is InFlight.
-//  2. The deposit: one statement that updates the balance and inserts the
-//     transaction row carrying the claim id. transactions.claim is UNIQUE,
-//     so a claim is applied at most once, whoever runs it.
+//     NOTHING, with a fresh fencing token from the sequence
+//     fencing_tokens. It commits at once, so every replica sees the key as
+//     in flight from then on. If the key was already there, its row
+//     decides: another request under the key is IdempotencyKeyReuse, a
+//     finished one is replayed from its transaction row, a pending one is
+//     InFlight.
+//  2. The deposit: one statement that locks the key's row if it still
+//     holds this replica's token (the fence), updates the balance and
+//     inserts the transaction row carrying the token. A replica whose token
+//     is no longer the key's current one changes nothing and is told so.
 //
-// If the replica that claimed a key dies between 1 and 2 (or while 2 is in
-// doubt), the key stays pending. After the lease (WithLease, 5 s by
-// default) a repeat of the same request takes it over and runs step 2 with
-// the same claim id: if the first attempt did commit, the unique claim
-// makes the takeover fail harmlessly and the repeat returns the stored
-// receipt; if it did not, the takeover applies it. Exactly once either way.
+// If the replica that claimed a key dies or stalls between 1 and 2 (or
+// while 2 is in doubt), the key stays pending. After the lease (WithLease,
+// 5 s by default) a repeat of the same request takes it over: under the
+// key row's lock it looks for a transaction of the old token (the first
+// attempt did commit: the repeat returns the stored receipt) and otherwise
+// gives the key a new, larger token and applies it. The claim is a lease,
+// and the token is what makes the lease safe (a fencing token, in
+// Kleppmann's terms): a holder paused past its lease (a GC pause, SIGSTOP,
+// a VM migration) that wakes up and runs step 2 with its old token finds
+// the key's row carrying the new one and is refused. transactions.claim is
+// also UNIQUE, so a token is applied at most once. WithoutFence turns the
+// check off, for the fencing experiment only (cluster fencing).
+//
+// Time. Key expiry, the lease and transaction times are decided by one
+// clock, the database's (now()), by default: with each replica's own, a
+// replica whose clock runs ahead of another's by more than the retention
+// takes a retried key for expired and applies the deposit again, and
+// replicas date transactions out of their real order. WithClock makes this
+// replica's clock decide instead (tests inject a fake one; cluster clocks
+// shows the double deposit). Either way an account's transaction is never
+// dated before its previous one (accounts.last_at).
 //
 // Only SQL that CockroachDB also accepts is used (no advisory locks, no
 // DELETE ... LIMIT, no PL/pgSQL), and serialization (40001) and deadlock
@@ -32,10 +50,9 @@ package postgres
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/binary"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	mrand "math/rand/v2"
 	"runtime"
@@ -56,16 +73,40 @@ import (
 type Option func(*config)
 
 type config struct {
+	// now is the replica's clock; nil: the database's decides.
 	now           func() time.Time
+	noFence       bool
+	claimHook     func(ctx context.Context, key string, token int64)
+	logger        *slog.Logger
 	retention     time.Duration
 	lease         time.Duration
 	sweepInterval time.Duration
 	maxRetries    int
 }
 
-// WithClock sets the clock used for transaction times and key expiry;
-// tests inject a fake one.
+// WithClock makes now, this replica's clock, date transactions and decide
+// key expiry and leases instead of the database's clock (the default).
+// Tests inject a fake clock; the clocks experiment a skewed one, to show
+// why one clock must decide for every replica (see the package comment).
 func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
+
+// WithoutFence turns the fencing check off: a replica applies its claim
+// even when its fencing token is no longer the key's, so a replica paused
+// past its lease applies a deposit that another has taken over and
+// applied. For the fencing experiment only (cluster fencing); no server
+// flag reaches it.
+func WithoutFence() Option { return func(c *config) { c.noFence = true } }
+
+// WithClaimHook calls hook after this replica claimed a key (the claim
+// committed) and before it applies the deposit: the moment at which the
+// fencing experiment pauses a replica.
+func WithClaimHook(hook func(ctx context.Context, key string, token int64)) Option {
+	return func(c *config) { c.claimHook = hook }
+}
+
+// WithLogger sets where the store logs a replica refused by the fence
+// (default: slog.Default()).
+func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
 
 // WithRetention sets how long an idempotency key is remembered (default
 // ledger.DefaultRetention).
@@ -139,6 +180,12 @@ var migrations = [][]string{
 	2: {
 		`ALTER TABLE accounts ADD COLUMN IF NOT EXISTS last_at TIMESTAMPTZ`,
 	},
+	// Fencing tokens: a claim, and each takeover of it, takes the next
+	// number, so a newer holder's token is larger (the claim column of
+	// both tables holds it; the claims made before were random numbers).
+	3: {
+		`CREATE SEQUENCE IF NOT EXISTS fencing_tokens`,
+	},
 }
 
 // Open connects to the database at url (a pgx connection string; pgxpool's
@@ -150,9 +197,12 @@ var migrations = [][]string{
 // fsync, so more connections than cores pay off (BenchmarkPoolSize). Keep
 // replicas × 1.25 × pool_max_conns under the server's max_connections.
 func Open(ctx context.Context, url string, n int, opts ...Option) (*Store, error) {
-	cfg := config{now: time.Now, retention: ledger.DefaultRetention, lease: DefaultLease, sweepInterval: time.Minute, maxRetries: 8}
+	cfg := config{retention: ledger.DefaultRetention, lease: DefaultLease, sweepInterval: time.Minute, maxRetries: 8}
 	for _, o := range opts {
 		o(&cfg)
+	}
+	if cfg.logger == nil {
+		cfg.logger = slog.Default()
 	}
 	pcfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
@@ -359,15 +409,17 @@ func (s *Store) Statement(ctx context.Context, q bank.StatementQuery) (bank.Stat
 	return st, nil
 }
 
-// keyRow is an idempotency_keys row with its transaction, if applied.
+// keyRow is an idempotency_keys row with its transaction, if applied, and
+// the database's clock when it was read.
 type keyRow struct {
 	account   string
 	amount    int64
-	claim     int64
+	token     int64
 	claimedAt time.Time
 	expiresAt time.Time
 	txID      *int64
 	balance   *int64
+	dbNow     time.Time
 }
 
 // Deposit implements bank.Ledger.
@@ -379,21 +431,37 @@ func (s *Store) Deposit(ctx context.Context, req bank.DepositRequest) (bank.Depo
 	return r, nil
 }
 
+// replicaNow is this replica's clock reading, or nil when the database's
+// clock decides (the statements then use now() in its place).
+func (s *Store) replicaNow() *time.Time {
+	if s.cfg.now == nil {
+		return nil
+	}
+	t := s.cfg.now()
+	return &t
+}
+
+// errTakenOver: the key's token changed under a takeover; look again.
+var errTakenOver = errors.New("postgres: the claim was taken over meanwhile")
+
 func (s *Store) deposit(ctx context.Context, req bank.DepositRequest) (bank.DepositReceipt, error) {
-	now := s.cfg.now()
 	// A few rounds at most: a round repeats only when the key it saw
-	// expired or vanished in between.
+	// expired, vanished or was taken over in between.
 	for range 5 {
-		claim := newClaim()
-		var got int64
+		now := s.replicaNow()
+		var token int64
 		err := s.retry(ctx, func() error {
 			return s.claims.QueryRow(ctx, `INSERT INTO idempotency_keys (key, account, amount, claim, claimed_at, expires_at)
-				SELECT $1, a.no, $3, $4, $5, $6 FROM accounts a WHERE a.no = $2
+				SELECT $1, a.no, $3, nextval('fencing_tokens'), n.at, n.at + $5::bigint * interval '1 microsecond'
+				FROM accounts a, (SELECT COALESCE($4::timestamptz, now()) AS at) n WHERE a.no = $2
 				ON CONFLICT (key) DO NOTHING RETURNING claim`,
-				req.IdempotencyKey, string(req.Account), int64(req.Amount), claim, now, now.Add(s.cfg.retention)).Scan(&got)
+				req.IdempotencyKey, string(req.Account), int64(req.Amount), now, s.cfg.retention.Microseconds()).Scan(&token)
 		})
 		if err == nil {
-			return s.apply(ctx, req, claim, now, true)
+			if s.cfg.claimHook != nil {
+				s.cfg.claimHook(ctx, req.IdempotencyKey, token)
+			}
+			return s.apply(ctx, req, token, now, true)
 		}
 		if !errors.Is(err, pgx.ErrNoRows) {
 			return bank.DepositReceipt{}, err
@@ -409,9 +477,15 @@ func (s *Store) deposit(ctx context.Context, req bank.DepositRequest) (bank.Depo
 		if err != nil {
 			return bank.DepositReceipt{}, err
 		}
+		// Expiry and the lease are judged by one clock: the database's,
+		// unless this replica's was given (WithClock).
+		at := k.dbNow
+		if now != nil {
+			at = *now
+		}
 		if bank.AccountNo(k.account) != req.Account || bank.Money(k.amount) != req.Amount {
-			if !k.expiresAt.After(now) && k.txID != nil {
-				if err := s.release(ctx, req.IdempotencyKey, k.claim); err != nil {
+			if !k.expiresAt.After(at) && k.txID != nil {
+				if err := s.release(ctx, req.IdempotencyKey, k.token); err != nil {
 					return bank.DepositReceipt{}, err
 				}
 				continue
@@ -422,56 +496,146 @@ func (s *Store) deposit(ctx context.Context, req bank.DepositRequest) (bank.Depo
 			return bank.DepositReceipt{}, errKeyReuse()
 		}
 		switch {
-		case k.txID != nil && k.expiresAt.After(now):
+		case k.txID != nil && k.expiresAt.After(at):
 			return bank.DepositReceipt{TransactionID: *k.txID, Balance: bank.Money(*k.balance), Replayed: true}, nil
 		case k.txID != nil: // expired: the key is free again
-			if err := s.release(ctx, req.IdempotencyKey, k.claim); err != nil {
+			if err := s.release(ctx, req.IdempotencyKey, k.token); err != nil {
 				return bank.DepositReceipt{}, err
 			}
 			continue
-		case now.Sub(k.claimedAt) < s.cfg.lease:
+		case at.Sub(k.claimedAt) < s.cfg.lease:
 			return bank.DepositReceipt{}, bank.Errorf(bank.InFlight, "a deposit with this idempotency key is still being applied")
 		default:
-			// Pending past its lease: the claimer died or is stuck. Take
-			// it over with the same claim id (see the package comment).
-			return s.apply(ctx, req, k.claim, now, false)
+			// Pending past its lease: the holder died or is stuck. Take
+			// the key over under a new token (see the package comment).
+			token, r, err := s.takeover(ctx, req.IdempotencyKey, k.token, now)
+			switch {
+			case errors.Is(err, errTakenOver):
+				continue
+			case err != nil:
+				return bank.DepositReceipt{}, err
+			case r != nil:
+				return *r, nil
+			}
+			s.cfg.logger.Info("took over an idempotency key past its lease", "key", req.IdempotencyKey,
+				"stale_token", k.token, "fencing_token", token)
+			return s.apply(ctx, req, token, now, false)
 		}
 	}
 	return bank.DepositReceipt{}, bank.Errorf(bank.Unavailable, "idempotency key %q kept changing; retry", req.IdempotencyKey)
 }
 
-// apply runs the deposit statement for claim. owner says whether this call
-// made the claim (and so may release it when the deposit is refused).
-func (s *Store) apply(ctx context.Context, req bank.DepositRequest, claim int64, now time.Time, owner bool) (bank.DepositReceipt, error) {
-	var r bank.DepositReceipt
+// takeover gives the pending key, held by the stale token old, a new
+// token, or returns the receipt of old's deposit if that did commit. The
+// key row's lock orders it with the stale holder's deposit statement,
+// which takes the same lock: if that committed first, the lookup (a
+// statement of its own, so with a fresh snapshot) sees its transaction;
+// if the takeover commits first, the stale holder's fence finds the new
+// token.
+func (s *Store) takeover(ctx context.Context, key string, old int64, now *time.Time) (int64, *bank.DepositReceipt, error) {
+	var (
+		token int64
+		r     *bank.DepositReceipt
+	)
 	err := s.retry(ctx, func() error {
-		// last_at is updated under the row lock, from the row's latest
-		// version, so a transaction is never dated before the account's
-		// previous one, even when replicas' clocks disagree.
-		return s.pool.QueryRow(ctx, `WITH a AS (
-				UPDATE accounts SET balance = balance + $2, last_at = GREATEST(COALESCE(last_at, $4), $4)
-				WHERE no = $1 RETURNING balance, last_at
-			)
-			INSERT INTO transactions (claim, account, at, amount, balance_after, idem_key)
-			SELECT $3, $1, a.last_at, $2, a.balance, $5 FROM a
-			RETURNING id, balance_after`,
-			string(req.Account), int64(req.Amount), claim, now, req.IdempotencyKey).Scan(&r.TransactionID, &r.Balance)
+		token, r = 0, nil
+		return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			var got int64
+			err := tx.QueryRow(ctx, `SELECT claim FROM idempotency_keys WHERE key = $1 AND claim = $2 FOR UPDATE`, key, old).Scan(&got)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return errTakenOver
+			}
+			if err != nil {
+				return err
+			}
+			var id, balance int64
+			err = tx.QueryRow(ctx, `SELECT id, balance_after FROM transactions WHERE claim = $1`, old).Scan(&id, &balance)
+			if err == nil {
+				r = &bank.DepositReceipt{TransactionID: id, Balance: bank.Money(balance), Replayed: true}
+				return nil
+			}
+			if !errors.Is(err, pgx.ErrNoRows) {
+				return err
+			}
+			return tx.QueryRow(ctx, `UPDATE idempotency_keys SET claim = nextval('fencing_tokens'), claimed_at = COALESCE($2::timestamptz, now())
+				WHERE key = $1 RETURNING claim`, key, now).Scan(&token)
+		})
+	})
+	return token, r, err
+}
+
+// The deposit statement, with and without the fence. The fence locks the
+// key's row only if it still carries this replica's token; without that
+// row, the balance is not updated and nothing is inserted. last_at is
+// updated under the account row's lock, from the row's latest version,
+// so a transaction is never dated before the account's previous one,
+// even when replicas' clocks disagree.
+const (
+	applyFenced = `WITH k AS (
+			SELECT 1 FROM idempotency_keys WHERE key = $5 AND claim = $3 FOR UPDATE
+		), n AS (
+			SELECT COALESCE($4::timestamptz, now()) AS at
+		), a AS (
+			UPDATE accounts SET balance = balance + $2, last_at = GREATEST(COALESCE(last_at, n.at), n.at)
+			FROM n WHERE no = $1 AND EXISTS (SELECT 1 FROM k) RETURNING balance, last_at
+		)
+		INSERT INTO transactions (claim, account, at, amount, balance_after, idem_key)
+		SELECT $3, $1, a.last_at, $2, a.balance, $5 FROM a
+		RETURNING id, balance_after`
+	applyUnfenced = `WITH n AS (
+			SELECT COALESCE($4::timestamptz, now()) AS at
+		), a AS (
+			UPDATE accounts SET balance = balance + $2, last_at = GREATEST(COALESCE(last_at, n.at), n.at)
+			FROM n WHERE no = $1 RETURNING balance, last_at
+		)
+		INSERT INTO transactions (claim, account, at, amount, balance_after, idem_key)
+		SELECT $3, $1, a.last_at, $2, a.balance, $5 FROM a
+		RETURNING id, balance_after`
+)
+
+// apply runs the deposit statement under token. owner says whether this
+// call made the claim (and so may release it when the deposit is refused).
+func (s *Store) apply(ctx context.Context, req bank.DepositRequest, token int64, now *time.Time, owner bool) (bank.DepositReceipt, error) {
+	var r bank.DepositReceipt
+	q := applyFenced
+	if s.cfg.noFence {
+		q = applyUnfenced
+	}
+	err := s.retry(ctx, func() error {
+		return s.pool.QueryRow(ctx, q, string(req.Account), int64(req.Amount), token, now, req.IdempotencyKey).Scan(&r.TransactionID, &r.Balance)
 	})
 	if err == nil {
 		return r, nil
 	}
 	var pe *pgconn.PgError
 	switch {
-	case errors.As(err, &pe) && pe.Code == "23505": // the claim was applied by someone else
+	case errors.As(err, &pe) && pe.Code == "23505": // the token was applied by someone else
 		k, lerr := s.lookup(ctx, req.IdempotencyKey)
-		if lerr != nil || k.txID == nil || k.claim != claim {
+		if lerr != nil || k.txID == nil || k.token != token {
 			return bank.DepositReceipt{}, bank.Errorf(bank.InFlight, "a deposit with this idempotency key is still being applied")
 		}
 		return bank.DepositReceipt{TransactionID: *k.txID, Balance: bank.Money(*k.balance), Replayed: true}, nil
 	case errors.As(err, &pe) && pe.Code == "22003": // bigint out of range
 		err = bank.Errorf(bank.InvalidArgument, "deposit of %d cents would overflow the balance", int64(req.Amount))
 	case errors.Is(err, pgx.ErrNoRows):
-		err = bank.Errorf(bank.NotFound, "account %s does not exist", req.Account)
+		// The account exists (the claim checked it) unless the key's row
+		// is gone or holds another token: then the fence refused us.
+		k, lerr := s.lookup(ctx, req.IdempotencyKey)
+		if lerr != nil && !errors.Is(lerr, pgx.ErrNoRows) {
+			return bank.DepositReceipt{}, lerr
+		}
+		if lerr == nil && k.token == token {
+			err = bank.Errorf(bank.NotFound, "account %s does not exist", req.Account)
+			break
+		}
+		current := int64(0)
+		if lerr == nil {
+			current = k.token
+		}
+		s.cfg.logger.Warn("fenced: stale fencing token refused; nothing applied", "key", req.IdempotencyKey,
+			"fencing_token", token, "current_token", current)
+		return bank.DepositReceipt{}, bank.Errorf(bank.InFlight,
+			"fenced: this replica's claim on the idempotency key (fencing token %d) was taken over after its lease (current token %d); nothing applied here, retry for the receipt", token, current)
 	case errors.As(err, &pe):
 		// The server refused the statement: it did not commit.
 	default:
@@ -482,7 +646,7 @@ func (s *Store) apply(ctx context.Context, req bank.DepositRequest, claim int64,
 	if owner {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
-		if rerr := s.release(rctx, req.IdempotencyKey, claim); rerr != nil {
+		if rerr := s.release(rctx, req.IdempotencyKey, token); rerr != nil {
 			return bank.DepositReceipt{}, errors.Join(err, rerr)
 		}
 	}
@@ -492,17 +656,17 @@ func (s *Store) apply(ctx context.Context, req bank.DepositRequest, claim int64,
 func (s *Store) lookup(ctx context.Context, key string) (keyRow, error) {
 	var k keyRow
 	err := s.retry(ctx, func() error {
-		return s.pool.QueryRow(ctx, `SELECT k.account, k.amount, k.claim, k.claimed_at, k.expires_at, t.id, t.balance_after
+		return s.pool.QueryRow(ctx, `SELECT k.account, k.amount, k.claim, k.claimed_at, k.expires_at, t.id, t.balance_after, now()
 			FROM idempotency_keys k LEFT JOIN transactions t ON t.claim = k.claim WHERE k.key = $1`, key).
-			Scan(&k.account, &k.amount, &k.claim, &k.claimedAt, &k.expiresAt, &k.txID, &k.balance)
+			Scan(&k.account, &k.amount, &k.token, &k.claimedAt, &k.expiresAt, &k.txID, &k.balance, &k.dbNow)
 	})
 	return k, err
 }
 
-// release deletes the key if claim still owns it.
-func (s *Store) release(ctx context.Context, key string, claim int64) error {
+// release deletes the key if token still holds it.
+func (s *Store) release(ctx context.Context, key string, token int64) error {
 	return s.retry(ctx, func() error {
-		_, err := s.pool.Exec(ctx, `DELETE FROM idempotency_keys WHERE key = $1 AND claim = $2`, key, claim)
+		_, err := s.pool.Exec(ctx, `DELETE FROM idempotency_keys WHERE key = $1 AND claim = $2`, key, token)
 		return err
 	})
 }
@@ -518,15 +682,6 @@ func errKeyReuse() error {
 	return bank.Errorf(bank.IdempotencyKeyReuse, "idempotency key was used for a different deposit")
 }
 
-// newClaim returns a random positive claim id.
-func newClaim() int64 {
-	var b [8]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return mrand.Int64()
-	}
-	return int64(binary.LittleEndian.Uint64(b[:]) >> 1)
-}
-
 // Sweep deletes the keys that expired before now, 1,000 per statement, and
 // returns how many it deleted. Any replica may run it at any time.
 func (s *Store) Sweep(ctx context.Context) (int64, error) {
@@ -535,7 +690,7 @@ func (s *Store) Sweep(ctx context.Context) (int64, error) {
 		var n int64
 		err := s.retry(ctx, func() error {
 			tag, err := s.pool.Exec(ctx, `DELETE FROM idempotency_keys WHERE key IN
-				(SELECT key FROM idempotency_keys WHERE expires_at <= $1 LIMIT 1000)`, s.cfg.now())
+				(SELECT key FROM idempotency_keys WHERE expires_at <= COALESCE($1::timestamptz, now()) LIMIT 1000)`, s.replicaNow())
 			n = tag.RowsAffected()
 			return err
 		})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -239,4 +240,74 @@ func TestPaging(t *testing.T) {
 	storetest.Paging(t, func(t *testing.T, now func() time.Time) storetest.Sweeping {
 		return open(t, pgtest.Schema(t), 10, postgres.WithClock(now), postgres.WithSweepInterval(0))
 	})
+}
+
+// A replica that claimed a key and stalled past its lease (paused in its
+// claim hook) wakes up after another replica took the key over under a
+// newer fencing token and applied the deposit: with the fence it is
+// refused and changes nothing; without it the deposit is applied twice,
+// each transaction carrying its own token.
+func TestFencingTokenRefusesAStaleHolder(t *testing.T) {
+	for _, fenced := range []bool{true, false} {
+		t.Run(fmt.Sprintf("fence=%v", fenced), func(t *testing.T) {
+			url := pgtest.Schema(t)
+			claimed, wake := make(chan int64, 1), make(chan struct{})
+			opts := []postgres.Option{postgres.WithLease(300 * time.Millisecond)}
+			if !fenced {
+				opts = append(opts, postgres.WithoutFence())
+			}
+			a := open(t, url, 3, append(opts, postgres.WithClaimHook(func(_ context.Context, _ string, token int64) {
+				claimed <- token
+				<-wake
+			}))...)
+			b := open(t, url, 3, opts...)
+			ctx := context.Background()
+			req := bank.DepositRequest{Account: ledger.SeedAccount(1), Amount: 500, IdempotencyKey: "paused"}
+			aErr := make(chan error, 1)
+			go func() { _, err := a.Deposit(ctx, req); aErr <- err }()
+			stale := <-claimed
+			if _, err := b.Deposit(ctx, req); !errors.Is(err, bank.ErrInFlight) {
+				t.Fatalf("within the lease: %v, want InFlight", err)
+			}
+			time.Sleep(600 * time.Millisecond)
+			r, err := b.Deposit(ctx, req)
+			if err != nil || r.Replayed {
+				t.Fatalf("takeover = %+v, %v; want the deposit applied", r, err)
+			}
+			close(wake)
+			err = <-aErr
+			bal, _ := b.Balance(ctx, req.Account)
+			rows := tokens(t, url, "paused")
+			t.Logf("stale holder: %v; transactions' tokens %v; balance %d", err, rows, bal-ledger.SeedBalance(1))
+			if fenced {
+				if !errors.Is(err, bank.ErrInFlight) || len(rows) != 1 || rows[0] <= stale || bal != ledger.SeedBalance(1)+500 {
+					t.Fatalf("with the fence: stale holder %v, tokens %v (stale %d), balance +%d; want it refused, one transaction with a newer token, +500",
+						err, rows, stale, bal-ledger.SeedBalance(1))
+				}
+			} else if err != nil || len(rows) != 2 || !slices.Contains(rows, stale) || max(rows[0], rows[1]) <= stale || bal != ledger.SeedBalance(1)+1000 {
+				t.Fatalf("without the fence: stale holder %v, tokens %v (stale %d), balance +%d; want the deposit applied twice",
+					err, rows, stale, bal-ledger.SeedBalance(1))
+			}
+		})
+	}
+}
+
+// tokens returns the fencing tokens of key's transactions, in id order.
+func tokens(t *testing.T, url, key string) []int64 {
+	t.Helper()
+	ctx := context.Background()
+	c, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	rows, err := c.Query(ctx, `SELECT claim FROM transactions WHERE idem_key = $1 ORDER BY id`, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ts
 }

@@ -88,6 +88,7 @@ func parseServeFlags(args []string, stderr io.Writer) (server.Config, error) {
 	c.Log.Register(fs)
 	c.Shed.Register(fs)
 	backend := fs.String("backend", "none", "every call holds one of SLOTS workers for TIME: SLOTSxTIME, such as 8x2ms (a server of fixed capacity), or none")
+	c.Clock.Register(fs)
 	fs.StringVar(&c.OTLP, "otlp", traces.DefaultEndpoint(), traces.Usage)
 	fs.StringVar(&c.Security.TokenKey, "token-key", "", "check bearer tokens with the public key in `FILE` (and authorize calls)")
 	if err := fs.Parse(args); err != nil {
