@@ -182,3 +182,47 @@ func EveryOther(kind fault.Kind) fault.Plan {
 		return fault.None
 	}
 }
+
+// Script returns a decorator that answers the first calls with errs, one
+// each, in order, and passes every later call on.
+func Script(errs ...error) func(bank.Bank) bank.Bank {
+	return func(next bank.Bank) bank.Bank { return &script{Bank: next, errs: errs} }
+}
+
+type script struct {
+	bank.Bank
+	mu   sync.Mutex
+	errs []error
+}
+
+func (s *script) next() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.errs) == 0 {
+		return nil
+	}
+	err := s.errs[0]
+	s.errs = s.errs[1:]
+	return err
+}
+
+func (s *script) Balance(ctx context.Context, acc bank.AccountNo) (bank.Money, error) {
+	if err := s.next(); err != nil {
+		return 0, err
+	}
+	return s.Bank.Balance(ctx, acc)
+}
+
+func (s *script) Statement(ctx context.Context, req bank.StatementRequest) (bank.Statement, error) {
+	if err := s.next(); err != nil {
+		return bank.Statement{}, err
+	}
+	return s.Bank.Statement(ctx, req)
+}
+
+func (s *script) Deposit(ctx context.Context, req bank.DepositRequest) (bank.DepositReceipt, error) {
+	if err := s.next(); err != nil {
+		return bank.DepositReceipt{}, err
+	}
+	return s.Bank.Deposit(ctx, req)
+}
