@@ -11,7 +11,7 @@ func Retryable(err error) bool {
 	switch bank.CodeOf(err) {
 	case bank.Unavailable, // the server could not be reached, or refused for overload
 		bank.DeadlineExceeded, // no answer in time: the server may be slow, or gone
-		bank.InFlight: // the same deposit is still being applied: ask again later
+		bank.InFlight:         // the same deposit is still being applied: ask again later
 		return true
 	}
 	// OK, the business errors (an answer from a server that is up),
