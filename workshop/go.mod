@@ -5,6 +5,7 @@ go 1.26.0
 require (
 	github.com/igbank/igbank/common v0.0.0-00010101000000-000000000000
 	github.com/igbank/igbank/raw-sockets v0.0.0-00010101000000-000000000000
+	github.com/sony/gobreaker/v2 v2.4.0
 )
 
 require (
