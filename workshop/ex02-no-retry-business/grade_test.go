@@ -4,6 +4,7 @@ package noretry
 
 import (
 	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,7 +17,13 @@ import (
 // TestGrade calls a real raw-sockets server and counts the calls that
 // reached it.
 func TestGrade(t *testing.T) {
-	s := lab.Start(t, lab.WithPlan(loseRequest(4)),
+	var lose atomic.Bool // lose the next request
+	s := lab.Start(t, lab.WithPlan(func(fault.Call) fault.Kind {
+		if lose.CompareAndSwap(true, false) {
+			return fault.LoseRequest
+		}
+		return fault.None
+	}),
 		lab.Decorate(lab.Script(nil, nil, nil, nil, bank.Errorf(bank.InFlight, "still being applied"))))
 	c := NewClient(s.Dial(t))
 
@@ -45,6 +52,7 @@ func TestGrade(t *testing.T) {
 	}
 
 	// 3. A lost request (the connection reset: unavailable) is retried.
+	lose.Store(true)
 	before = s.Calls.N()
 	if _, err := c.Balance(lab.Context(t, 5*time.Second), acc); err != nil {
 		t.Fatalf("a balance whose request was lost failed with %q after %d attempt(s): unavailable means the server could not answer, so try again", err, s.Calls.N()-before)
@@ -58,16 +66,5 @@ func TestGrade(t *testing.T) {
 	}
 	if !r.Replayed {
 		t.Fatalf("the retried deposit was not a replay of the first: %+v", r)
-	}
-}
-
-// loseRequest is a fault plan: the nth call's request is lost (its
-// connection reset before the server read it).
-func loseRequest(nth int64) fault.Plan {
-	return func(c fault.Call) fault.Kind {
-		if c.N == nth {
-			return fault.LoseRequest
-		}
-		return fault.None
 	}
 }
