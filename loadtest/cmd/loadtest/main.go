@@ -43,6 +43,12 @@ Commands:
   list     list the registered transports
 
 "loadtest COMMAND -h" describes a command's flags.
+
+The experiments with server replicas in processes of their own are the
+cluster command's (they need etcd or PostgreSQL; "cluster COMMAND -h"):
+  go run ./cluster/cmd/cluster directory  a directory with leases: failover after SIGKILL, false suspicion after SIGSTOP
+  go run ./cluster/cmd/cluster clocks     replicas whose clocks disagree: a key expired early, statements out of order
+  go run ./cluster/cmd/cluster fencing    a paused claim holder refused by its fencing token, or applied twice without it
 `
 
 // command is the whole loadtest command; it returns the exit status: 0 for

@@ -97,3 +97,17 @@ func TestOverloadUsage(t *testing.T) {
 		}
 	}
 }
+
+// "loadtest -h" lists every experiment of the labs: its own commands and
+// the cluster's.
+func TestUsageListsExperiments(t *testing.T) {
+	var out, errs strings.Builder
+	if code := command([]string{"-h"}, &out, &errs); code != 0 {
+		t.Fatalf("loadtest -h = %d", code)
+	}
+	for _, want := range []string{"\n  herd ", "\n  overload ", "\n  faults ", "\n  timeouts ", "cluster directory", "cluster clocks", "cluster fencing"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("loadtest -h does not list %q:\n%s", strings.TrimSpace(want), out.String())
+		}
+	}
+}
