@@ -2,6 +2,7 @@ package cluster_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"slices"
 	"sync"
@@ -42,6 +43,12 @@ func testFencing(t *testing.T, tr string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	r, err := cluster.RunFencing(ctx, cfg)
+	if errors.Is(err, cluster.ErrPauseMissed) {
+		// The experiment could not catch replica A in time on a loaded
+		// machine (it says so rather than show a wrong result): once more.
+		t.Logf("%v; running the experiment again", err)
+		r, err = cluster.RunFencing(ctx, cfg)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}

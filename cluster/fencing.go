@@ -128,8 +128,20 @@ func runFencing(ctx context.Context, cfg FencingConfig, fence bool) (FencingRun,
 		}
 	}
 	paused := time.Now()
+	// A stops itself right after logging that line; stop it from here too
+	// (a second SIGSTOP changes nothing), then make sure it did not apply
+	// the deposit first: on a machine loaded enough, the experiment would
+	// then show nothing, and says so instead of a wrong result.
+	if err := a.Pause(); err != nil {
+		return run, err
+	}
 	if run.StaleToken, err = sch.token(ctx, req.IdempotencyKey); err != nil {
 		return run, err
+	}
+	if txs, err := sch.tokens(ctx, req.IdempotencyKey); err != nil {
+		return run, err
+	} else if len(txs) > 0 {
+		return run, fmt.Errorf("%w: replica A applied the deposit (transaction %d) before it stopped", ErrPauseMissed, txs[0].ID)
 	}
 	// Past the lease, the retry goes to B, which takes the key over.
 	time.Sleep(cfg.Lease + cfg.Lease/4)
@@ -170,6 +182,11 @@ func runFencing(ctx context.Context, cfg FencingConfig, fence bool) (FencingRun,
 	}
 	return run, nil
 }
+
+// ErrPauseMissed is the error of a fencing run whose replica A applied
+// the deposit before it stopped, so that there was nothing to fence: the
+// run shows nothing and may be run again.
+var ErrPauseMissed = errors.New("fencing: the pause came too late")
 
 // WriteJSON writes r as indented JSON.
 func (r FencingResult) WriteJSON(w io.Writer) error {
