@@ -215,9 +215,9 @@ func (c *conn) kill(v Violation) {
 	}
 	last := c.lastStream
 	c.mu.Unlock()
-	if c.wmu.TryLock() {
+	if c.lockWriter(100 * time.Millisecond) {
 		// Only between two of the server's frames, and without waiting
-		// for a peer that does not read.
+		// long for a peer that does not read.
 		if c.out.atBoundary() {
 			_ = c.Conn.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
 			_, _ = c.Conn.Write(goAway(last, errEnhanceYourCalm))
@@ -475,4 +475,19 @@ func (c *conn) check() {
 	if v != "" {
 		c.kill(v)
 	}
+}
+
+// lockWriter takes the write lock within d, and reports whether it did:
+// a server busy writing (to a peer that reads, on a loaded machine) lets
+// the GOAWAY through a moment later, while one blocked on a peer that
+// does not read is not waited for.
+func (c *conn) lockWriter(d time.Duration) bool {
+	deadline := time.Now().Add(d)
+	for !c.wmu.TryLock() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return true
 }
