@@ -22,7 +22,6 @@ import (
 	"sync/atomic"
 
 	"github.com/igbank/igbank/common/cli"
-	"github.com/igbank/igbank/common/process"
 	"github.com/igbank/igbank/common/store"
 	"github.com/igbank/igbank/transports"
 )
@@ -66,9 +65,7 @@ func main() {
 				return
 			}
 			logger.Warn(fmt.Sprintf("%s of key %s, fencing token %d: SIGSTOP to itself", PausedLine, key, token), "key", key, "fencing_token", token)
-			if err := process.PauseSelf(); err != nil {
-				logger.Error("cannot pause", "err", err)
-			}
+			pauseSelf(logger)
 			logger.Info("resumed after SIGCONT; applying the deposit with fencing token "+fmt.Sprint(token), "key", key, "fencing_token", token)
 		}))
 	}
