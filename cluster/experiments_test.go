@@ -38,6 +38,13 @@ func TestFencingExperimentRaw(t *testing.T)  { testFencing(t, "raw") }
 func TestFencingExperimentGRPC(t *testing.T) { testFencing(t, "grpc") }
 
 func testFencing(t *testing.T, tr string) {
+	if raceEnabled {
+		// A timing experiment (a process paused past a lease): under the
+		// race detector, beside the other modules' tests, replica A's
+		// self-SIGSTOP was seen not to hold. scripts/test runs it again
+		// without -race.
+		t.Skip("a timing experiment: run without -race (scripts/test does)")
+	}
 	cfg := cluster.DefaultFencingConfig()
 	cfg.Transport, cfg.Postgres, cfg.Bin = tr, pgtest.BaseURL(t), replica(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
